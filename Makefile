@@ -1,0 +1,71 @@
+# Xinqiao — `make run` serves the demo city, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test assets messages migrate seed serve lint typecheck bench-quick chromium clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+# Front-end assets come from the npm registry at build time; nothing is vendored into git.
+build/static/vendor/.stamp: package.json package-lock.json scripts/copy_assets.py
+	npm ci --no-audit --no-fund --loglevel=error
+	$(PYTHON) scripts/copy_assets.py
+	touch $@
+
+assets: build/static/vendor/.stamp
+
+messages: $(VENV)/.installed-run
+	$(PY) scripts/compile_messages.py
+
+migrate: $(VENV)/.installed-run
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo --if-empty
+
+serve:
+	@echo "Serving Xinqiao at http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
+	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+
+run: $(VENV)/.installed-run assets messages seed serve
+
+# Browser tests drive Debian's Chromium; install it when missing (as root), else they skip loudly.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+			|| echo "!!! could not install chromium: browser tests will be SKIPPED"; \
+		else \
+			echo "!!! /usr/bin/chromium missing and not root: browser tests will be SKIPPED (sudo apt-get install chromium)"; \
+		fi; \
+	fi
+
+test: $(VENV)/.installed-dev assets messages chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev
+	$(VENV)/bin/mypy xinqiao config
+
+bench-quick: $(VENV)/.installed-dev
+	for script in bench/*.py; do $(PY) $$script --quick || exit 1; done
+
+clean:
+	rm -rf $(VENV) build node_modules staticfiles

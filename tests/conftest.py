@@ -1,0 +1,151 @@
+"""Shared fixtures: a small world with a user for every role, and data that *could* leak.
+
+Personas (all with password PASSWORD):
+- school A (district A, junior high) with classes A1, A2; school B (district B) with class B1;
+- one user per role at school A / district A, plus `psych_b` and `head_teacher_b1` at school B:
+  each test of a view should prove that B's users see nothing of A (404) and that the wrong role
+  is refused (403).
+"""
+
+from __future__ import annotations
+
+import datetime
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from xinqiao.access.roles import Role
+from xinqiao.access.services import assign_role
+from xinqiao.orgs.services import create_term, create_unit
+from xinqiao.people.models import GuardianRelation
+from xinqiao.people.services import add_guardian, create_staff, create_student
+
+PASSWORD = "Xq-test-Passw0rd!"
+
+# GB 11643 numbers with valid check digits (generated, not real people).
+ID_A1 = "36010220130101001X"
+ID_A2 = "360102201302020025"
+ID_B1 = "360103201303030037"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness would dominate the suite; tests don't need it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _user(username: str, name: str, unit, role: str, role_unit=None):
+    staff = create_staff(
+        actor=None,
+        username=username,
+        name=name,
+        org_unit=unit,
+        password=PASSWORD,
+        roles=[(role, role_unit or unit)],
+    )
+    return staff.user
+
+
+@pytest.fixture
+def world(db):
+    w = SimpleNamespace()
+    w.city = create_unit(actor=None, parent=None, kind="city", name="示例市")
+    w.centre = create_unit(actor=None, parent=w.city, kind="centre", name="市未成年人心理健康辅导中心")
+    w.district_a = create_unit(actor=None, parent=w.city, kind="district", name="甲区")
+    w.district_b = create_unit(actor=None, parent=w.city, kind="district", name="乙区")
+    w.station_a = create_unit(actor=None, parent=w.district_a, kind="station", name="甲区辅导站")
+    w.hospital = create_unit(actor=None, parent=w.city, kind="hospital", name="市精神卫生中心")
+    w.school_a = create_unit(
+        actor=None, parent=w.district_a, kind="school", name="甲区第一中学",
+        stage="junior", school_code="3601000001", student_count=900,
+    )
+    w.school_b = create_unit(
+        actor=None, parent=w.district_b, kind="school", name="乙区第二中学",
+        stage="junior", school_code="3601000002", student_count=700,
+    )
+    w.grade_a7 = create_unit(actor=None, parent=w.school_a, kind="grade", name="七年级", grade_level=7)
+    w.grade_b7 = create_unit(actor=None, parent=w.school_b, kind="grade", name="七年级", grade_level=7)
+    w.class_a1 = create_unit(actor=None, parent=w.grade_a7, kind="class", name="七(1)班")
+    w.class_a2 = create_unit(actor=None, parent=w.grade_a7, kind="class", name="七(2)班")
+    w.class_b1 = create_unit(actor=None, parent=w.grade_b7, kind="class", name="七(1)班")
+    w.term = create_term(
+        actor=None,
+        school_year_start=2026,
+        season="autumn",
+        start_date=datetime.date(2026, 9, 1),
+        end_date=datetime.date(2027, 1, 22),
+        make_current=True,
+    )
+
+    def student(number, name, gender, cls, id_number):
+        return create_student(
+            actor=None, student_number=number, name=name, gender=gender,
+            birth_date=datetime.date(2013, 1, 1), school_class=cls, term=w.term,
+            id_number=id_number,
+        )
+
+    w.stu_a1 = student("G" + ID_A1, "王小明", "M", w.class_a1, ID_A1)
+    w.stu_a2 = student("G" + ID_A2, "李小红", "F", w.class_a2, ID_A2)
+    w.stu_b1 = student("G" + ID_B1, "赵小刚", "M", w.class_b1, ID_B1)
+
+    w.city_admin = _user("city_admin", "市管理员", w.city, Role.CITY_ADMIN)
+    w.district_admin = _user("district_admin_a", "甲区管理员", w.district_a, Role.DISTRICT_ADMIN)
+    w.station_counsellor = _user(
+        "station_counsellor_a", "甲区辅导员", w.station_a, Role.STATION_COUNSELLOR
+    )
+    w.school_admin = _user("school_admin_a", "甲校德育主任", w.school_a, Role.SCHOOL_ADMIN)
+    w.psych = _user("psych_a", "甲校心理老师", w.school_a, Role.PSYCHOLOGY_TEACHER)
+    w.head_teacher = _user(
+        "head_teacher_a1", "甲校七1班主任", w.school_a, Role.HEAD_TEACHER, w.class_a1
+    )
+    w.mentor = _user("mentor_a1", "甲校科任老师", w.school_a, Role.MENTOR, w.class_a1)
+    w.psychiatrist = _user("psychiatrist", "精神科医生", w.hospital, Role.PSYCHIATRIST)
+    w.auditor = _user("auditor", "审计员", w.city, Role.AUDITOR)
+    w.sysadmin = _user("sysadmin", "系统管理员", w.city, Role.SYSTEM_ADMIN)
+    w.psych_b = _user("psych_b", "乙校心理老师", w.school_b, Role.PSYCHOLOGY_TEACHER)
+    w.head_teacher_b = _user(
+        "head_teacher_b1", "乙校七1班主任", w.school_b, Role.HEAD_TEACHER, w.class_b1
+    )
+
+    user_model = get_user_model()
+    w.committee = user_model.objects.create_user("committee_a1", password=PASSWORD)
+    w.stu_a1.user = w.committee
+    w.stu_a1.save(update_fields=["user"])
+    assign_role(actor=None, user=w.committee, role=Role.COMMITTEE_MEMBER, org_unit=w.class_a1)
+
+    w.parent = user_model.objects.create_user("parent_a1", password=PASSWORD)
+    add_guardian(
+        actor=None, student=w.stu_a1, relation=GuardianRelation.MOTHER, name="王妈妈",
+        phone="13800138000", is_primary=True, user=w.parent,
+    )
+    assign_role(actor=None, user=w.parent, role=Role.PARENT, org_unit=w.school_a)
+
+    w.by_role = {
+        Role.CITY_ADMIN: w.city_admin,
+        Role.DISTRICT_ADMIN: w.district_admin,
+        Role.STATION_COUNSELLOR: w.station_counsellor,
+        Role.SCHOOL_ADMIN: w.school_admin,
+        Role.PSYCHOLOGY_TEACHER: w.psych,
+        Role.HEAD_TEACHER: w.head_teacher,
+        Role.MENTOR: w.mentor,
+        Role.COMMITTEE_MEMBER: w.committee,
+        Role.PARENT: w.parent,
+        Role.PSYCHIATRIST: w.psychiatrist,
+        Role.AUDITOR: w.auditor,
+        Role.SYSTEM_ADMIN: w.sysadmin,
+    }
+    return w
+
+
+@pytest.fixture
+def client_for(db):
+    """client_for(user) → a Django test client signed in as that user."""
+
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return make

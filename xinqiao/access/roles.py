@@ -1,0 +1,136 @@
+"""Roles, capabilities and sensitivity tiers: the one table of who may do and see what.
+
+docs/permissions.md is the human-readable form of this table, and the permission-matrix test walks
+every URL as every role against it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CITY_ADMIN = "city_admin", _("City administrator")
+    DISTRICT_ADMIN = "district_admin", _("District administrator")
+    STATION_COUNSELLOR = "station_counsellor", _("Station counsellor")
+    SCHOOL_ADMIN = "school_admin", _("School administrator")
+    PSYCHOLOGY_TEACHER = "psychology_teacher", _("Psychology teacher")
+    HEAD_TEACHER = "head_teacher", _("Head teacher")
+    MENTOR = "mentor", _("Subject teacher / mentor")
+    COMMITTEE_MEMBER = "committee_member", _("Class psychology committee member")
+    PARENT = "parent", _("Parent")
+    PSYCHIATRIST = "psychiatrist", _("Psychiatrist")
+    AUDITOR = "auditor", _("Auditor")
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+
+
+class Tier(models.IntegerChoices):
+    """Sensitivity tiers of student data (architecture.md)."""
+
+    NONE = -1, _("No access")
+    T0 = 0, _("Aggregates only")
+    T1 = 1, _("Roster data")
+    T2 = 2, _("Risk levels and tasks")
+    T3 = 3, _("Clinical data")
+
+
+class Cap(models.TextChoices):
+    """What a role may *do*. Which rows it may *see* is the scope's business (scope.py)."""
+
+    VIEW_STUDENTS = "view_students", _("View students in scope")
+    VIEW_FULL_ID_NUMBER = "view_full_id_number", _("See full resident ID numbers")
+    EDIT_STUDENTS = "edit_students", _("Edit student records")
+    IMPORT_ROSTER = "import_roster", _("Import the student roster")
+    VIEW_ORG_TREE = "view_org_tree", _("Browse the org tree")
+    EDIT_ORG_TREE = "edit_org_tree", _("Edit the org tree and terms")
+    VIEW_STAFF = "view_staff", _("View staff")
+    EDIT_STAFF = "edit_staff", _("Edit staff and role assignments")
+    VIEW_AGGREGATES = "view_aggregates", _("View aggregate figures")
+    VIEW_AUDIT_LOG = "view_audit_log", _("Search and export the audit log")
+    MANAGE_ACCOUNTS = "manage_accounts", _("Manage user accounts and settings")
+    FILE_CONCERN = "file_concern", _("File a concern about a student")
+    VIEW_INSTRUMENTS = "view_instruments", _("View the instrument library")
+    UPLOAD_INSTRUMENT = "upload_instrument", _("Upload a custom instrument")
+    APPROVE_INSTRUMENT = "approve_instrument", _("Approve a custom instrument")
+
+
+C = Cap
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset(
+        {
+            C.VIEW_STUDENTS, C.EDIT_STUDENTS, C.IMPORT_ROSTER, C.VIEW_ORG_TREE, C.EDIT_ORG_TREE,
+            C.VIEW_STAFF, C.EDIT_STAFF, C.VIEW_AGGREGATES, C.VIEW_INSTRUMENTS,
+            C.UPLOAD_INSTRUMENT, C.APPROVE_INSTRUMENT, C.VIEW_FULL_ID_NUMBER,
+        }
+    ),
+    Role.DISTRICT_ADMIN: frozenset(
+        {
+            C.VIEW_STUDENTS, C.EDIT_STUDENTS, C.IMPORT_ROSTER, C.VIEW_ORG_TREE, C.EDIT_ORG_TREE,
+            C.VIEW_STAFF, C.EDIT_STAFF, C.VIEW_AGGREGATES, C.VIEW_INSTRUMENTS,
+            C.VIEW_FULL_ID_NUMBER,
+        }
+    ),
+    Role.STATION_COUNSELLOR: frozenset(
+        {
+            C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.VIEW_STAFF, C.VIEW_AGGREGATES,
+            C.VIEW_INSTRUMENTS, C.UPLOAD_INSTRUMENT, C.FILE_CONCERN,
+        }
+    ),
+    Role.SCHOOL_ADMIN: frozenset(
+        {
+            C.VIEW_STUDENTS, C.EDIT_STUDENTS, C.IMPORT_ROSTER, C.VIEW_ORG_TREE, C.EDIT_ORG_TREE,
+            C.VIEW_STAFF, C.EDIT_STAFF, C.VIEW_AGGREGATES, C.VIEW_INSTRUMENTS,
+            C.VIEW_FULL_ID_NUMBER, C.FILE_CONCERN,
+        }
+    ),
+    Role.PSYCHOLOGY_TEACHER: frozenset(
+        {
+            C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.VIEW_STAFF, C.VIEW_AGGREGATES,
+            C.VIEW_INSTRUMENTS, C.FILE_CONCERN,
+        }
+    ),
+    Role.HEAD_TEACHER: frozenset({C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.FILE_CONCERN}),
+    Role.MENTOR: frozenset({C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.FILE_CONCERN}),
+    Role.COMMITTEE_MEMBER: frozenset({C.FILE_CONCERN}),
+    Role.PARENT: frozenset({C.VIEW_STUDENTS, C.FILE_CONCERN}),
+    Role.PSYCHIATRIST: frozenset({C.VIEW_STUDENTS}),
+    Role.AUDITOR: frozenset({C.VIEW_AUDIT_LOG}),
+    Role.SYSTEM_ADMIN: frozenset({C.MANAGE_ACCOUNTS, C.VIEW_ORG_TREE}),
+}
+
+# Highest tier of individual student data a role may see for a student in its scope.
+ROLE_TIER: dict[str, Tier] = {
+    Role.CITY_ADMIN: Tier.T1,
+    Role.DISTRICT_ADMIN: Tier.T1,
+    Role.STATION_COUNSELLOR: Tier.T2,
+    Role.SCHOOL_ADMIN: Tier.T2,
+    Role.PSYCHOLOGY_TEACHER: Tier.T3,
+    Role.HEAD_TEACHER: Tier.T2,
+    Role.MENTOR: Tier.T1,
+    Role.COMMITTEE_MEMBER: Tier.NONE,
+    Role.PARENT: Tier.T1,
+    Role.PSYCHIATRIST: Tier.T3,  # only for students referred to them
+    Role.AUDITOR: Tier.NONE,
+    Role.SYSTEM_ADMIN: Tier.NONE,
+}
+
+# The org-unit kinds a role may be assigned at.
+ROLE_UNIT_KINDS: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset({"city"}),
+    Role.DISTRICT_ADMIN: frozenset({"district"}),
+    Role.STATION_COUNSELLOR: frozenset({"station", "centre"}),
+    Role.SCHOOL_ADMIN: frozenset({"school"}),
+    Role.PSYCHOLOGY_TEACHER: frozenset({"school", "station", "centre"}),
+    Role.HEAD_TEACHER: frozenset({"class"}),
+    Role.MENTOR: frozenset({"class", "grade", "school"}),
+    Role.COMMITTEE_MEMBER: frozenset({"class"}),
+    Role.PARENT: frozenset({"school"}),
+    Role.PSYCHIATRIST: frozenset({"hospital"}),
+    Role.AUDITOR: frozenset({"city", "district"}),
+    Role.SYSTEM_ADMIN: frozenset({"city"}),
+}
+
+
+def role_has(role: str, cap: str) -> bool:
+    return cap in ROLE_CAPABILITIES.get(role, frozenset())

@@ -1,0 +1,168 @@
+"""The authorization layer: which rows a user may see, at which tier, and what they may do.
+
+Every selector, view, API endpoint, export and management command starts here:
+
+    principal = principal_for(request.user)
+    students = principal.students(tier=Tier.T1)        # a queryset, filtered in SQL
+    principal.require(Cap.IMPORT_ROSTER)                # raises PermissionDenied (403)
+    student = principal.get_student(code)               # Http404 when out of scope
+
+Scopes are built from role assignments as SQL predicates over materialised paths, never by walking
+the tree in Python. Other apps add scopes that depend on their own data (a psychiatrist's referred
+students) through `register_student_scope`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
+
+from xinqiao.orgs.models import Kind, OrgUnit, OrgUnitQuerySet, subtree_q
+from xinqiao.people.models import Guardian, Staff, Student, StudentQuerySet
+
+from .models import RoleAssignment
+from .roles import ROLE_TIER, Cap, Role, Tier, role_has
+
+# Precedence for showing "the" role of a user who holds several (audit log, home page).
+ROLE_PRECEDENCE = [r.value for r in Role]
+
+ExtraScope = Callable[["Principal", OrgUnit], Q]
+_extra_student_scopes: dict[str, ExtraScope] = {}
+
+
+def register_student_scope(role: str, build: ExtraScope) -> None:
+    """Let another app define which students a role sees (e.g. psychiatrist → referrals)."""
+    _extra_student_scopes[role] = build
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    unit: OrgUnit
+
+    @property
+    def area(self) -> OrgUnit:
+        """The unit whose subtree the grant covers: a station serves its district."""
+        if self.unit.kind in (Kind.STATION, Kind.CENTRE) and self.unit.parent is not None:
+            return self.unit.parent
+        return self.unit
+
+
+@dataclass
+class Principal:
+    user: Any
+    grants: list[Grant] = field(default_factory=list)
+
+    # --- what the user may do -----------------------------------------------------------------
+    @cached_property
+    def roles(self) -> list[str]:
+        held = {g.role for g in self.grants}
+        return [r for r in ROLE_PRECEDENCE if r in held]
+
+    @property
+    def primary_role(self) -> str:
+        return self.roles[0] if self.roles else ""
+
+    def has_role(self, *roles: str) -> bool:
+        return any(r in self.roles for r in roles)
+
+    def can(self, cap: str) -> bool:
+        return any(role_has(g.role, cap) for g in self.grants)
+
+    def require(self, cap: str) -> None:
+        if not self.can(cap):
+            raise PermissionDenied
+
+    def grants_with(self, cap: str, tier: int = Tier.T0) -> list[Grant]:
+        return [g for g in self.grants if role_has(g.role, cap) and ROLE_TIER[g.role] >= tier]
+
+    # --- which org units ------------------------------------------------------------------------
+    def units(self, cap: str = Cap.VIEW_ORG_TREE) -> OrgUnitQuerySet:
+        """Units in the subtrees this user may browse (or act on) with `cap`."""
+        areas = [g.area for g in self.grants_with(cap)]
+        return OrgUnit.objects.filter(subtree_q(*areas))
+
+    def get_unit(self, code: Any, cap: str = Cap.VIEW_ORG_TREE) -> OrgUnit:
+        unit = OrgUnit.objects.filter(code=code).select_related("parent").first()
+        if unit is None or not self.sees_unit(unit, Cap.VIEW_ORG_TREE):
+            raise Http404
+        if not self.sees_unit(unit, cap):
+            raise PermissionDenied
+        return unit
+
+    def sees_unit(self, unit: OrgUnit, cap: str) -> bool:
+        return any(g.area.contains(unit) for g in self.grants_with(cap))
+
+    # --- which students -------------------------------------------------------------------------
+    def _student_q(self, grant: Grant) -> Q:
+        extra = _extra_student_scopes.get(grant.role)
+        if extra is not None:
+            return extra(self, grant.unit)
+        if grant.role == Role.PARENT:
+            own = Guardian.objects.filter(student=OuterRef("pk"), user=self.user)
+            return Q(Exists(own)) & subtree_q(grant.unit, field="school__path")
+        if grant.role == Role.PSYCHIATRIST:
+            return Q(pk__in=[])  # until the cases app registers referrals
+        area = grant.area
+        if area.kind in (Kind.GRADE, Kind.CLASS):
+            return subtree_q(area, field="school_class__path")
+        return subtree_q(area, field="school__path")
+
+    def students(
+        self, *, tier: int = Tier.T1, cap: str = Cap.VIEW_STUDENTS
+    ) -> StudentQuerySet:
+        """Students this user may see at `tier` or above."""
+        q = Q(pk__in=[])
+        for grant in self.grants_with(cap, tier):
+            q |= self._student_q(grant)
+        return Student.objects.filter(q)
+
+    def get_student(self, code: Any, *, tier: int = Tier.T1) -> Student:
+        """A student by opaque code: 404 when out of scope, 403 when only a lower tier is allowed."""
+        student = (
+            Student.objects.filter(code=code)
+            .select_related("school", "school_class", "school_class__parent")
+            .first()
+        )
+        if student is None:
+            raise Http404
+        if self.tier_for(student) == Tier.NONE:
+            raise Http404
+        if self.tier_for(student) < tier:
+            raise PermissionDenied
+        return student
+
+    def tier_for(self, student: Student) -> int:
+        """Highest tier this user holds for one student (Tier.NONE when out of scope)."""
+        best = Tier.NONE
+        for grant in self.grants_with(Cap.VIEW_STUDENTS):
+            if ROLE_TIER[grant.role] <= best:
+                continue
+            if Student.objects.filter(pk=student.pk).filter(self._student_q(grant)).exists():
+                best = ROLE_TIER[grant.role]
+        return best
+
+    # --- staff ----------------------------------------------------------------------------------
+    def staff(self) -> Any:
+        areas = [g.area for g in self.grants_with(Cap.VIEW_STAFF)]
+        return Staff.objects.filter(subtree_q(*areas, field="org_unit__path"))
+
+
+def principal_for(user: Any) -> Principal:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Principal(user=user)
+    cached = getattr(user, "_xinqiao_principal", None)
+    if cached is not None:
+        return cached
+    assignments: Iterable[RoleAssignment] = (
+        RoleAssignment.objects.active().filter(user=user).select_related("org_unit__parent")
+    )
+    principal = Principal(user=user, grants=[Grant(a.role, a.org_unit) for a in assignments])
+    user._xinqiao_principal = principal
+    return principal

@@ -1,0 +1,50 @@
+"""The navigation: one entry per page, shown only to roles with the capability it needs."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from xinqiao.access.roles import Cap
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str | Promise
+    cap: str | None  # None: every signed-in user
+    icon: str = ""
+    description: str | Promise = ""
+
+
+# Apps append their entries here (in their AppConfig.ready or at import of their urls).
+NAV_ITEMS: list[NavItem] = [
+    NavItem("home", _("Home"), None, "house"),
+]
+
+
+def register(item: NavItem) -> None:
+    if all(existing.url_name != item.url_name for existing in NAV_ITEMS):
+        NAV_ITEMS.append(item)
+
+
+def navigation_for(principal: Any) -> list[dict[str, Any]]:
+    items = []
+    if not getattr(principal, "grants", None) and not getattr(
+        getattr(principal, "user", None), "is_authenticated", False
+    ):
+        return items
+    for item in NAV_ITEMS:
+        if item.cap is not None and not principal.can(item.cap):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        items.append(
+            {"url": url, "label": item.label, "icon": item.icon, "description": item.description,
+             "url_name": item.url_name}
+        )
+    return items

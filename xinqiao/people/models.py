@@ -1,0 +1,289 @@
+"""Students, guardians, staff, enrolments, class committee members and school groups (R5, R12, R26, R27)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from xinqiao.core.fields import EncryptedTextField
+from xinqiao.orgs.models import OrgUnit, Term
+
+from .validators import mask_id_number, validate_mobile, validate_student_number
+
+
+class Gender(models.TextChoices):
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+
+
+class StudentStatus(models.TextChoices):
+    ENROLLED = "enrolled", _("Enrolled")
+    SUSPENDED = "suspended", _("Suspended")
+    TRANSFERRED_OUT = "transferred_out", _("Transferred out")
+    GRADUATED = "graduated", _("Graduated")
+
+
+# Family circumstances that raise attention (R26). Field name → label.
+FAMILY_FLAGS: dict[str, str] = {
+    "left_behind": _("Left-behind child"),
+    "single_parent": _("Single-parent family"),
+    "orphan_or_unsupported": _("Orphan or de-facto unsupported"),
+    "disability": _("Disability"),
+    "low_income": _("Low-income family"),
+    "migrant": _("Migrant child"),
+}
+
+
+class StudentQuerySet(models.QuerySet["Student"]):
+    def enrolled(self) -> StudentQuerySet:
+        return self.filter(status=StudentStatus.ENROLLED)
+
+    def search(self, text: str) -> StudentQuerySet:
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(Q(name__contains=text) | Q(student_number__iexact=text))
+
+
+class Student(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    student_number = models.CharField(
+        _("national student number"),
+        max_length=20,
+        unique=True,
+        validators=[validate_student_number],
+    )
+    name = models.CharField(_("name"), max_length=60, db_index=True)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
+    birth_date = models.DateField(_("birth date"))
+    id_number = EncryptedTextField(_("resident ID number"), blank=True)
+    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=StudentStatus.choices, default=StudentStatus.ENROLLED
+    )
+    school = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="students", verbose_name=_("school")
+    )
+    school_class = models.ForeignKey(
+        OrgUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="class_students",
+        verbose_name=_("class"),
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="student",
+    )
+    left_behind = models.BooleanField(FAMILY_FLAGS["left_behind"], default=False)
+    single_parent = models.BooleanField(FAMILY_FLAGS["single_parent"], default=False)
+    orphan_or_unsupported = models.BooleanField(
+        FAMILY_FLAGS["orphan_or_unsupported"], default=False
+    )
+    disability = models.BooleanField(FAMILY_FLAGS["disability"], default=False)
+    low_income = models.BooleanField(FAMILY_FLAGS["low_income"], default=False)
+    migrant = models.BooleanField(FAMILY_FLAGS["migrant"], default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StudentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("student")
+        verbose_name_plural = _("students")
+        ordering = ["school_class", "name"]
+        indexes = [
+            models.Index(fields=["school", "status"], name="student_school_status"),
+            models.Index(fields=["school_class", "name"], name="student_class_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.student_number})"
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def family_flags(self) -> list[str]:
+        return [str(label) for name, label in FAMILY_FLAGS.items() if getattr(self, name)]
+
+
+class Enrolment(models.Model):
+    """Which class a student was in for a term: the history the roster import keeps."""
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="enrolments")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    school_class = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="enrolments")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        ordering = ["-term__start_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["student", "term"], name="enrolment_one_per_term")
+        ]
+        indexes = [models.Index(fields=["school_class", "term"], name="enrolment_class_term")]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} @ {self.school_class_id} ({self.term_id})"
+
+
+class GuardianRelation(models.TextChoices):
+    FATHER = "father", _("Father")
+    MOTHER = "mother", _("Mother")
+    GRANDPARENT = "grandparent", _("Grandparent")
+    OTHER_RELATIVE = "relative", _("Other relative")
+    OTHER = "other", _("Other guardian")
+
+
+class Guardian(models.Model):
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="guardians")
+    school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    relation = models.CharField(_("relation"), max_length=16, choices=GuardianRelation.choices)
+    name = models.CharField(_("name"), max_length=60)
+    phone = models.CharField(_("mobile"), max_length=20, validators=[validate_mobile])
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="guardianships",
+    )
+
+    class Meta:
+        verbose_name = _("guardian")
+        verbose_name_plural = _("guardians")
+        ordering = ["-is_primary", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "name", "relation"], name="guardian_unique_per_student"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_relation_display()})"
+
+
+class Position(models.TextChoices):
+    PSYCHOLOGY_TEACHER_FULL = "psychology_teacher_full", _("Full-time psychology teacher")
+    PSYCHOLOGY_TEACHER_PART = "psychology_teacher_part", _("Part-time psychology teacher")
+    HEAD_TEACHER = "head_teacher", _("Head teacher")
+    SUBJECT_TEACHER = "subject_teacher", _("Subject teacher")
+    MORAL_EDUCATION_LEADER = "moral_education_leader", _("Moral-education leader")
+    PRINCIPAL = "principal", _("Principal")
+    STATION_COUNSELLOR = "station_counsellor", _("Station counsellor")
+    RESEARCH_TEACHER = "research_teacher", _("Psychology research teacher")
+    DISTRICT_OFFICER = "district_officer", _("District officer")
+    CITY_OFFICER = "city_officer", _("City officer")
+    PSYCHIATRIST = "psychiatrist", _("Psychiatrist")
+
+
+class Staff(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    phone = models.CharField(_("mobile"), max_length=20, blank=True, validators=[validate_mobile])
+    org_unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="staff", verbose_name=_("unit")
+    )
+    qualification = models.CharField(_("qualification"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffPosition(models.Model):
+    """One post a staff member holds; head teachers and subject teachers name their class."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="positions")
+    position = models.CharField(_("position"), max_length=32, choices=Position.choices)
+    org_unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+    )
+
+    class Meta:
+        verbose_name = _("position")
+        verbose_name_plural = _("positions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "position", "org_unit"], name="staffposition_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} — {self.get_position_display()}"
+
+
+class CommitteeMember(models.Model):
+    """心理委员: junior and senior high classes are expected to have one boy and one girl (R5)."""
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="committee_terms")
+    school_class = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("class psychology committee member")
+        verbose_name_plural = _("class psychology committee members")
+        constraints = [
+            models.UniqueConstraint(fields=["student", "term"], name="committee_once_per_term")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} ({self.term})"
+
+
+class GroupKind(models.TextChoices):
+    LEADERSHIP = "leadership", _("Mental-health leadership group")
+    WORK = "work", _("Mental-health work group")
+    CRISIS = "crisis", _("Crisis-intervention group")
+
+
+class SchoolGroup(models.Model):
+    """The three groups every school must have (R27), each with members."""
+
+    school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="groups")
+    kind = models.CharField(_("group"), max_length=16, choices=GroupKind.choices)
+    members = models.ManyToManyField(Staff, through="SchoolGroupMember", related_name="groups")
+
+    class Meta:
+        verbose_name = _("school group")
+        verbose_name_plural = _("school groups")
+        constraints = [
+            models.UniqueConstraint(fields=["school", "kind"], name="schoolgroup_one_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school} — {self.get_kind_display()}"
+
+
+class SchoolGroupMember(models.Model):
+    group = models.ForeignKey(SchoolGroup, on_delete=models.CASCADE, related_name="memberships")
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="+")
+    is_leader = models.BooleanField(_("leader"), default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "staff"], name="groupmember_unique")
+        ]

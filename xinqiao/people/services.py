@@ -1,0 +1,247 @@
+"""Writes to people records. One transaction each, with its audit event."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from xinqiao.audit.services import record_event
+from xinqiao.core.crypto import keyed_hash
+from xinqiao.core.errors import DomainError
+from xinqiao.orgs.models import Kind, OrgUnit, Term
+
+from .models import (
+    FAMILY_FLAGS,
+    CommitteeMember,
+    Enrolment,
+    GroupKind,
+    Guardian,
+    SchoolGroup,
+    SchoolGroupMember,
+    Staff,
+    StaffPosition,
+    Student,
+)
+from .validators import (
+    normalise_id_number,
+    normalise_mobile,
+    normalise_student_number,
+    validate_id_number,
+)
+
+STUDENT_FIELDS = ("name", "gender", "birth_date", "status", *FAMILY_FLAGS)
+
+
+def _school_of_class(school_class: OrgUnit) -> OrgUnit:
+    if school_class.kind != Kind.CLASS or school_class.school is None:
+        raise DomainError(_("Students must be placed in a class."))
+    return school_class.school
+
+
+def _set_id_number(student: Student, id_number: str) -> None:
+    if id_number:
+        validate_id_number(id_number)
+        id_number = normalise_id_number(id_number)
+    student.id_number = id_number
+    student.id_number_hash = keyed_hash(id_number) if id_number else ""
+
+
+@transaction.atomic
+def create_student(
+    *,
+    actor: Any,
+    student_number: str,
+    name: str,
+    gender: str,
+    birth_date: date,
+    school_class: OrgUnit,
+    term: Term | None = None,
+    id_number: str = "",
+    **attrs: Any,
+) -> Student:
+    student = Student(
+        student_number=normalise_student_number(student_number),
+        name=name.strip(),
+        gender=gender,
+        birth_date=birth_date,
+        school=_school_of_class(school_class),
+        school_class=school_class,
+        **attrs,
+    )
+    _set_id_number(student, id_number)
+    student.full_clean()
+    student.save()
+    if term is not None:
+        Enrolment.objects.create(
+            student=student, term=term, school=student.school, school_class=school_class
+        )
+    record_event(
+        actor=actor,
+        action="people.student.created",
+        obj=student,
+        fields={"student_number": student.student_number, "class": school_class.pk},
+    )
+    return student
+
+
+@transaction.atomic
+def update_student(*, actor: Any, student: Student, **changes: Any) -> Student:
+    unknown = set(changes) - set(STUDENT_FIELDS) - {"id_number"}
+    if unknown:
+        raise DomainError(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
+    changed: list[str] = []
+    if "id_number" in changes:
+        new = normalise_id_number(changes.pop("id_number") or "")
+        if new != student.id_number:
+            _set_id_number(student, new)
+            changed += ["id_number", "id_number_hash"]
+    for key, value in changes.items():
+        if getattr(student, key) != value:
+            setattr(student, key, value)
+            changed.append(key)
+    if not changed:
+        return student
+    student.full_clean()
+    student.save(update_fields=[*changed, "updated_at"])
+    # Never log the ID number itself, only that it changed.
+    record_event(actor=actor, action="people.student.updated", obj=student, fields={"changed": changed})
+    return student
+
+
+@transaction.atomic
+def move_student(*, actor: Any, student: Student, school_class: OrgUnit, term: Term) -> Student:
+    """Put a student in a class for a term; the previous class stays in the enrolment history."""
+    school = _school_of_class(school_class)
+    old_class = student.school_class_id
+    Enrolment.objects.update_or_create(
+        student=student, term=term, defaults={"school": school, "school_class": school_class}
+    )
+    student.school, student.school_class = school, school_class
+    student.save(update_fields=["school", "school_class", "updated_at"])
+    record_event(
+        actor=actor,
+        action="people.student.moved",
+        obj=student,
+        fields={"class": [old_class, school_class.pk], "term": term.code},
+    )
+    return student
+
+
+@transaction.atomic
+def add_guardian(
+    *,
+    actor: Any,
+    student: Student,
+    relation: str,
+    name: str,
+    phone: str,
+    is_primary: bool = False,
+    user: Any = None,
+) -> Guardian:
+    guardian = Guardian(
+        student=student,
+        school=student.school,
+        relation=relation,
+        name=name.strip(),
+        phone=normalise_mobile(phone),
+        is_primary=is_primary,
+        user=user,
+    )
+    guardian.full_clean()
+    guardian.save()
+    record_event(
+        actor=actor,
+        action="people.guardian.created",
+        obj=guardian,
+        fields={"student": student.pk, "relation": relation},
+    )
+    return guardian
+
+
+@transaction.atomic
+def create_staff(
+    *,
+    actor: Any,
+    username: str,
+    name: str,
+    org_unit: OrgUnit,
+    password: str | None = None,
+    positions: list[tuple[str, OrgUnit]] | None = None,
+    roles: list[tuple[str, OrgUnit]] | None = None,
+    **attrs: Any,
+) -> Staff:
+    """A staff member with a user account, posts and role assignments."""
+    from xinqiao.access.services import assign_role
+
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise DomainError(_("The username “%s” is already taken.") % username, field="username")
+    user = user_model(username=username, first_name=name)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    staff = Staff(user=user, name=name.strip(), org_unit=org_unit, **attrs)
+    try:
+        staff.full_clean()
+    except ValidationError:
+        raise
+    staff.save()
+    for position, unit in positions or []:
+        StaffPosition.objects.create(staff=staff, position=position, org_unit=unit)
+    record_event(
+        actor=actor,
+        action="people.staff.created",
+        obj=staff,
+        school_id=org_unit.school_id,
+        fields={"username": username, "positions": [p for p, _unit in positions or []]},
+    )
+    for role, unit in roles or []:
+        assign_role(actor=actor, user=user, role=role, org_unit=unit)
+    return staff
+
+
+@transaction.atomic
+def appoint_committee_member(*, actor: Any, student: Student, term: Term) -> CommitteeMember:
+    if student.school_class is None:
+        raise DomainError(_("The student has no class."))
+    member, _created = CommitteeMember.objects.get_or_create(
+        student=student,
+        term=term,
+        defaults={"school_class": student.school_class, "school": student.school},
+    )
+    record_event(
+        actor=actor,
+        action="people.committee_member.appointed",
+        obj=member,
+        fields={"student": student.pk, "term": term.code},
+    )
+    return member
+
+
+@transaction.atomic
+def set_group_members(
+    *, actor: Any, school: OrgUnit, kind: str, members: list[Staff], leader: Staff | None = None
+) -> SchoolGroup:
+    if kind not in GroupKind.values:
+        raise DomainError(_("Unknown group."))
+    group, _created = SchoolGroup.objects.get_or_create(school=school, kind=kind)
+    group.memberships.all().delete()
+    SchoolGroupMember.objects.bulk_create(
+        SchoolGroupMember(group=group, staff=m, is_leader=(leader is not None and m.pk == leader.pk))
+        for m in members
+    )
+    record_event(
+        actor=actor,
+        action="people.school_group.updated",
+        obj=group,
+        school_id=school.pk,
+        fields={"kind": kind, "members": [m.pk for m in members]},
+    )
+    return group
