@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test assets messages migrate seed serve lint typecheck bench-quick chromium clean
+.PHONY: run test assets messages migrate seed serve lint typecheck bench-quick system-deps clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,18 +43,19 @@ serve:
 
 run: $(VENV)/.installed-run assets messages seed serve
 
-# Browser tests drive Debian's Chromium; install it when missing (as root), else they skip loudly.
-chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Browser tests drive Debian's Chromium and the catalogue test uses GNU gettext's xgettext;
+# install them with apt when missing (as root), else those tests skip loudly.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v xgettext >/dev/null; then \
 		if [ "$$(id -u)" = "0" ]; then \
-			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
-			|| echo "!!! could not install chromium: browser tests will be SKIPPED"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk gettext >/dev/null) \
+			|| echo "!!! could not install chromium/gettext: browser and catalogue tests will be SKIPPED"; \
 		else \
-			echo "!!! /usr/bin/chromium missing and not root: browser tests will be SKIPPED (sudo apt-get install chromium)"; \
+			echo "!!! chromium or gettext missing and not root: browser/catalogue tests will be SKIPPED (sudo apt-get install chromium gettext)"; \
 		fi; \
 	fi
 
-test: $(VENV)/.installed-dev assets messages chromium
+test: $(VENV)/.installed-dev assets messages system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "xinqiao.people",
     "xinqiao.access",
     "xinqiao.instruments",
+    "xinqiao.screening",
     "xinqiao.demo",
 ]
 
@@ -140,6 +141,8 @@ AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# Attempts while locked do not restart the clock: the lock ends 30 minutes after the 5th failure.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 # Idle logout after 30 minutes: the session expires 30 min after the last request.
 SESSION_COOKIE_AGE = 30 * 60
@@ -156,7 +159,8 @@ USE_TZ = True
 
 # --- static files: our own + assets installed from npm by `make assets` into build/static -------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "xinqiao" / "static", BASE_DIR / "build" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -210,6 +214,18 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic work (celery beat). Screening: assign students who joined an open campaign's scope;
+# remind head teachers of classes behind schedule.
+CELERY_BEAT_SCHEDULE = {
+    "screening-sync-open-campaigns": {
+        "task": "xinqiao.screening.tasks.sync_open_campaigns",
+        "schedule": 600.0,
+    },
+    "screening-progress-reminders": {
+        "task": "xinqiao.screening.tasks.send_progress_reminders",
+        "schedule": 86400.0,
+    },
+}
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 

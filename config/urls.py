@@ -15,4 +15,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("audit/", include("xinqiao.audit.urls")),
+    path("accounts/manage/", include("xinqiao.access.urls")),
+    path("orgs/", include("xinqiao.orgs.urls")),
+    path("students/", include("xinqiao.people.urls")),
+    path("import/", include("xinqiao.people.import_urls")),
+    path("instruments/", include("xinqiao.instruments.urls")),
+    path("screening/", include("xinqiao.screening.urls")),
+    path("take/", include("xinqiao.screening.taking.urls")),
 ]

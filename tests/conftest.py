@@ -15,11 +15,12 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import translation
 
 from xinqiao.access.roles import Role
 from xinqiao.access.services import assign_role
 from xinqiao.orgs.services import create_term, create_unit
-from xinqiao.people.models import GuardianRelation
+from xinqiao.people.models import GuardianRelation, ImportJob
 from xinqiao.people.services import add_guardian, create_staff, create_student
 
 PASSWORD = "Xq-test-Passw0rd!"
@@ -28,6 +29,16 @@ PASSWORD = "Xq-test-Passw0rd!"
 ID_A1 = "36010220130101001X"
 ID_A2 = "360102201302020025"
 ID_B1 = "360103201303030037"
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked(settings):
+    # The product defaults to zh-hans; tests assert on the English source strings unless they
+    # opt into Chinese with translation.override("zh-hans") or an Accept-Language header
+    # (tests/core/test_default_language.py proves the default).
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -122,6 +133,12 @@ def world(db):
     )
     assign_role(actor=None, user=w.parent, role=Role.PARENT, org_unit=w.school_a)
 
+    # A finished roster import by school A's admin (tests/people/test_import*.py build their own).
+    w.import_job = ImportJob.objects.create(
+        created_by=w.school_admin, org_unit=w.school_a, school=w.school_a, term=w.term,
+        file="imports/sample.csv", original_name="名单.csv", status="succeeded",
+    )
+
     w.by_role = {
         Role.CITY_ADMIN: w.city_admin,
         Role.DISTRICT_ADMIN: w.district_admin,
@@ -136,6 +153,23 @@ def world(db):
         Role.AUDITOR: w.auditor,
         Role.SYSTEM_ADMIN: w.sysadmin,
     }
+
+    # Screening (issue 4): school A's open autumn campaign and a sitting for class A1.
+    from django.utils import timezone as _tz
+
+    from xinqiao.screening import services as screening_services
+
+    _now = _tz.now()
+    w.campaign = screening_services.create_campaign(
+        actor=w.psych, name="甲校2026秋季心理普查", term=w.term, kind="routine_autumn",
+        owner_unit=w.school_a, units=[w.school_a],
+        opens_at=_now - datetime.timedelta(hours=1), closes_at=_now + datetime.timedelta(days=14),
+    )
+    screening_services.open_campaign(actor=w.psych, campaign=w.campaign)
+    w.campaign.refresh_from_db()
+    w.sitting = screening_services.open_sitting(
+        actor=w.psych, campaign=w.campaign, school_class=w.class_a1
+    )
     return w
 
 

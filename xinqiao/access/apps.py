@@ -6,3 +6,18 @@ class AccessConfig(AppConfig):
     name = "xinqiao.access"
     label = "access"
     verbose_name = _("Access")
+
+    def ready(self) -> None:
+        from xinqiao.core.navigation import NavItem, register
+
+        from .roles import Cap
+
+        register(
+            NavItem(
+                "access:account-list",
+                _("Accounts"),
+                Cap.MANAGE_ACCOUNTS,
+                "people",
+                _("User accounts, roles, password resets and unlocking."),
+            )
+        )

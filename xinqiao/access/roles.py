@@ -43,7 +43,9 @@ class Cap(models.TextChoices):
     EDIT_STUDENTS = "edit_students", _("Edit student records")
     IMPORT_ROSTER = "import_roster", _("Import the student roster")
     VIEW_ORG_TREE = "view_org_tree", _("Browse the org tree")
-    EDIT_ORG_TREE = "edit_org_tree", _("Edit the org tree and terms")
+    EDIT_ORG_TREE = "edit_org_tree", _("Edit the org tree")
+    MANAGE_TERMS = "manage_terms", _("Create terms and set the current term")
+    VIEW_GUARDIAN_CONTACT = "view_guardian_contact", _("See guardians' full phone numbers")
     VIEW_STAFF = "view_staff", _("View staff")
     EDIT_STAFF = "edit_staff", _("Edit staff and role assignments")
     VIEW_AGGREGATES = "view_aggregates", _("View aggregate figures")
@@ -53,6 +55,13 @@ class Cap(models.TextChoices):
     VIEW_INSTRUMENTS = "view_instruments", _("View the instrument library")
     UPLOAD_INSTRUMENT = "upload_instrument", _("Upload a custom instrument")
     APPROVE_INSTRUMENT = "approve_instrument", _("Approve a custom instrument")
+    MANAGE_CAMPAIGNS = "manage_campaigns", _("Create, open and close screening campaigns")
+    VIEW_SCREENING_PROGRESS = "view_screening_progress", _("Follow screening progress")
+    VIEW_CLASS_PROGRESS = "view_class_progress", _("See who in a class has not been screened")
+    VIEW_SCREENING_RESULTS = "view_screening_results", _("See individual screening results")
+    MANAGE_ASSIGNMENTS = "manage_assignments", _("Mark students absent and assign re-sits")
+    RUN_SITTINGS = "run_sittings", _("Open a class screening sitting")
+    RECORD_CONSENT = "record_consent", _("Record guardian consent for screening")
 
 
 C = Cap
@@ -62,6 +71,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             C.VIEW_STUDENTS, C.EDIT_STUDENTS, C.IMPORT_ROSTER, C.VIEW_ORG_TREE, C.EDIT_ORG_TREE,
             C.VIEW_STAFF, C.EDIT_STAFF, C.VIEW_AGGREGATES, C.VIEW_INSTRUMENTS,
             C.UPLOAD_INSTRUMENT, C.APPROVE_INSTRUMENT, C.VIEW_FULL_ID_NUMBER,
+            C.MANAGE_TERMS,
         }
     ),
     Role.DISTRICT_ADMIN: frozenset(
@@ -74,32 +84,54 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.STATION_COUNSELLOR: frozenset(
         {
             C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.VIEW_STAFF, C.VIEW_AGGREGATES,
-            C.VIEW_INSTRUMENTS, C.UPLOAD_INSTRUMENT, C.FILE_CONCERN,
+            C.VIEW_INSTRUMENTS, C.UPLOAD_INSTRUMENT, C.FILE_CONCERN, C.VIEW_GUARDIAN_CONTACT,
         }
     ),
     Role.SCHOOL_ADMIN: frozenset(
         {
             C.VIEW_STUDENTS, C.EDIT_STUDENTS, C.IMPORT_ROSTER, C.VIEW_ORG_TREE, C.EDIT_ORG_TREE,
             C.VIEW_STAFF, C.EDIT_STAFF, C.VIEW_AGGREGATES, C.VIEW_INSTRUMENTS,
-            C.VIEW_FULL_ID_NUMBER, C.FILE_CONCERN,
+            C.VIEW_FULL_ID_NUMBER, C.FILE_CONCERN, C.VIEW_GUARDIAN_CONTACT,
         }
     ),
     Role.PSYCHOLOGY_TEACHER: frozenset(
         {
             C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.VIEW_STAFF, C.VIEW_AGGREGATES,
-            C.VIEW_INSTRUMENTS, C.FILE_CONCERN,
+            C.VIEW_INSTRUMENTS, C.FILE_CONCERN, C.VIEW_GUARDIAN_CONTACT,
         }
     ),
-    Role.HEAD_TEACHER: frozenset({C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.FILE_CONCERN}),
+    Role.HEAD_TEACHER: frozenset(
+        {C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.FILE_CONCERN, C.VIEW_GUARDIAN_CONTACT}
+    ),
     Role.MENTOR: frozenset({C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.FILE_CONCERN}),
     Role.COMMITTEE_MEMBER: frozenset({C.FILE_CONCERN}),
-    Role.PARENT: frozenset({C.VIEW_STUDENTS, C.FILE_CONCERN}),
+    Role.PARENT: frozenset({C.VIEW_STUDENTS, C.FILE_CONCERN, C.VIEW_GUARDIAN_CONTACT}),
     Role.PSYCHIATRIST: frozenset({C.VIEW_STUDENTS}),
     Role.AUDITOR: frozenset({C.VIEW_AUDIT_LOG}),
     Role.SYSTEM_ADMIN: frozenset({C.MANAGE_ACCOUNTS, C.VIEW_ORG_TREE}),
 }
 
 # Highest tier of individual student data a role may see for a student in its scope.
+# Screening (issue 4).
+_SCREENING_CAPS: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset({C.MANAGE_CAMPAIGNS, C.VIEW_SCREENING_PROGRESS}),
+    Role.DISTRICT_ADMIN: frozenset({C.MANAGE_CAMPAIGNS, C.VIEW_SCREENING_PROGRESS}),
+    Role.STATION_COUNSELLOR: frozenset({C.VIEW_SCREENING_PROGRESS}),
+    Role.SCHOOL_ADMIN: frozenset(
+        {C.VIEW_SCREENING_PROGRESS, C.VIEW_CLASS_PROGRESS, C.RECORD_CONSENT}
+    ),
+    Role.PSYCHOLOGY_TEACHER: frozenset(
+        {
+            C.MANAGE_CAMPAIGNS, C.VIEW_SCREENING_PROGRESS, C.VIEW_SCREENING_RESULTS,
+            C.VIEW_CLASS_PROGRESS,
+            C.MANAGE_ASSIGNMENTS, C.RUN_SITTINGS, C.RECORD_CONSENT,
+        }
+    ),
+    Role.HEAD_TEACHER: frozenset({C.VIEW_CLASS_PROGRESS, C.RUN_SITTINGS, C.RECORD_CONSENT}),
+}
+for _role, _caps in _SCREENING_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+
 ROLE_TIER: dict[str, Tier] = {
     Role.CITY_ADMIN: Tier.T1,
     Role.DISTRICT_ADMIN: Tier.T1,

@@ -79,7 +79,7 @@ class Principal:
         if not self.can(cap):
             raise PermissionDenied
 
-    def grants_with(self, cap: str, tier: int = Tier.T0) -> list[Grant]:
+    def grants_with(self, cap: str, tier: int = Tier.NONE) -> list[Grant]:
         return [g for g in self.grants if role_has(g.role, cap) and ROLE_TIER[g.role] >= tier]
 
     # --- which org units ------------------------------------------------------------------------

@@ -47,3 +47,54 @@ def revoke_role(*, actor: Any, assignment: RoleAssignment) -> None:
         school_id=assignment.org_unit.school_id,
         fields={"user": assignment.user_id, "role": assignment.role},
     )
+
+
+@transaction.atomic
+def create_account(*, actor: Any, username: str, name: str, password: str) -> Any:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
+
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise DomainError(_("The username “%s” is already taken.") % username, field="username")
+    user = user_model(username=username, first_name=name)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    record_event(actor=actor, action="access.account.created", obj=user, fields={"username": username})
+    return user
+
+
+@transaction.atomic
+def set_account_active(*, actor: Any, user: Any, active: bool) -> Any:
+    if user.pk == getattr(actor, "pk", None) and not active:
+        raise DomainError(_("You cannot deactivate your own account."))
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    record_event(
+        actor=actor,
+        action="access.account.activated" if active else "access.account.deactivated",
+        obj=user,
+        fields={"username": user.username},
+    )
+    return user
+
+
+@transaction.atomic
+def reset_password(*, actor: Any, user: Any, password: str) -> Any:
+    from django.contrib.auth.password_validation import validate_password
+
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    unlock_account(actor=actor, user=user)
+    record_event(actor=actor, action="access.account.password_reset", obj=user, fields={})
+    return user
+
+
+@transaction.atomic
+def unlock_account(*, actor: Any, user: Any) -> None:
+    from axes.utils import reset
+
+    reset(username=user.username)
+    record_event(actor=actor, action="access.account.unlocked", obj=user, fields={})

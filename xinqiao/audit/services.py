@@ -115,7 +115,7 @@ def record_event(
         actor_role=role if role is not None else ctx.role,
         action=action,
         object_type=object_type or (obj._meta.label_lower if obj is not None else ""),
-        object_id=str(object_id or (obj.pk if obj is not None else "")),
+        object_id=str(object_id if object_id != "" else (obj.pk if obj is not None else "")),
         school_id=school_id if school_id is not None else _object_school_id(obj),
         fields=_normalise(fields),
         result=result,

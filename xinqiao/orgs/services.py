@@ -97,6 +97,9 @@ def move_unit(*, actor: Actor, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
     if unit.contains(new_parent):
         raise DomainError(_("A unit cannot be moved under itself."))
     _check_child_allowed(new_parent, unit.kind)
+    if unit.school_id and unit.kind != Kind.SCHOOL and new_parent.school_id != unit.school_id:
+        # Students and their history belong to a school; classes move only within it.
+        raise DomainError(_("Grades and classes can only be moved within their school."))
     old_prefix, old_parent = unit.path, unit.parent_id
     new_prefix = new_parent.path + path_segment(unit.pk)
     depth_shift = new_parent.depth + 1 - unit.depth

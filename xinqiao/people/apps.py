@@ -6,3 +6,26 @@ class PeopleConfig(AppConfig):
     name = "xinqiao.people"
     label = "people"
     verbose_name = _("People")
+
+    def ready(self) -> None:
+        from xinqiao.access.roles import Cap
+        from xinqiao.core.navigation import NavItem, register
+
+        register(
+            NavItem(
+                "people:student-list", _("Students"), Cap.VIEW_STUDENTS, "people",
+                _("Find a student by name or national student number."),
+            )
+        )
+        register(
+            NavItem(
+                "people:staff-list", _("Staff"), Cap.VIEW_STAFF, "person-badge",
+                _("Psychology teachers, head teachers and other staff."),
+            )
+        )
+        register(
+            NavItem(
+                "imports:job-list", _("Roster import"), Cap.IMPORT_ROSTER, "upload",
+                _("Import the student roster from the student-status system (CSV or Excel)."),
+            )
+        )

@@ -9,3 +9,10 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// htmx would inject an inline <style> for its request indicators, which the CSP refuses (a console
+// error on every page); the same rules live in app.css. Deferred scripts run before htmx's own
+// DOMContentLoaded setup, so switching it off here is in time.
+if (window.htmx) {
+  window.htmx.config.includeIndicatorStyles = false;
+}

@@ -1,0 +1,612 @@
+"""Students answering and handing in: the full path under gunicorn against a minimal-view floor.
+
+Starts the app under gunicorn (4 sync workers) on a scratch PostgreSQL database with the production
+settings and middleware (XINQIAO_ENV=production; requests arrive as if from the TLS proxy, with
+X-Forwarded-Proto: https, Origin and CSRF token), and in the same run measures:
+
+1. floor: a minimal Django view (same middleware) that parses a 40-answer JSON body and inserts one
+   row through the ORM;
+2. path: simulated students through the real path — sitting code + 学籍号 (POST /take/), the
+   questionnaire page, one autosave batch per instrument, hand-in — requests/s and p99 at the same
+   concurrency as the floor;
+3. burst: 500 students handing in at the same moment (one school's labs) — p99, errors;
+4. capacity: students answering at one answer every 15 s each (one autosave request per answer —
+   what take.js sends at that pace), open-loop at increasing numbers of students; reports the
+   largest number served with p99 ≤ 3 × the floor's p99 and no errors.
+
+The load generator is Python threads with http.client on loopback. Prints the RESULT line last:
+value = path requests/s, floor = floor requests/s.
+
+    python bench/submit.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from _common import ROOT, result_line, use_scratch_database
+
+SECRET = "bench-submit-secret-key-" + "x" * 40
+FIELD_KEY = "YmVuY2gtc3VibWl0LWZpZWxkLWtleS0zMi1ieXRlcyE="  # 32 bytes, base64
+CSRF = "BenchCsrfSecret0123456789abcdefA"  # 32 chars: cookie and header (unmasked form)
+CLASS_SIZE = 50
+
+SETTINGS = """
+from config.settings import *  # noqa: F403
+ROOT_URLCONF = "bench_submit_urls"
+STATIC_ROOT = {static!r}
+# Static files are not part of what is measured; the manifest storage would need collectstatic.
+STORAGES = {{
+    **STORAGES,
+    "staticfiles": {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
+}}
+WHITENOISE_USE_FINDERS = True
+"""
+URLS = """
+import json, uuid
+from django.http import JsonResponse
+from django.urls import path
+from config.urls import urlpatterns as base
+from xinqiao.screening.models import Response
+
+def floor(request):
+    data = json.loads(request.body)
+    answers = [a["v"] for a in data["answers"]]
+    Response.objects.create(
+        assignment_id={assignment}, school_id={school}, instrument_code=uuid.uuid4().hex,
+        instrument_version="1.0", answers=answers, submitted_at="2026-11-01T00:00:00Z",
+        client_key=uuid.uuid4().hex,
+    )
+    return JsonResponse({{"ok": True}})
+
+urlpatterns = [path("bench/floor/", floor), *base]
+"""
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def seed(n_students: int, n_sitting_classes: int) -> dict:
+    import datetime
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from xinqiao.orgs.services import create_term, create_unit
+    from xinqiao.people.models import Student
+    from xinqiao.people.services import create_staff
+    from xinqiao.screening import services as screening
+    from xinqiao.screening.models import Assignment, Sitting
+    from xinqiao.screening.taking.services import battery_for
+
+    city = create_unit(actor=None, parent=None, kind="city", name="示例市")
+    district = create_unit(actor=None, parent=city, kind="district", name="甲区")
+    school = create_unit(
+        actor=None,
+        parent=district,
+        kind="school",
+        name="第一中学",
+        stage="junior",
+        school_code="3601000001",
+    )
+    grade = create_unit(actor=None, parent=school, kind="grade", name="七年级", grade_level=7)
+    term = create_term(
+        actor=None,
+        school_year_start=2026,
+        season="autumn",
+        start_date=datetime.date(2026, 9, 1),
+        end_date=datetime.date(2027, 1, 22),
+        make_current=True,
+    )
+    psych = create_staff(
+        actor=None,
+        username="psych",
+        name="心理老师",
+        org_unit=school,
+        password="Bench-Passw0rd!x",  # noqa: S106 - a scratch database
+        roles=[("psychology_teacher", school)],
+    ).user
+    n_classes = math.ceil(n_students / CLASS_SIZE)
+    classes = [
+        create_unit(actor=None, parent=grade, kind="class", name=f"七({i + 1})班")
+        for i in range(n_classes)
+    ]
+    Student.objects.bulk_create(
+        [
+            Student(
+                student_number=f"G3601022013{i:07d}",
+                name=f"学生{i}",
+                gender="MF"[i % 2],
+                birth_date=datetime.date(2013, 1, 1),
+                school=school,
+                school_class=classes[i // CLASS_SIZE],
+            )
+            for i in range(n_students)
+        ],
+        batch_size=5000,
+    )
+    now = timezone.now()
+    campaign = screening.create_campaign(
+        actor=psych,
+        name="秋季普查",
+        term=term,
+        kind="routine_autumn",
+        owner_unit=school,
+        opens_at=now - datetime.timedelta(hours=1),
+        closes_at=now + datetime.timedelta(days=2),
+    )
+    screening.open_campaign(actor=psych, campaign=campaign)
+    campaign.refresh_from_db()
+    codes = {}
+    for klass in classes[:n_sitting_classes]:
+        sitting = screening.open_sitting(
+            actor=psych, campaign=campaign, school_class=klass, minutes=240
+        )
+        codes[klass.pk] = sitting.code
+    rows = list(
+        Assignment.objects.filter(campaign=campaign)
+        .order_by("student__student_number")
+        .values_list("pk", "student__student_number", "school_class_id", "stage_band")
+    )
+    items = []
+    for inst in battery_for(campaign.pk, campaign.code, rows[0][3]):
+        for item in inst.definition.items:
+            if not item.ask_if_any_of:
+                items.append((inst.code, item.id, sorted(inst.codes[item.id])))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    assert Sitting.objects.count() == len(codes)
+    return {
+        "school": school.pk,
+        "students": [(pk, number, codes.get(cls)) for pk, number, cls, _band in rows],
+        "items": items,
+    }
+
+
+def cookie_for(assignment_id: int) -> str:
+    from django.core import signing
+
+    from xinqiao.screening.taking.session import _SALT
+
+    return signing.dumps({"a": assignment_id}, salt=_SALT, compress=False)
+
+
+def prefill_drafts(assignment_ids: list[int], items: list) -> None:
+    from django.utils import timezone
+
+    from xinqiao.screening.models import AnswerDraft
+
+    now = timezone.now()
+    AnswerDraft.objects.bulk_create(
+        [
+            AnswerDraft(
+                assignment_id=a,
+                instrument_code=code,
+                item_id=item_id,
+                answer=codes[(a + j) % 2],
+                seconds=3.0,
+                client_seq=j + 1,
+                updated_at=now,
+            )
+            for a in assignment_ids
+            for j, (code, item_id, codes) in enumerate(items)
+        ],
+        batch_size=5000,
+    )
+
+
+# --- the server ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(
+    tmp: Path, db_url: str, floor_assignment: int, school: int
+) -> tuple[subprocess.Popen, int]:
+    (tmp / "bench_submit_settings.py").write_text(SETTINGS.format(static=str(tmp / "static")))
+    (tmp / "bench_submit_urls.py").write_text(
+        URLS.format(assignment=floor_assignment, school=school)
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{tmp}{os.pathsep}{ROOT}",
+        "DJANGO_SETTINGS_MODULE": "bench_submit_settings",
+        "DATABASE_URL": db_url,
+        "XINQIAO_ENV": "production",
+        "SECRET_KEY": SECRET,
+        "FIELD_ENCRYPTION_KEY": FIELD_KEY,
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "ERROR",
+    }
+    env.pop("REDIS_URL", None)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--workers",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--backlog",
+            "2048",
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            status, _, _ = Client(port).get("/take/")
+            if status == 200:
+                return proc, port
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+# --- the load generator --------------------------------------------------------------------------
+
+
+class Client:
+    """One browser: http.client on loopback (gunicorn's sync workers close after each response)."""
+
+    def __init__(self, port: int, take_cookie: str = "") -> None:
+        self.port = port
+        self.take = take_cookie
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def headers(self, extra: dict | None = None) -> dict:
+        cookie = f"csrftoken={CSRF}" + (f"; xq_take={self.take}" if self.take else "")
+        h = {
+            "Host": f"127.0.0.1:{self.port}",
+            "X-Forwarded-Proto": "https",
+            "Origin": f"https://127.0.0.1:{self.port}",
+            "Cookie": cookie,
+            "X-CSRFToken": CSRF,
+        }
+        h.update(extra or {})
+        return h
+
+    def send(
+        self, method: str, path: str, body: bytes | None = None, ctype: str = ""
+    ) -> tuple[int, dict, bytes]:
+        extra = {"Content-Type": ctype} if ctype else {}
+        try:
+            self.conn.request(method, path, body=body, headers=self.headers(extra))
+            r = self.conn.getresponse()
+            data = r.read()
+        except (http.client.HTTPException, OSError):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            self.conn.request(method, path, body=body, headers=self.headers(extra))
+            r = self.conn.getresponse()
+            data = r.read()
+        if r.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+        return r.status, dict(r.getheaders()), data
+
+    def get(self, path: str) -> tuple[int, dict, bytes]:
+        return self.send("GET", path)
+
+    def post_json(self, path: str, body: object) -> tuple[int, dict, bytes]:
+        return self.send("POST", path, json.dumps(body).encode(), "application/json")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latencies: dict[str, list[float]] = {}
+        self.errors: dict[str, int] = {}
+
+    def timed(self, kind: str, call, *args, ok=(200,)):
+        t = time.perf_counter()
+        try:
+            status, headers, body = call(*args)
+        except OSError:
+            status, headers, body = 0, {}, b""
+        dt = time.perf_counter() - t
+        with self.lock:
+            self.latencies.setdefault(kind, []).append(dt)
+            if status not in ok:
+                self.errors[kind] = self.errors.get(kind, 0) + 1
+        return status, headers, body
+
+    def all(self) -> list[float]:
+        return [x for values in self.latencies.values() for x in values]
+
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+def run_threads(n: int, target) -> float:
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
+
+
+def measure_floor(
+    port: int, total: int, concurrency: int, max_seconds: float = 1e9
+) -> tuple[float, float]:
+    rec = Recorder()
+    body = {
+        "answers": [
+            {"i": "PHQ-A", "q": str(i % 9 + 1), "v": i % 4, "s": 3.2, "n": i + 1} for i in range(40)
+        ]
+    }
+    per = total // concurrency
+    stop_at = time.perf_counter() + max_seconds
+
+    def worker(_i: int) -> None:
+        c = Client(port)
+        for _ in range(per):
+            if time.perf_counter() > stop_at:
+                return
+            rec.timed("floor", c.post_json, "/bench/floor/", body)
+
+    elapsed = run_threads(concurrency, worker)
+    assert rec.error_count() == 0, rec.errors
+    return len(rec.all()) / elapsed, percentile(rec.all(), 99)
+
+
+def measure_path(
+    port: int, students: list, items: list, concurrency: int, max_seconds: float = 1e9
+) -> tuple[float, float, Recorder, int]:
+    """Each student: sign in with the sitting code, load the questionnaire, one autosave batch per
+    instrument, hand in."""
+    rec = Recorder()
+    by_inst: dict[str, list] = {}
+    for code, item_id, codes in items:
+        by_inst.setdefault(code, []).append((item_id, codes))
+    lock = threading.Lock()
+    queue = list(students)
+    stop_at = time.perf_counter() + max_seconds
+    done = [0]
+
+    def worker(_i: int) -> None:
+        while True:
+            with lock:
+                if not queue or time.perf_counter() > stop_at:
+                    return
+                done[0] += 1
+                _pk, number, sitting_code = queue.pop()
+            c = Client(port)
+            form = (
+                f"code={sitting_code}&student_number={number}&csrfmiddlewaretoken={CSRF}".encode()
+            )
+            _status, headers, _ = rec.timed(
+                "enter",
+                c.send,
+                "POST",
+                "/take/",
+                form,
+                "application/x-www-form-urlencoded",
+                ok=(302,),
+            )
+            cookie = headers.get("Set-Cookie", "")
+            c.take = cookie.split("xq_take=", 1)[1].split(";", 1)[0] if "xq_take=" in cookie else ""
+            rec.timed("page", c.get, "/take/q/")
+            seq = 0
+            for code, entries in by_inst.items():
+                batch = []
+                for item_id, codes in entries:
+                    seq += 1
+                    batch.append(
+                        {"i": code, "q": item_id, "v": codes[seq % len(codes)], "s": 3.1, "n": seq}
+                    )
+                rec.timed("autosave", c.post_json, "/take/api/answers/", {"answers": batch})
+            key = uuid.uuid4().hex
+            rec.timed("submit", c.post_json, "/take/api/submit/", {"client_key": key, "seq": seq})
+
+    elapsed = run_threads(concurrency, worker)
+    n = len(rec.all())
+    return n / elapsed, percentile(rec.all(), 99), rec, done[0]
+
+
+def measure_burst(port: int, assignment_ids: list[int]) -> tuple[float, float, int, float]:
+    rec = Recorder()
+    clients = [Client(port, cookie_for(a)) for a in assignment_ids]
+    barrier = threading.Barrier(len(clients))
+
+    def worker(i: int) -> None:
+        c = clients[i]
+        barrier.wait()
+        rec.timed(
+            "submit",
+            lambda: c.post_json("/take/api/submit/", {"client_key": uuid.uuid4().hex, "seq": 0}),
+        )
+
+    elapsed = run_threads(len(clients), worker)
+    return percentile(rec.all(), 99), max(rec.all()), rec.error_count(), elapsed
+
+
+def measure_capacity(
+    port: int,
+    assignment_ids: list[int],
+    items: list,
+    students: int,
+    seconds: float,
+    threads: int = 64,
+) -> tuple[float, float, int, float]:
+    """Open loop: `students` answering one item every 15 s each (students/15 autosaves/s)."""
+    rate = students / 15.0
+    total = int(rate * seconds)
+    rec = Recorder()
+    cookies = [cookie_for(a) for a in assignment_ids]
+    start = time.perf_counter() + 0.2
+    seq_base = int(time.time() * 1000)
+
+    def worker(t: int) -> None:
+        c = Client(port)
+        for k in range(t, total, threads):
+            due = start + k / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            c.take = cookies[k % len(cookies)]
+            code, item_id, codes = items[k % len(items)]
+            body = {
+                "answers": [
+                    {
+                        "i": code,
+                        "q": item_id,
+                        "v": codes[k % len(codes)],
+                        "s": 9.5,
+                        "n": seq_base + k,
+                    }
+                ]
+            }
+            t0 = time.perf_counter()
+            try:
+                status, _, _ = c.post_json("/take/api/answers/", body)
+            except OSError:
+                status = 0
+            # latency from when the request was due: queueing in the generator counts against us
+            done = time.perf_counter()
+            with rec.lock:
+                rec.latencies.setdefault("autosave", []).append(done - min(due, t0))
+                if status != 200:
+                    rec.errors["autosave"] = rec.errors.get("autosave", 0) + 1
+
+    elapsed = run_threads(threads, worker)
+    return percentile(rec.all(), 99), total / elapsed, rec.error_count(), rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    args = parser.parse_args()
+    quick = args.quick
+    floor_requests = 2000 if quick else 20000
+    path_students = 60 if quick else 1000
+    burst = 100 if quick else 500
+    capacity_steps = [500, 1000] if quick else [2500, 5000, 7500, 10000, 15000]
+    capacity_seconds = 4.0 if quick else 15.0
+    pool = max(capacity_steps) if not quick else 1000
+    n_students = path_students + burst + pool + 1
+    concurrency = 16
+    time_box = 15.0 if quick else 40.0  # seconds per phase at most (a loaded machine is slow)
+
+    os.environ["SECRET_KEY"] = SECRET
+    os.environ["FIELD_ENCRYPTION_KEY"] = FIELD_KEY
+    db_url = use_scratch_database("xinqiao_bench_submit")
+    t0 = time.perf_counter()
+    data = seed(n_students, math.ceil(path_students / CLASS_SIZE))
+    students = data["students"]
+    path_set = [s for s in students if s[2]][:path_students]
+    rest = [s for s in students if not s[2]]
+    floor_assignment = rest[0][0]
+    burst_ids = [s[0] for s in rest[1 : 1 + burst]]
+    pool_ids = [s[0] for s in rest[1 + burst : 1 + burst + pool]]
+    prefill_drafts(burst_ids, data["items"])
+    print(f"seeded {len(students)} students in {time.perf_counter() - t0:.1f}s", flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, port = start_gunicorn(Path(tmp), db_url, floor_assignment, data["school"])
+        try:
+            measure_floor(port, 400, concurrency)  # warm-up: connections, code paths
+            floor_rps, floor_p99 = measure_floor(port, floor_requests, concurrency, time_box)
+            print(f"floor: {floor_rps:.0f} requests/s, p99 {floor_p99 * 1000:.1f} ms", flush=True)
+
+            path_rps, path_p99, rec, n = measure_path(
+                port, path_set, data["items"], concurrency, time_box
+            )
+            print(
+                f"path: {n} students, {path_rps:.0f} requests/s, p99 {path_p99 * 1000:.1f} ms, "
+                f"errors {rec.error_count()}",
+                flush=True,
+            )
+            for kind, values in rec.latencies.items():
+                print(
+                    f"  {kind:9s} n={len(values):5d} p50={percentile(values, 50) * 1000:6.1f} ms "
+                    f"p99={percentile(values, 99) * 1000:6.1f} ms",
+                    flush=True,
+                )
+
+            b_p99, b_max, b_err, b_elapsed = measure_burst(port, burst_ids)
+            print(
+                f"burst: {burst} hand-ins at once: p99 {b_p99 * 1000:.0f} ms, "
+                f"max {b_max * 1000:.0f} ms, "
+                f"errors {b_err}, all done in {b_elapsed:.1f}s",
+                flush=True,
+            )
+
+            target = 3 * floor_p99
+            served = 0
+            for step_students in capacity_steps:
+                p99, achieved, errors, rate = measure_capacity(
+                    port, pool_ids, data["items"], step_students, capacity_seconds
+                )
+                ok = errors == 0 and p99 <= target and achieved >= 0.95 * rate
+                print(
+                    f"capacity: {step_students} students ({rate:.0f} autosaves/s wanted, "
+                    f"{achieved:.0f}/s sent): p99 {p99 * 1000:.1f} ms, errors {errors} -> "
+                    f"{'OK' if ok else 'over target'}",
+                    flush=True,
+                )
+                if not ok:
+                    break
+                served = step_students
+            print(
+                f"capacity: served {served} concurrent students within p99 <= "
+                f"{target * 1000:.0f} ms (3 x floor p99)",
+                flush=True,
+            )
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    from django.db import connection
+
+    from xinqiao.screening.models import Response
+
+    print(f"responses stored: {Response.objects.count()} (floor rows included)", flush=True)
+    connection.close()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS of a server process: {children:.0f} MB", flush=True)
+    print(
+        f"targets: ratio >= 0.5 -> {path_rps / floor_rps:.2f}; p99 <= 3 x floor -> "
+        f"{path_p99 / floor_p99:.1f} x; burst p99 <= 2 s -> {b_p99:.2f} s, errors {b_err}; "
+        f"concurrent students >= 5000 -> {served}",
+        flush=True,
+    )
+    print(result_line("submit", path_rps, "requests/s", floor_rps))
+
+
+if __name__ == "__main__":
+    main()

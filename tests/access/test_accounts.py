@@ -1,0 +1,93 @@
+from django.urls import reverse
+
+from xinqiao.access.models import RoleAssignment
+from xinqiao.access.roles import Role
+from xinqiao.audit.models import AuditEvent
+from tests.conftest import PASSWORD
+
+
+def test_system_admin_lists_accounts_without_student_data(world, client_for):
+    response = client_for(world.sysadmin).get(reverse("access:account-list"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "psych_a" in body
+    assert world.stu_a1.student_number not in body
+
+
+def test_other_roles_cannot_manage_accounts(world, client_for):
+    for user in (world.city_admin, world.psych, world.auditor, world.head_teacher):
+        assert client_for(user).get(reverse("access:account-list")).status_code == 403
+        detail = reverse("access:account-detail", args=["psych_b"])
+        assert client_for(user).get(detail).status_code == 403
+
+
+def test_create_account_assign_role_and_revoke(world, client_for):
+    client = client_for(world.sysadmin)
+    response = client.post(
+        reverse("access:account-create"),
+        {"username": "new_psych", "name": "新老师", "password": "Good-Passw0rd!"},
+    )
+    assert response.status_code == 302
+    response = client.post(
+        reverse("access:account-assign-role", args=["new_psych"]),
+        {"role": Role.PSYCHOLOGY_TEACHER, "org_unit": str(world.school_b.code)},
+    )
+    assert response.status_code == 302
+    assignment = RoleAssignment.objects.get(user__username="new_psych")
+    assert (assignment.role, assignment.org_unit) == (Role.PSYCHOLOGY_TEACHER, world.school_b)
+    client.post(
+        reverse("access:account-revoke-role", args=["new_psych"]), {"assignment": assignment.pk}
+    )
+    assignment.refresh_from_db()
+    assert assignment.is_active is False
+    actions = list(AuditEvent.objects.order_by("seq").values_list("action", flat=True))[-3:]
+    assert actions == ["access.account.created", "access.role.assigned", "access.role.revoked"]
+
+
+def test_weak_password_is_refused_with_reason(world, client_for):
+    response = client_for(world.sysadmin).post(
+        reverse("access:account-create"),
+        {"username": "weak", "name": "弱", "password": "password"},
+    )
+    assert response.status_code == 400
+    assert not RoleAssignment.objects.filter(user__username="weak").exists()
+    from django.contrib.auth import get_user_model
+
+    assert not get_user_model().objects.filter(username="weak").exists()
+
+
+def test_role_at_wrong_unit_kind_is_refused(world, client_for):
+    client = client_for(world.sysadmin)
+    client.post(
+        reverse("access:account-assign-role", args=["psych_b"]),
+        {"role": Role.DISTRICT_ADMIN, "org_unit": str(world.school_b.code)},
+    )
+    assert not RoleAssignment.objects.filter(
+        user__username="psych_b", role=Role.DISTRICT_ADMIN
+    ).exists()
+
+
+def test_reset_password_unlocks(world, client_for):
+    from django.test import Client
+
+    anonymous = Client()
+    for _ in range(5):
+        anonymous.post(reverse("login"), {"username": "psych_b", "password": "wrong-Passw0rd!"})
+    locked = anonymous.post(reverse("login"), {"username": "psych_b", "password": PASSWORD})
+    assert locked.status_code == 429
+    client_for(world.sysadmin).post(
+        reverse("access:account-reset-password", args=["psych_b"]),
+        {"password": "Fresh-Passw0rd!"},
+    )
+    response = anonymous.post(
+        reverse("login"), {"username": "psych_b", "password": "Fresh-Passw0rd!"}
+    )
+    assert response.status_code == 302
+
+
+def test_cannot_deactivate_self(world, client_for):
+    client_for(world.sysadmin).post(
+        reverse("access:account-set-active", args=["sysadmin"]), {"active": "0"}
+    )
+    world.sysadmin.refresh_from_db()
+    assert world.sysadmin.is_active

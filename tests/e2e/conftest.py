@@ -1,0 +1,114 @@
+"""Browser tests: Playwright (sync API) drives Debian's Chromium against the live server.
+
+- One Chromium for the whole session; a fresh browser context (cookies, storage) per test, with a
+  Chinese locale like the schools' machines (so the UI starts in zh-hans).
+- When /usr/bin/chromium is missing (or XINQIAO_CHROMIUM points elsewhere) every e2e test is
+  SKIPPED, and a banner says so loudly at the start and the end of the run: `make test` installs
+  Chromium with apt when it can, so a skip here means a machine that could not.
+- Playwright's sync API runs an event loop in the main thread, which makes Django refuse ORM calls
+  from the test body ("You cannot call this from an async context"); the tests are plain
+  synchronous code, so DJANGO_ALLOW_ASYNC_UNSAFE is safe here.
+- `live_server` makes pytest-django use a transactional database (the server thread must see the
+  test's data), so the `world` fixture from tests/conftest.py works unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = os.environ.get("XINQIAO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SKIP_REASON = "Chromium not installed: browser tests SKIPPED"
+BANNER = (
+    f"{CHROMIUM} NOT FOUND — BROWSER TESTS SKIPPED. Install it: sudo apt-get install chromium "
+    "fonts-noto-cjk (make test does this when run as root)."
+)
+PHONE = {"width": 375, "height": 667}
+DESKTOP = {"width": 1366, "height": 768}
+
+
+def chromium_available() -> bool:
+    return os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
+
+
+def _shout(config: pytest.Config) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_sep("!", BANNER, red=True, bold=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    e2e = [item for item in items if item.get_closest_marker("e2e")]
+    if not e2e or chromium_available():
+        return
+    skip = pytest.mark.skip(reason=SKIP_REASON)
+    for item in e2e:
+        item.add_marker(skip)
+    config.stash[_SKIPPED] = len(e2e)
+    _shout(config)
+
+
+_SKIPPED = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    skipped = config.stash.get(_SKIPPED, 0)
+    if skipped:
+        terminalreporter.write_sep(
+            "!", f"{skipped} browser tests SKIPPED: {BANNER}", red=True, bold=True
+        )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A new page in a fresh context, desktop-sized, Chinese locale."""
+    context = browser.new_context(locale="zh-CN", viewport=DESKTOP, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login(page: Any) -> Any:
+    """login(username, password) → signs in through the real login form, lands on home."""
+
+    def do(username: str, password: str) -> Any:
+        page.goto("/accounts/login/")
+        page.locator("input[name=username]").fill(username)
+        page.locator("input[name=password]").fill(password)
+        with page.expect_navigation():
+            page.locator("form:has(input[name=password]) button[type=submit]").click()
+        return page
+
+    return do
+
+
+def no_horizontal_overflow(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))

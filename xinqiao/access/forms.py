@@ -1,0 +1,48 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from xinqiao.orgs.models import OrgUnit
+
+from .roles import Role
+
+
+class AccountForm(forms.Form):
+    username = forms.RegexField(
+        label=_("Username"),
+        regex=r"^[A-Za-z0-9_.-]{3,40}$",
+        error_messages={"invalid": _("3–40 letters, digits, dots, dashes or underscores.")},
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+    )
+    name = forms.CharField(
+        label=_("Name"), max_length=60, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+    password = forms.CharField(
+        label=_("Initial password"),
+        widget=forms.PasswordInput(attrs={"class": "form-control", "autocomplete": "new-password"}),
+    )
+
+
+class PasswordResetForm(forms.Form):
+    password = forms.CharField(
+        label=_("New password"),
+        widget=forms.PasswordInput(attrs={"class": "form-control", "autocomplete": "new-password"}),
+    )
+
+
+class RoleAssignmentForm(forms.Form):
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Role.choices, widget=forms.Select(attrs={"class": "form-select"})
+    )
+    org_unit = forms.ModelChoiceField(
+        label=_("Unit"),
+        queryset=OrgUnit.objects.none(),
+        to_field_name="code",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def __init__(self, *args, units=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org_unit"].queryset = (units if units is not None else OrgUnit.objects.none())
+        self.fields["org_unit"].label_from_instance = (
+            lambda unit: f"{unit.name} ({unit.get_kind_display()})"
+        )

@@ -1,0 +1,134 @@
+"""Account administration for the system administrator: accounts and roles, no student data."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from xinqiao.core.errors import DomainError
+from xinqiao.orgs.models import Kind
+
+from . import selectors, services
+from .decorators import requires
+from .forms import AccountForm, PasswordResetForm, RoleAssignmentForm
+from .roles import Cap
+
+ASSIGNABLE_KINDS = (Kind.CITY, Kind.DISTRICT, Kind.CENTRE, Kind.STATION, Kind.HOSPITAL, Kind.SCHOOL)
+
+
+def _role_form(request: HttpRequest, data=None) -> RoleAssignmentForm:
+    units = request.principal.units(Cap.MANAGE_ACCOUNTS).filter(kind__in=ASSIGNABLE_KINDS)
+    return RoleAssignmentForm(data, units=units)
+
+
+def _apply_errors(form, error: Exception) -> None:
+    if isinstance(error, ValidationError):
+        for message in error.messages:
+            form.add_error(None, message)
+    else:
+        field = getattr(error, "field", None)
+        form.add_error(field if field in form.fields else None, str(error))
+
+
+@requires(Cap.MANAGE_ACCOUNTS)
+def account_list(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "")
+    users = selectors.list_accounts(principal=request.principal, search=search)
+    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    form = AccountForm()
+    return render(request, "access/account_list.html", {"page": page, "q": search, "form": form})
+
+
+@requires(Cap.MANAGE_ACCOUNTS)
+@require_POST
+def account_create(request: HttpRequest) -> HttpResponse:
+    form = AccountForm(request.POST)
+    if form.is_valid():
+        try:
+            user = services.create_account(actor=request.user, **form.cleaned_data)
+        except (DomainError, ValidationError) as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Account created."))
+            return redirect("access:account-detail", username=user.username)
+    users = selectors.list_accounts(principal=request.principal)
+    page = Paginator(users, 50).get_page(1)
+    return render(
+        request, "access/account_list.html", {"page": page, "q": "", "form": form}, status=400
+    )
+
+
+@requires(Cap.MANAGE_ACCOUNTS)
+def account_detail(request: HttpRequest, username: str) -> HttpResponse:
+    user = selectors.get_account(principal=request.principal, username=username)
+    return render(
+        request,
+        "access/account_detail.html",
+        {"account": user, "role_form": _role_form(request), "password_form": PasswordResetForm()},
+    )
+
+
+@requires(Cap.MANAGE_ACCOUNTS)
+@require_POST
+def account_assign_role(request: HttpRequest, username: str) -> HttpResponse:
+    user = selectors.get_account(principal=request.principal, username=username)
+    form = _role_form(request, request.POST)
+    if form.is_valid():
+        try:
+            services.assign_role(
+                actor=request.user,
+                user=user,
+                role=form.cleaned_data["role"],
+                org_unit=form.cleaned_data["org_unit"],
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Role assigned."))
+    else:
+        messages.error(request, _("Choose a role and a unit."))
+    return redirect("access:account-detail", username=user.username)
+
+
+@requires(Cap.MANAGE_ACCOUNTS)
+@require_POST
+def account_revoke_role(request: HttpRequest, username: str) -> HttpResponse:
+    user = selectors.get_account(principal=request.principal, username=username)
+    assignment = get_object_or_404(
+        user.role_assignments.filter(is_active=True), pk=request.POST.get("assignment") or 0
+    )
+    services.revoke_role(actor=request.user, assignment=assignment)
+    messages.success(request, _("Role removed."))
+    return redirect("access:account-detail", username=user.username)
+
+
+@requires(Cap.MANAGE_ACCOUNTS)
+@require_POST
+def account_set_active(request: HttpRequest, username: str) -> HttpResponse:
+    user = selectors.get_account(principal=request.principal, username=username)
+    try:
+        services.set_account_active(
+            actor=request.user, user=user, active=request.POST.get("active") == "1"
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("access:account-detail", username=user.username)
+
+
+@requires(Cap.MANAGE_ACCOUNTS)
+@require_POST
+def account_reset_password(request: HttpRequest, username: str) -> HttpResponse:
+    user = selectors.get_account(principal=request.principal, username=username)
+    form = PasswordResetForm(request.POST)
+    if form.is_valid():
+        try:
+            services.reset_password(actor=request.user, user=user, **form.cleaned_data)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Password reset and account unlocked."))
+    return redirect("access:account-detail", username=user.username)

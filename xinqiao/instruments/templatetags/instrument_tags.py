@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django import template
+from django.utils.translation import get_language
+
+register = template.Library()
+
+
+@register.filter
+def localized(text: Mapping[str, str] | None) -> str:
+    """Pick the current language from a definition's {"zh-Hans": …, "en": …} text."""
+    if not text:
+        return ""
+    lang = "zh-Hans" if (get_language() or "").lower().startswith("zh") else "en"
+    return text.get(lang) or text.get("zh-Hans") or next(iter(text.values()), "")
+
+
+@register.filter
+def get_item(mapping: Mapping[str, Any], key: str) -> Any:
+    return mapping.get(key)

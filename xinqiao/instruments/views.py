@@ -1,0 +1,79 @@
+"""Instrument catalogue pages: list with licence notices, detail, upload, approval (thin views)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from xinqiao.access.roles import Cap
+from xinqiao.access.scope import principal_for
+from xinqiao.core.errors import DomainError
+
+from .forms import UploadInstrumentForm
+from .schema import DefinitionError
+from .selectors import get_instrument, list_instruments
+from .services import approve_instrument, import_instrument
+
+
+@login_required
+def instrument_list(request: HttpRequest) -> HttpResponse:
+    entries = list_instruments(actor=request.user)
+    principal = principal_for(request.user)
+    return render(
+        request,
+        "instruments/instrument_list.html",
+        {"entries": entries, "can_upload": principal.can(Cap.UPLOAD_INSTRUMENT)},
+    )
+
+
+@login_required
+def instrument_detail(request: HttpRequest, code: str, version: str) -> HttpResponse:
+    entry = get_instrument(actor=request.user, code=code, version=version)
+    principal = principal_for(request.user)
+    return render(
+        request,
+        "instruments/instrument_detail.html",
+        {
+            "entry": entry,
+            "defn": entry.definition,
+            "can_approve": principal.can(Cap.APPROVE_INSTRUMENT) and entry.status == "pending",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def instrument_upload(request: HttpRequest) -> HttpResponse:
+    principal_for(request.user).require(Cap.UPLOAD_INSTRUMENT)
+    form = UploadInstrumentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            row = import_instrument(actor=request.user, file=form.cleaned_data["file"])
+        except DefinitionError as exc:
+            form.add_error("file", str(exc))
+        except DomainError as exc:
+            form.add_error("file", exc.message)
+        else:
+            messages.success(
+                request, _("Uploaded; a city administrator must approve it before use.")
+            )
+            return redirect("instruments:instrument-detail", code=row.code, version=row.version)
+    return render(request, "instruments/instrument_upload.html", {"form": form})
+
+
+@login_required
+@require_POST
+def instrument_approve(request: HttpRequest, code: str, version: str) -> HttpResponse:
+    get_instrument(actor=request.user, code=code, version=version)  # 404 before 403
+    principal_for(request.user).require(Cap.APPROVE_INSTRUMENT)
+    try:
+        approve_instrument(actor=request.user, code=code, version=version)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Approved: the instrument can now be used in campaigns."))
+    return redirect("instruments:instrument-detail", code=code, version=version)

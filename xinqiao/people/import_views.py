@@ -1,0 +1,169 @@
+"""Roster import pages: upload, job list, job page with polled progress, error report download.
+
+Thin: the form stores the upload and calls the importer's services; jobs run in the background
+(tasks.start_import_job). Jobs are read through importer.selectors, which start from the access
+layer: someone else's job outside the user's scope is a 404, a role without the import capability
+that is otherwise related to the job's school is a 403.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from xinqiao.access.decorators import requires
+from xinqiao.access.roles import Cap
+from xinqiao.core.errors import DomainError
+from xinqiao.orgs.models import Kind, OrgUnit, Term
+
+from .importer import create_job, store_upload
+from .importer.selectors import get_import_job, list_import_jobs
+from .importer.service import media_path, report_header
+from .tasks import start_import_job
+
+ALLOWED_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls", ".ods")
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(settings, "XINQIAO_ROSTER_MAX_UPLOAD_MB", 300)) * 1024 * 1024
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Roster file"),
+        help_text=gettext_lazy(
+            "CSV (UTF-8 or GBK/GB18030) or Excel (.xlsx) as exported by the student-status "
+            "system, first row = column headers."
+        ),
+    )
+    term = forms.ModelChoiceField(
+        label=gettext_lazy("Term"), queryset=Term.objects.none(), empty_label=None
+    )
+    school = forms.ModelChoiceField(
+        label=gettext_lazy("School"),
+        queryset=OrgUnit.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Schools named in the file (all in my scope)"),
+        help_text=gettext_lazy("Choose a school to limit the import to it."),
+    )
+    dry_run = forms.BooleanField(
+        label=gettext_lazy("Dry run: check the file and count, change nothing"), required=False
+    )
+
+    def __init__(self, *args: Any, principal: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["term"].queryset = Term.objects.all()  # type: ignore[attr-defined]
+        current = Term.objects.current()
+        if current is not None:
+            self.fields["term"].initial = current.pk
+        schools = principal.units(Cap.IMPORT_ROSTER).filter(kind=Kind.SCHOOL).order_by("path")
+        self.fields["school"].queryset = schools  # type: ignore[attr-defined]
+        if len(schools[:2]) == 1:
+            self.fields["school"].initial = schools[0].pk
+        self.fields["file"].widget.attrs.update(
+            {"class": "form-control", "accept": ",".join(ALLOWED_SUFFIXES)}
+        )
+        for name in ("term", "school"):
+            self.fields[name].widget.attrs["class"] = "form-select"
+        self.fields["dry_run"].widget.attrs["class"] = "form-check-input"
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(ALLOWED_SUFFIXES):
+            raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+        if upload.size > max_upload_bytes():
+            raise forms.ValidationError(
+                _("The file is larger than %(size)d MB.")
+                % {"size": max_upload_bytes() // (1024 * 1024)}
+            )
+        if upload.size == 0:
+            raise forms.ValidationError(_("The file is empty."))
+        return upload
+
+
+@requires(Cap.IMPORT_ROSTER)
+def job_list(request: HttpRequest) -> HttpResponse:
+    principal = request.principal  # type: ignore[attr-defined]
+    if request.method == "POST":
+        form = ImportForm(request.POST, request.FILES, principal=principal)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            relative, size = store_upload(upload.chunks(), upload.name)
+            try:
+                job = create_job(
+                    actor=request.user,
+                    file=relative,
+                    original_name=upload.name,
+                    file_size=size,
+                    term=form.cleaned_data["term"],
+                    school=form.cleaned_data["school"],
+                    dry_run=form.cleaned_data["dry_run"],
+                    language=get_language(),
+                )
+            except DomainError as exc:
+                media_path(relative).unlink(missing_ok=True)
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                start_import_job(job)
+                messages.success(request, _("The file was uploaded; the import is running."))
+                return redirect("imports:job-detail", code=job.code)
+    else:
+        form = ImportForm(principal=principal)
+    jobs = list_import_jobs(principal=principal)[:50]
+    return render(request, "imports/job_list.html", {"form": form, "jobs": jobs})
+
+
+def _job(request: HttpRequest, code: Any) -> Any:
+    return get_import_job(principal=request.principal, code=code)  # type: ignore[attr-defined]
+
+
+@login_required
+@require_GET
+def job_detail(request: HttpRequest, code: Any) -> HttpResponse:
+    job = _job(request, code)
+    return render(request, "imports/job_detail.html", {"job": job})
+
+
+@login_required
+@require_GET
+def job_progress(request: HttpRequest, code: Any) -> HttpResponse:
+    job = _job(request, code)
+    return render(request, "imports/_progress.html", {"job": job})
+
+
+@login_required
+@require_GET
+def job_errors(request: HttpRequest, code: Any) -> HttpResponse | FileResponse:
+    """The error report: CSV in UTF-8 with BOM (opens in Excel); header only when no row failed."""
+    job = _job(request, code)
+    filename = f"{Path(job.original_name).stem}-errors.csv"
+    if job.error_report:
+        path = media_path(job.error_report)
+        if not path.is_file():
+            raise Http404
+        return FileResponse(
+            path.open("rb"), as_attachment=True, filename=filename, content_type="text/csv"
+        )
+    from django.utils import translation
+
+    with translation.override(job.language):
+        header = ",".join(report_header())
+        body = header + "\r\n"
+        if job.error_message:
+            body += ',,"' + job.error_message.replace('"', '""') + '"\r\n'
+    response = HttpResponse(("\ufeff" + body).encode("utf-8"), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+__all__ = ["job_detail", "job_errors", "job_list", "job_progress"]

@@ -1,0 +1,336 @@
+"""Reads of students, guardians, staff, committee members and school groups.
+
+Every function starts from the user's principal (xinqiao.access.scope), so a list never holds a row
+the user may not see, and an object outside the scope answers 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from xinqiao.access.roles import Cap, Tier
+from xinqiao.core.crypto import keyed_hash
+from xinqiao.orgs.models import Kind, OrgUnit, Stage, Term, subtree_q
+
+from .models import (
+    FAMILY_FLAGS,
+    CommitteeMember,
+    Enrolment,
+    Gender,
+    GroupKind,
+    Guardian,
+    Position,
+    SchoolGroup,
+    SchoolGroupMember,
+    Staff,
+    StaffPosition,
+    Student,
+    StudentQuerySet,
+)
+from .validators import (
+    STUDENT_NUMBER_RE,
+    mask_id_number,
+    normalise_id_number,
+    normalise_student_number,
+)
+
+PSYCHOLOGY_RATIO = 800  # R12: one psychology teacher per 800 students
+
+
+# --- students -----------------------------------------------------------------------------------
+def _looks_like_id_number(text: str) -> bool:
+    compact = normalise_id_number(text) if text else ""
+    return len(compact) == 18 and compact[:17].isdigit()
+
+
+def search_students(qs: StudentQuerySet, text: str) -> StudentQuerySet:
+    """By name (contains), 学籍号 (exact) or 身份证号 (exact, through its keyed hash)."""
+    text = text.strip()
+    if not text:
+        return qs
+    q = Q(name__contains=text)
+    number = normalise_student_number(text)
+    if STUDENT_NUMBER_RE.match(number):
+        q |= Q(student_number=number)
+    if _looks_like_id_number(text):
+        q |= Q(id_number_hash=keyed_hash(normalise_id_number(text)))
+    return qs.filter(q)
+
+
+def scoped_unit(*, principal: Any, code: Any, cap: str = Cap.VIEW_STUDENTS) -> OrgUnit | None:
+    """A unit inside the user's student scope, or None for unknown or out-of-scope codes."""
+    if not code:
+        return None
+    return principal.units(cap).filter(code=code).first()
+
+
+def list_students(
+    *,
+    principal: Any,
+    text: str = "",
+    unit: OrgUnit | None = None,
+    status: str = "",
+    gender: str = "",
+    flags: list[str] | tuple[str, ...] = (),
+) -> StudentQuerySet:
+    """Students the user may see (tier T1), filtered; `unit`: a district, school, grade, class."""
+    qs = principal.students(tier=Tier.T1)
+    if unit is not None:
+        field = "school_class__path" if unit.kind in (Kind.GRADE, Kind.CLASS) else "school__path"
+        qs = qs.filter(subtree_q(unit, field=field))
+    if status:
+        qs = qs.filter(status=status)
+    if gender:
+        qs = qs.filter(gender=gender)
+    for flag in flags:
+        if flag in FAMILY_FLAGS:
+            qs = qs.filter(**{flag: True})
+    qs = search_students(qs, text)
+    return qs.select_related("school", "school_class").order_by(
+        "school__path", "school_class__path", "name", "pk"
+    )
+
+
+def filter_units(
+    *, principal: Any, kind: str, within: OrgUnit | None = None, limit: int = 500
+) -> list[OrgUnit]:
+    """Units of one kind in the user's student scope (for filter drop-downs)."""
+    qs = principal.units(Cap.VIEW_STUDENTS).filter(kind=kind, is_active=True)
+    if within is not None:
+        qs = qs.filter(subtree_q(within))
+    return list(qs.order_by("path")[:limit])
+
+
+def get_student(*, principal: Any, code: Any, tier: int = Tier.T1) -> Student:
+    return principal.get_student(code, tier=tier)
+
+
+def mask_student_number(number: str) -> str:
+    """A 全国学籍号 is usually 'G' + the 身份证号: mask it as the ID number is masked."""
+    prefix = number[:1] if number[:1] in "GJL" and len(number) == 19 else ""
+    rest = number[len(prefix) :]
+    return prefix + mask_id_number(rest) if len(rest) == 18 else number
+
+
+@dataclass
+class StudentProfile:
+    student: Student
+    enrolments: list[Enrolment]
+    guardians: list[Guardian]
+    committee_terms: list[CommitteeMember]
+    show_guardian_phone: bool
+    can_reveal_id: bool
+    can_edit: bool
+    masked_student_number: str = ""
+    family_flags: list[str] = field(default_factory=list)
+
+
+def covers(*, principal: Any, student: Student, cap: str) -> bool:
+    """Does a grant holding `cap` cover this very student (not just any grant of the user)?"""
+    if not principal.can(cap):
+        return False
+    return bool(principal.students(tier=Tier.T1, cap=cap).filter(pk=student.pk).exists())
+
+
+def student_profile(*, principal: Any, student: Student) -> StudentProfile:
+    """What the profile page shows of a student already fetched through `get_student`."""
+    return StudentProfile(
+        student=student,
+        enrolments=list(
+            Enrolment.objects.filter(student=student).select_related(
+                "term", "school", "school_class"
+            )
+        ),
+        guardians=list(Guardian.objects.filter(student=student)),
+        committee_terms=list(
+            CommitteeMember.objects.filter(student=student)
+            .select_related("term", "school_class")
+            .order_by("-term__start_date")
+        ),
+        show_guardian_phone=covers(
+            principal=principal, student=student, cap=Cap.VIEW_GUARDIAN_CONTACT
+        ),
+        can_reveal_id=covers(principal=principal, student=student, cap=Cap.VIEW_FULL_ID_NUMBER),
+        can_edit=covers(principal=principal, student=student, cap=Cap.EDIT_STUDENTS),
+        masked_student_number=mask_student_number(student.student_number),
+        family_flags=student.family_flags,
+    )
+
+
+# --- classes and schools ------------------------------------------------------------------------
+def class_students(*, principal: Any, school_class: OrgUnit) -> StudentQuerySet:
+    return principal.students(tier=Tier.T1).filter(school_class=school_class).order_by("name", "pk")
+
+
+def head_teachers(*, school_class: OrgUnit) -> list[Staff]:
+    return list(
+        Staff.objects.filter(
+            positions__position=Position.HEAD_TEACHER, positions__org_unit=school_class
+        ).distinct()
+    )
+
+
+@dataclass
+class Committee:
+    members: list[CommitteeMember]  # only those the user may see
+    boys: int
+    girls: int
+    expected_pair: bool  # junior / senior high: one boy and one girl expected
+
+    @property
+    def pair_missing(self) -> bool:
+        return self.expected_pair and (self.boys < 1 or self.girls < 1)
+
+
+def _expects_pair(school_class: OrgUnit) -> bool:
+    grade = school_class.parent
+    if grade is not None and grade.grade_level:
+        return grade.grade_level >= 7
+    school = school_class.school
+    return school is not None and school.stage in (Stage.JUNIOR, Stage.SENIOR)
+
+
+def class_committee(*, principal: Any, school_class: OrgUnit, term: Term | None) -> Committee:
+    """This term's committee members: names only within the user's scope, counts for everyone."""
+    if term is None:
+        return Committee([], 0, 0, _expects_pair(school_class))
+    all_members = CommitteeMember.objects.filter(school_class=school_class, term=term)
+    counts = dict(all_members.order_by().values_list("student__gender").annotate(n=Count("pk")))
+    visible = principal.students(tier=Tier.T1)
+    members = list(
+        all_members.filter(student__in=visible).select_related("student").order_by("student__name")
+    )
+    return Committee(
+        members=members,
+        boys=counts.get(Gender.MALE, 0),
+        girls=counts.get(Gender.FEMALE, 0),
+        expected_pair=_expects_pair(school_class),
+    )
+
+
+@dataclass
+class GroupRow:
+    kind: str
+    label: str
+    group: SchoolGroup | None  # None: the school has not set this group up (a gap, R27)
+    members: list[SchoolGroupMember]
+
+
+def school_groups(*, principal: Any, school: OrgUnit) -> list[GroupRow]:
+    """The three groups every school must have; member names only for users who may see staff."""
+    show_names = principal.can(Cap.VIEW_STAFF)
+    groups = {
+        g.kind: g
+        for g in SchoolGroup.objects.filter(school=school).prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=SchoolGroupMember.objects.select_related("staff").order_by(
+                    "-is_leader", "staff__name"
+                ),
+            )
+        )
+    }
+    rows = []
+    for kind in GroupKind:
+        group = groups.get(kind.value)
+        members = list(group.memberships.all()) if group is not None and show_names else []
+        rows.append(GroupRow(kind.value, str(kind.label), group, members))
+    return rows
+
+
+def position_summary(*, school: OrgUnit) -> list[tuple[str, int]]:
+    """How many staff hold each position in the school (aggregate, no names)."""
+    rows = (
+        StaffPosition.objects.filter(
+            subtree_q(school, field="org_unit__path"), staff__is_active=True
+        )
+        .order_by()
+        .values_list("position")
+        .annotate(n=Count("staff", distinct=True))
+    )
+    counts = dict(rows)
+    return [(str(p.label), counts[p.value]) for p in Position if counts.get(p.value)]
+
+
+# --- staff --------------------------------------------------------------------------------------
+def list_staff(
+    *, principal: Any, position: str = "", unit: OrgUnit | None = None, text: str = ""
+) -> QuerySet[Staff]:
+    qs = principal.staff()
+    if unit is not None:
+        qs = qs.filter(subtree_q(unit, field="org_unit__path"))
+    if position:
+        qs = qs.filter(positions__position=position).distinct()
+    if text.strip():
+        qs = qs.filter(name__contains=text.strip())
+    return (
+        qs.select_related("org_unit", "org_unit__parent")
+        .prefetch_related(
+            Prefetch("positions", queryset=StaffPosition.objects.select_related("org_unit"))
+        )
+        .order_by("org_unit__path", "name", "pk")
+    )
+
+
+def staff_units(*, principal: Any, limit: int = 500) -> list[OrgUnit]:
+    """Schools, stations and the centre in the user's staff scope (for the filter)."""
+    qs = principal.units(Cap.VIEW_STAFF).filter(
+        kind__in=[Kind.DISTRICT, Kind.SCHOOL, Kind.STATION, Kind.CENTRE], is_active=True
+    )
+    return list(qs.order_by("path")[:limit])
+
+
+@dataclass
+class RatioRow:
+    school: OrgUnit
+    students: int
+    full_time: int
+    part_time: int
+
+    @property
+    def required(self) -> int:
+        """Psychology teachers needed at 1 : 800 (at least one full-time above 800 students)."""
+        return -(-self.students // PSYCHOLOGY_RATIO) if self.students else 0
+
+    @property
+    def short(self) -> bool:
+        if self.students > PSYCHOLOGY_RATIO and self.full_time < 1:
+            return True
+        return self.full_time + self.part_time < self.required
+
+
+def psychology_ratio(*, principal: Any, limit: int = 200) -> list[RatioRow]:
+    """Per school in the user's staff scope: enrolled students vs psychology teachers (R12)."""
+    from xinqiao.orgs.selectors import with_counts
+
+    schools = list(
+        with_counts(
+            principal.units(Cap.VIEW_STAFF).filter(kind=Kind.SCHOOL, is_active=True),
+            below_school=False,
+        ).order_by("path")[:limit]
+    )
+    if not schools:
+        return []
+    posts = (
+        StaffPosition.objects.filter(
+            org_unit__school__in=schools,
+            staff__is_active=True,
+            position__in=[Position.PSYCHOLOGY_TEACHER_FULL, Position.PSYCHOLOGY_TEACHER_PART],
+        )
+        .order_by()
+        .values_list("org_unit__school", "position")
+        .annotate(n=Count("staff", distinct=True))
+    )
+    per: dict[tuple[int, str], int] = {(s, p): n for s, p, n in posts}
+    return [
+        RatioRow(
+            school=s,
+            students=s.n_students,  # type: ignore[attr-defined]
+            full_time=per.get((s.pk, Position.PSYCHOLOGY_TEACHER_FULL), 0),
+            part_time=per.get((s.pk, Position.PSYCHOLOGY_TEACHER_PART), 0),
+        )
+        for s in schools
+    ]

@@ -1,0 +1,559 @@
+"""Screening reads. Every selector starts from the access layer (the principal's grants).
+
+- Campaigns are visible to a user whose area overlaps the campaign (owner, covered units, listed
+  students); progress is counted in SQL (GROUP BY) over the assignments in the user's area.
+- Individual results (scores, bands, flags) are T3: the psychology teachers of the school.
+  Head teachers see completion only. District and city see aggregates with small cells suppressed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KT
+from django.http import Http404
+from django.utils.translation import get_language
+
+from xinqiao.access.roles import Cap, Tier
+from xinqiao.instruments.engine import get_definition
+from xinqiao.orgs.models import PATH_END, SEGMENT_WIDTH, Kind, OrgUnit, subtree_q
+from xinqiao.people.models import Student
+
+from .models import (
+    Assignment,
+    AssignmentStatus,
+    Campaign,
+    CampaignStatus,
+    Notification,
+    Response,
+    Sitting,
+)
+
+SCREENING_CAPS = (
+    Cap.VIEW_SCREENING_PROGRESS,
+    Cap.VIEW_CLASS_PROGRESS,
+    Cap.RUN_SITTINGS,
+    Cap.RECORD_CONSENT,
+    Cap.MANAGE_CAMPAIGNS,
+    Cap.VIEW_SCREENING_RESULTS,
+)
+SMALL_CELL = 5
+
+
+def text(value: Mapping[str, str] | None) -> str:
+    if not value:
+        return ""
+    lang = (get_language() or "zh-hans").lower()
+    key = "zh-Hans" if lang.startswith("zh") else "en"
+    return value.get(key) or value.get("zh-Hans") or next(iter(value.values()), "")
+
+
+def primary_score(code: str, version: str | None = None) -> str:
+    """The score shown in tables and trends: `total` when banded, else the last banded score."""
+    defn = get_definition(code, version)
+    if "total" in defn.bands:
+        return "total"
+    banded = [s.name for s in defn.scores if s.name in defn.bands]
+    return banded[-1] if banded else defn.scores[0].name
+
+
+# --- areas and campaigns ---------------------------------------------------------------------
+
+
+def _areas(principal: Any, *caps: str) -> list[OrgUnit]:
+    areas: dict[int, OrgUnit] = {}
+    for cap in caps or SCREENING_CAPS:
+        for grant in principal.grants_with(cap):
+            areas[grant.area.pk] = grant.area
+    return list(areas.values())
+
+
+def _ancestor_paths(unit: OrgUnit) -> list[str]:
+    step = SEGMENT_WIDTH + 1
+    return [unit.path[:i] for i in range(step, len(unit.path) + 1, step)]
+
+
+def campaigns_for(principal: Any, *caps: str) -> QuerySet[Campaign]:
+    """Campaigns overlapping the user's area for any of `caps` (default: any screening cap)."""
+    q = Q(pk__in=[])
+    for area in _areas(principal, *caps):
+        q |= subtree_q(area, field="owner_unit__path")
+        q |= subtree_q(area, field="units__unit__path")
+        q |= Q(units__unit__path__in=_ancestor_paths(area))
+        q |= subtree_q(area, field="listed_students__student__school__path")
+    ids = Campaign.objects.filter(q).values("pk")
+    return Campaign.objects.filter(pk__in=ids).select_related("owner_unit", "term")
+
+
+def get_campaign(principal: Any, code: Any, cap: str) -> Campaign:
+    """404 when the campaign is outside every screening area of the user, 403 without `cap`."""
+    campaign = campaigns_for(principal).filter(code=code).first()
+    if campaign is None:
+        raise Http404
+    if not campaigns_for(principal, cap).filter(pk=campaign.pk).exists():
+        raise PermissionDenied
+    return campaign
+
+
+def assignment_scope_q(principal: Any, cap: str) -> Q:
+    q = Q(pk__in=[])
+    for grant in principal.grants_with(cap):
+        area = grant.area
+        if area.kind in (Kind.GRADE, Kind.CLASS):
+            q |= subtree_q(area, field="school_class__path")
+        else:
+            q |= subtree_q(area, field="school__path")
+    return q
+
+
+def scoped_assignments(principal: Any, campaign: Campaign, cap: str) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(campaign=campaign).filter(assignment_scope_q(principal, cap))
+
+
+def classes_in_scope(principal: Any, campaign: Campaign, cap: str) -> list[OrgUnit]:
+    ids = (
+        scoped_assignments(principal, campaign, cap)
+        .exclude(school_class=None)
+        .values("school_class")
+        .distinct()
+    )
+    return list(
+        OrgUnit.objects.filter(pk__in=ids).select_related("parent", "school").order_by("path")
+    )
+
+
+# --- progress --------------------------------------------------------------------------------
+
+PROGRESS_GROUPS = {
+    "district": "school__parent",
+    "school": "school",
+    "grade": "grade",
+    "class": "school_class",
+}
+COUNTED = [
+    AssignmentStatus.STARTED,
+    AssignmentStatus.COMPLETED,
+    AssignmentStatus.INVALID,
+    AssignmentStatus.NO_CONSENT,
+    AssignmentStatus.ABSENT,
+    AssignmentStatus.SUSPENDED,
+]
+
+
+@dataclass
+class ProgressRow:
+    unit: OrgUnit | None
+    assigned: int
+    started: int
+    completed: int
+    invalid: int
+    no_consent: int
+    absent: int
+    suspended: int
+
+    @property
+    def missing(self) -> int:
+        """Still to take it: assigned (not suspended, consent in order) and not finished."""
+        return max(self.assigned - self.completed - self.invalid - self.no_consent, 0)
+
+    @property
+    def percent(self) -> int:
+        due = self.assigned - self.no_consent
+        return round(100 * self.completed / due) if due > 0 else 0
+
+
+def progress(
+    principal: Any,
+    campaign: Campaign,
+    *,
+    by: str = "school",
+    cap: str = Cap.VIEW_SCREENING_PROGRESS,
+) -> list[ProgressRow]:
+    """Counts per unit in one GROUP BY. A re-sit completed counts as completed for its original."""
+    group = PROGRESS_GROUPS[by]
+    done_resit = Assignment.objects.filter(
+        resit_of=OuterRef("pk"), status=AssignmentStatus.COMPLETED
+    )
+    rows = (
+        scoped_assignments(principal, campaign, cap)
+        .filter(resit_of__isnull=True)
+        .annotate(resat=Exists(done_resit))
+        .values(group)
+        .annotate(
+            total=Count("id"),
+            started=Count("id", filter=Q(status=AssignmentStatus.STARTED)),
+            completed=Count("id", filter=Q(status=AssignmentStatus.COMPLETED) | Q(resat=True)),
+            invalid=Count("id", filter=Q(status=AssignmentStatus.INVALID, resat=False)),
+            no_consent=Count("id", filter=Q(status=AssignmentStatus.NO_CONSENT)),
+            absent=Count("id", filter=Q(status=AssignmentStatus.ABSENT, resat=False)),
+            suspended=Count("id", filter=Q(status=AssignmentStatus.SUSPENDED)),
+        )
+        .order_by(group)
+    )
+    rows = list(rows)
+    units = OrgUnit.objects.in_bulk([r[group] for r in rows if r[group]])
+    out = [
+        ProgressRow(
+            unit=units.get(r[group]),
+            assigned=r["total"] - r["suspended"],
+            started=r["started"],
+            completed=r["completed"],
+            invalid=r["invalid"],
+            no_consent=r["no_consent"],
+            absent=r["absent"],
+            suspended=r["suspended"],
+        )
+        for r in rows
+    ]
+    out.sort(key=lambda row: row.unit.path if row.unit else "")
+    return out
+
+
+def progress_total(rows: Sequence[ProgressRow]) -> ProgressRow:
+    return ProgressRow(
+        unit=None,
+        **{
+            name: sum(getattr(r, name) for r in rows)
+            for name in (
+                "assigned",
+                "started",
+                "completed",
+                "invalid",
+                "no_consent",
+                "absent",
+                "suspended",
+            )
+        },
+    )
+
+
+@dataclass
+class ClassEntry:
+    assignment: Assignment
+    student: Student
+    resit_status: str = ""
+
+    @property
+    def done(self) -> bool:
+        return (
+            self.assignment.status == AssignmentStatus.COMPLETED
+            or self.resit_status == AssignmentStatus.COMPLETED
+        )
+
+
+def class_list(principal: Any, campaign: Campaign, school_class: OrgUnit) -> list[ClassEntry]:
+    """Students of one class with their status (no scores): who is still missing comes first."""
+    if not scoped_assignments(principal, campaign, Cap.VIEW_CLASS_PROGRESS).filter(
+        school_class=school_class
+    ).exists() and not principal.sees_unit(school_class, Cap.VIEW_CLASS_PROGRESS):
+        raise Http404
+    assignments = list(
+        scoped_assignments(principal, campaign, Cap.VIEW_CLASS_PROGRESS)
+        .filter(school_class=school_class)
+        .select_related("student")
+        .order_by("student__name", "id")
+        .only(
+            "id",
+            "status",
+            "resit_of_id",
+            "student__name",
+            "student__code",
+            "student__student_number",
+            "student_id",
+            "completed_at",
+            "link_token",
+        )
+    )
+    originals = [a for a in assignments if a.resit_of_id is None]
+    resit_status: dict[int, str] = {}
+    for a in assignments:
+        if (
+            a.resit_of_id is not None
+            and resit_status.get(a.resit_of_id) != AssignmentStatus.COMPLETED
+        ):
+            resit_status[a.resit_of_id] = a.status
+    entries = [ClassEntry(a, a.student, resit_status.get(a.pk, "")) for a in originals]
+    order = {
+        AssignmentStatus.ASSIGNED: 0,
+        AssignmentStatus.STARTED: 0,
+        AssignmentStatus.ABSENT: 1,
+        AssignmentStatus.INVALID: 2,
+    }
+    entries.sort(key=lambda e: (e.done, order.get(e.assignment.status, 3), e.student.name))
+    return entries
+
+
+def my_classes(principal: Any) -> list[tuple[Campaign, list[tuple[OrgUnit, ProgressRow]]]]:
+    """Open campaigns × the classes the user is responsible for, with their progress."""
+    out = []
+    for campaign in campaigns_for(principal, Cap.VIEW_CLASS_PROGRESS).filter(
+        status=CampaignStatus.OPEN
+    ):
+        rows = progress(principal, campaign, by="class", cap=Cap.VIEW_CLASS_PROGRESS)
+        out.append((campaign, [(r.unit, r) for r in rows if r.unit is not None]))
+    return out
+
+
+def open_sittings(campaign: Campaign, classes: Iterable[OrgUnit]) -> dict[int, Sitting]:
+    from django.utils import timezone
+
+    return {
+        s.school_class_id: s
+        for s in Sitting.objects.filter(
+            campaign=campaign,
+            school_class__in=list(classes),
+            closed_at__isnull=True,
+            closes_at__gt=timezone.now(),
+        )
+    }
+
+
+def unread_notifications(user: Any) -> list[Notification]:
+    return list(Notification.objects.filter(recipient=user, read_at__isnull=True)[:20])
+
+
+# --- results (T3: psychology teachers of the school) -----------------------------------------
+
+
+def result_schools(principal: Any, campaign: Campaign) -> list[OrgUnit]:
+    ids = (
+        scoped_assignments(principal, campaign, Cap.VIEW_SCREENING_RESULTS)
+        .values("school")
+        .distinct()
+    )
+    return list(OrgUnit.objects.filter(pk__in=ids).order_by("path"))
+
+
+def get_result_school(principal: Any, campaign: Campaign, code: Any) -> OrgUnit:
+    """The school whose individual results the user reads: 404 outside their area, 403 if not
+    one of its psychology teachers (or, when the campaign allows it, the district station's)."""
+    school = OrgUnit.objects.filter(code=code, kind=Kind.SCHOOL).first()
+    if school is None or not any(a.contains(school) for a in _areas(principal)):
+        raise Http404
+    for grant in principal.grants_with(Cap.VIEW_SCREENING_RESULTS, Tier.T3):
+        own_school = grant.unit.kind == Kind.SCHOOL and grant.unit.pk == school.pk
+        station = campaign.results_visibility == "psychology_and_station" and grant.area.contains(
+            school
+        )
+        if own_school or station:
+            return school
+    raise PermissionDenied
+
+
+@dataclass
+class StudentResult:
+    assignment: Assignment
+    student: Student
+    responses: list[Response] = field(default_factory=list)
+
+    @property
+    def critical(self) -> list[tuple[str, list[str]]]:
+        return [(r.instrument_code, r.critical) for r in self.responses if r.critical]
+
+    @property
+    def invalid(self) -> bool:
+        return any(not r.valid for r in self.responses)
+
+    def cells(self, columns: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        by_code = {r.instrument_code: r for r in self.responses}
+        out = []
+        for code, score in columns:
+            r = by_code.get(code)
+            out.append(
+                {
+                    "score": None if r is None else r.scores.get(score),
+                    "band": None if r is None else r.bands.get(score),
+                    "valid": None if r is None else r.valid,
+                    "flags": [] if r is None else r.flags,
+                }
+            )
+        return out
+
+
+def results_columns(campaign: Campaign) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for entry in campaign.battery.all().order_by("position", "stage_band"):
+        if entry.instrument_code not in seen:
+            seen[entry.instrument_code] = primary_score(
+                entry.instrument_code, entry.instrument_version
+            )
+    return list(seen.items())
+
+
+def school_results(principal: Any, campaign: Campaign, school: OrgUnit) -> list[StudentResult]:
+    """Per student, critical items answered positively first, then invalid, then by class."""
+    assignments = list(
+        Assignment.objects.filter(campaign=campaign, school=school)
+        .filter(assignment_scope_q(principal, Cap.VIEW_SCREENING_RESULTS))
+        .filter(status__in=[AssignmentStatus.COMPLETED, AssignmentStatus.INVALID])
+        .select_related("student", "school_class", "grade")
+        .order_by("school_class__path", "student__name", "id")
+    )
+    responses: dict[int, list[Response]] = {}
+    for r in Response.objects.filter(assignment__in=[a.pk for a in assignments]).order_by("id"):
+        responses.setdefault(r.assignment_id, []).append(r)
+    rows = [StudentResult(a, a.student, responses.get(a.pk, [])) for a in assignments]
+    rows.sort(key=lambda row: (not row.critical, not row.invalid))
+    return rows
+
+
+@dataclass
+class BandCount:
+    unit: OrgUnit | None
+    instrument: str
+    score: str
+    n: int
+    bands: dict[str, int | None]
+
+
+def band_counts(
+    campaign: Campaign, *, group: str, assignments: QuerySet[Assignment]
+) -> list[BandCount]:
+    """Count valid responses per (unit, instrument, band of the primary score), GROUP BY in SQL."""
+    out: list[BandCount] = []
+    for code, score in results_columns(campaign):
+        rows = (
+            Response.objects.filter(
+                assignment__in=assignments.values("pk"), instrument_code=code, valid=True
+            )
+            .annotate(band=KT(f"bands__{score}"))
+            .values(f"assignment__{group}", "band")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        grouped: dict[Any, dict[str, int]] = {}
+        for r in rows:
+            grouped.setdefault(r[f"assignment__{group}"], {})[r["band"] or "none"] = r["n"]
+        units = OrgUnit.objects.in_bulk([k for k in grouped if k])
+        for unit_id, bands in grouped.items():
+            out.append(BandCount(units.get(unit_id), code, score, sum(bands.values()), dict(bands)))
+    out.sort(key=lambda b: (b.instrument, b.unit.path if b.unit else ""))
+    return out
+
+
+def suppress_small_cells(
+    rows: Sequence[Mapping[str, int | None]],
+    columns: Sequence[str],
+    *,
+    threshold: int = SMALL_CELL,
+) -> list[dict[str, int | None]]:
+    """Replace counts 1..threshold-1 by None (shown "<5"), row by row.
+
+    Secondary suppression: when exactly one cell of a row would be hidden, the row total would
+    give it back by subtraction, so the next smallest cell (non-zero first) is hidden too.
+    """
+    out = []
+    for row in rows:
+        new = dict(row)
+        hidden = [c for c in columns if isinstance(row.get(c), int) and 0 < row[c] < threshold]  # type: ignore[operator]
+        if len(hidden) == 1:
+            # The smallest other non-zero cell; if there is none, a zero (hiding a zero
+            # still stops "n minus the rest" from giving the small cell back).
+            others = sorted(
+                (c for c in columns if c not in hidden and isinstance(row.get(c), int)),
+                key=lambda c: (row[c] == 0, row[c]),  # type: ignore[arg-type, return-value]
+            )
+            if others:
+                hidden.append(others[0])
+        for c in hidden:
+            new[c] = None
+        out.append(new)
+    return out
+
+
+@dataclass
+class AggregateTable:
+    instrument: str
+    score: str
+    bands: list[tuple[str, str]]  # (code, label)
+    rows: list[dict[str, Any]]
+
+
+def aggregates(principal: Any, campaign: Campaign, *, by: str) -> list[AggregateTable]:
+    """Band counts per district or school with small cells suppressed (no individual data)."""
+    group = {"district": "school__parent", "school": "school"}[by]
+    assignments = scoped_assignments(principal, campaign, Cap.VIEW_SCREENING_PROGRESS)
+    counts = band_counts(campaign, group=group, assignments=assignments)
+    tables: dict[str, AggregateTable] = {}
+    for code, score in results_columns(campaign):
+        defn = get_definition(code)
+        bands = [(b.code, text(b.label)) for b in defn.bands.get(score, ())]
+        tables[code] = AggregateTable(code, score, bands, [])
+    for c in counts:
+        table = tables[c.instrument]
+        row: dict[str, Any] = {"unit": c.unit, "n": c.n}
+        row.update({code: c.bands.get(code, 0) for code, _ in table.bands})
+        table.rows.append(row)
+    for table in tables.values():
+        cols = [code for code, _ in table.bands]
+        safe = suppress_small_cells(table.rows, cols)
+        for row in safe:
+            row["cells"] = [row[c] for c in cols]
+        table.rows = safe
+    return list(tables.values())
+
+
+# --- a student's archive ---------------------------------------------------------------------
+
+
+@dataclass
+class ArchiveEntry:
+    response: Response
+    campaign: Campaign
+    score: str
+    value: float | None
+    band: str | None
+
+
+def list_responses_for_student(*, principal: Any, student: Student) -> list[ArchiveEntry]:
+    """All screening responses of one student across terms (T3), oldest first."""
+    if principal.tier_for(student) < Tier.T3:
+        raise PermissionDenied
+    responses = (
+        Response.objects.filter(assignment__student=student)
+        .select_related("assignment__campaign__term")
+        .order_by("submitted_at", "id")
+    )
+    out = []
+    for r in responses:
+        score = primary_score(r.instrument_code, r.instrument_version)
+        out.append(
+            ArchiveEntry(r, r.assignment.campaign, score, r.scores.get(score), r.bands.get(score))
+        )
+    return out
+
+
+def archive_trends(entries: Sequence[ArchiveEntry]) -> dict[str, Any]:
+    """ECharts-ready data: one line per instrument over the submission dates (valid only)."""
+    dates = sorted({e.response.submitted_at.date().isoformat() for e in entries})
+    series = {}
+    for e in entries:
+        if not e.response.valid or e.value is None:
+            continue
+        line = series.setdefault(e.response.instrument_code, [None] * len(dates))
+        line[dates.index(e.response.submitted_at.date().isoformat())] = e.value
+    return {
+        "dates": dates,
+        "series": [{"name": name, "data": data} for name, data in sorted(series.items())],
+    }
+
+
+def unit_label(unit: OrgUnit | None) -> str:
+    return unit.name if unit is not None else "—"
+
+
+__all__ = [
+    "PATH_END",
+    "aggregates",
+    "campaigns_for",
+    "class_list",
+    "get_campaign",
+    "list_responses_for_student",
+    "progress",
+    "school_results",
+    "suppress_small_cells",
+]

@@ -1,0 +1,603 @@
+"""Writes of the student side: entering a sitting, autosaving answers, submitting.
+
+Query budget (every request counts, see issue 4 "Scale and speed"):
+- autosave batch: 2 statements (read the assignment with its campaign, one multi-row upsert);
+- submission: at most 4 (assignment, drafts, the claiming UPDATE, one multi-row INSERT of the
+  responses) — a retry or a second tab: assignment + its existing responses.
+The battery (instrument definitions) of an open campaign cannot change, so it is cached per process.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from xinqiao.audit.services import record_event
+from xinqiao.core.errors import DomainError
+from xinqiao.instruments.definition import Definition, Item, UnknownInstrumentError
+from xinqiao.instruments.engine import score_response
+from xinqiao.instruments.selectors import definition_for
+
+from ..models import (
+    AnswerDraft,
+    Assignment,
+    AssignmentStatus,
+    BatteryEntry,
+    Campaign,
+    CampaignStatus,
+    Response,
+    Sitting,
+    StudentLogin,
+)
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_CODE_RE = re.compile(r"^[A-Z0-9]{4,8}$")
+_CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,48}$")
+MAX_BATCH = 400  # answers per autosave request (the largest battery is well below this)
+MAX_SECONDS = 3600.0  # time on one item; more is clamped (a tab left open)
+MAX_SEQ = 2**53  # JavaScript's safe integers
+
+# States in which a student may answer.
+OPEN_STATES = (AssignmentStatus.ASSIGNED, AssignmentStatus.STARTED, AssignmentStatus.ABSENT)
+DONE_STATES = (AssignmentStatus.COMPLETED, AssignmentStatus.INVALID)
+
+
+class TakingError(DomainError):
+    """A refusal shown to the student; `code` tells the browser what to do next."""
+
+    def __init__(self, message: str, *, code: str = "invalid", status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+# --- the battery ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatteryInstrument:
+    code: str
+    version: str
+    definition: Definition
+    items: Mapping[str, Item] = field(repr=False)
+    codes: Mapping[str, frozenset[int]] = field(repr=False)  # item id -> allowed option codes
+
+
+_battery_cache: dict[tuple[str, str, tuple[str, ...]], tuple[BatteryInstrument, ...]] = {}
+
+
+def _entries(
+    campaign_id: int, stage_band: str, instruments: tuple[str, ...]
+) -> list[tuple[str, str | None]]:
+    if not instruments:
+        return list(
+            BatteryEntry.objects.filter(campaign_id=campaign_id, stage_band=stage_band)
+            .order_by("position", "id")
+            .values_list("instrument_code", "instrument_version")
+        )
+    # A follow-up names its instruments; versions from the campaign's battery where listed.
+    versions = dict(
+        BatteryEntry.objects.filter(campaign_id=campaign_id).values_list(
+            "instrument_code", "instrument_version"
+        )
+    )
+    return [(code, versions.get(code)) for code in instruments]
+
+
+def battery_for(
+    campaign_id: int, campaign_code: Any, stage_band: str, instruments: Sequence[str] = ()
+) -> tuple[BatteryInstrument, ...]:
+    """The administrable instruments of an assignment, in order.
+
+    Instruments whose item texts are neither shipped nor imported under licence are left out: they
+    cannot be taken online. Cached per process by the campaign's UUID (the battery of an open
+    campaign is frozen)."""
+    key = (str(campaign_code), stage_band, tuple(instruments))
+    found = _battery_cache.get(key)
+    if found is not None:
+        return found
+    out = []
+    for code, version in _entries(campaign_id, stage_band, key[2]):
+        try:
+            defn = definition_for(code, version)
+        except UnknownInstrumentError:
+            continue
+        if not defn.text_shipped:
+            continue
+        out.append(
+            BatteryInstrument(
+                code=defn.code,
+                version=defn.version,
+                definition=defn,
+                items={item.id: item for item in defn.items},
+                codes={item.id: frozenset(defn.option_codes(item)) for item in defn.items},
+            )
+        )
+    result = tuple(out)
+    if len(_battery_cache) > 2000:
+        _battery_cache.clear()
+    _battery_cache[key] = result
+    return result
+
+
+# --- entering ------------------------------------------------------------------------------------
+
+
+def normalise_code(raw: str) -> str:
+    return re.sub(r"[\s\-]", "", raw or "").upper()
+
+
+def _check_campaign_open(campaign: Campaign, now: datetime.datetime) -> None:
+    if campaign.status != CampaignStatus.OPEN or not (
+        campaign.opens_at <= now < campaign.closes_at
+    ):
+        raise TakingError(
+            _("This screening is not open at the moment. Please ask your teacher."), code="closed"
+        )
+
+
+def _check_assignment_can_start(assignment: Assignment) -> None:
+    if assignment.status in DONE_STATES:
+        raise TakingError(
+            _("You have already handed in this questionnaire. Thank you!"), code="submitted"
+        )
+    if assignment.status == AssignmentStatus.NO_CONSENT:
+        raise TakingError(
+            _(
+                "The consent needed for this questionnaire has not been recorded. "
+                "Please tell your teacher."
+            ),
+            code="no_consent",
+        )
+    if assignment.status == AssignmentStatus.SUSPENDED:
+        raise TakingError(_("This questionnaire is not available to you. Please ask your teacher."))
+
+
+def open_sitting(sitting_code: str, now: datetime.datetime | None = None) -> Sitting:
+    """The open sitting with this code (campaign open, sitting not ended) or a TakingError."""
+    code = normalise_code(sitting_code)
+    now = now or timezone.now()
+    sitting = None
+    if _CODE_RE.match(code):
+        sitting = (
+            Sitting.objects.select_related("campaign")
+            .filter(code=code, closed_at__isnull=True)
+            .first()
+        )
+    if sitting is None:
+        raise TakingError(
+            _("There is no open sitting with this code. Check the code on the classroom screen."),
+            code="unknown_code",
+        )
+    if sitting.closes_at <= now:
+        raise TakingError(_("This sitting has ended. Please ask your teacher."), code="closed")
+    _check_campaign_open(sitting.campaign, now)
+    return sitting
+
+
+@transaction.atomic
+def enter_sitting(
+    *,
+    sitting_code: str,
+    student_number: str | None = None,
+    last_digits: str | None = None,
+    birth_date: datetime.date | None = None,
+    sitting: Sitting | None = None,
+) -> Assignment:
+    """Find the student's assignment in an open class sitting and mark it started.
+
+    Effects: the assignment's status becomes `started` (first time), audit event
+    `screening.assignment.started`. Raises TakingError with a message for the student."""
+    now = timezone.now()
+    if sitting is None or sitting.code != normalise_code(sitting_code):
+        sitting = open_sitting(sitting_code, now)
+    campaign = sitting.campaign
+
+    candidates = Assignment.objects.select_related("campaign").filter(
+        campaign=campaign, school_class_id=sitting.school_class_id
+    )
+    if campaign.student_login == StudentLogin.LAST_DIGITS_BIRTH_DATE:
+        digits = (last_digits or "").strip()
+        if not (4 <= len(digits) <= 20) or birth_date is None:
+            raise TakingError(
+                _("Enter the last digits of your student number and your birth date."),
+                code="not_found",
+            )
+        candidates = candidates.filter(
+            student__student_number__endswith=digits, student__birth_date=birth_date
+        )
+    else:
+        number = (student_number or "").strip().upper()
+        if not (4 <= len(number) <= 20):
+            raise TakingError(_("Enter your national student number."), code="not_found")
+        candidates = candidates.filter(student__student_number=number)
+    # A re-sit is a newer assignment for the same student: the open one wins.
+    found = sorted(candidates[:10], key=lambda a: (a.status in OPEN_STATES, a.pk), reverse=True)
+    students = {a.student_id for a in found}
+    if len(students) != 1:
+        raise TakingError(
+            _(
+                "We could not find you in this sitting. Check what you typed, or ask your "
+                "teacher whether this code is for your class."
+            ),
+            code="not_found",
+        )
+    assignment = found[0]
+    _check_assignment_can_start(assignment)
+    _mark_started(assignment, now=now, via="sitting", sitting=sitting.code)
+    return assignment
+
+
+@transaction.atomic
+def enter_by_link(*, token: str) -> Assignment:
+    """A personal make-up link: valid until the questionnaire is handed in or the campaign
+    closes (the hand-in clears the token)."""
+    assignment = None
+    if token and 16 <= len(token) <= 64:
+        assignment = Assignment.objects.select_related("campaign").filter(link_token=token).first()
+    if assignment is None:
+        raise TakingError(
+            _("This link is not valid. Please ask your teacher for a new one."), code="bad_link"
+        )
+    now = timezone.now()
+    _check_campaign_open(assignment.campaign, now)
+    _check_assignment_can_start(assignment)
+    _mark_started(assignment, now=now, via="link")
+    return assignment
+
+
+def _mark_started(
+    assignment: Assignment, *, now: datetime.datetime, via: str, sitting: str = ""
+) -> None:
+    if assignment.status != AssignmentStatus.STARTED:
+        Assignment.objects.filter(pk=assignment.pk, status__in=OPEN_STATES).update(
+            status=AssignmentStatus.STARTED, started_at=assignment.started_at or now
+        )
+        assignment.status = AssignmentStatus.STARTED
+        assignment.started_at = assignment.started_at or now
+    fields: dict[str, Any] = {"via": via}
+    if sitting:
+        fields["sitting"] = sitting
+    record_event(
+        actor=None,
+        action="screening.assignment.started",
+        obj=assignment,
+        fields=fields,
+        role="student",
+    )
+
+
+# --- the bound assignment ------------------------------------------------------------------------
+
+
+@dataclass
+class Bound:
+    """What every student request needs to know, read in one query."""
+
+    id: int
+    status: str
+    stage_band: str
+    school_id: int
+    student_id: int
+    resit_of_id: int | None
+    campaign_id: int
+    campaign_code: Any
+    campaign_status: str
+    opens_at: datetime.datetime
+    closes_at: datetime.datetime
+    checks: Any
+    gender: str
+    grade_level: int | None
+    instruments: Any
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in DONE_STATES
+
+    def battery(self) -> tuple[BatteryInstrument, ...]:
+        return battery_for(
+            self.campaign_id, self.campaign_code, self.stage_band, self.instruments or ()
+        )
+
+    def require_open(self, now: datetime.datetime | None = None) -> None:
+        now = now or timezone.now()
+        if self.is_done:
+            raise TakingError(
+                _("You have already handed in this questionnaire. Thank you!"),
+                code="submitted",
+                status=409,
+            )
+        if self.status not in OPEN_STATES:
+            raise TakingError(
+                _("This questionnaire is not available to you. Please ask your teacher."),
+                code="closed",
+                status=409,
+            )
+        if self.campaign_status != CampaignStatus.OPEN or not (
+            self.opens_at <= now < self.closes_at
+        ):
+            raise TakingError(
+                _("This screening has closed. Answers can no longer be changed."),
+                code="closed",
+                status=409,
+            )
+
+
+_BOUND_FIELDS = (
+    "id",
+    "status",
+    "stage_band",
+    "school_id",
+    "student_id",
+    "resit_of_id",
+    "campaign_id",
+    "campaign__code",
+    "campaign__status",
+    "campaign__opens_at",
+    "campaign__closes_at",
+    "campaign__checks",
+    "student__gender",
+    "grade__grade_level",
+    "instruments",
+)
+
+
+def load_bound(assignment_id: int | None) -> Bound:
+    row = None
+    if assignment_id:
+        row = Assignment.objects.filter(pk=assignment_id).values_list(*_BOUND_FIELDS).first()
+    if row is None:
+        raise TakingError(
+            _(
+                "You are not signed in to a questionnaire. "
+                "Enter the code from the classroom screen."
+            ),
+            code="session",
+            status=403,
+        )
+    return Bound(*row)
+
+
+# --- autosave ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    instrument: str
+    item: str
+    value: int | None
+    seconds: float
+    seq: int
+
+
+def _bad(message: str) -> TakingError:
+    return TakingError(message, code="invalid", status=400)
+
+
+def parse_answers(raw: Any, battery: Sequence[BatteryInstrument]) -> list[Answer]:
+    """Validate a batch against the battery: every entry or nothing (a clear message)."""
+    if not isinstance(raw, list):
+        raise _bad(_("The answers could not be read."))
+    if len(raw) > MAX_BATCH:
+        raise _bad(_("Too many answers in one request."))
+    by_code = {b.code: b for b in battery}
+    best: dict[tuple[str, str], Answer] = {}
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise _bad(_("The answers could not be read."))
+        code, item_id = entry.get("i"), entry.get("q")
+        value, seconds, seq = entry.get("v"), entry.get("s", 0), entry.get("n")
+        inst = by_code.get(code) if isinstance(code, str) else None
+        if inst is None or not isinstance(item_id, str) or item_id not in inst.items:
+            raise _bad(_("An answer names a question that is not in this questionnaire."))
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value not in inst.codes[item_id]
+        ):
+            raise _bad(_("An answer is not one of the choices offered."))
+        if isinstance(seq, bool) or not isinstance(seq, int) or not (0 < seq < MAX_SEQ):
+            raise _bad(_("The answers could not be read."))
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not math.isfinite(seconds)
+        ):
+            raise _bad(_("The answers could not be read."))
+        seconds = min(max(float(seconds), 0.0), MAX_SECONDS)
+        answer = Answer(inst.code, item_id, value, seconds, seq)
+        key = (inst.code, item_id)
+        if key not in best or best[key].seq < seq:
+            best[key] = answer
+    return list(best.values())
+
+
+def _upsert_sql(rows: int) -> str:
+    table = connection.ops.quote_name(AnswerDraft._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * rows)
+    return (
+        f"INSERT INTO {table} "  # noqa: S608 - table name from the model, values are parameters
+        "(assignment_id, instrument_code, item_id, answer, seconds, client_seq, updated_at) "
+        f"VALUES {values} "
+        "ON CONFLICT (assignment_id, instrument_code, item_id) DO UPDATE SET "
+        "answer = excluded.answer, seconds = excluded.seconds, "
+        "client_seq = excluded.client_seq, updated_at = excluded.updated_at "
+        f"WHERE {table}.client_seq < excluded.client_seq"
+    )
+
+
+def upsert_drafts(assignment_id: int, answers: Iterable[Answer]) -> None:
+    """One statement: insert or update each (assignment, instrument, item); a row is only
+    overwritten by a newer client_seq, so a late retry never undoes a later answer."""
+    answers = list(answers)
+    if not answers:
+        return
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params: list[Any] = []
+    for a in answers:
+        params += [assignment_id, a.instrument, a.item, a.value, a.seconds, a.seq, now]
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(len(answers)), params)
+
+
+def save_answers(*, assignment_id: int | None, raw_answers: Any) -> dict[str, Any]:
+    """Autosave one batch. Idempotent: the same batch twice leaves the same rows.
+
+    Returns {"saved": n, "seq": highest client_seq in the batch} — the browser marks everything up
+    to that seq of this batch as safe on the server."""
+    bound = load_bound(assignment_id)
+    bound.require_open()
+    answers = parse_answers(raw_answers, bound.battery())
+    upsert_drafts(bound.id, answers)  # autocommit: one statement is its own transaction
+    return {"saved": len(answers), "seq": max((a.seq for a in answers), default=0)}
+
+
+def drafts_of(assignment_id: int) -> list[dict[str, Any]]:
+    """The server's copy of the answers, for resuming on any device."""
+    rows = AnswerDraft.objects.filter(assignment_id=assignment_id).values_list(
+        "instrument_code", "item_id", "answer", "seconds", "client_seq"
+    )
+    return [{"i": i, "q": q, "v": v, "s": s, "n": n} for i, q, v, s, n in rows]
+
+
+# --- submission ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submitted:
+    responses: list[Response]
+    first_time: bool
+
+
+def _applicable(item: Item, values: Mapping[str, int | None]) -> bool:
+    if not item.ask_if_any_of:
+        return True
+    threshold = item.ask_if_min or 0
+    return any((values.get(t) is not None and values[t] >= threshold) for t in item.ask_if_any_of)
+
+
+def _score_rows(
+    bound: Bound,
+    drafts: Iterable[tuple[str, str, int | None, float]],
+    client_key: str,
+    now: datetime.datetime,
+) -> list[Response]:
+    by_inst: dict[str, dict[str, tuple[int | None, float]]] = {}
+    for code, item_id, value, seconds in drafts:
+        by_inst.setdefault(code, {})[item_id] = (value, seconds)
+    checks = bound.checks
+    if isinstance(checks, str):  # SQLite returns JSON text through values_list on some versions
+        import json
+
+        checks = json.loads(checks or "{}")
+    out = []
+    for inst in bound.battery():
+        given = by_inst.get(inst.code, {})
+        values = {item_id: v for item_id, (v, _s) in given.items()}
+        answers: list[int | None] = []
+        times: list[float | None] = []
+        for item in inst.definition.items:
+            value, seconds = given.get(item.id, (None, None))
+            if value is not None and not _applicable(item, values):
+                value = None  # not shown (ask_if): not applicable, never an answer
+            answers.append(value)
+            times.append(seconds)
+        result = score_response(
+            inst.definition,
+            answers,
+            times,
+            sex=bound.gender or None,
+            grade=bound.grade_level,
+            checks=checks or None,
+        ).to_json_dict()
+        out.append(
+            Response(
+                assignment_id=bound.id,
+                school_id=bound.school_id,
+                instrument_code=inst.code,
+                instrument_version=inst.version,
+                answers=answers,
+                times=[None if t is None else round(t, 2) for t in times],
+                scores=result["scores"],
+                bands=result["bands"],
+                critical=result["critical"],
+                missing=result["missing"],
+                flags=result["flags"],
+                valid=result["valid"],
+                submitted_at=now,
+                client_key=f"{client_key}:{inst.code}",
+            )
+        )
+    return out
+
+
+def _existing(bound: Bound) -> Submitted:
+    return Submitted(list(Response.objects.filter(assignment_id=bound.id).order_by("id")), False)
+
+
+@transaction.atomic
+def submit_answers(*, assignment_id: int | None, client_key: str, client_seq: int = 0) -> Submitted:
+    """Hand in the questionnaire: score every instrument of the battery and store one Response each.
+
+    Idempotent: a double click, a retry or a second tab return the first result. Effects, in one
+    transaction: the assignment is claimed (status completed, or invalid when a response fails its
+    validity checks) by a conditional UPDATE — two concurrent submissions serialise on that row
+    and the loser returns the winner's responses — then the responses are inserted in one
+    statement. `client_seq` is the newest answer the browser has; if the server has older drafts
+    the browser must send what it still holds first (code "stale")."""
+    if not isinstance(client_key, str) or not _CLIENT_KEY_RE.match(client_key):
+        raise _bad(_("The submission could not be read."))
+    bound = load_bound(assignment_id)  # 1
+    if bound.is_done:
+        return _existing(bound)  # 2
+    bound.require_open()
+    drafts = list(
+        AnswerDraft.objects.filter(assignment_id=bound.id).values_list(
+            "instrument_code", "item_id", "answer", "seconds", "client_seq"
+        )
+    )  # 2
+    server_seq = max((d[4] for d in drafts), default=0)
+    if client_seq > server_seq:
+        raise TakingError(
+            _("Some answers have not reached the server yet. Sending them again…"),
+            code="stale",
+            status=409,
+        )
+    now = timezone.now()
+    responses = _score_rows(bound, (d[:4] for d in drafts), client_key, now)
+    status = (
+        AssignmentStatus.COMPLETED if all(r.valid for r in responses) else AssignmentStatus.INVALID
+    )
+    claimed = Assignment.objects.filter(pk=bound.id, status__in=OPEN_STATES).update(
+        status=status,
+        completed_at=now,
+        started_at=Coalesce("started_at", Value(now)),
+        link_token=None,  # the personal make-up link is used up
+    )  # 3: row lock; a concurrent submitter waits here and then finds nothing to claim
+    if not claimed:
+        return _existing(bound)  # 4
+    if bound.resit_of_id:
+        originals = dict(
+            Response.objects.filter(assignment_id=bound.resit_of_id).values_list(
+                "instrument_code", "pk"
+            )
+        )
+        for r in responses:
+            r.resit_of_id = originals.get(r.instrument_code)
+    try:
+        Response.objects.bulk_create(responses)  # 4
+    except IntegrityError as exc:  # a client key reused across assignments: refuse, roll back
+        raise TakingError(
+            _("The submission could not be stored. Please try again."), code="conflict", status=409
+        ) from exc
+    return Submitted(responses, True)

@@ -1,0 +1,86 @@
+"""The student's binding to one assignment: a signed, HttpOnly cookie, and code-guessing limits.
+
+The cookie holds the assignment's primary key and a per-assignment nonce, signed with SECRET_KEY
+(salted): a forged or altered value fails the signature and is treated as "not signed in". No
+server-side session row is written, so autosave and submission cost no session queries.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils.crypto import salted_hmac
+
+COOKIE_NAME = "xq_take"
+_SALT = "xinqiao.screening.take"
+# A sitting lasts a lesson; a make-up can run late. After this the student signs in again.
+MAX_AGE_SECONDS = 12 * 60 * 60
+
+# Code guessing: at most this many unknown codes (or make-up links) per client address per window.
+FAILURE_LIMIT = 20
+# Mistyped student numbers for one sitting code from one address: a whole class may sit behind one
+# school NAT address, so this limit is per (address, code) and higher.
+NUMBER_FAILURE_LIMIT = 60
+FAILURE_WINDOW_SECONDS = 10 * 60
+
+
+def assignment_ref(assignment_id: int) -> str:
+    """An opaque, stable handle for the browser's local storage key (no sequential ids)."""
+    return salted_hmac(_SALT + ".ref", str(assignment_id)).hexdigest()[:20]
+
+
+def bind(response: HttpResponse, assignment_id: int) -> None:
+    value = signing.dumps({"a": assignment_id}, salt=_SALT, compress=False)
+    response.set_cookie(
+        COOKIE_NAME,
+        value,
+        max_age=MAX_AGE_SECONDS,
+        httponly=True,
+        secure=getattr(settings, "SESSION_COOKIE_SECURE", False),
+        samesite="Lax",
+        path="/take/",
+    )
+
+
+def unbind(response: HttpResponse) -> None:
+    response.delete_cookie(COOKIE_NAME, path="/take/", samesite="Lax")
+
+
+def bound_assignment_id(request: HttpRequest) -> int | None:
+    """The assignment this browser is bound to, or None (no cookie, expired, forged)."""
+    raw = request.COOKIES.get(COOKIE_NAME)
+    if not raw or len(raw) > 300:
+        return None
+    try:
+        data = signing.loads(raw, salt=_SALT, max_age=MAX_AGE_SECONDS)
+    except signing.BadSignature:
+        return None
+    value = data.get("a") if isinstance(data, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def _failure_key(request: HttpRequest, code: str = "") -> str:
+    return "xq:take:fail:" + client_address(request) + (":" + code[:12] if code else "")
+
+
+def is_rate_limited(request: HttpRequest, code: str = "") -> bool:
+    if int(cache.get(_failure_key(request), 0)) >= FAILURE_LIMIT:
+        return True
+    return bool(code) and int(cache.get(_failure_key(request, code), 0)) >= NUMBER_FAILURE_LIMIT
+
+
+def note_failure(request: HttpRequest, code: str = "") -> None:
+    """Count a failed sign-in: an unknown code (no `code`), or an unknown student for `code`."""
+    key = _failure_key(request, code)
+    if cache.add(key, 1, FAILURE_WINDOW_SECONDS):
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, FAILURE_WINDOW_SECONDS)

@@ -1,0 +1,235 @@
+"""Student pages: enter a sitting, answer, hand in, thank you. Students are not Django users."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db.models import Max
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..models import AnswerDraft, StudentLogin
+from . import services
+from .forms import EnterForm
+from .selectors import READ_ALOUD_BANDS
+from .selectors import questionnaire as build_questionnaire
+from .services import Answer, TakingError
+from .session import (
+    assignment_ref,
+    bind,
+    bound_assignment_id,
+    is_rate_limited,
+    note_failure,
+    unbind,
+)
+
+_COUNTED_FAILURES = {"unknown_code", "not_found", "bad_link"}
+
+
+def _render_enter(
+    request: HttpRequest, form: EnterForm, *, mode: str, error: str = "", status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "screening/take/enter.html",
+        {"form": form, "mode": mode, "error": error},
+        status=status,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def enter(request: HttpRequest) -> HttpResponse:
+    """Step 1: the sitting code. Step 2: the student's number (or last digits + birth date).
+
+    Both can come in one POST. Wrong codes and unknown students count against the client address
+    (code guessing); past the limit nothing is looked up."""
+    if request.method == "GET":
+        form = EnterForm(initial={"code": services.normalise_code(request.GET.get("code", ""))})
+        return _render_enter(request, form, mode="code")
+    form = EnterForm(request.POST)
+    if not form.is_valid():
+        return _render_enter(request, form, mode="code", status=400)
+    if is_rate_limited(request, services.normalise_code(form.cleaned_data["code"])):
+        return _render_enter(
+            request,
+            form,
+            mode="code",
+            error=_("Too many attempts from this device. Wait ten minutes and try again."),
+            status=429,
+        )
+    data = form.cleaned_data
+    try:
+        sitting = services.open_sitting(data["code"])
+        mode = (
+            "digits"
+            if sitting.campaign.student_login == StudentLogin.LAST_DIGITS_BIRTH_DATE
+            else "number"
+        )
+        identity_given = (
+            bool(data["last_digits"] or data["birth_date"])
+            if mode == "digits"
+            else bool(data["student_number"])
+        )
+        if not identity_given:
+            form = EnterForm(initial={"code": sitting.code})
+            return _render_enter(request, form, mode=mode)
+        assignment = services.enter_sitting(
+            sitting_code=sitting.code,
+            sitting=sitting,
+            student_number=data["student_number"],
+            last_digits=data["last_digits"],
+            birth_date=data["birth_date"],
+        )
+    except TakingError as exc:
+        if exc.code == "not_found":
+            note_failure(request, services.normalise_code(data["code"]))
+        elif exc.code in _COUNTED_FAILURES:
+            note_failure(request)
+        mode = (
+            "code"
+            if exc.code in ("unknown_code", "closed")
+            else ("digits" if request.POST.get("mode") == "digits" else "number")
+        )
+        return _render_enter(request, form, mode=mode, error=exc.message, status=400)
+    response = redirect("take:questionnaire")
+    bind(response, assignment.pk)
+    return response
+
+
+@never_cache
+def link(request: HttpRequest, token: str) -> HttpResponse:
+    """A personal make-up link (Assignment.link_token)."""
+    if is_rate_limited(request):
+        return render(
+            request,
+            "screening/take/message.html",
+            {"message": _("Too many attempts from this device. Wait ten minutes and try again.")},
+            status=429,
+        )
+    try:
+        assignment = services.enter_by_link(token=token)
+    except TakingError as exc:
+        if exc.code in _COUNTED_FAILURES:
+            note_failure(request)
+        status = 404 if exc.code == "bad_link" else 403  # unknown token / link not usable now
+        context = {"message": exc.message}
+        return render(request, "screening/take/message.html", context, status=status)
+    response = redirect("take:questionnaire")
+    bind(response, assignment.pk)
+    return response
+
+
+def _form_answers(request: HttpRequest, bound: services.Bound) -> list[dict]:
+    """Answers posted by the plain HTML form (no JavaScript), as autosave entries."""
+    top = (
+        AnswerDraft.objects.filter(assignment_id=bound.id).aggregate(m=Max("client_seq"))["m"] or 0
+    )
+    out = []
+    for name, value in request.POST.items():
+        if not name.startswith("a:"):
+            continue
+        _prefix, code, item_id = ([*name.split(":", 2), "", ""])[:3]
+        try:
+            number = int(value)
+        except ValueError:
+            number = value  # rejected by parse_answers with a clear message
+        out.append({"i": code, "q": item_id, "v": number, "s": 0, "n": top + 1})
+    return out
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def questionnaire(request: HttpRequest) -> HttpResponse:
+    try:
+        bound = services.load_bound(bound_assignment_id(request))
+        if bound.is_done:
+            return redirect("take:done")
+        bound.require_open()
+    except TakingError as exc:
+        if exc.code == "submitted":
+            return redirect("take:done")
+        return render(
+            request, "screening/take/message.html", {"message": exc.message}, status=exc.status
+        )
+
+    error = ""
+    if request.method == "POST":  # the form without JavaScript: save what was ticked, hand in
+        try:
+            answers: list[Answer] = services.parse_answers(
+                _form_answers(request, bound), bound.battery()
+            )
+            services.upsert_drafts(bound.id, answers)
+            services.submit_answers(
+                assignment_id=bound.id,
+                client_key=request.POST.get("client_key", ""),
+                client_seq=0,
+            )
+            return HttpResponseRedirect(reverse("take:done"))
+        except TakingError as exc:
+            error = exc.message
+
+    drafts = services.drafts_of(bound.id)
+    items_html, total = _items_html(bound, drafts)
+    return render(
+        request,
+        "screening/take/questionnaire.html",
+        {
+            "items_html": items_html,
+            "drafts": drafts,
+            "server_seq": max((d["n"] for d in drafts), default=0),
+            "total": total,
+            "ref": assignment_ref(bound.id),
+            "read_aloud": bound.stage_band in READ_ALOUD_BANDS,
+            "client_key": uuid.uuid4().hex,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+_fragments: dict[tuple, tuple[str, int]] = {}
+
+
+def _items_html(bound: services.Bound, drafts: list[dict]) -> tuple[str, int]:
+    """The questions as HTML. Without saved answers the markup is the same for every student of a
+    battery and language, so it is rendered once per process (the battery of an open campaign is
+    frozen); with saved answers the radios are rendered checked (for browsers without JS)."""
+    key = (
+        str(bound.campaign_code),
+        bound.stage_band,
+        tuple(bound.instruments or ()),
+        get_language(),
+    )
+    if not drafts and key in _fragments:
+        return _fragments[key]
+    instruments = build_questionnaire(bound, drafts)
+    html = render_to_string("screening/take/_items.html", {"instruments": instruments})
+    found = (mark_safe(html), sum(len(i.questions) for i in instruments))  # noqa: S308 - our template
+    if not drafts:
+        if len(_fragments) > 500:
+            _fragments.clear()
+        _fragments[key] = found
+    return found
+
+
+@never_cache
+def done(request: HttpRequest) -> HttpResponse:
+    """Neutral thank-you with the 24-hour helplines. Never scores."""
+    return render(request, "screening/take/done.html", {"helplines": settings.HELPLINES})
+
+
+@require_POST
+def leave(request: HttpRequest) -> HttpResponse:
+    """Sign this browser out of the questionnaire (shared school PCs)."""
+    response = redirect("take:enter")
+    unbind(response)
+    return response

@@ -1,0 +1,579 @@
+"""Staff side of screening: campaigns, progress, consent, sittings, results, export.
+
+Thin views: selectors read (starting from the principal), services write. Outside the user's area
+→ 404; in the area but the role may not → 403 (the `requires` decorator and the selectors).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from xinqiao.access.decorators import requires
+from xinqiao.access.roles import Cap, Role
+from xinqiao.audit.services import record_event
+from xinqiao.core.errors import DomainError
+from xinqiao.orgs.models import Kind, OrgUnit
+from xinqiao.people.models import Student
+
+from . import selectors, services
+from .forms import BatteryForm, CampaignForm
+from .models import Assignment, BatteryEntry, CampaignStatus, Sitting
+
+
+def _principal(request: HttpRequest) -> Any:
+    return request.principal  # type: ignore[attr-defined]
+
+
+# --- campaigns -------------------------------------------------------------------------------
+
+
+@requires(Cap.VIEW_SCREENING_PROGRESS)
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    principal = _principal(request)
+    campaigns = selectors.campaigns_for(principal, Cap.VIEW_SCREENING_PROGRESS).order_by(
+        "-opens_at", "-id"
+    )[:200]
+    return render(
+        request,
+        "screening/campaign_list.html",
+        {"campaigns": campaigns, "can_create": principal.can(Cap.MANAGE_CAMPAIGNS)},
+    )
+
+
+def _owner_units(principal: Any) -> Any:
+    ids = []
+    for grant in principal.grants_with(Cap.MANAGE_CAMPAIGNS):
+        if grant.role == Role.PSYCHOLOGY_TEACHER:
+            if grant.unit.kind == Kind.SCHOOL:
+                ids.append(grant.unit.pk)
+        else:
+            ids.append(grant.area.pk)
+    return OrgUnit.objects.filter(pk__in=ids).order_by("path")
+
+
+def _coverable(owners: Any) -> Any:
+    owners = list(owners)
+    q = Q(pk__in=[])
+    for owner in owners:
+        kinds = (
+            [Kind.SCHOOL, Kind.GRADE, Kind.CLASS]
+            if owner.kind == Kind.SCHOOL
+            else [Kind.CITY, Kind.DISTRICT, Kind.SCHOOL]
+        )
+        q |= Q(path__gte=owner.path, path__lt=owner.path + "~", kind__in=kinds)
+    return OrgUnit.objects.filter(q).order_by("path")
+
+
+@requires(Cap.MANAGE_CAMPAIGNS)
+@require_http_methods(["GET", "POST"])
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    principal = _principal(request)
+    owners = _owner_units(principal)
+    if not owners.exists():
+        raise PermissionDenied
+    form = CampaignForm(
+        request.POST or None,
+        owners=owners,
+        coverable=_coverable(owners),
+        initial={"owner_unit": owners.first()},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        owner = data["owner_unit"]
+        numbers = form.student_number_list()
+        students = list(
+            principal.students(cap=Cap.VIEW_STUDENTS).filter(student_number__in=numbers)
+        )
+        if len(students) != len(set(numbers)):
+            form.add_error(
+                "student_numbers", _("Some student numbers were not found in your area.")
+            )
+        else:
+            units = list(data["units"]) or ([] if students else [owner])
+            try:
+                campaign = services.create_campaign(
+                    actor=request.user,
+                    name=data["name"],
+                    term=data["term"],
+                    kind=data["kind"],
+                    owner_unit=owner,
+                    opens_at=data["opens_at"],
+                    closes_at=data["closes_at"],
+                    units=units,
+                    grade_levels=data["grade_levels"],
+                    students=students,
+                    battery=form.battery(),
+                    consent_basis=data["consent_basis"],
+                    legal_basis_note=data["legal_basis_note"],
+                    results_visibility=data["results_visibility"],
+                    student_login=data["student_login"],
+                )
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, _("Campaign created as a draft."))
+                return redirect("screening:campaign-detail", code=campaign.code)
+    return render(request, "screening/campaign_form.html", {"form": form})
+
+
+def _battery_by_band(campaign: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for entry in BatteryEntry.objects.filter(campaign=campaign).order_by("position", "id"):
+        out.setdefault(entry.stage_band, []).append(entry.instrument_code)
+    return out
+
+
+@requires(Cap.VIEW_SCREENING_PROGRESS)
+def campaign_detail(request: HttpRequest, code: Any) -> HttpResponse:
+    principal = _principal(request)
+    campaign = selectors.get_campaign(principal, code, Cap.VIEW_SCREENING_PROGRESS)
+    by = request.GET.get("by") or _default_group(campaign, principal)
+    rows = selectors.progress(
+        principal, campaign, by=by if by in selectors.PROGRESS_GROUPS else "school"
+    )
+    return render(
+        request,
+        "screening/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "battery": BatteryEntry.objects.filter(campaign=campaign).order_by(
+                "stage_band", "position"
+            ),
+            "units": campaign.units.select_related("unit"),
+            "can_manage": services.can_manage(request.user, campaign.owner_unit),
+            "rows": rows,
+            "total": selectors.progress_total(rows),
+            "by": by,
+            "groups": selectors.PROGRESS_GROUPS,
+            "result_schools": selectors.result_schools(principal, campaign)
+            if principal.can(Cap.VIEW_SCREENING_RESULTS)
+            else [],
+            "classes": selectors.classes_in_scope(principal, campaign, Cap.VIEW_CLASS_PROGRESS)
+            if principal.can(Cap.VIEW_CLASS_PROGRESS)
+            else [],
+        },
+    )
+
+
+def _default_group(campaign: Any, principal: Any) -> str:
+    areas = selectors._areas(principal, Cap.VIEW_SCREENING_PROGRESS)
+    kinds = {a.kind for a in areas}
+    if Kind.CITY in kinds:
+        return "district"
+    if Kind.DISTRICT in kinds:
+        return "school"
+    return "class"
+
+
+@requires(Cap.VIEW_SCREENING_PROGRESS)
+def campaign_progress(request: HttpRequest, code: Any) -> HttpResponse:
+    """The live progress table (htmx polls it)."""
+    principal = _principal(request)
+    campaign = selectors.get_campaign(principal, code, Cap.VIEW_SCREENING_PROGRESS)
+    by = request.GET.get("by", "school")
+    if by not in selectors.PROGRESS_GROUPS:
+        by = "school"
+    rows = selectors.progress(principal, campaign, by=by)
+    return render(
+        request,
+        "screening/_progress.html",
+        {"campaign": campaign, "rows": rows, "total": selectors.progress_total(rows), "by": by},
+    )
+
+
+@requires(Cap.MANAGE_CAMPAIGNS)
+@require_POST
+def campaign_transition(request: HttpRequest, code: Any) -> HttpResponse:
+    principal = _principal(request)
+    campaign = selectors.get_campaign(principal, code, Cap.MANAGE_CAMPAIGNS)
+    action = {
+        "open": services.open_campaign,
+        "close": services.close_campaign,
+        "archive": services.archive_campaign,
+    }.get(request.POST.get("to", ""))
+    if action is None:
+        messages.error(request, _("Unknown step."))
+    else:
+        try:
+            action(actor=request.user, campaign=campaign)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Campaign status changed."))
+    return redirect("screening:campaign-detail", code=campaign.code)
+
+
+@requires(Cap.MANAGE_CAMPAIGNS)
+@require_http_methods(["GET", "POST"])
+def campaign_battery(request: HttpRequest, code: Any) -> HttpResponse:
+    principal = _principal(request)
+    campaign = selectors.get_campaign(principal, code, Cap.MANAGE_CAMPAIGNS)
+    form = BatteryForm(request.POST or None, current=_battery_by_band(campaign))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_battery(actor=request.user, campaign=campaign, battery=form.battery())
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Battery saved."))
+            return redirect("screening:campaign-detail", code=campaign.code)
+    return render(
+        request,
+        "screening/battery_form.html",
+        {"campaign": campaign, "form": form, "locked": campaign.status != CampaignStatus.DRAFT},
+    )
+
+
+# --- classes: who is missing, consent, absences, sittings ------------------------------------
+
+
+def _class(principal: Any, campaign: Any, class_code: Any, cap: str) -> OrgUnit:
+    unit = OrgUnit.objects.filter(code=class_code, kind=Kind.CLASS).first()
+    if unit is None or not any(a.contains(unit) for a in selectors._areas(principal)):
+        raise Http404
+    if not principal.sees_unit(unit, cap):
+        raise PermissionDenied
+    return unit
+
+
+@requires(Cap.VIEW_CLASS_PROGRESS)
+def my_classes(request: HttpRequest) -> HttpResponse:
+    principal = _principal(request)
+    return render(
+        request,
+        "screening/my_classes.html",
+        {
+            "campaigns": selectors.my_classes(principal),
+            "notifications": selectors.unread_notifications(request.user),
+        },
+    )
+
+
+@requires(Cap.VIEW_CLASS_PROGRESS)
+def class_progress(request: HttpRequest, code: Any, class_code: Any) -> HttpResponse:
+    principal = _principal(request)
+    campaign = selectors.get_campaign(principal, code, Cap.VIEW_CLASS_PROGRESS)
+    school_class = _class(principal, campaign, class_code, Cap.VIEW_CLASS_PROGRESS)
+    entries = selectors.class_list(principal, campaign, school_class)
+    sitting = selectors.open_sittings(campaign, [school_class]).get(school_class.pk)
+    return render(
+        request,
+        "screening/class_progress.html",
+        {
+            "campaign": campaign,
+            "school_class": school_class,
+            "entries": entries,
+            "missing": sum(
+                1
+                for e in entries
+                if not e.done and e.assignment.status not in ("no_consent", "suspended")
+            ),
+            "sitting": sitting,
+            "can_run_sitting": principal.sees_unit(school_class, Cap.RUN_SITTINGS)
+            and campaign.status == CampaignStatus.OPEN,
+            "can_consent": principal.sees_unit(school_class, Cap.RECORD_CONSENT)
+            and campaign.status in (CampaignStatus.DRAFT, CampaignStatus.OPEN),
+            "can_manage_assignments": principal.sees_unit(school_class, Cap.MANAGE_ASSIGNMENTS)
+            and campaign.status == CampaignStatus.OPEN,
+            "consent_students": principal.students(cap=Cap.RECORD_CONSENT)
+            .filter(school_class=school_class)
+            .order_by("name")
+            if campaign.status == CampaignStatus.DRAFT
+            else [],
+        },
+    )
+
+
+@requires(Cap.RECORD_CONSENT)
+@require_POST
+def class_consent(request: HttpRequest, code: Any, class_code: Any) -> HttpResponse:
+    principal = _principal(request)
+    campaign = selectors.get_campaign(principal, code, Cap.RECORD_CONSENT)
+    school_class = _class(principal, campaign, class_code, Cap.RECORD_CONSENT)
+    codes = request.POST.getlist("student")
+    students = list(
+        principal.students(cap=Cap.RECORD_CONSENT).filter(school_class=school_class, code__in=codes)
+    )
+    if not students:
+        messages.error(request, _("Tick the students first."))
+    else:
+        try:
+            n = services.record_consents(
+                actor=request.user,
+                campaign=campaign,
+                students=students,
+                granted=request.POST.get("granted") == "1",
+                note=request.POST.get("note", "")[:300],
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Consent recorded for %(n)d students.") % {"n": n})
+    return redirect("screening:class-progress", code=campaign.code, class_code=school_class.code)
+
+
+def _assignment(principal: Any, campaign: Any, student_code: Any) -> Assignment:
+    student = Student.objects.filter(code=student_code).first()
+    if student is None or principal.tier_for(student) < 0:
+        raise Http404
+    assignment = (
+        Assignment.objects.filter(campaign=campaign, student=student, resit_of__isnull=True)
+        .select_related("student", "school_class")
+        .first()
+    )
+    if assignment is None:
+        raise Http404
+    if not principal.students(cap=Cap.MANAGE_ASSIGNMENTS).filter(pk=student.pk).exists():
+        raise PermissionDenied
+    return assignment
+
+
+@requires(Cap.MANAGE_ASSIGNMENTS)
+@require_POST
+def assignment_action(request: HttpRequest, code: Any, student: Any, action: str) -> HttpResponse:
+    if action not in ("absent", "resit"):
+        raise Http404
+    principal = _principal(request)
+    campaign = selectors.get_campaign(principal, code, Cap.MANAGE_ASSIGNMENTS)
+    assignment = _assignment(principal, campaign, student)
+    try:
+        if action == "absent":
+            services.mark_absent(actor=request.user, assignment=assignment)
+            messages.success(request, _("Marked absent."))
+        else:
+            instruments = [c for c in request.POST.getlist("instrument") if c]
+            resit = services.assign_resit(
+                actor=request.user, assignment=assignment, instruments=instruments
+            )
+            messages.success(request, _("Re-sit assigned."))
+            link = request.build_absolute_uri(_take_url("take:link", token=resit.link_token))
+            messages.info(request, _("Personal make-up link: %(link)s") % {"link": link})
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    if assignment.school_class is None:
+        return redirect("screening:campaign-detail", code=campaign.code)
+    return redirect(
+        "screening:class-progress", code=campaign.code, class_code=assignment.school_class.code
+    )
+
+
+@requires(Cap.RUN_SITTINGS)
+@require_POST
+def sitting_open(request: HttpRequest, code: Any, class_code: Any) -> HttpResponse:
+    principal = _principal(request)
+    campaign = selectors.get_campaign(principal, code, Cap.RUN_SITTINGS)
+    school_class = _class(principal, campaign, class_code, Cap.RUN_SITTINGS)
+    existing = selectors.open_sittings(campaign, [school_class]).get(school_class.pk)
+    if existing is not None:
+        return redirect("screening:sitting-screen", key=existing.key)
+    try:
+        minutes = int(request.POST.get("minutes") or 60)
+        sitting = services.open_sitting(
+            actor=request.user, campaign=campaign, school_class=school_class, minutes=minutes
+        )
+    except (DomainError, ValueError) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+        return redirect(
+            "screening:class-progress", code=campaign.code, class_code=school_class.code
+        )
+    return redirect("screening:sitting-screen", key=sitting.key)
+
+
+def _take_url(name: str, **kwargs: Any) -> str:
+    try:
+        return reverse(name, kwargs=kwargs or None)
+    except NoReverseMatch:  # the student side is not mounted
+        return "/take/"
+
+
+def _sitting(principal: Any, key: Any) -> Sitting:
+    sitting = (
+        Sitting.objects.filter(key=key).select_related("campaign", "school_class", "school").first()
+    )
+    if sitting is None or not any(
+        a.contains(sitting.school_class) for a in selectors._areas(principal)
+    ):
+        raise Http404
+    if not principal.sees_unit(sitting.school_class, Cap.RUN_SITTINGS):
+        raise PermissionDenied
+    return sitting
+
+
+def _sitting_context(sitting: Sitting) -> dict[str, Any]:
+    counts = {
+        row["status"]: row["n"]
+        for row in Assignment.objects.filter(
+            campaign=sitting.campaign, school_class=sitting.school_class
+        )
+        .values("status")
+        .annotate(n=Count("id"))
+    }
+    now = timezone.now()
+    return {
+        "sitting": sitting,
+        "is_open": sitting.closed_at is None and sitting.closes_at > now,
+        "counts": counts,
+        "started": counts.get("started", 0),
+        "finished": counts.get("completed", 0) + counts.get("invalid", 0),
+        "take_url": _take_url("take:enter"),
+    }
+
+
+@requires(Cap.RUN_SITTINGS)
+def sitting_screen(request: HttpRequest, key: Any) -> HttpResponse:
+    """The classroom screen: the code, large, and how many have finished."""
+    sitting = _sitting(_principal(request), key)
+    return render(request, "screening/sitting_screen.html", _sitting_context(sitting))
+
+
+@requires(Cap.RUN_SITTINGS)
+def sitting_status(request: HttpRequest, key: Any) -> HttpResponse:
+    sitting = _sitting(_principal(request), key)
+    return render(request, "screening/_sitting_status.html", _sitting_context(sitting))
+
+
+@requires(Cap.RUN_SITTINGS)
+@require_POST
+def sitting_close(request: HttpRequest, key: Any) -> HttpResponse:
+    sitting = _sitting(_principal(request), key)
+    try:
+        services.close_sitting(actor=request.user, sitting=sitting)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Sitting closed."))
+    return redirect(
+        "screening:class-progress", code=sitting.campaign.code, class_code=sitting.school_class.code
+    )
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@requires(Cap.VIEW_SCREENING_RESULTS)
+def results(request: HttpRequest, code: Any, school: Any) -> HttpResponse:
+    principal = _principal(request)
+    campaign = selectors.get_campaign(principal, code, Cap.VIEW_SCREENING_RESULTS)
+    school_unit = selectors.get_result_school(principal, campaign, school)
+    rows = selectors.school_results(principal, campaign, school_unit)
+    columns = selectors.results_columns(campaign)
+    assignments = Assignment.objects.filter(campaign=campaign, school=school_unit)
+    record_event(
+        actor=request.user,
+        action="screening.results.viewed",
+        obj=campaign,
+        school_id=school_unit.pk,
+        fields={"school": str(school_unit.code), "students": len(rows)},
+    )
+    return render(
+        request,
+        "screening/results.html",
+        {
+            "campaign": campaign,
+            "school": school_unit,
+            "columns": columns,
+            "rows": [(row, row.cells(columns)) for row in rows],
+            "by_class": selectors.band_counts(
+                campaign, group="school_class", assignments=assignments
+            ),
+            "by_grade": selectors.band_counts(campaign, group="grade", assignments=assignments),
+            "invalid": [row for row in rows if row.invalid],
+            "can_manage_assignments": principal.sees_unit(school_unit, Cap.MANAGE_ASSIGNMENTS)
+            and campaign.status == CampaignStatus.OPEN,
+        },
+    )
+
+
+@requires(Cap.VIEW_SCREENING_RESULTS)
+def results_export(request: HttpRequest, code: Any, school: Any) -> HttpResponse:
+    import xlsxwriter
+
+    principal = _principal(request)
+    campaign = selectors.get_campaign(principal, code, Cap.VIEW_SCREENING_RESULTS)
+    school_unit = selectors.get_result_school(principal, campaign, school)
+    rows = selectors.school_results(principal, campaign, school_unit)
+    columns = selectors.results_columns(campaign)
+    buffer = io.BytesIO()
+    # Never turn a cell into a formula or link ("=HYPERLINK(…)" typed as a name): XLSX injection.
+    book = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
+    sheet = book.add_worksheet(_("Results")[:31])
+    bold = book.add_format({"bold": True})
+    header = [_("Student number"), _("Name"), _("Class"), _("Status"), _("Critical items")]
+    band_label, flags_label = _("Band"), _("validity checks")
+    for code_, score in columns:
+        header += [f"{code_} {score}", f"{code_} {band_label}", f"{code_} {flags_label}"]
+    sheet.write_row(0, 0, header, bold)
+    for i, row in enumerate(rows, start=1):
+        values: list[Any] = [
+            row.student.student_number,
+            row.student.name,
+            row.assignment.school_class.name if row.assignment.school_class else "",
+            row.assignment.get_status_display(),
+            "; ".join(f"{c}: {','.join(items)}" for c, items in row.critical),
+        ]
+        for cell in row.cells(columns):
+            values += [cell["score"], cell["band"] or "", ",".join(cell["flags"])]
+        sheet.write_row(i, 0, values)
+    sheet.freeze_panes(1, 0)
+    book.close()
+    record_event(
+        actor=request.user,
+        action="screening.results.exported",
+        obj=campaign,
+        school_id=school_unit.pk,
+        fields={"school": str(school_unit.code), "rows": len(rows), "format": "xlsx"},
+    )
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="screening-{campaign.code}.xlsx"'
+    return response
+
+
+@requires(Cap.VIEW_SCREENING_PROGRESS)
+def aggregates(request: HttpRequest, code: Any) -> HttpResponse:
+    principal = _principal(request)
+    campaign = selectors.get_campaign(principal, code, Cap.VIEW_SCREENING_PROGRESS)
+    by = request.GET.get("by")
+    if by not in ("district", "school"):
+        by = "district" if _default_group(campaign, principal) == "district" else "school"
+    return render(
+        request,
+        "screening/aggregates.html",
+        {
+            "campaign": campaign,
+            "tables": selectors.aggregates(principal, campaign, by=by),
+            "by": by,
+            "threshold": selectors.SMALL_CELL,
+        },
+    )
+
+
+def archive_context(*, principal: Any, student: Student) -> dict[str, Any]:
+    """Context for the `screening/_student_archive.html` partial (student profile page)."""
+    entries = selectors.list_responses_for_student(principal=principal, student=student)
+    return {
+        "archive_entries": entries,
+        "archive_trends": json.dumps(selectors.archive_trends(entries), ensure_ascii=False),
+    }
+
+
+def reverse_class(campaign: Any, unit: OrgUnit) -> str:
+    return reverse(
+        "screening:class-progress", kwargs={"code": campaign.code, "class_code": unit.code}
+    )
