@@ -41,7 +41,9 @@ serve:
 	@echo "Serving Xinqiao at http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
-run: $(VENV)/.installed-run assets messages seed serve
+# One Python process migrates, seeds (only an empty database) and serves: a second run is quick.
+run: $(VENV)/.installed-run assets messages
+	$(PY) manage.py serve_demo $(HOST):$(PORT)
 
 # Browser tests drive Debian's Chromium and the catalogue test uses GNU gettext's xgettext;
 # install them with apt when missing (as root), else those tests skip loudly.

@@ -185,7 +185,8 @@ def main() -> None:
         f"open_campaign: {created:,} assignments ({suspended:,} suspended) in {value:.2f} s "
         f"({created / value:,.0f} rows/s); target < 120 s: {'met' if value < 120 else 'NOT met'}"
     )
-    print(result_line("open_campaign", value, "s", floor))
+    # Throughputs (rows/s), so that ratio = value / floor as in every other benchmark.
+    print(result_line("open_campaign", created / value, "rows/s", floor_rows / floor))
 
 
 if __name__ == "__main__":

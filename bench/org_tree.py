@@ -27,7 +27,9 @@ def build_tree(schools: int, classes_per_school: int) -> None:
             CREATE OR REPLACE FUNCTION seg(n bigint) RETURNS text AS $$
             DECLARE d text := '0123456789abcdefghijklmnopqrstuvwxyz'; s text := '';
             BEGIN
-              LOOP s := substr(d, (n % 36)::int + 1, 1) || s; n := n / 36; EXIT WHEN n = 0; END LOOP;
+              LOOP
+                s := substr(d, (n % 36)::int + 1, 1) || s; n := n / 36; EXIT WHEN n = 0;
+              END LOOP;
               RETURN lpad(s, 7, '0') || '.';
             END $$ LANGUAGE plpgsql IMMUTABLE;
             """
@@ -72,8 +74,15 @@ def build_tree(schools: int, classes_per_school: int) -> None:
             CROSS JOIN generate_series(1, %s) g
             JOIN orgs_orgunit p ON p.id = %s + s
             """,
-            [base_grade, grades_per_school, base_grade, grades_per_school, schools,
-             grades_per_school, base_school],
+            [
+                base_grade,
+                grades_per_school,
+                base_grade,
+                grades_per_school,
+                schools,
+                grades_per_school,
+                base_school,
+            ],
         )
         base_class = base_grade + (schools + 1) * grades_per_school + 1000
         per_grade = classes_per_school // grades_per_school

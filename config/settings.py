@@ -18,7 +18,7 @@ XINQIAO_ENV = env.str("XINQIAO_ENV", default="development")
 PRODUCTION = XINQIAO_ENV == "production"
 
 # Development-only defaults; production refuses them (see _refuse_defaults below).
-_DEV_SECRET_KEY = "dev-insecure-xinqiao-secret-key-change-me-0123456789abcdef"
+_DEV_SECRET_KEY = "dev-insecure-xinqiao-secret-key-change-me-0123456789abcdef"  # noqa: S105
 _DEV_FIELD_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLXhpbnFpYW8tZmllbGQta2V5ISE="  # 32 bytes, base64
 
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "xinqiao.instruments",
     "xinqiao.screening",
     "xinqiao.demo",
+    "xinqiao.api",
 ]
 
 MIDDLEWARE = [
@@ -227,7 +228,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="xinqiao@localhost")

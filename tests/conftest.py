@@ -63,21 +63,37 @@ def _user(username: str, name: str, unit, role: str, role_unit=None):
 def world(db):
     w = SimpleNamespace()
     w.city = create_unit(actor=None, parent=None, kind="city", name="示例市")
-    w.centre = create_unit(actor=None, parent=w.city, kind="centre", name="市未成年人心理健康辅导中心")
+    w.centre = create_unit(
+        actor=None, parent=w.city, kind="centre", name="市未成年人心理健康辅导中心"
+    )
     w.district_a = create_unit(actor=None, parent=w.city, kind="district", name="甲区")
     w.district_b = create_unit(actor=None, parent=w.city, kind="district", name="乙区")
     w.station_a = create_unit(actor=None, parent=w.district_a, kind="station", name="甲区辅导站")
     w.hospital = create_unit(actor=None, parent=w.city, kind="hospital", name="市精神卫生中心")
     w.school_a = create_unit(
-        actor=None, parent=w.district_a, kind="school", name="甲区第一中学",
-        stage="junior", school_code="3601000001", student_count=900,
+        actor=None,
+        parent=w.district_a,
+        kind="school",
+        name="甲区第一中学",
+        stage="junior",
+        school_code="3601000001",
+        student_count=900,
     )
     w.school_b = create_unit(
-        actor=None, parent=w.district_b, kind="school", name="乙区第二中学",
-        stage="junior", school_code="3601000002", student_count=700,
+        actor=None,
+        parent=w.district_b,
+        kind="school",
+        name="乙区第二中学",
+        stage="junior",
+        school_code="3601000002",
+        student_count=700,
     )
-    w.grade_a7 = create_unit(actor=None, parent=w.school_a, kind="grade", name="七年级", grade_level=7)
-    w.grade_b7 = create_unit(actor=None, parent=w.school_b, kind="grade", name="七年级", grade_level=7)
+    w.grade_a7 = create_unit(
+        actor=None, parent=w.school_a, kind="grade", name="七年级", grade_level=7
+    )
+    w.grade_b7 = create_unit(
+        actor=None, parent=w.school_b, kind="grade", name="七年级", grade_level=7
+    )
     w.class_a1 = create_unit(actor=None, parent=w.grade_a7, kind="class", name="七(1)班")
     w.class_a2 = create_unit(actor=None, parent=w.grade_a7, kind="class", name="七(2)班")
     w.class_b1 = create_unit(actor=None, parent=w.grade_b7, kind="class", name="七(1)班")
@@ -92,8 +108,13 @@ def world(db):
 
     def student(number, name, gender, cls, id_number):
         return create_student(
-            actor=None, student_number=number, name=name, gender=gender,
-            birth_date=datetime.date(2013, 1, 1), school_class=cls, term=w.term,
+            actor=None,
+            student_number=number,
+            name=name,
+            gender=gender,
+            birth_date=datetime.date(2013, 1, 1),
+            school_class=cls,
+            term=w.term,
             id_number=id_number,
         )
 
@@ -128,15 +149,25 @@ def world(db):
 
     w.parent = user_model.objects.create_user("parent_a1", password=PASSWORD)
     add_guardian(
-        actor=None, student=w.stu_a1, relation=GuardianRelation.MOTHER, name="王妈妈",
-        phone="13800138000", is_primary=True, user=w.parent,
+        actor=None,
+        student=w.stu_a1,
+        relation=GuardianRelation.MOTHER,
+        name="王妈妈",
+        phone="13800138000",
+        is_primary=True,
+        user=w.parent,
     )
     assign_role(actor=None, user=w.parent, role=Role.PARENT, org_unit=w.school_a)
 
     # A finished roster import by school A's admin (tests/people/test_import*.py build their own).
     w.import_job = ImportJob.objects.create(
-        created_by=w.school_admin, org_unit=w.school_a, school=w.school_a, term=w.term,
-        file="imports/sample.csv", original_name="名单.csv", status="succeeded",
+        created_by=w.school_admin,
+        org_unit=w.school_a,
+        school=w.school_a,
+        term=w.term,
+        file="imports/sample.csv",
+        original_name="名单.csv",
+        status="succeeded",
     )
 
     w.by_role = {
@@ -161,9 +192,14 @@ def world(db):
 
     _now = _tz.now()
     w.campaign = screening_services.create_campaign(
-        actor=w.psych, name="甲校2026秋季心理普查", term=w.term, kind="routine_autumn",
-        owner_unit=w.school_a, units=[w.school_a],
-        opens_at=_now - datetime.timedelta(hours=1), closes_at=_now + datetime.timedelta(days=14),
+        actor=w.psych,
+        name="甲校2026秋季心理普查",
+        term=w.term,
+        kind="routine_autumn",
+        owner_unit=w.school_a,
+        units=[w.school_a],
+        opens_at=_now - datetime.timedelta(hours=1),
+        closes_at=_now + datetime.timedelta(days=14),
     )
     screening_services.open_campaign(actor=w.psych, campaign=w.campaign)
     w.campaign.refresh_from_db()

@@ -1,9 +1,9 @@
 from django.urls import reverse
 
+from tests.conftest import PASSWORD
 from xinqiao.access.models import RoleAssignment
 from xinqiao.access.roles import Role
 from xinqiao.audit.models import AuditEvent
-from tests.conftest import PASSWORD
 
 
 def test_system_admin_lists_accounts_without_student_data(world, client_for):

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from xinqiao.core.errors import DomainError
 from xinqiao.orgs.models import OrgUnit
-from xinqiao.orgs.services import create_unit, move_unit
+from xinqiao.orgs.services import move_unit
 
 
 def _plan(queryset) -> str:
@@ -24,9 +24,7 @@ def test_subtree_is_one_query(world):
     with CaptureQueriesContext(connection) as ctx:
         names = sorted(OrgUnit.objects.within(world.district_a).values_list("name", flat=True))
     assert len(ctx.captured_queries) == 1
-    assert names == sorted(
-        ["甲区", "甲区辅导站", "甲区第一中学", "七年级", "七(1)班", "七(2)班"]
-    )
+    assert names == sorted(["甲区", "甲区辅导站", "甲区第一中学", "七年级", "七(1)班", "七(2)班"])
 
 
 def test_subtree_query_uses_the_path_index(world):
@@ -39,10 +37,9 @@ def test_move_rewrites_every_descendant_path(world):
     move_unit(actor=None, unit=world.school_a, new_parent=world.district_b)
     world.class_a2.refresh_from_db()
     assert world.class_a2.path.startswith(world.district_b.path)
-    assert sorted(OrgUnit.objects.within(world.district_b).filter(kind="class")
-                  .values_list("pk", flat=True)) == sorted(
-        [world.class_a1.pk, world.class_a2.pk, world.class_b1.pk]
-    )
+    assert sorted(
+        OrgUnit.objects.within(world.district_b).filter(kind="class").values_list("pk", flat=True)
+    ) == sorted([world.class_a1.pk, world.class_a2.pk, world.class_b1.pk])
     assert OrgUnit.objects.within(world.district_a).filter(kind="class").count() == 0
     # Every unit's path is its parent's path plus its own segment.
     for unit in OrgUnit.objects.exclude(parent=None).select_related("parent"):

@@ -177,3 +177,15 @@ def test_mark_absent_and_resit(world):
         services.assign_resit(actor=world.psych, assignment=a1)
     with pytest.raises(services.DomainError):
         services.mark_absent(actor=world.psych_b, assignment=a1)
+
+
+def test_students_who_move_class_take_it_with_their_new_class(world):
+    from xinqiao.people.services import move_student
+
+    campaign = make_campaign(world)
+    services.open_campaign(actor=world.psych, campaign=campaign)
+    move_student(actor=None, student=world.stu_a1, school_class=world.class_a2, term=world.term)
+    services.students_changed(school_ids=[world.school_a.pk])
+    a1 = Assignment.objects.get(campaign=campaign, student=world.stu_a1)
+    assert a1.school_class_id == world.class_a2.pk
+    assert a1.grade_id == world.grade_a7.pk

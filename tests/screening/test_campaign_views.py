@@ -116,3 +116,14 @@ def test_city_campaign_visible_to_school(world, client_for):
     # …but a school campaign of A is not visible at B.
     url = reverse("screening:campaign-detail", kwargs={"code": world.campaign.code})
     assert client_for(world.psych_b).get(url).status_code == 404
+
+
+def test_navigation_entries(world, client_for):
+    campaigns, mine = reverse("screening:campaign-list"), reverse("screening:my-classes")
+    psych = client_for(world.psych).get(reverse("home")).content.decode()
+    assert f'href="{campaigns}"' in psych
+    head = client_for(world.head_teacher).get(reverse("home")).content.decode()
+    assert f'href="{mine}"' in head
+    assert f'href="{campaigns}"' not in head
+    mentor = client_for(world.mentor).get(reverse("home")).content.decode()
+    assert f'href="{mine}"' not in mentor

@@ -51,7 +51,7 @@ def test_code_then_number_binds_the_browser_and_marks_started(world, sitting, ca
 
 
 def test_questionnaire_page_renders_battery_with_instructions_and_licence(world, sitting):
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     enter(client, sitting, world.stu_a1)
     page = client.get("/take/q/")
     html = page.content.decode()

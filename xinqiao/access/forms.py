@@ -1,4 +1,7 @@
+from typing import Any
+
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from xinqiao.orgs.models import OrgUnit
@@ -29,20 +32,24 @@ class PasswordResetForm(forms.Form):
     )
 
 
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({obj.get_kind_display()})"
+
+
 class RoleAssignmentForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Role"), choices=Role.choices, widget=forms.Select(attrs={"class": "form-select"})
     )
-    org_unit = forms.ModelChoiceField(
+    org_unit = UnitChoiceField(
         label=_("Unit"),
         queryset=OrgUnit.objects.none(),
         to_field_name="code",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
-    def __init__(self, *args, units=None, **kwargs):
+    def __init__(self, *args: Any, units: QuerySet[OrgUnit] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["org_unit"].queryset = (units if units is not None else OrgUnit.objects.none())
-        self.fields["org_unit"].label_from_instance = (
-            lambda unit: f"{unit.name} ({unit.get_kind_display()})"
-        )
+        field = self.fields["org_unit"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = units if units is not None else OrgUnit.objects.none()

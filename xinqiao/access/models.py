@@ -31,7 +31,9 @@ class RoleAssignment(models.Model):
         verbose_name = _("role assignment")
         verbose_name_plural = _("role assignments")
         constraints = [
-            models.UniqueConstraint(fields=["user", "role", "org_unit"], name="roleassignment_unique")
+            models.UniqueConstraint(
+                fields=["user", "role", "org_unit"], name="roleassignment_unique"
+            )
         ]
         indexes = [models.Index(fields=["org_unit", "role"], name="roleassignment_unit_role")]
 

@@ -68,36 +68,72 @@ C = Cap
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.CITY_ADMIN: frozenset(
         {
-            C.VIEW_STUDENTS, C.EDIT_STUDENTS, C.IMPORT_ROSTER, C.VIEW_ORG_TREE, C.EDIT_ORG_TREE,
-            C.VIEW_STAFF, C.EDIT_STAFF, C.VIEW_AGGREGATES, C.VIEW_INSTRUMENTS,
-            C.UPLOAD_INSTRUMENT, C.APPROVE_INSTRUMENT, C.VIEW_FULL_ID_NUMBER,
+            C.VIEW_STUDENTS,
+            C.EDIT_STUDENTS,
+            C.IMPORT_ROSTER,
+            C.VIEW_ORG_TREE,
+            C.EDIT_ORG_TREE,
+            C.VIEW_STAFF,
+            C.EDIT_STAFF,
+            C.VIEW_AGGREGATES,
+            C.VIEW_INSTRUMENTS,
+            C.UPLOAD_INSTRUMENT,
+            C.APPROVE_INSTRUMENT,
+            C.VIEW_FULL_ID_NUMBER,
             C.MANAGE_TERMS,
         }
     ),
     Role.DISTRICT_ADMIN: frozenset(
         {
-            C.VIEW_STUDENTS, C.EDIT_STUDENTS, C.IMPORT_ROSTER, C.VIEW_ORG_TREE, C.EDIT_ORG_TREE,
-            C.VIEW_STAFF, C.EDIT_STAFF, C.VIEW_AGGREGATES, C.VIEW_INSTRUMENTS,
+            C.VIEW_STUDENTS,
+            C.EDIT_STUDENTS,
+            C.IMPORT_ROSTER,
+            C.VIEW_ORG_TREE,
+            C.EDIT_ORG_TREE,
+            C.VIEW_STAFF,
+            C.EDIT_STAFF,
+            C.VIEW_AGGREGATES,
+            C.VIEW_INSTRUMENTS,
             C.VIEW_FULL_ID_NUMBER,
         }
     ),
     Role.STATION_COUNSELLOR: frozenset(
         {
-            C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.VIEW_STAFF, C.VIEW_AGGREGATES,
-            C.VIEW_INSTRUMENTS, C.UPLOAD_INSTRUMENT, C.FILE_CONCERN, C.VIEW_GUARDIAN_CONTACT,
+            C.VIEW_STUDENTS,
+            C.VIEW_ORG_TREE,
+            C.VIEW_STAFF,
+            C.VIEW_AGGREGATES,
+            C.VIEW_INSTRUMENTS,
+            C.UPLOAD_INSTRUMENT,
+            C.FILE_CONCERN,
+            C.VIEW_GUARDIAN_CONTACT,
         }
     ),
     Role.SCHOOL_ADMIN: frozenset(
         {
-            C.VIEW_STUDENTS, C.EDIT_STUDENTS, C.IMPORT_ROSTER, C.VIEW_ORG_TREE, C.EDIT_ORG_TREE,
-            C.VIEW_STAFF, C.EDIT_STAFF, C.VIEW_AGGREGATES, C.VIEW_INSTRUMENTS,
-            C.VIEW_FULL_ID_NUMBER, C.FILE_CONCERN, C.VIEW_GUARDIAN_CONTACT,
+            C.VIEW_STUDENTS,
+            C.EDIT_STUDENTS,
+            C.IMPORT_ROSTER,
+            C.VIEW_ORG_TREE,
+            C.EDIT_ORG_TREE,
+            C.VIEW_STAFF,
+            C.EDIT_STAFF,
+            C.VIEW_AGGREGATES,
+            C.VIEW_INSTRUMENTS,
+            C.VIEW_FULL_ID_NUMBER,
+            C.FILE_CONCERN,
+            C.VIEW_GUARDIAN_CONTACT,
         }
     ),
     Role.PSYCHOLOGY_TEACHER: frozenset(
         {
-            C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.VIEW_STAFF, C.VIEW_AGGREGATES,
-            C.VIEW_INSTRUMENTS, C.FILE_CONCERN, C.VIEW_GUARDIAN_CONTACT,
+            C.VIEW_STUDENTS,
+            C.VIEW_ORG_TREE,
+            C.VIEW_STAFF,
+            C.VIEW_AGGREGATES,
+            C.VIEW_INSTRUMENTS,
+            C.FILE_CONCERN,
+            C.VIEW_GUARDIAN_CONTACT,
         }
     ),
     Role.HEAD_TEACHER: frozenset(
@@ -122,9 +158,13 @@ _SCREENING_CAPS: dict[str, frozenset[str]] = {
     ),
     Role.PSYCHOLOGY_TEACHER: frozenset(
         {
-            C.MANAGE_CAMPAIGNS, C.VIEW_SCREENING_PROGRESS, C.VIEW_SCREENING_RESULTS,
+            C.MANAGE_CAMPAIGNS,
+            C.VIEW_SCREENING_PROGRESS,
+            C.VIEW_SCREENING_RESULTS,
             C.VIEW_CLASS_PROGRESS,
-            C.MANAGE_ASSIGNMENTS, C.RUN_SITTINGS, C.RECORD_CONSENT,
+            C.MANAGE_ASSIGNMENTS,
+            C.RUN_SITTINGS,
+            C.RECORD_CONSENT,
         }
     ),
     Role.HEAD_TEACHER: frozenset({C.VIEW_CLASS_PROGRESS, C.RUN_SITTINGS, C.RECORD_CONSENT}),

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from xinqiao.orgs.models import Kind, OrgUnit, OrgUnitQuerySet, subtree_q
 from xinqiao.people.models import Guardian, Staff, Student, StudentQuerySet
@@ -64,6 +64,10 @@ class Principal:
     def roles(self) -> list[str]:
         held = {g.role for g in self.grants}
         return [r for r in ROLE_PRECEDENCE if r in held]
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [str(Role(r).label) for r in self.roles]
 
     @property
     def primary_role(self) -> str:
@@ -114,9 +118,7 @@ class Principal:
             return subtree_q(area, field="school_class__path")
         return subtree_q(area, field="school__path")
 
-    def students(
-        self, *, tier: int = Tier.T1, cap: str = Cap.VIEW_STUDENTS
-    ) -> StudentQuerySet:
+    def students(self, *, tier: int = Tier.T1, cap: str = Cap.VIEW_STUDENTS) -> StudentQuerySet:
         """Students this user may see at `tier` or above."""
         q = Q(pk__in=[])
         for grant in self.grants_with(cap, tier):
@@ -124,7 +126,7 @@ class Principal:
         return Student.objects.filter(q)
 
     def get_student(self, code: Any, *, tier: int = Tier.T1) -> Student:
-        """A student by opaque code: 404 when out of scope, 403 when only a lower tier is allowed."""
+        """A student by opaque code: 404 out of scope, 403 when only a lower tier is allowed."""
         student = (
             Student.objects.filter(code=code)
             .select_related("school", "school_class", "school_class__parent")
@@ -152,6 +154,12 @@ class Principal:
     def staff(self) -> Any:
         areas = [g.area for g in self.grants_with(Cap.VIEW_STAFF)]
         return Staff.objects.filter(subtree_q(*areas, field="org_unit__path"))
+
+
+class PrincipalRequest(HttpRequest):
+    """Type of the requests our views receive: PrincipalMiddleware has set `principal`."""
+
+    principal: Principal
 
 
 def principal_for(user: Any) -> Principal:

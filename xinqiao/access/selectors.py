@@ -14,11 +14,15 @@ from .scope import Principal
 
 def list_accounts(*, principal: Principal, search: str = "") -> QuerySet[Any]:
     principal.require(Cap.MANAGE_ACCOUNTS)
-    users = get_user_model().objects.order_by("username").prefetch_related(
-        Prefetch(
-            "role_assignments",
-            queryset=RoleAssignment.objects.filter(is_active=True).select_related("org_unit"),
-            to_attr="active_roles",
+    users = (
+        get_user_model()
+        .objects.order_by("username")
+        .prefetch_related(
+            Prefetch(
+                "role_assignments",
+                queryset=RoleAssignment.objects.filter(is_active=True).select_related("org_unit"),
+                to_attr="active_roles",
+            )
         )
     )
     if search.strip():

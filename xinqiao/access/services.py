@@ -61,7 +61,9 @@ def create_account(*, actor: Any, username: str, name: str, password: str) -> An
     validate_password(password, user)
     user.set_password(password)
     user.save()
-    record_event(actor=actor, action="access.account.created", obj=user, fields={"username": username})
+    record_event(
+        actor=actor, action="access.account.created", obj=user, fields={"username": username}
+    )
     return user
 
 

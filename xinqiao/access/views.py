@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,11 +15,12 @@ from . import selectors, services
 from .decorators import requires
 from .forms import AccountForm, PasswordResetForm, RoleAssignmentForm
 from .roles import Cap
+from .scope import PrincipalRequest
 
 ASSIGNABLE_KINDS = (Kind.CITY, Kind.DISTRICT, Kind.CENTRE, Kind.STATION, Kind.HOSPITAL, Kind.SCHOOL)
 
 
-def _role_form(request: HttpRequest, data=None) -> RoleAssignmentForm:
+def _role_form(request: PrincipalRequest, data=None) -> RoleAssignmentForm:
     units = request.principal.units(Cap.MANAGE_ACCOUNTS).filter(kind__in=ASSIGNABLE_KINDS)
     return RoleAssignmentForm(data, units=units)
 
@@ -34,7 +35,7 @@ def _apply_errors(form, error: Exception) -> None:
 
 
 @requires(Cap.MANAGE_ACCOUNTS)
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: PrincipalRequest) -> HttpResponse:
     search = request.GET.get("q", "")
     users = selectors.list_accounts(principal=request.principal, search=search)
     page = Paginator(users, 50).get_page(request.GET.get("page"))
@@ -44,7 +45,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 @requires(Cap.MANAGE_ACCOUNTS)
 @require_POST
-def account_create(request: HttpRequest) -> HttpResponse:
+def account_create(request: PrincipalRequest) -> HttpResponse:
     form = AccountForm(request.POST)
     if form.is_valid():
         try:
@@ -62,7 +63,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.MANAGE_ACCOUNTS)
-def account_detail(request: HttpRequest, username: str) -> HttpResponse:
+def account_detail(request: PrincipalRequest, username: str) -> HttpResponse:
     user = selectors.get_account(principal=request.principal, username=username)
     return render(
         request,
@@ -73,7 +74,7 @@ def account_detail(request: HttpRequest, username: str) -> HttpResponse:
 
 @requires(Cap.MANAGE_ACCOUNTS)
 @require_POST
-def account_assign_role(request: HttpRequest, username: str) -> HttpResponse:
+def account_assign_role(request: PrincipalRequest, username: str) -> HttpResponse:
     user = selectors.get_account(principal=request.principal, username=username)
     form = _role_form(request, request.POST)
     if form.is_valid():
@@ -95,7 +96,7 @@ def account_assign_role(request: HttpRequest, username: str) -> HttpResponse:
 
 @requires(Cap.MANAGE_ACCOUNTS)
 @require_POST
-def account_revoke_role(request: HttpRequest, username: str) -> HttpResponse:
+def account_revoke_role(request: PrincipalRequest, username: str) -> HttpResponse:
     user = selectors.get_account(principal=request.principal, username=username)
     assignment = get_object_or_404(
         user.role_assignments.filter(is_active=True), pk=request.POST.get("assignment") or 0
@@ -107,7 +108,7 @@ def account_revoke_role(request: HttpRequest, username: str) -> HttpResponse:
 
 @requires(Cap.MANAGE_ACCOUNTS)
 @require_POST
-def account_set_active(request: HttpRequest, username: str) -> HttpResponse:
+def account_set_active(request: PrincipalRequest, username: str) -> HttpResponse:
     user = selectors.get_account(principal=request.principal, username=username)
     try:
         services.set_account_active(
@@ -120,7 +121,7 @@ def account_set_active(request: HttpRequest, username: str) -> HttpResponse:
 
 @requires(Cap.MANAGE_ACCOUNTS)
 @require_POST
-def account_reset_password(request: HttpRequest, username: str) -> HttpResponse:
+def account_reset_password(request: PrincipalRequest, username: str) -> HttpResponse:
     user = selectors.get_account(principal=request.principal, username=username)
     form = PasswordResetForm(request.POST)
     if form.is_valid():

@@ -10,4 +10,8 @@ class AuditContext:
     role: str = ""
 
 
-current: ContextVar[AuditContext] = ContextVar("audit_context", default=AuditContext())
+# The default is a frozen dataclass, so sharing it between contexts is safe.
+current: ContextVar[AuditContext] = ContextVar(
+    "audit_context",
+    default=AuditContext(),  # noqa: B039
+)

@@ -7,8 +7,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from xinqiao.access.roles import Cap
-
 
 @dataclass(frozen=True)
 class NavItem:
@@ -31,7 +29,7 @@ def register(item: NavItem) -> None:
 
 
 def navigation_for(principal: Any) -> list[dict[str, Any]]:
-    items = []
+    items: list[dict[str, Any]] = []
     if not getattr(principal, "grants", None) and not getattr(
         getattr(principal, "user", None), "is_authenticated", False
     ):
@@ -44,7 +42,12 @@ def navigation_for(principal: Any) -> list[dict[str, Any]]:
         except NoReverseMatch:
             continue
         items.append(
-            {"url": url, "label": item.label, "icon": item.icon, "description": item.description,
-             "url_name": item.url_name}
+            {
+                "url": url,
+                "label": item.label,
+                "icon": item.icon,
+                "description": item.description,
+                "url_name": item.url_name,
+            }
         )
     return items

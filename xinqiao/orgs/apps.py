@@ -13,13 +13,19 @@ class OrgsConfig(AppConfig):
 
         register(
             NavItem(
-                "orgs:tree", _("Schools and classes"), Cap.VIEW_ORG_TREE, "diagram-3",
+                "orgs:tree",
+                _("Schools and classes"),
+                Cap.VIEW_ORG_TREE,
+                "diagram-3",
                 _("Browse the city, districts, schools, grades and classes."),
             )
         )
         register(
             NavItem(
-                "orgs:term-list", _("Terms"), Cap.MANAGE_TERMS, "calendar",
+                "orgs:term-list",
+                _("Terms"),
+                Cap.MANAGE_TERMS,
+                "calendar",
                 _("Create school terms and set the current one."),
             )
         )

@@ -144,6 +144,12 @@ class OrgUnit(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A new unit needs its id before its path exists; a placeholder keeps the column unique.
+        if not self.path:
+            self.path = f"~new-{uuid.uuid4().hex}"
+        super().save(*args, **kwargs)
+
     @property
     def is_school(self) -> bool:
         return self.kind == Kind.SCHOOL
@@ -162,13 +168,9 @@ class OrgUnit(models.Model):
         return other.path.startswith(self.path)
 
     def display_path(self) -> str:
-        return " / ".join(u.name for u in self.ancestors()) + (" / " if self.depth else "") + self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # A new unit needs its id before its path exists; a placeholder keeps the column unique.
-        if not self.path:
-            self.path = f"~new-{uuid.uuid4().hex}"
-        super().save(*args, **kwargs)
+        return (
+            " / ".join(u.name for u in self.ancestors()) + (" / " if self.depth else "") + self.name
+        )
 
 
 class TermSeason(models.TextChoices):

@@ -1,8 +1,9 @@
-"""Students, guardians, staff, enrolments, class committee members and school groups (R5, R12, R26, R27)."""
+"""Students, guardians, staff, enrolments, committee members, school groups (R5, R12, R26, R27)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -28,7 +29,7 @@ class StudentStatus(models.TextChoices):
 
 
 # Family circumstances that raise attention (R26). Field name → label.
-FAMILY_FLAGS: dict[str, str] = {
+FAMILY_FLAGS: dict[str, Any] = {
     "left_behind": _("Left-behind child"),
     "single_parent": _("Single-parent family"),
     "orphan_or_unsupported": _("Orphan or de-facto unsupported"),
@@ -287,6 +288,9 @@ class SchoolGroupMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["group", "staff"], name="groupmember_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} @ {self.group}"
 
 
 class ImportJobStatus(models.TextChoices):

@@ -27,6 +27,7 @@ from .models import (
     StaffPosition,
     Student,
 )
+from .signals import notify_students_changed
 from .validators import (
     normalise_id_number,
     normalise_mobile,
@@ -86,6 +87,7 @@ def create_student(
         obj=student,
         fields={"student_number": student.student_number, "class": school_class.pk},
     )
+    notify_students_changed([student.school_id])
     return student
 
 
@@ -109,7 +111,11 @@ def update_student(*, actor: Any, student: Student, **changes: Any) -> Student:
     student.full_clean()
     student.save(update_fields=[*changed, "updated_at"])
     # Never log the ID number itself, only that it changed.
-    record_event(actor=actor, action="people.student.updated", obj=student, fields={"changed": changed})
+    record_event(
+        actor=actor, action="people.student.updated", obj=student, fields={"changed": changed}
+    )
+    if "status" in changed:  # e.g. a suspension lifted: open campaigns re-check the student
+        notify_students_changed([student.school_id])
     return student
 
 
@@ -129,6 +135,7 @@ def move_student(*, actor: Any, student: Student, school_class: OrgUnit, term: T
         obj=student,
         fields={"class": [old_class, school_class.pk], "term": term.code},
     )
+    notify_students_changed([student.school_id])
     return student
 
 
@@ -234,7 +241,9 @@ def set_group_members(
     group, _created = SchoolGroup.objects.get_or_create(school=school, kind=kind)
     group.memberships.all().delete()
     SchoolGroupMember.objects.bulk_create(
-        SchoolGroupMember(group=group, staff=m, is_leader=(leader is not None and m.pk == leader.pk))
+        SchoolGroupMember(
+            group=group, staff=m, is_leader=(leader is not None and m.pk == leader.pk)
+        )
         for m in members
     )
     record_event(

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -22,6 +23,7 @@ from xinqiao.orgs.models import Kind, OrgUnit
 
 from . import selectors, services
 from .forms import StaffFilterForm, StudentFilterForm, StudentForm
+from .profile import sections_for
 
 PAGE_SIZE = 50
 
@@ -107,10 +109,21 @@ def student_detail(request: HttpRequest, code: Any) -> HttpResponse:
     principal = request.principal  # type: ignore[attr-defined]
     student = selectors.get_student(principal=principal, code=code)
     profile = selectors.student_profile(principal=principal, student=student)
-    record_read(
-        actor=request.user, obj=student, fields=PROFILE_FIELDS, action="people.student.viewed"
+    sections = sections_for(principal=principal, student=student)
+    fields = PROFILE_FIELDS + [f for section in sections for f in section.fields_read]
+    record_read(actor=request.user, obj=student, fields=fields, action="people.student.viewed")
+    return render(
+        request,
+        "people/student_detail.html",
+        {
+            "profile": profile,
+            "student": student,
+            "section_html": [
+                render_to_string(section.template, section.context, request=request)
+                for section in sections
+            ],
+        },
     )
-    return render(request, "people/student_detail.html", {"profile": profile, "student": student})
 
 
 @require_POST

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +12,11 @@ class ScreeningConfig(AppConfig):
     def ready(self) -> None:
         from xinqiao.access.roles import Cap
         from xinqiao.core.navigation import NavItem, register
+        from xinqiao.people.profile import register_section
+        from xinqiao.people.signals import students_changed
+
+        students_changed.connect(_sync_assignments, dispatch_uid="screening-sync-assignments")
+        register_section(_archive_section)
 
         register(
             NavItem(
@@ -29,3 +36,26 @@ class ScreeningConfig(AppConfig):
                 _("Who in my class has not yet taken the screening questionnaire."),
             )
         )
+
+
+def _sync_assignments(sender: object, *, school_ids: list[int] | None, **kwargs: object) -> None:
+    """Students who joined the scope of an open campaign get their assignment at once."""
+    from .services import sync_open_campaigns
+
+    sync_open_campaigns(school_ids=school_ids)
+
+
+def _archive_section(principal: Any, student: Any) -> Any:
+    """Screening history on the student profile, for users who may read results (T3)."""
+    from xinqiao.access.roles import Tier
+    from xinqiao.people.profile import ProfileSection
+
+    from .views import archive_context
+
+    if principal.tier_for(student) < Tier.T3:
+        return None
+    return ProfileSection(
+        template="screening/_student_archive.html",
+        context=archive_context(principal=principal, student=student),
+        fields_read=("screening_responses",),
+    )

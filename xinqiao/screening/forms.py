@@ -85,8 +85,8 @@ class CampaignForm(BatteryFormMixin, forms.Form):
 
     def __init__(self, *args: Any, owners: Any, coverable: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner_unit"].queryset = owners
-        self.fields["units"].queryset = coverable
+        self.fields["owner_unit"].queryset = owners  # type: ignore[attr-defined]
+        self.fields["units"].queryset = coverable  # type: ignore[attr-defined]
         self.fields["term"].initial = Term.objects.current()
         self.add_battery_fields()
         style_fields(self)

@@ -277,7 +277,7 @@ def class_list(principal: Any, campaign: Campaign, school_class: OrgUnit) -> lis
         ):
             resit_status[a.resit_of_id] = a.status
     entries = [ClassEntry(a, a.student, resit_status.get(a.pk, "")) for a in originals]
-    order = {
+    order: dict[str, int] = {
         AssignmentStatus.ASSIGNED: 0,
         AssignmentStatus.STARTED: 0,
         AssignmentStatus.ABSENT: 1,
@@ -490,9 +490,9 @@ def aggregates(principal: Any, campaign: Campaign, *, by: str) -> list[Aggregate
         table.rows.append(row)
     for table in tables.values():
         cols = [code for code, _ in table.bands]
-        safe = suppress_small_cells(table.rows, cols)
-        for row in safe:
-            row["cells"] = [row[c] for c in cols]
+        safe: list[dict[str, Any]] = suppress_small_cells(table.rows, cols)
+        for safe_row in safe:
+            safe_row["cells"] = [safe_row[c] for c in cols]
         table.rows = safe
     return list(tables.values())
 
@@ -530,7 +530,7 @@ def list_responses_for_student(*, principal: Any, student: Student) -> list[Arch
 def archive_trends(entries: Sequence[ArchiveEntry]) -> dict[str, Any]:
     """ECharts-ready data: one line per instrument over the submission dates (valid only)."""
     dates = sorted({e.response.submitted_at.date().isoformat() for e in entries})
-    series = {}
+    series: dict[str, list[float | None]] = {}
     for e in entries:
         if not e.response.valid or e.value is None:
             continue

@@ -9,7 +9,7 @@ owner unit (views have already checked the capability).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -97,7 +97,7 @@ def _require_status(campaign: Campaign, *allowed: str, message: str) -> None:
 # --- campaigns -------------------------------------------------------------------------------
 
 
-def _validate_battery(battery: dict[str, Sequence[Any]]) -> list[BatteryEntry]:
+def _validate_battery(battery: Mapping[str, Sequence[Any]]) -> list[BatteryEntry]:
     entries: list[BatteryEntry] = []
     for band, items in battery.items():
         if band not in StageBand.values:
@@ -155,7 +155,7 @@ def create_campaign(
     units: Iterable[OrgUnit] | None = None,
     grade_levels: Sequence[int] = (),
     students: Iterable[Student] = (),
-    battery: dict[str, Sequence[Any]] | None = None,
+    battery: Mapping[str, Sequence[Any]] | None = None,
     consent_basis: str = ConsentBasis.STATUTORY_DUTY,
     legal_basis_note: str = "",
     results_visibility: str = "school_psychology_teachers",
@@ -261,7 +261,7 @@ def _fields(changes: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def set_battery(
-    *, actor: Any, campaign: Campaign, battery: dict[str, Sequence[Any]]
+    *, actor: Any, campaign: Campaign, battery: Mapping[str, Sequence[Any]]
 ) -> list[BatteryEntry]:
     """Replace the battery. Refused once the campaign has opened: answers must stay comparable."""
     _require_manage(actor, campaign)
@@ -488,7 +488,27 @@ def sync_open_campaigns(*, school_ids: Sequence[int] | None = None) -> int:
             student__status=StudentStatus.SUSPENDED,
         ).update(status=AssignmentStatus.SUSPENDED)
         _apply_consent_status(campaign, base)
+        _follow_class_moves(base)
     return total
+
+
+def _follow_class_moves(assignments: Any) -> int:
+    """Students not yet started who moved class (or school) take it with their new class."""
+    from django.db.models import F, OuterRef, Subquery
+
+    moved = assignments.filter(
+        status__in=[
+            AssignmentStatus.ASSIGNED,
+            AssignmentStatus.NO_CONSENT,
+            AssignmentStatus.SUSPENDED,
+        ],
+    ).exclude(school_class=F("student__school_class"))
+    student = Student.objects.filter(pk=OuterRef("student_id"))
+    return Assignment.objects.filter(pk__in=moved.values("pk")).update(
+        school_id=Subquery(student.values("school_id")[:1]),
+        school_class_id=Subquery(student.values("school_class_id")[:1]),
+        grade_id=Subquery(student.values("school_class__parent_id")[:1]),
+    )
 
 
 def _apply_consent_status(campaign: Campaign, assignments: Any) -> None:
@@ -633,7 +653,7 @@ def assign_resit(
         except UnknownInstrumentError:
             raise DomainError(_("Unknown instrument: %(code)s") % {"code": code}) from None
         codes.append(defn.code)
-    if original.resit_of_id:
+    if original.resit_of is not None:
         original = original.resit_of  # always link to the first sitting
     if Assignment.objects.filter(
         resit_of=original, status__in=[AssignmentStatus.ASSIGNED, AssignmentStatus.STARTED]
@@ -713,7 +733,7 @@ def open_sitting(
                     code=_new_sitting_code(),
                     campaign=campaign,
                     school_class=school_class,
-                    school_id=school_class.school_id,
+                    school_id=school_class.school_id or school_class.pk,
                     opened_by=actor,
                     opened_at=now,
                     closes_at=closes_at,

@@ -36,6 +36,7 @@ from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
 from xinqiao.orgs.models import Kind, OrgUnit, Term
 from xinqiao.orgs.services import create_unit
+from xinqiao.people.signals import notify_students_changed
 
 from ..models import ImportJob, ImportJobStatus
 from .columns import ColumnMap, MissingColumnsError, map_columns
@@ -321,6 +322,8 @@ class _Run:
                         "chunks": self.chunk_no,
                     },
                 )
+                if r.created or r.updated:
+                    notify_students_changed([job.school_id] if job.school_id else None)
         return r
 
     # --- chunks: merged inline, or by worker threads with their own connections ---------------

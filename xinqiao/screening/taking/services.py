@@ -7,19 +7,23 @@ Query budget (every request counts, see issue 4 "Scale and speed"):
 The battery (instrument definitions) of an open campaign cannot change, so it is cached per process.
 """
 
+# ruff: noqa: S608 - SQL built only from model table names; every value is a parameter
+
 from __future__ import annotations
 
 import datetime
+import functools
+import json
 import math
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from xinqiao.audit.services import record_event
@@ -333,29 +337,67 @@ class Bound:
             )
 
 
-_BOUND_FIELDS = (
-    "id",
-    "status",
-    "stage_band",
-    "school_id",
-    "student_id",
-    "resit_of_id",
-    "campaign_id",
-    "campaign__code",
-    "campaign__status",
-    "campaign__opens_at",
-    "campaign__closes_at",
-    "campaign__checks",
-    "student__gender",
-    "grade__grade_level",
-    "instruments",
-)
+# The hot paths (every autosave and hand-in) use SQL written once: compiling the equivalent ORM
+# queries cost more CPU than running them (see docs/taking.md, "Cost per request").
+def _t(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+@functools.cache
+def _sql(name: str, vendor: str) -> str:
+    from xinqiao.orgs.models import OrgUnit
+    from xinqiao.people.models import Student
+
+    if name == "bound":
+        return (
+            "SELECT a.id, a.status, a.stage_band, a.school_id, a.student_id, a.resit_of_id, "
+            "a.campaign_id, c.code, c.status, c.opens_at, c.closes_at, c.checks, s.gender, "
+            "g.grade_level, a.instruments "
+            f"FROM {_t(Assignment)} a JOIN {_t(Campaign)} c ON c.id = a.campaign_id "
+            f"JOIN {_t(Student)} s ON s.id = a.student_id "
+            f"LEFT JOIN {_t(OrgUnit)} g ON g.id = a.grade_id WHERE a.id = %s"
+        )
+    if name == "drafts":
+        return (
+            "SELECT instrument_code, item_id, answer, seconds, client_seq "
+            f"FROM {_t(AnswerDraft)} WHERE assignment_id = %s"
+        )
+    if name == "claim":
+        return (
+            f"UPDATE {_t(Assignment)} SET status = %s, completed_at = %s, "
+            "started_at = COALESCE(started_at, %s), link_token = NULL "
+            "WHERE id = %s AND status IN (%s, %s, %s)"
+        )
+    if name == "responses":
+        return (
+            f"INSERT INTO {_t(Response)} (assignment_id, school_id, instrument_code, "
+            "instrument_version, answers, times, scores, bands, critical, missing, flags, valid, "
+            "submitted_at, client_key, resit_of_id) VALUES "
+        )
+    raise KeyError(name)
+
+
+def _fetch(name: str, params: Sequence[Any], *, one: bool = False) -> Any:
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(name, connection.vendor), params)
+        return cursor.fetchone() if one else cursor.fetchall()
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _aware(value: Any) -> datetime.datetime:
+    if isinstance(value, str):  # SQLite gives text
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, datetime.UTC)
+    return value
 
 
 def load_bound(assignment_id: int | None) -> Bound:
-    row = None
-    if assignment_id:
-        row = Assignment.objects.filter(pk=assignment_id).values_list(*_BOUND_FIELDS).first()
+    """The assignment this request acts for, with its campaign, in one statement."""
+    row = _fetch("bound", [assignment_id], one=True) if assignment_id else None
     if row is None:
         raise TakingError(
             _(
@@ -365,7 +407,11 @@ def load_bound(assignment_id: int | None) -> Bound:
             code="session",
             status=403,
         )
-    return Bound(*row)
+    values = list(row)
+    values[9], values[10] = _aware(values[9]), _aware(values[10])
+    values[11], values[14] = _json(values[11]), _json(values[14])
+    values[7] = uuid.UUID(str(values[7]))  # SQLite gives hex text
+    return Bound(*values)
 
 
 # --- autosave ------------------------------------------------------------------------------------
@@ -426,7 +472,7 @@ def _upsert_sql(rows: int) -> str:
     table = connection.ops.quote_name(AnswerDraft._meta.db_table)
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * rows)
     return (
-        f"INSERT INTO {table} "  # noqa: S608 - table name from the model, values are parameters
+        f"INSERT INTO {table} "
         "(assignment_id, instrument_code, item_id, answer, seconds, client_seq, updated_at) "
         f"VALUES {values} "
         "ON CONFLICT (assignment_id, instrument_code, item_id) DO UPDATE SET "
@@ -464,9 +510,7 @@ def save_answers(*, assignment_id: int | None, raw_answers: Any) -> dict[str, An
 
 def drafts_of(assignment_id: int) -> list[dict[str, Any]]:
     """The server's copy of the answers, for resuming on any device."""
-    rows = AnswerDraft.objects.filter(assignment_id=assignment_id).values_list(
-        "instrument_code", "item_id", "answer", "seconds", "client_seq"
-    )
+    rows = _fetch("drafts", [assignment_id])
     return [{"i": i, "q": q, "v": v, "s": s, "n": n} for i, q, v, s, n in rows]
 
 
@@ -541,6 +585,26 @@ def _score_rows(
     return out
 
 
+def _insert_responses(responses: Sequence[Response]) -> None:
+    """One multi-row INSERT (the ORM's bulk_create compiles slower than the row is written)."""
+    if not responses:
+        return
+    dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+    params: list[Any] = []
+    for r in responses:
+        params += [
+            r.assignment_id, r.school_id, r.instrument_code, r.instrument_version,
+            dumps(r.answers), dumps(r.times), dumps(r.scores), dumps(r.bands), dumps(r.critical),
+            dumps(r.missing), dumps(r.flags), r.valid,
+            connection.ops.adapt_datetimefield_value(r.submitted_at), r.client_key, r.resit_of_id,
+        ]  # fmt: skip
+    row = "(" + ", ".join(["%s"] * 15) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _sql("responses", connection.vendor) + ", ".join([row] * len(responses)), params
+        )
+
+
 def _existing(bound: Bound) -> Submitted:
     return Submitted(list(Response.objects.filter(assignment_id=bound.id).order_by("id")), False)
 
@@ -561,11 +625,7 @@ def submit_answers(*, assignment_id: int | None, client_key: str, client_seq: in
     if bound.is_done:
         return _existing(bound)  # 2
     bound.require_open()
-    drafts = list(
-        AnswerDraft.objects.filter(assignment_id=bound.id).values_list(
-            "instrument_code", "item_id", "answer", "seconds", "client_seq"
-        )
-    )  # 2
+    drafts = _fetch("drafts", [bound.id])  # 2
     server_seq = max((d[4] for d in drafts), default=0)
     if client_seq > server_seq:
         raise TakingError(
@@ -578,12 +638,15 @@ def submit_answers(*, assignment_id: int | None, client_key: str, client_seq: in
     status = (
         AssignmentStatus.COMPLETED if all(r.valid for r in responses) else AssignmentStatus.INVALID
     )
-    claimed = Assignment.objects.filter(pk=bound.id, status__in=OPEN_STATES).update(
-        status=status,
-        completed_at=now,
-        started_at=Coalesce("started_at", Value(now)),
-        link_token=None,  # the personal make-up link is used up
-    )  # 3: row lock; a concurrent submitter waits here and then finds nothing to claim
+    # 3: the claim takes the row lock; a concurrent submitter waits here, then finds nothing to
+    # claim. The personal make-up link is used up.
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        states = [str(state.value) for state in OPEN_STATES]
+        cursor.execute(
+            _sql("claim", connection.vendor), [str(status.value), at, at, bound.id, *states]
+        )
+        claimed = cursor.rowcount
     if not claimed:
         return _existing(bound)  # 4
     if bound.resit_of_id:
@@ -595,7 +658,7 @@ def submit_answers(*, assignment_id: int | None, client_key: str, client_seq: in
         for r in responses:
             r.resit_of_id = originals.get(r.instrument_code)
     try:
-        Response.objects.bulk_create(responses)  # 4
+        _insert_responses(responses)  # 4
     except IntegrityError as exc:  # a client key reused across assignments: refuse, roll back
         raise TakingError(
             _("The submission could not be stored. Please try again."), code="conflict", status=409

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -200,25 +201,31 @@ _fragments: dict[tuple, tuple[str, int]] = {}
 
 
 def _items_html(bound: services.Bound, drafts: list[dict]) -> tuple[str, int]:
-    """The questions as HTML. Without saved answers the markup is the same for every student of a
-    battery and language, so it is rendered once per process (the battery of an open campaign is
-    frozen); with saved answers the radios are rendered checked (for browsers without JS)."""
+    """The questions as HTML, rendered once per process per battery and language (the battery of
+    an open campaign is frozen); saved answers are then ticked in the markup, so a browser without
+    JavaScript shows them too."""
     key = (
         str(bound.campaign_code),
         bound.stage_band,
         tuple(bound.instruments or ()),
         get_language(),
     )
-    if not drafts and key in _fragments:
-        return _fragments[key]
-    instruments = build_questionnaire(bound, drafts)
-    html = render_to_string("screening/take/_items.html", {"instruments": instruments})
-    found = (mark_safe(html), sum(len(i.questions) for i in instruments))  # noqa: S308 - our template
-    if not drafts:
+    found = _fragments.get(key)
+    if found is None:
+        instruments = build_questionnaire(bound, [])
+        html = render_to_string("screening/take/_items.html", {"instruments": instruments})
+        found = (html, sum(len(i.questions) for i in instruments))
         if len(_fragments) > 500:
             _fragments.clear()
         _fragments[key] = found
-    return found
+    html, total = found
+    for d in drafts:
+        if d["v"] is None:
+            continue
+        code, item, value = escape(d["i"]), escape(d["q"]), int(d["v"])
+        radio = f'id="a-{code}-{item}-{value}" value="{value}" autocomplete="off"'
+        html = html.replace(radio + ">", radio + " checked>", 1)
+    return mark_safe(html), total  # noqa: S308 - our own template's output
 
 
 @never_cache

@@ -1,0 +1,96 @@
+"""The JSON API reads through the same access layer as the pages."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from xinqiao.audit.models import AuditEvent
+
+
+def get(client, path, **params):
+    response = client.get(f"/api/v1{path}", params)
+    return response.status_code, (json.loads(response.content) if response.content else None)
+
+
+def test_anonymous_is_refused(world):
+    status, _body = get(Client(), "/students")
+    assert status == 401
+
+
+def test_head_teacher_lists_only_own_class(world, client_for):
+    status, body = get(client_for(world.head_teacher), "/students")
+    assert status == 200
+    assert [s["name"] for s in body["results"]] == ["王小明"]
+    # The 学籍号 embeds the resident ID number: masked in lists.
+    assert body["results"][0]["student_number"] != world.stu_a1.student_number
+    assert body["results"][0]["student_number"].endswith(world.stu_a1.student_number[-4:])
+
+
+def test_other_school_gets_404_for_a_student(world, client_for):
+    status, body = get(client_for(world.psych_b), f"/students/{world.stu_a1.code}")
+    assert status == 404
+    assert body == {"detail": "Not Found"}
+    status, body = get(client_for(world.psych_b), "/students", q="王小明")
+    assert body["count"] == 0
+
+
+def test_wrong_role_gets_403(world, client_for):
+    for user in (world.auditor, world.sysadmin, world.committee):
+        status, body = get(client_for(user), "/students")
+        assert status == 403, user
+        assert body == {"detail": "Forbidden"}
+
+
+def test_student_detail_is_audited(world, client_for):
+    before = AuditEvent.objects.count()
+    status, body = get(client_for(world.psych), f"/students/{world.stu_a2.code}")
+    assert status == 200
+    assert body["name"] == "李小红"
+    assert body["enrolments"] == [
+        {"term": world.term.code, "school": "甲区第一中学", "school_class": "七(2)班"}
+    ]
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert AuditEvent.objects.count() == before + 1
+    assert (event.action, event.object_id) == ("people.student.viewed", str(world.stu_a2.pk))
+
+
+def test_unit_filter_outside_scope_is_404(world, client_for):
+    status, _ = get(client_for(world.psych), "/students", unit=str(world.school_b.code))
+    assert status == 404
+    status, body = get(client_for(world.psych), "/students", unit=str(world.class_a2.code))
+    assert [s["name"] for s in body["results"]] == ["李小红"]
+
+
+def test_units_children_in_scope(world, client_for):
+    status, body = get(client_for(world.district_admin), "/units")
+    assert [u["name"] for u in body] == ["甲区"]
+    status, body = get(
+        client_for(world.district_admin), "/units", parent=str(world.district_a.code)
+    )
+    assert sorted(u["name"] for u in body) == ["甲区第一中学", "甲区辅导站"]
+    status, _ = get(client_for(world.district_admin), "/units", parent=str(world.district_b.code))
+    assert status == 404
+
+
+def test_me_lists_roles(world, client_for):
+    status, body = get(client_for(world.head_teacher), "/me")
+    assert status == 200
+    assert [(r["role"], r["unit_name"]) for r in body["roles"]] == [("head_teacher", "七(1)班")]
+
+
+def test_openapi_document_is_served_and_docs_page_is_not(world, client_for):
+    client = client_for(world.psych)
+    schema = client.get("/api/v1/openapi.json")
+    assert schema.status_code == 200
+    assert "/api/v1/students" in json.loads(schema.content)["paths"]
+    assert client.get("/api/v1/docs").status_code == 404
+
+
+@pytest.mark.parametrize(("page", "expected"), [("0", 200), ("999", 200), ("abc", 422)])
+def test_page_parameter(world, client_for, page, expected):
+    # Out-of-range pages clamp to the nearest page; a non-number is a validation error.
+    status, body = get(client_for(world.psych), "/students", page=page)
+    assert status == expected
+    if expected == 200:
+        assert body["count"] == 2

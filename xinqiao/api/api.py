@@ -1,0 +1,135 @@
+"""The JSON API (Django Ninja, OpenAPI at /api/v1/openapi.json).
+
+Every endpoint reads through the same access layer as the pages: `principal_for(request.user)`,
+404 for objects outside the user's scope, 403 for a role without the capability. Authentication
+is the signed-in session (django_auth checks CSRF on unsafe methods). The interactive docs page
+is off because Ninja serves it from a CDN; the OpenAPI document is served by the app.
+"""
+
+from typing import Any
+from uuid import UUID
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Query, Schema
+from ninja.security import django_auth
+
+from xinqiao.access.roles import Cap, Role, Tier
+from xinqiao.access.scope import principal_for
+from xinqiao.audit.services import record_read
+from xinqiao.people import selectors as people
+
+from .schemas import (
+    EnrolmentOut,
+    MeOut,
+    RoleOut,
+    StudentDetailOut,
+    StudentPage,
+    UnitOut,
+)
+
+api = NinjaAPI(
+    title="Xinqiao API",
+    version="1",
+    urls_namespace="api",
+    auth=django_auth,
+    docs_url=None,
+)
+
+PAGE_SIZE = 100
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, {"detail": "Forbidden"}, status=403)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not Found"}, status=404)
+
+
+def _student_out(student: Any) -> dict[str, Any]:
+    return {
+        "code": student.code,
+        "student_number": people.mask_student_number(student.student_number),
+        "name": student.name,
+        "gender": student.gender,
+        "status": student.status,
+        "school": student.school.name,
+        "school_class": student.school_class.name if student.school_class else None,
+    }
+
+
+@api.get("/me", response=MeOut, summary="The signed-in user and their roles")
+def me(request: HttpRequest) -> dict[str, Any]:
+    principal = principal_for(request.user)
+    roles = [
+        RoleOut(
+            role=grant.role,
+            role_label=str(Role(grant.role).label),
+            unit_code=grant.unit.code,
+            unit_name=grant.unit.name,
+        )
+        for grant in principal.grants
+    ]
+    user: Any = request.user
+    return {"username": user.get_username(), "name": user.get_full_name(), "roles": roles}
+
+
+class UnitFilter(Schema):
+    parent: UUID | None = None
+
+
+@api.get("/units", response=list[UnitOut], summary="Org units in scope (children of `parent`)")
+def units(request: HttpRequest, filters: Query[UnitFilter]) -> Any:
+    principal = principal_for(request.user)
+    principal.require(Cap.VIEW_ORG_TREE)
+    visible = principal.units(Cap.VIEW_ORG_TREE)
+    if filters.parent is None:
+        depth = min((g.area.depth for g in principal.grants_with(Cap.VIEW_ORG_TREE)), default=0)
+        return list(visible.filter(depth=depth).order_by("path")[:1000])
+    parent = principal.get_unit(filters.parent)
+    return list(visible.filter(parent=parent).order_by("sort_order", "path")[:1000])
+
+
+class StudentFilter(Schema):
+    q: str = ""
+    unit: UUID | None = None
+    page: int = 1
+
+
+@api.get("/students", response=StudentPage, summary="Students in scope (roster data, T1)")
+def students(request: HttpRequest, filters: Query[StudentFilter]) -> dict[str, Any]:
+    principal = principal_for(request.user)
+    principal.require(Cap.VIEW_STUDENTS)
+    unit = people.scoped_unit(principal=principal, code=filters.unit) if filters.unit else None
+    if filters.unit and unit is None:
+        raise Http404
+    qs = people.list_students(principal=principal, text=filters.q, unit=unit)
+    page = Paginator(qs, PAGE_SIZE).get_page(filters.page)
+    return {
+        "count": page.paginator.count,
+        "page": page.number,
+        "pages": page.paginator.num_pages,
+        "results": [_student_out(s) for s in page],
+    }
+
+
+@api.get("/students/{code}", response=StudentDetailOut, summary="One student's roster data")
+def student(request: HttpRequest, code: UUID) -> dict[str, Any]:
+    principal = principal_for(request.user)
+    principal.require(Cap.VIEW_STUDENTS)
+    found = people.get_student(principal=principal, code=code, tier=Tier.T1)
+    record_read(actor=request.user, obj=found, fields=["roster"], action="people.student.viewed")
+    enrolments = found.enrolments.select_related("term", "school", "school_class")
+    return {
+        **_student_out(found),
+        "birth_date": found.birth_date,
+        "family_flags": [name for name in people.FAMILY_FLAGS if getattr(found, name)],
+        "enrolments": [
+            EnrolmentOut(term=e.term.code, school=e.school.name, school_class=e.school_class.name)
+            for e in enrolments
+        ],
+    }
