@@ -160,7 +160,7 @@ USE_TZ = True
 
 # --- static files: our own + assets installed from npm by `make assets` into build/static -------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "xinqiao" / "static", BASE_DIR / "build" / "static"]
 STORAGES = {

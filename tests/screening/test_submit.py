@@ -1,7 +1,5 @@
 """Autosave batches and hand-in: idempotent, newest answer wins, nothing wrong stored, ≤ 4 SQL."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_taking_helpers
-
 from __future__ import annotations
 
 import json
@@ -16,13 +14,11 @@ from xinqiao.screening.models import AnswerDraft, AssignmentStatus, Response
 from xinqiao.screening.taking.api import MAX_BODY_BYTES
 from xinqiao.screening.taking.services import MAX_BATCH
 
-from .test_taking_helpers import (  # noqa: F401 - fixtures
+from .taking_helpers import (
     assignment_of,
-    campaign,
     enter,
     full_answers,
     post_json,
-    sitting,
 )
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.test import Client
 
 from xinqiao.screening.models import AnswerDraft, Assignment, AssignmentStatus, Response
 
-from .test_taking_helpers import assignment_of, enter, full_answers, make_open_campaign, post_json
+from .taking_helpers import assignment_of, enter, full_answers, make_open_campaign, post_json
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,7 +1,5 @@
 """Entering a sitting: code + 学籍号 (or last digits + birth date), the make-up link, refusals."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_taking_helpers
-
 from __future__ import annotations
 
 import datetime
@@ -15,12 +13,10 @@ from xinqiao.screening import services as screening
 from xinqiao.screening.models import AnswerDraft, AssignmentStatus, Response
 from xinqiao.screening.taking.session import COOKIE_NAME, FAILURE_LIMIT
 
-from .test_taking_helpers import (  # noqa: F401 - fixtures
+from .taking_helpers import (
     assignment_of,
-    campaign,
     enter,
     make_open_campaign,
-    sitting,
 )
 
 pytestmark = pytest.mark.django_db
@@ -130,7 +126,7 @@ def test_closed_campaign_is_refused(world, sitting, campaign):
 
 
 def test_closed_campaign_refuses_answers_of_a_bound_student(world, sitting, campaign):
-    from .test_taking_helpers import full_answers, post_json
+    from .taking_helpers import full_answers, post_json
 
     client = Client()
     enter(client, sitting, world.stu_a1)
@@ -164,7 +160,7 @@ def test_forged_cookie_is_not_signed_in(world, sitting, campaign):
     client = Client()
     client.cookies[COOKIE_NAME] = "eyJhIjoxfQ:forged:signature"
     assert client.get("/take/q/").status_code == 403
-    from .test_taking_helpers import post_json
+    from .taking_helpers import post_json
 
     response = post_json(client, "/take/api/answers/", {"answers": []})
     assert response.status_code == 403
@@ -179,7 +175,7 @@ def test_make_up_link_binds_and_is_used_up_by_the_hand_in(world, campaign):
     response = client.get(f"/take/link/{token}/")
     assert response.status_code == 302
     assert client.get("/take/q/").status_code == 200
-    from .test_taking_helpers import full_answers, post_json
+    from .taking_helpers import full_answers, post_json
 
     post_json(client, "/take/api/answers/", {"answers": full_answers(resit)})
     done = post_json(client, "/take/api/submit/", {"client_key": "resit-key-0001", "seq": 0})

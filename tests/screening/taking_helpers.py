@@ -1,4 +1,4 @@
-"""Fixtures and helpers shared by the student-side tests (no tests here).
+"""Helpers shared by the student-side tests (fixtures are in conftest.py).
 
 `sitting` is an open autumn campaign of school A (junior battery PHQ-A, GAD-7, ASQ) with a class
 sitting for class A1, where 王小明 (stu_a1) sits; stu_a2 is in class A2 (outside the sitting).
@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import itertools
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 
@@ -36,16 +35,6 @@ def make_open_campaign(world, **kwargs):
     screening.open_campaign(actor=world.psych, campaign=campaign)
     campaign.refresh_from_db()
     return campaign
-
-
-@pytest.fixture
-def campaign(world):
-    return make_open_campaign(world)
-
-
-@pytest.fixture
-def sitting(world, campaign):
-    return screening.open_sitting(actor=world.psych, campaign=campaign, school_class=world.class_a1)
 
 
 def assignment_of(campaign, student) -> Assignment:
