@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "xinqiao.access",
     "xinqiao.instruments",
     "xinqiao.screening",
+    "xinqiao.alerts",
     "xinqiao.demo",
     "xinqiao.api",
 ]
@@ -226,6 +227,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "xinqiao.screening.tasks.send_progress_reminders",
         "schedule": 86400.0,
     },
+    # Alerts: escalate missed deadlines; deliver the notification outbox (both idempotent).
+    "alerts-run-escalations": {"task": "xinqiao.alerts.tasks.run_escalations", "schedule": 60.0},
+    "alerts-dispatch-outbox": {"task": "xinqiao.alerts.tasks.dispatch_outbox", "schedule": 30.0},
 }
 if REDIS_URL:
     CACHES = {

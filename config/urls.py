@@ -24,4 +24,5 @@ urlpatterns = [
     path("instruments/", include("xinqiao.instruments.urls")),
     path("screening/", include("xinqiao.screening.urls")),
     path("take/", include("xinqiao.screening.taking.urls")),
+    path("alerts/", include("xinqiao.alerts.urls")),
 ]

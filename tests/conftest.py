@@ -206,6 +206,18 @@ def world(db):
     w.sitting = screening_services.open_sitting(
         actor=w.psych, campaign=w.campaign, school_class=w.class_a1
     )
+
+    # Alerts (issue 5): the committee member's concern about stu_a1, which raised an orange alert.
+    from xinqiao.alerts import services as alert_services
+
+    w.concern_a1 = alert_services.file_concern(
+        actor=w.committee,
+        student=w.stu_a1,
+        what_seen="他最近常说活着没意思",
+        seen_on=_tz.localdate(),
+        urgency="soon",
+    )
+    w.alert_a1 = w.concern_a1.alert
     return w
 
 

@@ -175,7 +175,7 @@ def answer(assignment, overrides=None, *, seconds=5.0, client_key=None):
             )
     AnswerDraft.objects.bulk_create(drafts)
     return services.submit_assignment(
-        assignment=assignment, client_key=client_key or f"k{assignment.pk}"
+        assignment=assignment, client_key=client_key or f"staff-key-{assignment.pk}"
     )
 
 
@@ -191,7 +191,7 @@ def test_submission_is_scored_idempotent_and_audited(world):
     assert responses[0].scores["total"] == 4
     a1.refresh_from_db()
     assert a1.status == AssignmentStatus.COMPLETED
-    again = services.submit_assignment(assignment=a1, client_key="another")
+    again = services.submit_assignment(assignment=a1, client_key="another-key")
     assert [r.pk for r in again] == [r.pk for r in responses]
     assert AuditEvent.objects.filter(action="screening.response.submitted").count() == 1
     event = AuditEvent.objects.get(action="screening.response.submitted")

@@ -62,6 +62,9 @@ class Cap(models.TextChoices):
     MANAGE_ASSIGNMENTS = "manage_assignments", _("Mark students absent and assign re-sits")
     RUN_SITTINGS = "run_sittings", _("Open a class screening sitting")
     RECORD_CONSENT = "record_consent", _("Record guardian consent for screening")
+    VIEW_ALERTS = "view_alerts", _("See alerts of students in scope")
+    HANDLE_ALERTS = "handle_alerts", _("Acknowledge and verify alerts")
+    EDIT_RULESETS = "edit_rulesets", _("Edit the alert rule sets")
 
 
 C = Cap
@@ -170,6 +173,17 @@ _SCREENING_CAPS: dict[str, frozenset[str]] = {
     Role.HEAD_TEACHER: frozenset({C.VIEW_CLASS_PROGRESS, C.RUN_SITTINGS, C.RECORD_CONSENT}),
 }
 for _role, _caps in _SCREENING_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+
+# Alerts (issue 5).
+_ALERT_CAPS: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset({C.EDIT_RULESETS}),
+    Role.DISTRICT_ADMIN: frozenset({C.EDIT_RULESETS}),
+    Role.STATION_COUNSELLOR: frozenset({C.VIEW_ALERTS}),
+    Role.SCHOOL_ADMIN: frozenset({C.VIEW_ALERTS}),
+    Role.PSYCHOLOGY_TEACHER: frozenset({C.VIEW_ALERTS, C.HANDLE_ALERTS}),
+}
+for _role, _caps in _ALERT_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
 ROLE_TIER: dict[str, Tier] = {

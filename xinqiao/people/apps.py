@@ -13,19 +13,28 @@ class PeopleConfig(AppConfig):
 
         register(
             NavItem(
-                "people:student-list", _("Students"), Cap.VIEW_STUDENTS, "people",
+                "people:student-list",
+                _("Students"),
+                Cap.VIEW_STUDENTS,
+                "people",
                 _("Find a student by name or national student number."),
             )
         )
         register(
             NavItem(
-                "people:staff-list", _("Staff"), Cap.VIEW_STAFF, "person-badge",
+                "people:staff-list",
+                _("Staff"),
+                Cap.VIEW_STAFF,
+                "person-badge",
                 _("Psychology teachers, head teachers and other staff."),
             )
         )
         register(
             NavItem(
-                "imports:job-list", _("Roster import"), Cap.IMPORT_ROSTER, "upload",
+                "imports:job-list",
+                _("Roster import"),
+                Cap.IMPORT_ROSTER,
+                "upload",
                 _("Import the student roster from the student-status system (CSV or Excel)."),
             )
         )

@@ -74,7 +74,13 @@ class CampaignForm(BatteryFormMixin, forms.Form):
     closes_at = forms.DateTimeField(
         label=_("Closes at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    consent_basis = forms.ChoiceField(label=_("Consent basis"), choices=ConsentBasis.choices)
+    # Semester screening is a statutory duty of schools (the city policy, seed §3), so that is the
+    # default; campaigns beyond it (e.g. research) choose guardian consent.
+    consent_basis = forms.ChoiceField(
+        label=_("Consent basis"),
+        choices=ConsentBasis.choices,
+        initial=ConsentBasis.STATUTORY_DUTY,
+    )
     legal_basis_note = forms.CharField(label=_("Legal basis (when statutory)"), required=False)
     results_visibility = forms.ChoiceField(
         label=_("Who sees individual results"), choices=ResultsVisibility.choices

@@ -23,16 +23,13 @@ from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
 from xinqiao.instruments.engine import (
-    AnswerError,
     UnknownInstrumentError,
     get_definition,
-    score_response,
 )
 from xinqiao.orgs.models import PATH_END, Kind, OrgUnit, Term
 from xinqiao.people.models import Student, StudentStatus
 
 from .models import (
-    AnswerDraft,
     Assignment,
     AssignmentStatus,
     BatteryEntry,
@@ -830,94 +827,25 @@ def find_assignment_for_link(*, token: str) -> Assignment:
 
 @transaction.atomic
 def submit_assignment(*, assignment: Assignment, client_key: str) -> list[Response]:
-    """Score the autosaved answers into one Response per instrument. Idempotent.
+    """Hand in an assignment's autosaved answers (staff or paper entry, tests). Idempotent.
 
-    A retry (same or other key) after success returns the stored responses unchanged.
+    The one submission path is the student side's (`taking.services.submit_answers`: scoring,
+    validity, alerts, in one transaction); this adds the audit event of a staff hand-in.
     """
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("campaign", "student", "grade")
-        .get(pk=assignment.pk)
-    )
-    existing = list(Response.objects.filter(assignment=assignment).order_by("id"))
-    if existing or assignment.status in (AssignmentStatus.COMPLETED, AssignmentStatus.INVALID):
-        return existing
-    if assignment.status not in (
-        AssignmentStatus.ASSIGNED,
-        AssignmentStatus.STARTED,
-        AssignmentStatus.ABSENT,
-    ):
-        raise DomainError(_("This questionnaire cannot be submitted."))
-    if assignment.campaign.status != CampaignStatus.OPEN:
-        raise DomainError(_("The screening has closed."))
-    drafts: dict[tuple[str, str], AnswerDraft] = {
-        (d.instrument_code, d.item_id): d for d in AnswerDraft.objects.filter(assignment=assignment)
-    }
-    originals: dict[str, int] = {}
-    if assignment.resit_of_id:
-        originals = dict(
-            Response.objects.filter(assignment_id=assignment.resit_of_id).values_list(
-                "instrument_code", "id"
-            )
+    from .taking.services import submit_answers
+
+    submitted = submit_answers(assignment_id=assignment.pk, client_key=client_key)
+    if submitted.first_time:
+        record_event(
+            actor=None,
+            action="screening.response.submitted",
+            obj=assignment,
+            fields={
+                "instruments": [r.instrument_code for r in submitted.responses],
+                "valid": all(r.valid for r in submitted.responses),
+            },
         )
-    now = timezone.now()
-    grade = assignment.grade.grade_level if assignment.grade else None
-    responses = []
-    for code, version in battery_for(assignment):
-        defn = get_definition(code, version)
-        answers = [
-            d.answer if (d := drafts.get((defn.code, item_id))) else None
-            for item_id in defn.item_ids
-        ]
-        times = [
-            d.seconds if (d := drafts.get((defn.code, item_id))) else None
-            for item_id in defn.item_ids
-        ]
-        try:
-            result = score_response(
-                defn,
-                answers,
-                times,
-                sex=assignment.student.gender,
-                grade=grade,
-                checks=assignment.campaign.checks or None,
-            )
-        except AnswerError as exc:
-            raise DomainError(_("Some answers are not valid: %(e)s") % {"e": exc}) from None
-        data = result.to_json_dict()
-        responses.append(
-            Response(
-                assignment=assignment,
-                school_id=assignment.school_id,
-                instrument_code=defn.code,
-                instrument_version=defn.version,
-                answers=answers,
-                times=times,
-                scores=data["scores"],
-                bands=data["bands"],
-                critical=data["critical"],
-                missing=data["missing"],
-                flags=data["flags"],
-                valid=data["valid"],
-                submitted_at=now,
-                client_key=f"{client_key}:{defn.code}"[:100],
-                resit_of_id=originals.get(defn.code),
-            )
-        )
-    Response.objects.bulk_create(responses)
-    valid = all(r.valid for r in responses)
-    assignment.status = AssignmentStatus.COMPLETED if valid else AssignmentStatus.INVALID
-    assignment.completed_at = now
-    if assignment.started_at is None:
-        assignment.started_at = now
-    assignment.link_token = None  # one-time link used up
-    assignment.save(update_fields=["status", "completed_at", "started_at", "link_token"])
-    record_event(
-        actor=None,
-        action="screening.response.submitted",
-        obj=assignment,
-        fields={"instruments": [r.instrument_code for r in responses], "valid": valid},
-    )
+    # The fast path inserts with one raw statement; read back rows with their ids.
     return list(Response.objects.filter(assignment=assignment).order_by("id"))
 
 

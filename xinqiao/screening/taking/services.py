@@ -32,6 +32,7 @@ from xinqiao.instruments.definition import Definition, Item, UnknownInstrumentEr
 from xinqiao.instruments.engine import score_response
 from xinqiao.instruments.selectors import definition_for
 
+from ..hooks import run_submission_hooks
 from ..models import (
     AnswerDraft,
     Assignment,
@@ -663,4 +664,11 @@ def submit_answers(*, assignment_id: int | None, client_key: str, client_seq: in
         raise TakingError(
             _("The submission could not be stored. Please try again."), code="conflict", status=409
         ) from exc
+    run_submission_hooks(  # same transaction: alerts (no query unless a rule fires)
+        assignment_id=bound.id,
+        student_id=bound.student_id,
+        school_id=bound.school_id,
+        stage_band=bound.stage_band,
+        responses=responses,
+    )
     return Submitted(responses, True)

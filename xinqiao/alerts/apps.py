@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from typing import Any
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+log = logging.getLogger(__name__)
+
+
+class AlertsConfig(AppConfig):
+    name = "xinqiao.alerts"
+    label = "alerts"
+    verbose_name = _("Alerts")
+
+    def ready(self) -> None:
+        from django.core.signals import request_started
+
+        from xinqiao.access.roles import Cap
+        from xinqiao.core.navigation import NavItem, register
+        from xinqiao.people.profile import register_section
+        from xinqiao.screening.hooks import register_submission_hook
+
+        from .services import evaluate_submission
+
+        register_section(_profile_section)
+        register_submission_hook(evaluate_submission)
+        request_started.connect(_on_request_started, dispatch_uid="alerts-request-started")
+        register(
+            NavItem(
+                "alerts:worklist",
+                _("Alerts"),
+                Cap.VIEW_ALERTS,
+                "exclamation-triangle",
+                _("New alerts by deadline: acknowledge, interview and verify."),
+            )
+        )
+        register(
+            NavItem(
+                "alerts:concern-create",
+                _("Report a concern"),
+                Cap.FILE_CONCERN,
+                "chat-heart",
+                _("Tell the psychology teacher about a student you are worried about."),
+            )
+        )
+        register(
+            NavItem(
+                "alerts:ruleset-list",
+                _("Alert rules"),
+                Cap.EDIT_RULESETS,
+                "sliders",
+                _("The rules that turn screening results into preliminary alert levels."),
+            )
+        )
+        register(NavItem("alerts:inbox", _("Inbox"), None, "inbox", _("Your notifications.")))
+
+
+def _on_request_started(sender: Any, **kwargs: Any) -> None:
+    """Keep the rule-set cache warm outside the hand-in (so a submission costs no extra query)
+    and, in the embedded default only, start the in-process scheduler once."""
+    from . import rules
+
+    try:
+        rules.cache.refresh()
+    except Exception:  # database not migrated yet, or unavailable: the submission will retry
+        log.debug("alerts: rule-set cache not refreshed", exc_info=True)
+    EmbeddedScheduler.start_once()
+
+
+class EmbeddedScheduler:
+    """The embedded default has no celery beat: a daemon thread runs escalation and the outbox
+    dispatcher every INTERVAL seconds in the web process (started on the first request).
+
+    Production sets REDIS_URL (celery not eager) and runs celery beat instead; set
+    ALERTS_EMBEDDED_SCHEDULER=False to turn the thread off. It never runs under pytest."""
+
+    INTERVAL = 60.0
+    _started = False
+    _lock = threading.Lock()
+
+    @classmethod
+    def enabled(cls) -> bool:
+        from django.conf import settings
+
+        default = bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+        return bool(getattr(settings, "ALERTS_EMBEDDED_SCHEDULER", default)) and (
+            "pytest" not in sys.modules
+        )
+
+    @classmethod
+    def start_once(cls) -> None:
+        if cls._started or not cls.enabled():
+            return
+        with cls._lock:
+            if cls._started:
+                return
+            cls._started = True
+            threading.Thread(target=cls._loop, name="alerts-scheduler", daemon=True).start()
+
+    @classmethod
+    def _loop(cls) -> None:
+        from django.db import close_old_connections
+
+        from .services import dispatch_outbox, run_escalations
+
+        while True:
+            try:
+                run_escalations()
+                dispatch_outbox()
+            except Exception:
+                log.exception("alerts: embedded scheduler run failed")
+            finally:
+                close_old_connections()
+            time.sleep(cls.INTERVAL)
+
+
+def _profile_section(principal: Any, student: Any) -> Any:
+    """Alerts on the student profile: levels and status (T2); evidence stays on the alert page."""
+    from xinqiao.access.roles import Cap, Tier
+    from xinqiao.people.profile import ProfileSection
+
+    from .models import Alert
+
+    if not principal.can(Cap.VIEW_ALERTS) or principal.tier_for(student) < Tier.T2:
+        return None
+    alerts = list(Alert.objects.filter(student=student).order_by("-created_at")[:50])
+    return ProfileSection(
+        template="alerts/_student_alerts.html",
+        context={"student_alerts": alerts},
+        fields_read=("alerts",),
+    )

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import Level, Outcome, Urgency
+
+
+class ConcernForm(forms.Form):
+    student = forms.ModelChoiceField(queryset=None, label=_("Student"))  # type: ignore[arg-type]
+    what_seen = forms.CharField(
+        label=_("What did you see or hear?"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+    )
+    seen_on = forms.DateField(
+        label=_("When"), widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+    )
+    urgency = forms.ChoiceField(
+        label=_("How urgent"), choices=Urgency.choices, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args: Any, students: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["student"].queryset = students
+        self.fields["student"].label_from_instance = lambda s: (
+            f"{s.name} ({s.school_class.name})" if s.school_class else s.name
+        )
+
+
+class VerificationForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=Outcome.choices, widget=forms.RadioSelect
+    )
+    new_level = forms.ChoiceField(
+        label=_("New level (when changed)"),
+        choices=[("", "—"), *Level.choices],
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("Reason (what the interview showed)"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    guardian_informed = forms.BooleanField(
+        label=_("The guardian has been informed"), required=False
+    )
+
+
+class RuleSetForm(forms.Form):
+    unit = forms.ModelChoiceField(queryset=None, label=_("Applies to"))  # type: ignore[arg-type]
+    stage = forms.ChoiceField(label=_("School stage"), required=False)
+    source = forms.CharField(
+        label=_("Rules (YAML)"),
+        widget=forms.Textarea(attrs={"rows": 30, "class": "font-monospace"}),
+    )
+    note = forms.CharField(label=_("Reason for the change"), max_length=300)
+
+    def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
+        from xinqiao.screening.models import StageBand
+
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+        self.fields["stage"].choices = [("", _("Every stage")), *StageBand.choices]

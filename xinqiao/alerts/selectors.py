@@ -1,0 +1,100 @@
+"""Reads of the alerts app, always starting from the access layer's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from xinqiao.access.roles import Cap, Role, Tier
+from xinqiao.audit.services import record_read
+from xinqiao.orgs.models import Kind, OrgUnit
+from xinqiao.people.models import StudentQuerySet
+
+from .models import Alert, Concern, InboxMessage, RuleSet
+
+# Who may read the evidence (T3): the school's psychology teachers and the district station.
+EVIDENCE_ROLES = (Role.PSYCHOLOGY_TEACHER, Role.STATION_COUNSELLOR)
+
+
+def alert_students(*, principal: Any) -> StudentQuerySet:
+    return principal.students(tier=Tier.T2, cap=Cap.VIEW_ALERTS)
+
+
+def list_alerts(*, principal: Any, open_only: bool = True) -> QuerySet[Alert]:
+    qs = Alert.objects.filter(student__in=alert_students(principal=principal))
+    if open_only:
+        qs = qs.open()
+    return qs.select_related("student", "student__school_class", "owner").order_by(
+        "verify_by", "id"
+    )
+
+
+def worklist(*, principal: Any) -> list[Alert]:
+    """Open alerts by their next deadline (acknowledge-by for new red alerts)."""
+    return sorted(list_alerts(principal=principal), key=lambda a: (a.next_deadline, a.pk))
+
+
+def get_alert(*, principal: Any, code: Any) -> Alert:
+    alert = Alert.objects.filter(code=code).select_related("student", "school", "owner").first()
+    if (
+        alert is None
+        or not alert_students(principal=principal).filter(pk=alert.student_id).exists()
+    ):
+        raise Http404
+    return alert
+
+
+def can_read_evidence(principal: Any, alert: Alert) -> bool:
+    return principal.has_role(*EVIDENCE_ROLES) and any(
+        g.role in EVIDENCE_ROLES and g.area.contains(alert.school) for g in principal.grants
+    )
+
+
+def alert_evidence(*, principal: Any, alert: Alert) -> dict[str, Any]:
+    """The evidence (T3) with the reporters' own words; the read is audited."""
+    if not can_read_evidence(principal, alert):
+        raise PermissionDenied
+    concerns = list(alert.concerns.select_related("reporter").order_by("created_at"))
+    record_read(
+        actor=principal.user,
+        obj=alert,
+        fields=["evidence", f"student:{alert.student.code}"],
+        action="alerts.alert.evidence_viewed",
+    )
+    return {
+        "triggers": list(alert.triggers.all()),
+        "concerns": concerns,
+        "escalations": list(alert.escalations.all()),
+    }
+
+
+def concern_students(*, principal: Any) -> StudentQuerySet:
+    """Students a user may file a concern about: their classes, school, or own children."""
+    return principal.students(tier=Tier.NONE, cap=Cap.FILE_CONCERN).select_related("school_class")
+
+
+def my_concerns(*, principal: Any) -> QuerySet[Concern]:
+    return (
+        Concern.objects.filter(reporter=principal.user)
+        .select_related("student", "alert")
+        .order_by("-created_at", "-id")
+    )
+
+
+def inbox(*, user: Any) -> QuerySet[InboxMessage]:
+    return InboxMessage.objects.filter(recipient=user).order_by("-created_at", "-id")
+
+
+def rule_units(*, principal: Any) -> QuerySet[OrgUnit]:
+    return principal.units(Cap.EDIT_RULESETS).filter(kind__in=[Kind.CITY, Kind.DISTRICT])
+
+
+def list_rulesets(*, principal: Any) -> QuerySet[RuleSet]:
+    return (
+        RuleSet.objects.filter(unit__in=rule_units(principal=principal))
+        .select_related("unit", "created_by")
+        .order_by("unit__path", "stage", "-version")
+    )

@@ -1,0 +1,749 @@
+"""Writes of the alerts app: raise (from rules or concerns), acknowledge, verify, escalate, notify.
+
+Every function runs in one transaction and writes its audit event in it. Notifications are rows in
+`Outbox` written in the same transaction as the alert: a crash after commit loses nothing, the
+dispatcher (tasks.dispatch_outbox) delivers them later, at least once, and the inbox shows each
+once (InboxMessage.outbox is unique).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from xinqiao.access.models import RoleAssignment
+from xinqiao.access.roles import Role
+from xinqiao.audit.services import record_event
+from xinqiao.core.errors import DomainError
+from xinqiao.instruments.definition import UnknownInstrumentError, get_definition
+from xinqiao.orgs.models import Kind, OrgUnit
+from xinqiao.people.models import Student
+
+from . import rules as rules_mod
+from .deadlines import deadlines_for, escalation_due
+from .models import (
+    LEVEL_RANK,
+    OPEN_STATUSES,
+    URGENCY_LEVEL,
+    Alert,
+    AlertTrigger,
+    Concern,
+    Escalation,
+    EscalationStep,
+    InboxMessage,
+    Level,
+    Outbox,
+    Outcome,
+    RuleSet,
+    Source,
+    Status,
+    Verification,
+)
+from .signals import send_alert_confirmed_on_commit
+
+log = logging.getLogger(__name__)
+
+LEVEL_WORD = {Level.RED: "red", Level.ORANGE: "orange", Level.YELLOW: "yellow"}
+
+
+# --- who --------------------------------------------------------------------------------------
+
+
+def _users_with_role(role: str, units: Iterable[OrgUnit | int]) -> list[Any]:
+    ids = [u.pk if isinstance(u, OrgUnit) else u for u in units]
+    user_ids = (
+        RoleAssignment.objects.active()
+        .filter(role=role, org_unit_id__in=ids, user__is_active=True)
+        .order_by("id")
+        .values_list("user_id", flat=True)
+    )
+    seen: list[int] = []
+    for uid in user_ids:
+        if uid not in seen:
+            seen.append(uid)
+    users = get_user_model().objects.in_bulk(seen)
+    return [users[uid] for uid in seen]
+
+
+def psychology_teachers(school_id: int) -> list[Any]:
+    return _users_with_role(Role.PSYCHOLOGY_TEACHER, [school_id])
+
+
+def owner_for_school(school_id: int) -> Any | None:
+    """The psychology teacher on duty. No duty roster exists yet (the counseling app will add
+    DutyShift): until then the first active psychology teacher of the school."""
+    teachers = psychology_teachers(school_id)
+    return teachers[0] if teachers else None
+
+
+def moral_education_leaders(school_id: int) -> list[Any]:
+    return _users_with_role(Role.SCHOOL_ADMIN, [school_id])
+
+
+def station_counsellors(school_id: int) -> list[Any]:
+    school = OrgUnit.objects.select_related("parent").get(pk=school_id)
+    district = school.parent
+    while district is not None and district.kind != Kind.DISTRICT:
+        district = district.parent
+    if district is None:
+        return []
+    stations = OrgUnit.objects.filter(parent=district, kind=Kind.STATION)
+    return _users_with_role(Role.STATION_COUNSELLOR, stations)
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+def notify(
+    *, recipients: Iterable[Any], kind: str, subject: str, body: str = "", alert: Alert | None
+) -> int:
+    """Queue one message per recipient in the current transaction (the outbox)."""
+    now = timezone.now()
+    url = reverse("alerts:alert-detail", kwargs={"code": alert.code}) if alert else ""
+    rows = [
+        Outbox(
+            recipient=user,
+            kind=kind,
+            alert=alert,
+            subject=subject[:200],
+            body=body,
+            url=url,
+            created_at=now,
+        )
+        for user in {u.pk: u for u in recipients if u is not None}.values()
+    ]
+    Outbox.objects.bulk_create(rows)
+    if rows:
+        transaction.on_commit(_kick_dispatcher)
+    return len(rows)
+
+
+def _kick_dispatcher() -> None:
+    from .tasks import dispatch_outbox
+
+    try:
+        dispatch_outbox.delay()
+    except Exception:  # the broker is down: the beat schedule delivers later
+        log.warning("alerts: could not queue the outbox dispatcher", exc_info=True)
+
+
+def deliver(outbox: Outbox, *, now: datetime.datetime) -> bool:
+    """Move one outbox row to the inbox (once) and email; True when it was handled."""
+    with transaction.atomic():
+        row = Outbox.objects.select_for_update().filter(pk=outbox.pk).select_related("recipient")
+        row = row.first()
+        if row is None or row.dispatched_at is not None:
+            return False
+        row.attempts += 1
+        InboxMessage.objects.get_or_create(
+            outbox=row,
+            defaults={
+                "recipient_id": row.recipient_id,
+                "subject": row.subject,
+                "body": row.body,
+                "url": row.url,
+                "created_at": row.created_at,
+            },
+        )
+        if row.recipient.email and row.emailed_at is None:
+            # Email carries no student data: only that something waits in Xinqiao.
+            send_mail(
+                subject=_("Xinqiao: an alert needs your attention"),
+                message=_("Please sign in to Xinqiao and open your inbox."),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[row.recipient.email],
+                fail_silently=False,
+            )
+            row.emailed_at = now
+        row.dispatched_at = now
+        row.save(update_fields=["attempts", "dispatched_at", "emailed_at"])
+    return True
+
+
+def dispatch_outbox(*, limit: int = 500, now: datetime.datetime | None = None) -> int:
+    """Deliver pending outbox rows. Safe to run concurrently and repeatedly (idempotent)."""
+    now = now or timezone.now()
+    pending = list(Outbox.objects.filter(dispatched_at__isnull=True).order_by("id")[:limit])
+    done = 0
+    for row in pending:
+        try:
+            done += deliver(row, now=now)
+        except Exception:  # one bad address must not block the rest; retried next run
+            log.exception("alerts: delivering outbox row %s failed", row.pk)
+    return done
+
+
+@transaction.atomic
+def mark_read(message: InboxMessage, *, actor: Any) -> None:
+    if message.recipient_id != actor.pk:
+        raise DomainError(_("This message is not yours."))
+    if message.read_at is None:
+        message.read_at = timezone.now()
+        message.save(update_fields=["read_at"])
+
+
+# --- raising ----------------------------------------------------------------------------------
+
+
+def _alert_subject(alert: Alert, raised: bool) -> str:
+    if raised:
+        return _("Alert raised to %(level)s: %(student)s") % {
+            "level": alert.get_level_display(),
+            "student": alert.student.name,
+        }
+    return _("New %(level)s alert: %(student)s") % {
+        "level": alert.get_level_display(),
+        "student": alert.student.name,
+    }
+
+
+def _recipients_for_new(alert: Alert) -> list[Any]:
+    if alert.level == Level.RED:
+        return psychology_teachers(alert.school_id)  # a red alert must not hang on one person
+    return [alert.owner] if alert.owner else psychology_teachers(alert.school_id)
+
+
+def _set_deadlines(alert: Alert, start: datetime.datetime) -> None:
+    d = deadlines_for(alert.level, start)
+    alert.level_since = start
+    alert.acknowledge_by = d.acknowledge_by
+    alert.verify_by = d.verify_by
+    alert.guardian_informed_by = d.guardian_informed_by
+
+
+@transaction.atomic
+def raise_alert(
+    *,
+    student: Student,
+    level: str,
+    source: str,
+    evidence: dict[str, Any],
+    rule: str = "",
+    ruleset_version: str = "",
+    response_id: int | None = None,
+    concern: Concern | None = None,
+    actor: Any = None,
+) -> Alert:
+    """A new alert, or the student's open alert with this trigger attached (de-duplication).
+
+    Effects in order: lock the open alert (if any); attach the trigger; raise the level and restart
+    its deadlines when the new level is higher; write the audit event; queue notifications."""
+    now = timezone.now()
+    trigger_evidence = {"rule": rule, "level": level, **evidence}
+    alert = (
+        Alert.objects.select_for_update().filter(student=student, status__in=OPEN_STATUSES).first()
+    )
+    created = alert is None
+    raised = False
+    if alert is None:
+        owner = owner_for_school(student.school_id)
+        alert = Alert(
+            student=student,
+            school_id=student.school_id,
+            level=level,
+            source=source,
+            owner=owner,
+            ruleset_version=ruleset_version,
+            evidence=[trigger_evidence],
+            created_at=now,
+        )
+        _set_deadlines(alert, now)
+        try:
+            with transaction.atomic():
+                alert.save()
+        except IntegrityError:  # a concurrent trigger created it first: attach to that one
+            return raise_alert(
+                student=student,
+                level=level,
+                source=source,
+                evidence=evidence,
+                rule=rule,
+                ruleset_version=ruleset_version,
+                response_id=response_id,
+                concern=concern,
+                actor=actor,
+            )
+    else:
+        alert.evidence = [*alert.evidence, trigger_evidence]
+        fields = ["evidence", "updated_at"]
+        if LEVEL_RANK[level] > LEVEL_RANK[alert.level]:
+            alert.level = level
+            alert.ruleset_version = ruleset_version or alert.ruleset_version
+            _set_deadlines(alert, now)
+            fields += [
+                "level",
+                "ruleset_version",
+                "level_since",
+                "acknowledge_by",
+                "verify_by",
+                "guardian_informed_by",
+            ]
+            raised = True
+        alert.save(update_fields=fields)
+    alert.student = student
+    AlertTrigger.objects.create(
+        alert=alert,
+        level=level,
+        source=source,
+        rule=rule,
+        ruleset_version=ruleset_version,
+        response_id=response_id,
+        concern=concern,
+        evidence=trigger_evidence,
+        at=now,
+    )
+    record_event(
+        actor=actor,
+        action="alerts.alert.raised" if created else "alerts.alert.trigger_attached",
+        obj=alert,
+        fields={
+            "student": str(student.code),
+            "level": alert.level,
+            "trigger_level": level,
+            "source": source,
+            "rule": rule,
+            "ruleset": ruleset_version,
+            "level_raised": raised,
+        },
+    )
+    if created or raised:
+        notify(
+            recipients=_recipients_for_new(alert),
+            kind="alert.raised" if created else "alert.level_raised",
+            subject=_alert_subject(alert, raised),
+            alert=alert,
+        )
+    return alert
+
+
+def _definition_item_ids(code: str, version: str) -> tuple[str, ...]:
+    try:
+        defn = get_definition(code, version)
+    except UnknownInstrumentError:
+        from xinqiao.instruments.selectors import definition_for
+
+        defn = definition_for(code, version)
+    return tuple(defn.item_ids), frozenset(i.id for i in defn.items if i.critical_min is not None)  # type: ignore[return-value]
+
+
+def facts_of(responses: Sequence[Any], age: Any) -> rules_mod.Facts:
+    instruments = {}
+    for r in responses:
+        item_ids, critical_ids = _definition_item_ids(r.instrument_code, r.instrument_version)
+        answers = list(r.answers or [])
+        items = {i: (answers[n] if n < len(answers) else None) for n, i in enumerate(item_ids)}
+        instruments[r.instrument_code] = rules_mod.InstrumentFacts(
+            code=r.instrument_code,
+            items=items,
+            scores=dict(r.scores or {}),
+            missing=frozenset(r.missing or []),
+            critical_ids=critical_ids,
+            valid=bool(r.valid),
+            response_id=r.pk,
+        )
+    return rules_mod.Facts(instruments, age)
+
+
+def _age_on(birth: datetime.date | None, day: datetime.date) -> int | None:
+    if birth is None:
+        return None
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def evaluate_submission(
+    *,
+    assignment_id: int,
+    student_id: int,
+    school_id: int,
+    stage_band: str,
+    responses: Sequence[Any],
+) -> list[Alert]:
+    """Called by screening inside the transaction that stores a submission's responses.
+
+    Pure Python while no rule fires (the common case costs no query once the rule-set cache is
+    warm); when rules fire: one alert (de-duplicated) carrying every hit as a trigger, its outbox
+    rows, and — for score rules held back by an invalid questionnaire — a re-sit."""
+    active = rules_mod.ruleset_for(school_id=school_id, stage=stage_band)
+
+    def age() -> int | None:
+        birth = Student.objects.filter(pk=student_id).values_list("birth_date", flat=True).first()
+        return _age_on(birth, timezone.localdate())
+
+    facts = facts_of(responses, age)
+    outcome = rules_mod.evaluate(active.definition, facts)
+    if not outcome.hits and not outcome.held:
+        return []
+    by_code = {r.instrument_code: r for r in responses}
+    if any(r.pk is None for r in responses):  # raw INSERT (taking path): read the ids back
+        from xinqiao.screening.models import Response
+
+        ids = dict(
+            Response.objects.filter(assignment_id=assignment_id).values_list(
+                "instrument_code", "pk"
+            )
+        )
+    else:
+        ids = {c: r.pk for c, r in by_code.items()}
+    student = Student.objects.select_related("school").get(pk=student_id)
+    alerts: list[Alert] = []
+    # Highest level first, so the alert is created at its final level and notified once.
+    for hit in sorted(outcome.hits, key=lambda h: -LEVEL_RANK[h.level]):
+        evidence = {
+            "kind": hit.kind,
+            "assignment": assignment_id,
+            "instruments": [
+                {
+                    "code": code,
+                    "response": ids.get(code),
+                    "scores": by_code[code].scores,
+                    "critical": by_code[code].critical,
+                    "missing": by_code[code].missing,
+                    "valid": by_code[code].valid,
+                }
+                for code in hit.instruments
+                if code in by_code
+            ],
+        }
+        first = hit.instruments[0] if hit.instruments else None
+        alerts.append(
+            raise_alert(
+                student=student,
+                level=hit.level,
+                source=Source.SCREENING,
+                evidence=evidence,
+                rule=hit.rule,
+                ruleset_version=active.label,
+                response_id=ids.get(first) if first else None,
+            )
+        )
+    if outcome.held:
+        _request_resit(assignment_id=assignment_id, student=student, held=outcome.held)
+    return list({a.pk: a for a in alerts}.values())
+
+
+def _request_resit(*, assignment_id: int, student: Student, held: Sequence[Any]) -> None:
+    """Score rules on an invalid questionnaire wait: ask screening for a re-sit instead."""
+    from xinqiao.screening import services as screening_services
+    from xinqiao.screening.models import Assignment
+
+    resit = None
+    owner = owner_for_school(student.school_id)
+    assign = getattr(screening_services, "assign_resit", None)
+    if assign is not None and owner is not None:
+        try:
+            with transaction.atomic():
+                resit = assign(actor=owner, assignment=Assignment.objects.get(pk=assignment_id))
+        except DomainError as exc:
+            log.info("alerts: re-sit not assigned for assignment %s: %s", assignment_id, exc)
+    record_event(
+        actor=None,
+        action="alerts.rules.held_for_resit",
+        object_type="screening.assignment",
+        object_id=assignment_id,
+        school_id=student.school_id,
+        fields={
+            "student": str(student.code),
+            "rules": [h.rule for h in held],
+            "resit": resit.pk if resit else None,
+        },
+    )
+
+
+# --- concerns ---------------------------------------------------------------------------------
+
+ROLE_SOURCE = {
+    Role.HEAD_TEACHER: Source.HEAD_TEACHER,
+    Role.MENTOR: Source.MENTOR,
+    Role.COMMITTEE_MEMBER: Source.COMMITTEE_MEMBER,
+    Role.PARENT: Source.PARENT,
+    Role.PSYCHOLOGY_TEACHER: Source.COUNSELLING,
+}
+
+
+@transaction.atomic
+def file_concern(
+    *,
+    actor: Any,
+    student: Student,
+    what_seen: str,
+    seen_on: datetime.date,
+    urgency: str,
+) -> Concern:
+    """A human report. It raises (or attaches to) an alert at the level its urgency implies:
+    a current plan, attempt or means is red."""
+    from xinqiao.access.scope import principal_for
+
+    from .selectors import concern_students
+
+    principal = principal_for(actor)
+    if not concern_students(principal=principal).filter(pk=student.pk).exists():
+        raise DomainError(_("You cannot report about this student."))
+    if not what_seen.strip():
+        raise DomainError(_("Please describe what you saw or heard."), field="what_seen")
+    if seen_on > timezone.localdate():
+        raise DomainError(_("The date cannot be in the future."), field="seen_on")
+    role = next((r for r in principal.roles if r in ROLE_SOURCE), "")
+    source = ROLE_SOURCE.get(role, Source.OTHER)
+    concern = Concern.objects.create(
+        student=student,
+        school_id=student.school_id,
+        reporter=actor,
+        source=source,
+        what_seen=what_seen.strip(),
+        seen_on=seen_on,
+        urgency=urgency,
+        created_at=timezone.now(),
+    )
+    record_event(
+        actor=actor,
+        action="alerts.concern.filed",
+        obj=concern,
+        fields={"student": str(student.code), "urgency": urgency},
+    )
+    alert = raise_alert(
+        student=student,
+        level=URGENCY_LEVEL[urgency],
+        source=source,
+        evidence={"concern": str(concern.code), "urgency": urgency},
+        rule=f"concern.{urgency}",
+        concern=concern,
+        actor=actor,
+    )
+    concern.alert = alert
+    concern.save(update_fields=["alert"])
+    return concern
+
+
+# --- acting on an alert -----------------------------------------------------------------------
+
+
+def _lock(alert: Alert) -> Alert:
+    return Alert.objects.select_for_update().select_related("student").get(pk=alert.pk)
+
+
+@transaction.atomic
+def acknowledge_alert(alert: Alert, *, actor: Any) -> Alert:
+    alert = _lock(alert)
+    if alert.status != Status.NEW:
+        raise DomainError(_("This alert has already been acknowledged."))
+    alert.status = Status.ACKNOWLEDGED
+    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_by = actor
+    if alert.owner_id is None:
+        alert.owner = actor
+    alert.save(
+        update_fields=["status", "acknowledged_at", "acknowledged_by", "owner", "updated_at"]
+    )
+    record_event(
+        actor=actor,
+        action="alerts.alert.acknowledged",
+        obj=alert,
+        fields={"student": str(alert.student.code), "level": alert.level},
+    )
+    return alert
+
+
+@transaction.atomic
+def verify_alert(
+    alert: Alert,
+    *,
+    actor: Any,
+    outcome: str,
+    reason: str,
+    new_level: str = "",
+    guardian_informed: bool = False,
+    interviewed_at: datetime.datetime | None = None,
+) -> Verification:
+    """Record the verification interview. Confirmed or changed: `alert_confirmed` is sent on
+    commit (the cases app opens a case). Dismissed: the alert closes with the reason."""
+    alert = _lock(alert)
+    if not alert.is_open:
+        raise DomainError(_("This alert has already been verified."))
+    if outcome not in Outcome.values:
+        raise DomainError(_("Choose an outcome."), field="outcome")
+    if not reason.strip():
+        raise DomainError(_("State the reason for the outcome."), field="reason")
+    if outcome == Outcome.CHANGED:
+        if new_level not in Level.values or new_level == alert.level:
+            raise DomainError(_("Choose the new level."), field="new_level")
+    elif outcome == Outcome.CONFIRMED:
+        new_level = alert.level
+    else:
+        new_level = ""
+    now = timezone.now()
+    interviewed_at = interviewed_at or now
+    if interviewed_at > now:
+        raise DomainError(_("The interview time cannot be in the future."), field="interviewed_at")
+    verification = Verification.objects.create(
+        alert=alert,
+        interviewer=actor,
+        interviewed_at=interviewed_at,
+        outcome=outcome,
+        previous_level=alert.level,
+        new_level=new_level,
+        reason=reason.strip(),
+        guardian_informed=guardian_informed,
+    )
+    previous = alert.level
+    alert.status = Status.VERIFIED
+    alert.outcome = outcome
+    alert.verified_at = now
+    if new_level:
+        alert.level = new_level
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at, alert.acknowledged_by = now, actor
+    if guardian_informed and alert.guardian_informed_at is None:
+        alert.guardian_informed_at = now
+    alert.save()
+    record_event(
+        actor=actor,
+        action=f"alerts.alert.{'dismissed' if outcome == Outcome.DISMISSED else 'verified'}",
+        obj=alert,
+        fields={
+            "student": str(alert.student.code),
+            "outcome": outcome,
+            "previous_level": previous,
+            "level": alert.level,
+            "guardian_informed": guardian_informed,
+        },
+    )
+    if outcome != Outcome.DISMISSED:
+        send_alert_confirmed_on_commit(alert=alert, level=alert.level, actor=actor)
+    return verification
+
+
+# --- escalation -------------------------------------------------------------------------------
+
+
+def _escalate(
+    alert: Alert, step: str, due: datetime.datetime, recipients: list[Any], now: Any
+) -> bool:
+    try:
+        with transaction.atomic():
+            Escalation.objects.create(
+                alert=alert,
+                school_id=alert.school_id,
+                step=step,
+                due_at=due,
+                escalated_at=now,
+                recipients=[u.pk for u in recipients],
+            )
+    except IntegrityError:
+        return False  # already escalated (another run got there first)
+    record_event(
+        actor=None,
+        action="alerts.alert.escalated",
+        obj=alert,
+        fields={"step": step, "level": alert.level, "recipients": [u.pk for u in recipients]},
+    )
+    notify(
+        recipients=recipients,
+        kind=f"alert.escalated.{step}",
+        subject=_("Escalated %(level)s alert, deadline missed: %(student)s")
+        % {"level": alert.get_level_display(), "student": alert.student.name},
+        alert=alert,
+    )
+    return True
+
+
+@transaction.atomic
+def run_escalations(*, now: datetime.datetime | None = None) -> int:
+    """Escalate every open alert whose deadline has passed. Idempotent: each (alert, step) happens
+    exactly once (unique constraint), however often and however concurrently this runs."""
+    now = now or timezone.now()
+    done = 0
+    open_alerts = Alert.objects.open().select_related("student")
+    # red, not acknowledged 2 h after it turned red → moral-education leader
+    red_ack = open_alerts.filter(
+        level=Level.RED,
+        status=Status.NEW,
+        level_since__lte=now - datetime.timedelta(hours=2),
+    ).exclude(escalations__step=EscalationStep.RED_LEADER)
+    for alert in red_ack:
+        due = escalation_due("red_leader", alert.level_since)
+        done += _escalate(
+            alert, EscalationStep.RED_LEADER, due, moral_education_leaders(alert.school_id), now
+        )
+    # red, not verified 24 h after it turned red → district station
+    red_station = open_alerts.filter(
+        level=Level.RED, level_since__lte=now - datetime.timedelta(hours=24)
+    ).exclude(escalations__step=EscalationStep.RED_STATION)
+    for alert in red_station:
+        due = escalation_due("red_station", alert.level_since)
+        done += _escalate(
+            alert, EscalationStep.RED_STATION, due, station_counsellors(alert.school_id), now
+        )
+    # orange past its verification deadline → moral-education leader
+    orange = open_alerts.filter(level=Level.ORANGE, verify_by__lt=now).exclude(
+        escalations__step=EscalationStep.ORANGE_LEADER
+    )
+    for alert in orange:
+        done += _escalate(
+            alert,
+            EscalationStep.ORANGE_LEADER,
+            alert.verify_by,
+            moral_education_leaders(alert.school_id),
+            now,
+        )
+    return done
+
+
+# --- rule sets --------------------------------------------------------------------------------
+
+
+def can_edit_rules_for(actor: Any, unit: OrgUnit) -> bool:
+    from xinqiao.access.roles import Cap
+    from xinqiao.access.scope import principal_for
+
+    return unit.kind in (Kind.CITY, Kind.DISTRICT) and principal_for(actor).sees_unit(
+        unit, Cap.EDIT_RULESETS
+    )
+
+
+@transaction.atomic
+def save_ruleset(*, actor: Any, unit: OrgUnit, stage: str, source: str, note: str = "") -> RuleSet:
+    """A new version of the rules for `unit` (city or district) and `stage` ("" = every stage)."""
+    from xinqiao.screening.models import StageBand
+
+    if not can_edit_rules_for(actor, unit):
+        raise DomainError(_("You cannot change the rules for this unit."))
+    if stage and stage not in StageBand.values:
+        raise DomainError(_("Unknown school stage."), field="stage")
+    definition = rules_mod.parse_rules(source)
+    last = (
+        RuleSet.objects.select_for_update()
+        .filter(unit=unit, stage=stage)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
+    ruleset = RuleSet.objects.create(
+        unit=unit,
+        stage=stage,
+        version=(last or 0) + 1,
+        definition=definition,
+        source=source,
+        note=note,
+        created_by=actor,
+    )
+    record_event(
+        actor=actor,
+        action="alerts.ruleset.saved",
+        obj=ruleset,
+        object_type="alerts.ruleset",
+        school_id=None,
+        fields={"unit": str(unit.code), "stage": stage, "version": ruleset.version, "note": note},
+    )
+    rules_mod.cache.clear()
+    transaction.on_commit(rules_mod.cache.clear)
+    return ruleset

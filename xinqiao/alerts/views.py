@@ -1,0 +1,160 @@
+"""Thin views: parse, call a selector or service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from xinqiao.access.decorators import requires
+from xinqiao.access.roles import Cap
+from xinqiao.access.scope import principal_for
+from xinqiao.core.errors import DomainError
+
+from . import rules as rules_mod
+from . import selectors, services
+from .forms import ConcernForm, RuleSetForm, VerificationForm
+
+
+def _principal(request: HttpRequest) -> Any:
+    return principal_for(request.user)
+
+
+@requires(Cap.VIEW_ALERTS)
+def worklist(request: HttpRequest) -> HttpResponse:
+    principal = _principal(request)
+    alerts = selectors.worklist(principal=principal)
+    return render(
+        request,
+        "alerts/worklist.html",
+        {"alerts": alerts, "can_handle": principal.can(Cap.HANDLE_ALERTS)},
+    )
+
+
+@requires(Cap.VIEW_ALERTS)
+def alert_detail(request: HttpRequest, code: Any) -> HttpResponse:
+    principal = _principal(request)
+    alert = selectors.get_alert(principal=principal, code=code)
+    evidence = None
+    if selectors.can_read_evidence(principal, alert):
+        evidence = selectors.alert_evidence(principal=principal, alert=alert)
+    return render(
+        request,
+        "alerts/alert_detail.html",
+        {
+            "alert": alert,
+            "evidence": evidence,
+            "can_handle": principal.can(Cap.HANDLE_ALERTS) and alert.is_open,
+        },
+    )
+
+
+@require_POST
+@requires(Cap.HANDLE_ALERTS)
+def alert_acknowledge(request: HttpRequest, code: Any) -> HttpResponse:
+    alert = selectors.get_alert(principal=_principal(request), code=code)
+    try:
+        services.acknowledge_alert(alert, actor=request.user)
+        messages.success(request, _("Alert acknowledged."))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("alerts:alert-detail", code=alert.code)
+
+
+@requires(Cap.HANDLE_ALERTS)
+def alert_verify(request: HttpRequest, code: Any) -> HttpResponse:
+    alert = selectors.get_alert(principal=_principal(request), code=code)
+    form = VerificationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.verify_alert(alert, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Verification recorded."))
+            return redirect("alerts:alert-detail", code=alert.code)
+    return render(request, "alerts/alert_verify.html", {"alert": alert, "form": form})
+
+
+@requires(Cap.FILE_CONCERN)
+def concern_create(request: HttpRequest) -> HttpResponse:
+    principal = _principal(request)
+    form = ConcernForm(
+        request.POST or None, students=selectors.concern_students(principal=principal)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.file_concern(
+                actor=request.user,
+                student=data["student"],
+                what_seen=data["what_seen"],
+                seen_on=data["seen_on"],
+                urgency=data["urgency"],
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Thank you. Your report has been received."))
+            return redirect("alerts:concern-list")
+    return render(request, "alerts/concern_form.html", {"form": form})
+
+
+@requires(Cap.FILE_CONCERN)
+def concern_list(request: HttpRequest) -> HttpResponse:
+    concerns = selectors.my_concerns(principal=_principal(request))
+    return render(request, "alerts/concern_list.html", {"concerns": concerns})
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    items = list(selectors.inbox(user=request.user)[:100])
+    unread = [m for m in items if m.read_at is None]
+    response = render(
+        request, "alerts/inbox.html", {"items": items, "unread": {m.pk for m in unread}}
+    )
+    for message in unread:  # shown once: opening the inbox marks them read
+        services.mark_read(message, actor=request.user)
+    return response
+
+
+@requires(Cap.EDIT_RULESETS)
+def ruleset_list(request: HttpRequest) -> HttpResponse:
+    principal = _principal(request)
+    return render(
+        request,
+        "alerts/ruleset_list.html",
+        {
+            "rulesets": selectors.list_rulesets(principal=principal),
+            "default_label": rules_mod.default_active().label,
+        },
+    )
+
+
+@requires(Cap.EDIT_RULESETS)
+def ruleset_create(request: HttpRequest) -> HttpResponse:
+    principal = _principal(request)
+    units = selectors.rule_units(principal=principal)
+    initial = {"source": rules_mod.default_source(), "unit": units.first()}
+    form = RuleSetForm(request.POST or None, units=units, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.save_ruleset(
+                actor=request.user,
+                unit=data["unit"],
+                stage=data["stage"],
+                source=data["source"],
+                note=data["note"],
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else "source", exc.message)
+        else:
+            messages.success(request, _("A new version of the rules is in force."))
+            return redirect("alerts:ruleset-list")
+    return render(request, "alerts/ruleset_form.html", {"form": form})
