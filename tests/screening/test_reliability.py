@@ -84,7 +84,9 @@ responses = {}
 for r in Response.objects.select_related("assignment__student"):
     responses.setdefault(r.assignment.student.student_number, []).append(r.instrument_code)
 print(json.dumps({"drafts": drafts, "responses": responses,
-                  "statuses": sorted(set(Assignment.objects.values_list("status", flat=True)))}))
+                  # Re-sits that alert rules assign for invalid questionnaires are new work.
+                  "statuses": sorted(set(Assignment.objects.filter(resit_of__isnull=True)
+                                         .values_list("status", flat=True)))}))
 """
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.instruments.engine import load_library
 from xinqiao.orgs.forms import style_fields
@@ -46,7 +47,7 @@ class BatteryFormMixin:
 
 
 class CampaignForm(BatteryFormMixin, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=120)
+    name = forms.CharField(label=pgettext_lazy("of a thing", "Name"), max_length=120)
     kind = forms.ChoiceField(label=_("Kind"), choices=CampaignKind.choices)
     term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.all())
     owner_unit = forms.ModelChoiceField(label=_("Run by"), queryset=OrgUnit.objects.none())

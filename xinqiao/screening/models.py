@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.orgs.models import OrgUnit, Term
 from xinqiao.people.models import Student
@@ -69,7 +70,7 @@ class StageBand(models.TextChoices):
 
 class Campaign(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(pgettext_lazy("of a thing", "name"), max_length=120)
     term = models.ForeignKey(
         Term, on_delete=models.PROTECT, related_name="+", verbose_name=_("term")
     )
