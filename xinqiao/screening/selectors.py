@@ -557,3 +557,43 @@ __all__ = [
     "school_results",
     "suppress_small_cells",
 ]
+
+
+# --- scoped getters for the views ----------------------------------------------------------
+
+
+def get_class(principal: Any, campaign: Any, class_code: Any, cap: str) -> OrgUnit:
+    """A class of the campaign's area: 404 outside the user's areas, 403 without `cap`."""
+    unit = OrgUnit.objects.filter(code=class_code, kind=Kind.CLASS).first()
+    if unit is None or not any(a.contains(unit) for a in _areas(principal)):
+        raise Http404
+    if not principal.sees_unit(unit, cap):
+        raise PermissionDenied
+    return unit
+
+
+def get_assignment(principal: Any, campaign: Any, student_code: Any) -> Assignment:
+    """A student's (non-re-sit) assignment: 404 out of scope, 403 without MANAGE_ASSIGNMENTS."""
+    student = principal.get_student(student_code, tier=Tier.T1)
+    assignment = (
+        Assignment.objects.filter(campaign=campaign, student=student, resit_of__isnull=True)
+        .select_related("student", "school_class")
+        .first()
+    )
+    if assignment is None:
+        raise Http404
+    if not principal.students(cap=Cap.MANAGE_ASSIGNMENTS).filter(pk=student.pk).exists():
+        raise PermissionDenied
+    return assignment
+
+
+def get_sitting(principal: Any, key: Any) -> Sitting:
+    """A sitting by its key: 404 outside the user's areas, 403 without RUN_SITTINGS."""
+    sitting = (
+        Sitting.objects.filter(key=key).select_related("campaign", "school_class", "school").first()
+    )
+    if sitting is None or not any(a.contains(sitting.school_class) for a in _areas(principal)):
+        raise Http404
+    if not principal.sees_unit(sitting.school_class, Cap.RUN_SITTINGS):
+        raise PermissionDenied
+    return sitting

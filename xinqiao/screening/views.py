@@ -239,15 +239,6 @@ def campaign_battery(request: HttpRequest, code: Any) -> HttpResponse:
 # --- classes: who is missing, consent, absences, sittings ------------------------------------
 
 
-def _class(principal: Any, campaign: Any, class_code: Any, cap: str) -> OrgUnit:
-    unit = OrgUnit.objects.filter(code=class_code, kind=Kind.CLASS).first()
-    if unit is None or not any(a.contains(unit) for a in selectors._areas(principal)):
-        raise Http404
-    if not principal.sees_unit(unit, cap):
-        raise PermissionDenied
-    return unit
-
-
 @requires(Cap.VIEW_CLASS_PROGRESS)
 def my_classes(request: HttpRequest) -> HttpResponse:
     principal = _principal(request)
@@ -265,7 +256,7 @@ def my_classes(request: HttpRequest) -> HttpResponse:
 def class_progress(request: HttpRequest, code: Any, class_code: Any) -> HttpResponse:
     principal = _principal(request)
     campaign = selectors.get_campaign(principal, code, Cap.VIEW_CLASS_PROGRESS)
-    school_class = _class(principal, campaign, class_code, Cap.VIEW_CLASS_PROGRESS)
+    school_class = selectors.get_class(principal, campaign, class_code, Cap.VIEW_CLASS_PROGRESS)
     entries = selectors.class_list(principal, campaign, school_class)
     sitting = selectors.open_sittings(campaign, [school_class]).get(school_class.pk)
     return render(
@@ -301,7 +292,7 @@ def class_progress(request: HttpRequest, code: Any, class_code: Any) -> HttpResp
 def class_consent(request: HttpRequest, code: Any, class_code: Any) -> HttpResponse:
     principal = _principal(request)
     campaign = selectors.get_campaign(principal, code, Cap.RECORD_CONSENT)
-    school_class = _class(principal, campaign, class_code, Cap.RECORD_CONSENT)
+    school_class = selectors.get_class(principal, campaign, class_code, Cap.RECORD_CONSENT)
     codes = request.POST.getlist("student")
     students = list(
         principal.students(cap=Cap.RECORD_CONSENT).filter(school_class=school_class, code__in=codes)
@@ -324,22 +315,6 @@ def class_consent(request: HttpRequest, code: Any, class_code: Any) -> HttpRespo
     return redirect("screening:class-progress", code=campaign.code, class_code=school_class.code)
 
 
-def _assignment(principal: Any, campaign: Any, student_code: Any) -> Assignment:
-    student = Student.objects.filter(code=student_code).first()
-    if student is None or principal.tier_for(student) < 0:
-        raise Http404
-    assignment = (
-        Assignment.objects.filter(campaign=campaign, student=student, resit_of__isnull=True)
-        .select_related("student", "school_class")
-        .first()
-    )
-    if assignment is None:
-        raise Http404
-    if not principal.students(cap=Cap.MANAGE_ASSIGNMENTS).filter(pk=student.pk).exists():
-        raise PermissionDenied
-    return assignment
-
-
 @requires(Cap.MANAGE_ASSIGNMENTS)
 @require_POST
 def assignment_action(request: HttpRequest, code: Any, student: Any, action: str) -> HttpResponse:
@@ -347,7 +322,7 @@ def assignment_action(request: HttpRequest, code: Any, student: Any, action: str
         raise Http404
     principal = _principal(request)
     campaign = selectors.get_campaign(principal, code, Cap.MANAGE_ASSIGNMENTS)
-    assignment = _assignment(principal, campaign, student)
+    assignment = selectors.get_assignment(principal, campaign, student)
     try:
         if action == "absent":
             services.mark_absent(actor=request.user, assignment=assignment)
@@ -374,7 +349,7 @@ def assignment_action(request: HttpRequest, code: Any, student: Any, action: str
 def sitting_open(request: HttpRequest, code: Any, class_code: Any) -> HttpResponse:
     principal = _principal(request)
     campaign = selectors.get_campaign(principal, code, Cap.RUN_SITTINGS)
-    school_class = _class(principal, campaign, class_code, Cap.RUN_SITTINGS)
+    school_class = selectors.get_class(principal, campaign, class_code, Cap.RUN_SITTINGS)
     existing = selectors.open_sittings(campaign, [school_class]).get(school_class.pk)
     if existing is not None:
         return redirect("screening:sitting-screen", key=existing.key)
@@ -396,19 +371,6 @@ def _take_url(name: str, **kwargs: Any) -> str:
         return reverse(name, kwargs=kwargs or None)
     except NoReverseMatch:  # the student side is not mounted
         return "/take/"
-
-
-def _sitting(principal: Any, key: Any) -> Sitting:
-    sitting = (
-        Sitting.objects.filter(key=key).select_related("campaign", "school_class", "school").first()
-    )
-    if sitting is None or not any(
-        a.contains(sitting.school_class) for a in selectors._areas(principal)
-    ):
-        raise Http404
-    if not principal.sees_unit(sitting.school_class, Cap.RUN_SITTINGS):
-        raise PermissionDenied
-    return sitting
 
 
 def _sitting_context(sitting: Sitting) -> dict[str, Any]:
@@ -434,20 +396,20 @@ def _sitting_context(sitting: Sitting) -> dict[str, Any]:
 @requires(Cap.RUN_SITTINGS)
 def sitting_screen(request: HttpRequest, key: Any) -> HttpResponse:
     """The classroom screen: the code, large, and how many have finished."""
-    sitting = _sitting(_principal(request), key)
+    sitting = selectors.get_sitting(_principal(request), key)
     return render(request, "screening/sitting_screen.html", _sitting_context(sitting))
 
 
 @requires(Cap.RUN_SITTINGS)
 def sitting_status(request: HttpRequest, key: Any) -> HttpResponse:
-    sitting = _sitting(_principal(request), key)
+    sitting = selectors.get_sitting(_principal(request), key)
     return render(request, "screening/_sitting_status.html", _sitting_context(sitting))
 
 
 @requires(Cap.RUN_SITTINGS)
 @require_POST
 def sitting_close(request: HttpRequest, key: Any) -> HttpResponse:
-    sitting = _sitting(_principal(request), key)
+    sitting = selectors.get_sitting(_principal(request), key)
     try:
         services.close_sitting(actor=request.user, sitting=sitting)
     except DomainError as exc:
