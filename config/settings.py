@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "xinqiao.instruments",
     "xinqiao.screening",
     "xinqiao.alerts",
+    "xinqiao.cases",
     "xinqiao.demo",
     "xinqiao.api",
 ]

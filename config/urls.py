@@ -25,4 +25,5 @@ urlpatterns = [
     path("screening/", include("xinqiao.screening.urls")),
     path("take/", include("xinqiao.screening.taking.urls")),
     path("alerts/", include("xinqiao.alerts.urls")),
+    path("cases/", include("xinqiao.cases.urls")),
 ]

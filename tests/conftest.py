@@ -218,6 +218,35 @@ def world(db):
         urgency="soon",
     )
     w.alert_a1 = w.concern_a1.alert
+
+    # Cases (issue 5): an open orange case for stu_a2, referred to the city hospital's psychiatrist.
+    from xinqiao.cases.models import Case, LevelChange, Referral
+
+    now = _tz.now()
+    w.case_a2 = Case.objects.create(
+        student=w.stu_a2,
+        school=w.school_a,
+        level="orange",
+        level_since=now,
+        owner=w.psych,
+        opened_at=now,
+        opened_by=w.psych,
+        next_follow_up_due=now + datetime.timedelta(days=7),
+    )
+    LevelChange.objects.create(
+        case=w.case_a2, kind="opened", to_level="orange", changed_by=w.psych, at=now
+    )
+    w.referral_a2 = Referral.objects.create(
+        case=w.case_a2,
+        student=w.stu_a2,
+        hospital=w.hospital,
+        psychiatrist=w.psychiatrist,
+        reason="持续情绪低落，需专科评估",
+        consent_basis="guardian_consent",
+        sent_by=w.psych,
+        sent_at=now,
+        client_key="world-referral-a2",
+    )
     return w
 
 

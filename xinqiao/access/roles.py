@@ -65,6 +65,14 @@ class Cap(models.TextChoices):
     VIEW_ALERTS = "view_alerts", _("See alerts of students in scope")
     HANDLE_ALERTS = "handle_alerts", _("Acknowledge and verify alerts")
     EDIT_RULESETS = "edit_rulesets", _("Edit the alert rule sets")
+    VIEW_CASES = "view_cases", _("See high-care cases of students in scope")
+    HANDLE_CASES = "handle_cases", _("Run high-care cases: follow-ups, guardian contacts, referrals")
+    APPROVE_LEVEL_CHANGES = "approve_level_changes", _("Approve level step-downs and closures")
+    VIEW_CLASS_ATTENTION = "view_class_attention", _("See which students in my class need attention")
+    VIEW_CASE_TASKS = "view_case_tasks", _("See the case tasks assigned to me")
+    VIEW_RED_BOARD = "view_red_board", _("See the red-case board")
+    GIVE_REFERRAL_FEEDBACK = "give_referral_feedback", _("Receive referrals and give feedback")
+    FORWARD_TRANSFERS = "forward_transfers", _("Forward case transfers between schools")
 
 
 C = Cap
@@ -184,6 +192,20 @@ _ALERT_CAPS: dict[str, frozenset[str]] = {
     Role.PSYCHOLOGY_TEACHER: frozenset({C.VIEW_ALERTS, C.HANDLE_ALERTS}),
 }
 for _role, _caps in _ALERT_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+
+# High-care cases (issue 5).
+_CASE_CAPS: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset({C.VIEW_RED_BOARD}),
+    Role.STATION_COUNSELLOR: frozenset({C.VIEW_CASES, C.VIEW_RED_BOARD, C.FORWARD_TRANSFERS}),
+    Role.SCHOOL_ADMIN: frozenset({C.VIEW_CASES, C.APPROVE_LEVEL_CHANGES}),
+    Role.PSYCHOLOGY_TEACHER: frozenset({C.VIEW_CASES, C.HANDLE_CASES}),
+    Role.HEAD_TEACHER: frozenset({C.VIEW_CLASS_ATTENTION, C.VIEW_CASE_TASKS}),
+    Role.MENTOR: frozenset({C.VIEW_CASE_TASKS}),
+    Role.COMMITTEE_MEMBER: frozenset({C.VIEW_CASE_TASKS}),
+    Role.PSYCHIATRIST: frozenset({C.GIVE_REFERRAL_FEEDBACK}),
+}
+for _role, _caps in _CASE_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
 ROLE_TIER: dict[str, Tier] = {

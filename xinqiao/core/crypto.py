@@ -48,3 +48,13 @@ def keyed_hash(value: str) -> str:
     """Deterministic HMAC-SHA256 of a normalised value, for exact-match lookups."""
     key = _derive(settings.FIELD_ENCRYPTION_KEY, b"xinqiao keyed hash")
     return hmac.new(key, value.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    """AES-GCM for uploaded files: 12-byte nonce followed by the sealed data."""
+    nonce = os.urandom(12)
+    return nonce + _aead().encrypt(nonce, data, None)
+
+
+def decrypt_bytes(blob: bytes) -> bytes:
+    return _aead().decrypt(blob[:12], blob[12:], None)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CasesConfig(AppConfig):
+    name = "xinqiao.cases"
+    label = "cases"
+    verbose_name = _("High-care cases")
+
+    def ready(self) -> None:
+        from xinqiao.access.roles import Role
+        from xinqiao.access.scope import register_student_scope
+        from xinqiao.alerts.signals import alert_confirmed
+        from xinqiao.core.navigation import register
+        from xinqiao.people.profile import register_section
+
+        from .panels import register_panel
+        from .selectors.boards import archive_section
+        from .selectors.referrals import psychiatrist_students_q
+        from .services.lifecycle import on_alert_confirmed
+        from .views import boards, care, referrals, schooling
+
+        alert_confirmed.connect(on_alert_confirmed, dispatch_uid="cases-open-on-confirmed")
+        register_student_scope(Role.PSYCHIATRIST, psychiatrist_students_q)
+        register_section(archive_section)
+        for module in (care, referrals, schooling):
+            register_panel(module.panel)
+        for module in (boards, referrals, schooling):
+            for item in module.NAV_ITEMS:
+                register(item)
