@@ -36,8 +36,13 @@ def test_parent_sees_only_own_child(world):
 
 
 def test_roles_without_student_access_see_nothing(world):
-    for user in (world.committee, world.auditor, world.sysadmin, world.psychiatrist):
+    for user in (world.committee, world.auditor, world.sysadmin):
         assert names(principal_for(user).students()) == []
+
+
+def test_psychiatrist_sees_only_referred_students(world):
+    # world.referral_a2 refers stu_a2 (李小红) to world.psychiatrist; nobody else is visible.
+    assert names(principal_for(world.psychiatrist).students()) == ["李小红"]
 
 
 def test_city_admin_sees_every_school(world):

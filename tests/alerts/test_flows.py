@@ -49,9 +49,11 @@ def test_red_escalates_at_2h_and_24h_exactly_once(world):
     assert run_escalations(now=start + datetime.timedelta(hours=2, minutes=1)) == 0
     leader = Outbox.objects.filter(alert=alert, kind="alert.escalated.red_leader")
     assert [o.recipient for o in leader] == [world.school_admin]
-    assert run_escalations(now=start + datetime.timedelta(hours=24)) == 1
+    # +24 h: the station, and (the guardian not informed that school day) the leader again
+    assert run_escalations(now=start + datetime.timedelta(hours=24)) == 2
     assert run_escalations(now=start + datetime.timedelta(hours=30)) == 0
     assert sorted(Escalation.objects.filter(alert=alert).values_list("step", flat=True)) == [
+        "red_guardian",
         "red_leader",
         "red_station",
     ]

@@ -66,9 +66,15 @@ class Cap(models.TextChoices):
     HANDLE_ALERTS = "handle_alerts", _("Acknowledge and verify alerts")
     EDIT_RULESETS = "edit_rulesets", _("Edit the alert rule sets")
     VIEW_CASES = "view_cases", _("See high-care cases of students in scope")
-    HANDLE_CASES = "handle_cases", _("Run high-care cases: follow-ups, guardian contacts, referrals")
+    HANDLE_CASES = (
+        "handle_cases",
+        _("Run high-care cases: follow-ups, guardian contacts, referrals"),
+    )
     APPROVE_LEVEL_CHANGES = "approve_level_changes", _("Approve level step-downs and closures")
-    VIEW_CLASS_ATTENTION = "view_class_attention", _("See which students in my class need attention")
+    VIEW_CLASS_ATTENTION = (
+        "view_class_attention",
+        _("See which students in my class need attention"),
+    )
     VIEW_CASE_TASKS = "view_case_tasks", _("See the case tasks assigned to me")
     VIEW_RED_BOARD = "view_red_board", _("See the red-case board")
     GIVE_REFERRAL_FEEDBACK = "give_referral_feedback", _("Receive referrals and give feedback")

@@ -26,7 +26,9 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "orange": {"verify_school_days": 3},
     "yellow": {"verify_school_days": 10},
 }
-# Escalation offsets from the moment an alert reached its level.
+# Escalation offsets of a red alert from the moment it was raised to red (Alert.level_since);
+# override with settings.ALERT_ESCALATION_HOURS (same keys). The other steps escalate when a
+# deadline above is missed (see services.run_escalations and docs/alert-rules.md).
 ESCALATION_HOURS: dict[str, float] = {"red_leader": 2, "red_station": 24}
 
 
@@ -100,5 +102,12 @@ def deadlines_for(level: str, start: datetime.datetime) -> Deadlines:
     )
 
 
+def escalation_hours() -> dict[str, float]:
+    configured = getattr(settings, "ALERT_ESCALATION_HOURS", None) or {}
+    return {**ESCALATION_HOURS, **configured}
+
+
 def escalation_due(step: str, level_since: datetime.datetime) -> datetime.datetime:
-    return level_since + datetime.timedelta(hours=ESCALATION_HOURS[step])
+    """When a red alert raised to red at `level_since` escalates by `step` (red_leader: +2 h,
+    red_station: +24 h by default)."""
+    return level_since + datetime.timedelta(hours=escalation_hours()[step])

@@ -222,9 +222,27 @@ class Verification(models.Model):
 
 
 class EscalationStep(models.TextChoices):
+    """A missed deadline and who hears of it (docs/alert-rules.md, services.run_escalations)."""
+
     RED_LEADER = "red_leader", _("Red alert not acknowledged in 2 hours: moral-education leader")
     RED_STATION = "red_station", _("Red alert not verified in 24 hours: district station")
+    RED_GUARDIAN = (
+        "red_guardian",
+        _("Red alert: guardian not informed the same school day: moral-education leader"),
+    )
     ORANGE_LEADER = "orange_leader", _("Orange alert past its deadline: moral-education leader")
+    YELLOW_OWNER = "yellow_owner", _("Yellow alert past its deadline: reminder to the owner")
+
+
+# Who each step goes to, for other apps' lists: escalations to the school's moral-education leader,
+# to the district station, and reminders that stay with the owner (not an escalation upwards).
+LEADER_STEPS = (
+    EscalationStep.RED_LEADER,
+    EscalationStep.RED_GUARDIAN,
+    EscalationStep.ORANGE_LEADER,
+)
+STATION_STEPS = (EscalationStep.RED_STATION,)
+OWNER_STEPS = (EscalationStep.YELLOW_OWNER,)
 
 
 class Escalation(models.Model):

@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,8 +30,9 @@ from xinqiao.instruments.definition import UnknownInstrumentError, get_definitio
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
 
+from . import hooks
 from . import rules as rules_mod
-from .deadlines import deadlines_for, escalation_due
+from .deadlines import deadlines_for, escalation_due, escalation_hours
 from .models import (
     LEVEL_RANK,
     OPEN_STATUSES,
@@ -61,18 +63,16 @@ LEVEL_WORD = {Level.RED: "red", Level.ORANGE: "orange", Level.YELLOW: "yellow"}
 
 def _users_with_role(role: str, units: Iterable[OrgUnit | int]) -> list[Any]:
     ids = [u.pk if isinstance(u, OrgUnit) else u for u in units]
-    user_ids = (
+    assignments = (
         RoleAssignment.objects.active()
         .filter(role=role, org_unit_id__in=ids, user__is_active=True)
+        .select_related("user")
         .order_by("id")
-        .values_list("user_id", flat=True)
     )
-    seen: list[int] = []
-    for uid in user_ids:
-        if uid not in seen:
-            seen.append(uid)
-    users = get_user_model().objects.in_bulk(seen)
-    return [users[uid] for uid in seen]
+    users: dict[int, Any] = {}  # each user once, in the order of their first role assignment
+    for assignment in assignments:
+        users.setdefault(assignment.user_id, assignment.user)
+    return list(users.values())
 
 
 def psychology_teachers(school_id: int) -> list[Any]:
@@ -84,6 +84,12 @@ def owner_for_school(school_id: int) -> Any | None:
     DutyShift): until then the first active psychology teacher of the school."""
     teachers = psychology_teachers(school_id)
     return teachers[0] if teachers else None
+
+
+def owner_for_student(student: Student) -> Any | None:
+    """The owner of a new alert: whoever a hook names (the cases app: the owner of the student's
+    open case), else the school's psychology teacher on duty."""
+    return hooks.alert_owner_for(student) or owner_for_school(student.school_id)
 
 
 def moral_education_leaders(school_id: int) -> list[Any]:
@@ -145,13 +151,30 @@ def _kick_dispatcher() -> None:
         log.warning("alerts: could not queue the outbox dispatcher", exc_info=True)
 
 
+# An email that keeps failing is given up after this many delivery attempts (the inbox message
+# was delivered on the first one; the failure is logged each time).
+EMAIL_MAX_ATTEMPTS = 5
+
+
 def deliver(outbox: Outbox, *, now: datetime.datetime) -> bool:
-    """Move one outbox row to the inbox (once) and email; True when it was handled."""
+    """Move one outbox row to the recipient's inbox (once) and email them (at least once);
+    True when this call finished the row.
+
+    One transaction holds the row's lock for the whole delivery, taken with SKIP LOCKED (on
+    PostgreSQL): a row another dispatcher is delivering is left to it, so two dispatchers never
+    both deliver it. The inbox message is unique per outbox row (get_or_create), so a dispatcher
+    killed before it marked the row has its work rolled back or redone — never shown twice. An
+    email that fails does not hold back the inbox message: the row stays pending for another email
+    attempt, up to EMAIL_MAX_ATTEMPTS."""
     with transaction.atomic():
-        row = Outbox.objects.select_for_update().filter(pk=outbox.pk).select_related("recipient")
-        row = row.first()
-        if row is None or row.dispatched_at is not None:
-            return False
+        row = (
+            Outbox.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=outbox.pk, dispatched_at__isnull=True)
+            .select_related("recipient")
+            .first()
+        )
+        if row is None:
+            return False  # already delivered, or being delivered by another dispatcher
         row.attempts += 1
         InboxMessage.objects.get_or_create(
             outbox=row,
@@ -164,15 +187,24 @@ def deliver(outbox: Outbox, *, now: datetime.datetime) -> bool:
             },
         )
         if row.recipient.email and row.emailed_at is None:
-            # Email carries no student data: only that something waits in Xinqiao.
-            send_mail(
-                subject=_("Xinqiao: an alert needs your attention"),
-                message=_("Please sign in to Xinqiao and open your inbox."),
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=[row.recipient.email],
-                fail_silently=False,
-            )
-            row.emailed_at = now
+            try:
+                # Email carries no student data: only that something waits in Xinqiao.
+                send_mail(
+                    subject=_("Xinqiao: an alert needs your attention"),
+                    message=_("Please sign in to Xinqiao and open your inbox."),
+                    from_email=settings.DEFAULT_FROM_EMAIL,
+                    recipient_list=[row.recipient.email],
+                    fail_silently=False,
+                )
+            except Exception:
+                log.exception(
+                    "alerts: email for outbox row %s failed (attempt %s)", row.pk, row.attempts
+                )
+                if row.attempts < EMAIL_MAX_ATTEMPTS:
+                    row.save(update_fields=["attempts"])
+                    return False  # the inbox message is delivered; the email is retried
+            else:
+                row.emailed_at = now
         row.dispatched_at = now
         row.save(update_fields=["attempts", "dispatched_at", "emailed_at"])
     return True
@@ -254,7 +286,7 @@ def raise_alert(
     created = alert is None
     raised = False
     if alert is None:
-        owner = owner_for_school(student.school_id)
+        owner = owner_for_student(student)
         alert = Alert(
             student=student,
             school_id=student.school_id,
@@ -296,6 +328,12 @@ def raise_alert(
                 "verify_by",
                 "guardian_informed_by",
             ]
+            if level == Level.RED and alert.status == Status.ACKNOWLEDGED:
+                # Red needs its own acknowledgement within the hour (and the +2 h escalation if
+                # nobody does): an earlier acknowledgement of a lower level does not count.
+                alert.status = Status.NEW
+                alert.acknowledged_at = alert.acknowledged_by = None
+                fields += ["status", "acknowledged_at", "acknowledged_by"]
             raised = True
         alert.save(update_fields=fields)
     alert.student = student
@@ -439,7 +477,7 @@ def evaluate_submission(
     return alerts
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the hand-in: it fails whole or not at all
 def _raise_for_submission(
     *,
     student: Student,
@@ -466,7 +504,7 @@ def _raise_for_submission(
             school_id=student.school_id,
             level=top,
             source=source,
-            owner=owner_for_school(student.school_id),
+            owner=owner_for_student(student),
             ruleset_version=ruleset_version,
             evidence=entries,
             created_at=now,
@@ -494,6 +532,12 @@ def _raise_for_submission(
                 "verify_by",
                 "guardian_informed_by",
             ]
+            if top == Level.RED and alert.status == Status.ACKNOWLEDGED:
+                # Red needs its own acknowledgement within the hour (and the +2 h escalation if
+                # nobody does): an earlier acknowledgement of a lower level does not count.
+                alert.status = Status.NEW
+                alert.acknowledged_at = alert.acknowledged_by = None
+                fields += ["status", "acknowledged_at", "acknowledged_by"]
             raised = True
         alert.save(update_fields=fields)
     alert.student = student
@@ -675,7 +719,8 @@ def verify_alert(
     interviewed_at: datetime.datetime | None = None,
 ) -> Verification:
     """Record the verification interview. Confirmed or changed: `alert_confirmed` is sent in
-    this transaction (the cases app opens or raises a case). Dismissed: the alert closes with the reason."""
+    this transaction (the cases app opens or raises a case). Dismissed: the alert closes with
+    the reason."""
     alert = _lock(alert)
     if not alert.is_open:
         raise DomainError(_("This alert has already been verified."))
@@ -733,79 +778,229 @@ def verify_alert(
 
 
 # --- escalation -------------------------------------------------------------------------------
+#
+# The steps (docs/alert-rules.md, "Escalation"): when each applies to an alert and who hears of it.
+# `escalation_due_for` is the one test, re-run on the locked alert; the queries in `_candidates`
+# only narrow the alerts down to those it may accept.
+
+STEP_ORDER = (
+    EscalationStep.RED_LEADER,
+    EscalationStep.RED_STATION,
+    EscalationStep.RED_GUARDIAN,
+    EscalationStep.ORANGE_LEADER,
+    EscalationStep.YELLOW_OWNER,
+)
 
 
-def _escalate(
-    alert: Alert, step: str, due: datetime.datetime, recipients: list[Any], now: Any
-) -> bool:
-    try:
-        with transaction.atomic():
-            Escalation.objects.create(
-                alert=alert,
-                school_id=alert.school_id,
-                step=step,
-                due_at=due,
-                escalated_at=now,
-                recipients=[u.pk for u in recipients],
-            )
-    except IntegrityError:
-        return False  # already escalated (another run got there first)
-    record_event(
-        actor=None,
-        action="alerts.alert.escalated",
-        obj=alert,
-        fields={"step": step, "level": alert.level, "recipients": [u.pk for u in recipients]},
-    )
-    notify(
-        recipients=recipients,
-        kind=f"alert.escalated.{step}",
-        subject=_("Escalated %(level)s alert, deadline missed: %(student)s")
-        % {"level": alert.get_level_display(), "student": alert.student.name},
-        alert=alert,
-    )
+@dataclass(frozen=True)
+class EscalationDue:
+    """A step's deadline (stored as Escalation.due_at). Hour offsets escalate at the moment
+    itself; day deadlines (23:59:59 of the day) once they have passed."""
+
+    at: datetime.datetime
+    inclusive: bool
+
+    def passed(self, now: datetime.datetime) -> bool:
+        return now >= self.at if self.inclusive else now > self.at
+
+
+def escalation_due_for(alert: Alert, step: str) -> EscalationDue | None:
+    """When `step` escalates this alert in its present state; None when the step does not apply.
+
+    red_leader: red and still new (not acknowledged) 2 h after it was raised to red;
+    red_station: red and not verified 24 h after it was raised to red;
+    red_guardian: red (open, or verified at red) and the guardian not marked informed by the end of
+    the school day it was raised; orange_leader / yellow_owner: open past its verify-by."""
+    red = alert.level == Level.RED
+    if step == EscalationStep.RED_LEADER and red and alert.status == Status.NEW:
+        return EscalationDue(escalation_due("red_leader", alert.level_since), inclusive=True)
+    if step == EscalationStep.RED_STATION and red and alert.is_open:
+        return EscalationDue(escalation_due("red_station", alert.level_since), inclusive=True)
+    if (
+        step == EscalationStep.RED_GUARDIAN
+        and red
+        and alert.guardian_informed_by is not None
+        and alert.guardian_informed_at is None
+        and (alert.is_open or alert.outcome in (Outcome.CONFIRMED, Outcome.CHANGED))
+    ):
+        return EscalationDue(alert.guardian_informed_by, inclusive=False)
+    if step == EscalationStep.ORANGE_LEADER and alert.level == Level.ORANGE and alert.is_open:
+        return EscalationDue(alert.verify_by, inclusive=False)
+    if step == EscalationStep.YELLOW_OWNER and alert.level == Level.YELLOW and alert.is_open:
+        return EscalationDue(alert.verify_by, inclusive=False)
+    return None
+
+
+def _candidates(step: str, now: datetime.datetime) -> Any:
+    hours = escalation_hours()
+    alerts = Alert.objects.exclude(escalations__step=step)
+    open_alerts = alerts.filter(status__in=OPEN_STATUSES)
+    if step == EscalationStep.RED_LEADER:
+        since = now - datetime.timedelta(hours=hours["red_leader"])
+        found = open_alerts.filter(level=Level.RED, status=Status.NEW, level_since__lte=since)
+    elif step == EscalationStep.RED_STATION:
+        since = now - datetime.timedelta(hours=hours["red_station"])
+        found = open_alerts.filter(level=Level.RED, level_since__lte=since)
+    elif step == EscalationStep.RED_GUARDIAN:
+        found = alerts.filter(
+            Q(status__in=OPEN_STATUSES) | Q(outcome__in=[Outcome.CONFIRMED, Outcome.CHANGED]),
+            level=Level.RED,
+            guardian_informed_at__isnull=True,
+            guardian_informed_by__lt=now,
+        )
+    elif step == EscalationStep.ORANGE_LEADER:
+        found = open_alerts.filter(level=Level.ORANGE, verify_by__lt=now)
+    else:
+        found = open_alerts.filter(level=Level.YELLOW, verify_by__lt=now)
+    return found.order_by("id").values_list("pk", flat=True)
+
+
+def _district_admins(school_id: int) -> list[Any]:
+    districts = OrgUnit.objects.get(pk=school_id).ancestors().filter(kind=Kind.DISTRICT)
+    return _users_with_role(Role.DISTRICT_ADMIN, list(districts))
+
+
+def escalation_recipients(alert: Alert, step: str) -> tuple[list[Any], str]:
+    """Who hears of `step`, and as what. When nobody holds the role the step goes one level up
+    (a missed red alert must reach someone): leader → district station → district administrators;
+    owner (yellow reminder) → the school's psychology teachers → leader."""
+    school = alert.school_id
+    owner = alert.owner if alert.owner is not None and alert.owner.is_active else None
+    chain: list[tuple[str, Any]]
+    if step == EscalationStep.YELLOW_OWNER:
+        chain = [
+            ("owner", lambda: [owner] if owner else []),
+            ("psychology_teacher", lambda: psychology_teachers(school)),
+            ("school_admin", lambda: moral_education_leaders(school)),
+        ]
+    elif step == EscalationStep.RED_STATION:
+        chain = [
+            ("station_counsellor", lambda: station_counsellors(school)),
+            ("district_admin", lambda: _district_admins(school)),
+        ]
+    else:
+        chain = [
+            ("school_admin", lambda: moral_education_leaders(school)),
+            ("station_counsellor", lambda: station_counsellors(school)),
+            ("district_admin", lambda: _district_admins(school)),
+        ]
+    for to, users in chain:
+        found = users()
+        if found:
+            if to != chain[0][0]:
+                log.warning(
+                    "alerts: %s of alert %s went to %s (nobody in %s)",
+                    step,
+                    alert.pk,
+                    to,
+                    chain[0][0],
+                )
+            return found, to
+    return [], ""
+
+
+def _escalation_subject(alert: Alert, step: str) -> str:
+    names = {"level": alert.get_level_display(), "student": alert.student.name}
+    if step == EscalationStep.YELLOW_OWNER:
+        return _("Reminder: %(level)s alert past its verification deadline: %(student)s") % names
+    if step == EscalationStep.RED_GUARDIAN:
+        return _("Red alert, guardian not informed by the deadline: %(student)s") % names
+    return _("Escalated %(level)s alert, deadline missed: %(student)s") % names
+
+
+def _escalate(alert_id: int, step: str, now: datetime.datetime) -> bool:
+    """One step for one alert, in its own transaction: lock the alert (acknowledging or
+    verifying it waits, and so does a concurrent run), re-check the step, record it once
+    (unique (alert, step)), audit, queue the notifications. False when nothing was done."""
+    with transaction.atomic():
+        alert = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("student", "owner")
+            .filter(pk=alert_id)
+            .first()
+        )
+        if alert is None:
+            return False
+        due = escalation_due_for(alert, step)
+        if due is None or not due.passed(now):
+            return False  # acknowledged, verified or informed meanwhile, or not yet due
+        if Escalation.objects.filter(alert=alert, step=step).exists():
+            return False  # another run got there first
+        recipients, to = escalation_recipients(alert, step)
+        if not recipients:
+            # Not recorded, so the next run tries again once someone holds a role.
+            log.error("alerts: nobody to escalate alert %s to (%s)", alert.pk, step)
+            return False
+        recipient_ids = [u.pk for u in recipients]
+        try:
+            with transaction.atomic():
+                Escalation.objects.create(
+                    alert=alert,
+                    school_id=alert.school_id,
+                    step=step,
+                    due_at=due.at,
+                    escalated_at=now,
+                    recipients=recipient_ids,
+                )
+        except IntegrityError:
+            return False  # already escalated (a run without the row lock, e.g. on SQLite)
+        record_event(
+            actor=None,
+            action="alerts.alert.escalated",
+            obj=alert,
+            fields={"step": step, "level": alert.level, "to": to, "recipients": recipient_ids},
+        )
+        notify(
+            recipients=recipients,
+            kind=f"alert.escalated.{step}",
+            subject=_escalation_subject(alert, step),
+            alert=alert,
+        )
     return True
 
 
-@transaction.atomic
 def run_escalations(*, now: datetime.datetime | None = None) -> int:
-    """Escalate every open alert whose deadline has passed. Idempotent: each (alert, step) happens
-    exactly once (unique constraint), however often and however concurrently this runs."""
+    """Escalate every alert whose deadline has passed (steps: STEP_ORDER); the number escalated.
+
+    Idempotent and safe to run concurrently (celery beat, the embedded scheduler, the management
+    command, several workers at once): each (alert, step) happens exactly once, each in its own
+    transaction with its audit event and outbox rows, so one failure holds nothing else back and is
+    retried on the next run."""
     now = now or timezone.now()
     done = 0
-    open_alerts = Alert.objects.open().select_related("student")
-    # red, not acknowledged 2 h after it turned red → moral-education leader
-    red_ack = open_alerts.filter(
-        level=Level.RED,
-        status=Status.NEW,
-        level_since__lte=now - datetime.timedelta(hours=2),
-    ).exclude(escalations__step=EscalationStep.RED_LEADER)
-    for alert in red_ack:
-        due = escalation_due("red_leader", alert.level_since)
-        done += _escalate(
-            alert, EscalationStep.RED_LEADER, due, moral_education_leaders(alert.school_id), now
-        )
-    # red, not verified 24 h after it turned red → district station
-    red_station = open_alerts.filter(
-        level=Level.RED, level_since__lte=now - datetime.timedelta(hours=24)
-    ).exclude(escalations__step=EscalationStep.RED_STATION)
-    for alert in red_station:
-        due = escalation_due("red_station", alert.level_since)
-        done += _escalate(
-            alert, EscalationStep.RED_STATION, due, station_counsellors(alert.school_id), now
-        )
-    # orange past its verification deadline → moral-education leader
-    orange = open_alerts.filter(level=Level.ORANGE, verify_by__lt=now).exclude(
-        escalations__step=EscalationStep.ORANGE_LEADER
-    )
-    for alert in orange:
-        done += _escalate(
-            alert,
-            EscalationStep.ORANGE_LEADER,
-            alert.verify_by,
-            moral_education_leaders(alert.school_id),
-            now,
-        )
+    for step in STEP_ORDER:
+        for alert_id in list(_candidates(step, now)):
+            try:
+                done += _escalate(alert_id, step, now)
+            except Exception:
+                log.exception("alerts: escalating alert %s (%s) failed", alert_id, step)
     return done
+
+
+@transaction.atomic
+def mark_guardian_informed(
+    alert: Alert, *, actor: Any, at: datetime.datetime | None = None
+) -> Alert:
+    """Record that the student's guardian has been informed of the alert: the red deadline "inform
+    the guardian the same school day" is met and the red_guardian step no longer applies.
+    Idempotent (the first time stands). The verification interview sets it too (its "guardian
+    informed" box); the cases app calls this when it logs a guardian contact about a red alert."""
+    now = timezone.now()
+    at = at or now
+    if at > now:
+        raise DomainError(_("The time cannot be in the future."), field="at")
+    alert = Alert.objects.select_for_update(of=("self",)).select_related("student").get(pk=alert.pk)
+    if alert.guardian_informed_at is not None:
+        return alert
+    alert.guardian_informed_at = at
+    alert.save(update_fields=["guardian_informed_at", "updated_at"])
+    record_event(
+        actor=actor,
+        action="alerts.alert.guardian_informed",
+        obj=alert,
+        fields={"student": str(alert.student.code), "level": alert.level, "at": at.isoformat()},
+    )
+    return alert
 
 
 # --- rule sets --------------------------------------------------------------------------------

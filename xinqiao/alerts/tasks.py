@@ -1,11 +1,18 @@
-"""Scheduled work (celery beat in production; the embedded default runs it in-process, see
-apps.EmbeddedScheduler)."""
+"""Scheduled work of the alerts app.
+
+Production: celery beat sends these by name (config.settings.CELERY_BEAT_SCHEDULE:
+`alerts-run-escalations` every 60 s, `alerts-dispatch-outbox` every 30 s) and a worker runs them.
+The embedded default has no beat: apps.EmbeddedScheduler calls the same services in-process, and
+`manage.py run_escalations` runs both once. Both tasks are idempotent and safe to run concurrently
+(overlapping beats, several workers, a retried message), so acks_late redelivery is harmless.
+"""
 
 from celery import shared_task
 
 
 @shared_task(name="xinqiao.alerts.tasks.run_escalations")
 def run_escalations() -> int:
+    """Escalate every alert whose deadline has passed; the number escalated."""
     from .services import run_escalations as run
 
     return run()
@@ -13,6 +20,7 @@ def run_escalations() -> int:
 
 @shared_task(name="xinqiao.alerts.tasks.dispatch_outbox")
 def dispatch_outbox() -> int:
+    """Deliver pending notifications (outbox → inbox and email); the number delivered."""
     from .services import dispatch_outbox as run
 
     return run()

@@ -12,6 +12,7 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from xinqiao.access.roles import Role
         from xinqiao.access.scope import register_student_scope
+        from xinqiao.alerts.hooks import register_owner_resolver
         from xinqiao.alerts.signals import alert_confirmed
         from xinqiao.core.navigation import register
         from xinqiao.people.profile import register_section
@@ -19,14 +20,15 @@ class CasesConfig(AppConfig):
         from .panels import register_panel
         from .selectors.boards import archive_section
         from .selectors.referrals import psychiatrist_students_q
-        from .services.lifecycle import on_alert_confirmed
-        from .views import boards, care, referrals, schooling
+        from .services.lifecycle import case_owner_for_student, on_alert_confirmed
+        from .views import boards, care, lifecycle, referrals, schooling
 
         alert_confirmed.connect(on_alert_confirmed, dispatch_uid="cases-open-on-confirmed")
+        register_owner_resolver(case_owner_for_student)  # new alerts go to the case owner
         register_student_scope(Role.PSYCHIATRIST, psychiatrist_students_q)
         register_section(archive_section)
         for module in (care, referrals, schooling):
             register_panel(module.panel)
-        for module in (boards, referrals, schooling):
+        for module in (lifecycle, boards, referrals, schooling):
             for item in module.NAV_ITEMS:
                 register(item)

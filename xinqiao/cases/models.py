@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.alerts.models import Alert, Level
 from xinqiao.core.fields import EncryptedTextField
@@ -26,8 +27,8 @@ USER = settings.AUTH_USER_MODEL
 
 
 class CaseStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
+    OPEN = "open", pgettext_lazy("case status", "Open")
+    CLOSED = "closed", pgettext_lazy("case status", "Closed")
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
@@ -353,6 +354,17 @@ class DiagnosisCategory(models.TextChoices):
     NO_DISORDER = "none", _("No mental disorder found")
 
 
+class CancelReason(models.TextChoices):
+    """Why a referral was withdrawn: a fixed list, so no free text lands in the audit log."""
+
+    CONSENT_WITHDRAWN = "consent_withdrawn", _("The guardian withdrew consent")
+    OTHER_PROVIDER = "other_provider", _("The family chose another hospital or doctor")
+    NOT_NEEDED = "not_needed", _("No longer needed after reassessment")
+    SENT_IN_ERROR = "sent_in_error", _("Sent in error (wrong hospital or details)")
+    STUDENT_LEFT = "student_left", _("The student left the school")
+    OTHER = "other", _("Other")
+
+
 class Referral(models.Model):
     """Referral through the green channel (绿色通道, R9/R25) to a partner hospital."""
 
@@ -398,6 +410,13 @@ class Referral(models.Model):
     )
     advice_for_school = EncryptedTextField(_("advice for the school"), blank=True)
     next_review_on = models.DateField(_("next review"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancel_reason = models.CharField(
+        _("why cancelled"), max_length=20, choices=CancelReason.choices, blank=True
+    )
     client_key = models.CharField(max_length=64, unique=True)
 
     class Meta:

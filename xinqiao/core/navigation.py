@@ -15,11 +15,12 @@ class NavItem:
     cap: str | None  # None: every signed-in user
     icon: str = ""
     description: str | Promise = ""
+    order: int = 100  # lower comes first; equal orders keep registration order
 
 
 # Apps append their entries here (in their AppConfig.ready or at import of their urls).
 NAV_ITEMS: list[NavItem] = [
-    NavItem("home", _("Home"), None, "house"),
+    NavItem("home", _("Home"), None, "house", order=0),
 ]
 
 
@@ -34,7 +35,7 @@ def navigation_for(principal: Any) -> list[dict[str, Any]]:
         getattr(principal, "user", None), "is_authenticated", False
     ):
         return items
-    for item in NAV_ITEMS:
+    for item in sorted(NAV_ITEMS, key=lambda i: i.order):
         if item.cap is not None and not principal.can(item.cap):
             continue
         try:

@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from xinqiao.access.roles import Cap, Role
-from xinqiao.alerts.models import Escalation, Level
+from xinqiao.alerts.models import OWNER_STEPS, Escalation, Level
 from xinqiao.orgs.models import subtree_q
 
 from ..models import Case
@@ -27,12 +27,13 @@ NOTE_ROLES = (Role.PSYCHOLOGY_TEACHER, Role.STATION_COUNSELLOR)
 
 
 def escalated_q() -> Q:
-    """The case's student had an alert escalated while this case was open."""
+    """The case's student had an alert escalated upwards while this case was open (reminders
+    that stay with the owner do not count)."""
     return Q(
         Exists(
             Escalation.objects.filter(
                 alert__student_id=OuterRef("student_id"), escalated_at__gte=OuterRef("opened_at")
-            )
+            ).exclude(step__in=OWNER_STEPS)
         )
     )
 

@@ -1,13 +1,541 @@
-"""Placeholder: filled in by this area's work (issue 5)."""
+"""Care of an open case: the care panel on the case page and the small, phone-friendly form pages
+it links to (team, support plan, follow-up, guardian contact, signed acknowledgement), plus the
+case-document download.
 
+Every page: signed in, the case through `get_case` (403 without `view_cases`, 404 out of scope),
+then `require_handle` for writes (403 for the leader and the station). A form page shows the form
+on GET, saves on POST and redirects to the case page (PRG); a refused save re-renders the form
+with what was typed. Creates carry a hidden `client_key`, so a double submit records once.
+"""
+
+from __future__ import annotations
+
+import uuid
 from typing import Any
 
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from xinqiao.access.roles import Cap
+from xinqiao.alerts.models import Level
+from xinqiao.audit.services import record_read
 from xinqiao.cases.panels import Panel
+from xinqiao.core.errors import DomainError
 from xinqiao.core.navigation import NavItem
 
-urlpatterns: list[Any] = []
+from ..documents import read_document
+from ..models import (
+    Case,
+    CaseTeamMember,
+    ConsentAnswer,
+    ContactMethod,
+    FollowUpMethod,
+    Trend,
+)
+from ..selectors import care as selectors
+from ..selectors.common import get_case, require_handle
+from ..services import care as services
+from ..services.common import case_url
+
 NAV_ITEMS: list[NavItem] = []
+
+_L = gettext_lazy
+_DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+# --- forms -------------------------------------------------------------------------------------
+
+
+def _now_local() -> str:
+    return timezone.localtime().strftime(_DATETIME_FORMAT)
+
+
+def _datetime_field(label: Any) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        input_formats=[_DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "class": "form-control"}, format=_DATETIME_FORMAT
+        ),
+    )
+
+
+def _textarea(rows: int = 4) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows, "class": "form-control"})
+
+
+def level_label(tier: int) -> str:
+    return _("level %(tier)s") % {"tier": tier}
+
+
+class _KeyedForm(forms.Form):
+    """A create form with a hidden retry key, made fresh each time the empty form is shown."""
+
+    client_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("client_key", uuid.uuid4().hex)
+
+
+class TeamMemberForm(forms.Form):
+    member = forms.ChoiceField(
+        label=_L("Person and role"), widget=forms.Select(attrs={"class": "form-select"})
+    )
+    task = forms.CharField(
+        label=_L("Task"),
+        required=False,
+        max_length=300,
+        widget=_textarea(2),
+        help_text=_L(
+            "What this person is asked to do; they see this text, so write no clinical details. "
+            "Leave empty for the standard task of their role. Class psychology committee members "
+            "always get the fixed task."
+        ),
+    )
+
+    def __init__(self, *args: Any, candidates: list[selectors.Candidate], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidates = {c.key: c for c in candidates}
+        self.fields["member"].choices = [("", "—")] + [
+            (c.key, f"{c.name} — {c.role_label} ({level_label(c.tier)})") for c in candidates
+        ]
+
+    def clean_member(self) -> selectors.Candidate:
+        candidate = self.candidates.get(self.cleaned_data["member"])
+        if candidate is None:
+            raise forms.ValidationError(_("Choose a person and their role."))
+        return candidate
+
+
+class SupportPlanForm(forms.Form):
+    goal = forms.CharField(label=_L("Goal"), widget=_textarea(3), max_length=2000)
+    actions = forms.CharField(label=_L("Actions"), widget=_textarea(5), max_length=4000)
+    owner = forms.TypedChoiceField(
+        label=_L("Owner"), coerce=int, widget=forms.Select(attrs={"class": "form-select"})
+    )
+    review_on = forms.DateField(
+        label=_L("Review date"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args: Any, owners: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owners = {u.pk: u for u in owners}
+        self.fields["owner"].choices = [(u.pk, selectors.person_name(u)) for u in owners]
+
+    def clean_owner(self) -> Any:
+        return self.owners[self.cleaned_data["owner"]]
+
+
+class FollowUpForm(_KeyedForm):
+    done_at = _datetime_field(_L("When"))
+    method = forms.ChoiceField(
+        label=_L("How"),
+        choices=FollowUpMethod.choices,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    trend = forms.ChoiceField(
+        label=_L("Since last time"),
+        choices=Trend.choices,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    risk_signs = forms.BooleanField(
+        label=_L("Signs of risk (thoughts, plan, means)"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+        help_text=_L("Ticking this raises an orange alert for verification and tells the owner."),
+    )
+    note = forms.CharField(label=_L("Note"), widget=_textarea(5), max_length=4000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("done_at", _now_local())
+
+
+class GuardianContactForm(_KeyedForm):
+    guardian = forms.TypedChoiceField(
+        label=_L("Guardian"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    method = forms.ChoiceField(
+        label=_L("How"),
+        choices=ContactMethod.choices,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    contacted_at = _datetime_field(_L("When"))
+    what_was_said = forms.CharField(label=_L("What was said"), widget=_textarea(4), max_length=4000)
+    guardian_response = forms.CharField(
+        label=_L("Guardian's response"), widget=_textarea(3), required=False, max_length=4000
+    )
+    consent = forms.ChoiceField(
+        label=_L("Consent"),
+        choices=ConsentAnswer.choices,
+        initial=ConsentAnswer.NOT_ASKED,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    informed_of_level = forms.ChoiceField(
+        label=_L("Guardian informed of the level"),
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    acknowledgement = forms.FileField(
+        label=_L("Signed acknowledgement (PDF, JPEG or PNG, at most 10 MB)"),
+        required=False,
+        widget=forms.ClearableFileInput(
+            attrs={"class": "form-control", "accept": "application/pdf,image/jpeg,image/png"}
+        ),
+        help_text=_L("Required when the guardian is informed of a red level."),
+    )
+    acknowledgement_later = forms.BooleanField(
+        label=_L("The signed acknowledgement will be uploaded later"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+
+    def __init__(self, *args: Any, guardians: list[selectors.GuardianRow], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.guardians = {row.guardian.pk: row.guardian for row in guardians}
+        self.fields["guardian"].choices = [("", _("Other / not on record"))] + [
+            (row.guardian.pk, row.label) for row in guardians
+        ]
+        self.fields["informed_of_level"].choices = [
+            ("", _("Not informed of a level")),
+            *Level.choices,
+        ]
+        if not self.is_bound:
+            self.initial.setdefault("contacted_at", _now_local())
+            self.initial.setdefault("informed_of_level", "")
+            if guardians:
+                self.initial.setdefault("guardian", guardians[0].guardian.pk)
+
+    def clean_guardian(self) -> Any:
+        pk = self.cleaned_data["guardian"]
+        return None if pk is None else self.guardians[pk]
+
+
+class AcknowledgementForm(forms.Form):
+    file = forms.FileField(
+        label=_L("Signed acknowledgement (PDF, JPEG or PNG, at most 10 MB)"),
+        widget=forms.ClearableFileInput(
+            attrs={"class": "form-control", "accept": "application/pdf,image/jpeg,image/png"}
+        ),
+    )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _handled_case(request: HttpRequest, code: Any) -> Case:
+    principal = request.principal  # type: ignore[attr-defined]
+    case = get_case(principal=principal, code=code)
+    require_handle(principal, case)
+    return case
+
+
+def _back(case: Case) -> HttpResponseRedirect:
+    return HttpResponseRedirect(case_url(case) + "#care")
+
+
+def _refused(form: forms.Form, exc: DomainError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def _form_page(
+    request: HttpRequest, case: Case, form: forms.Form, *, title: str, intro: str = ""
+) -> HttpResponse:
+    return render(
+        request,
+        "cases/care/form.html",
+        {
+            "case": case,
+            "form": form,
+            "title": title,
+            "intro": intro,
+            "back_url": case_url(case) + "#care",
+        },
+    )
+
+
+# --- team --------------------------------------------------------------------------------------
+
+
+@login_required
+def team_add(request: HttpRequest, code: Any) -> HttpResponse:
+    case = _handled_case(request, code)
+    present = set(case.team.filter(removed_at__isnull=True).values_list("user_id", flat=True))
+    candidates = [c for c in selectors.team_candidates(case) if c.user.pk not in present]
+    form = TeamMemberForm(request.POST or None, candidates=candidates)
+    if request.method == "POST" and form.is_valid():
+        candidate = form.cleaned_data["member"]
+        try:
+            services.add_team_member(
+                case,
+                actor=request.user,
+                user=candidate.user,
+                role=candidate.role,
+                task=form.cleaned_data["task"],
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, _("Added to the team."))
+            return _back(case)
+    return _form_page(
+        request,
+        case,
+        form,
+        title=_("Add to the team"),
+        intro=_(
+            "Level 1: moral-education leader and psychology teacher. Level 2: head teacher, "
+            "subject teachers and mentors. Level 3: class psychology committee members, whose "
+            "only task is to keep an eye on their classmate and report changes."
+        ),
+    )
+
+
+@require_POST
+@login_required
+def team_add_usual(request: HttpRequest, code: Any) -> HttpResponse:
+    case = _handled_case(request, code)
+    try:
+        added = services.add_usual_team(case, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if added:
+            messages.success(
+                request,
+                _("People added to the team: %(count)s") % {"count": len(added)},
+            )
+        else:
+            messages.info(request, _("Everyone in the usual team is already on it."))
+    return _back(case)
+
+
+@require_POST
+@login_required
+def team_remove(request: HttpRequest, code: Any, member_id: int) -> HttpResponse:
+    case = _handled_case(request, code)
+    member = CaseTeamMember.objects.filter(case=case, pk=member_id).first()
+    if member is None:
+        raise Http404
+    try:
+        services.remove_team_member(member, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Removed from the team."))
+    return _back(case)
+
+
+# --- support plan ------------------------------------------------------------------------------
+
+
+@login_required
+def plan_edit(request: HttpRequest, code: Any) -> HttpResponse:
+    case = _handled_case(request, code)
+    current = selectors.current_plan(case)
+    initial: dict[str, Any] = {"owner": case.owner_id}
+    if current is not None:
+        initial = {
+            "goal": current.goal,
+            "actions": current.actions,
+            "owner": current.owner_id,
+            "review_on": current.review_on,
+        }
+        record_read(
+            actor=request.user,
+            obj=case,
+            fields=["support_plan"],
+            action="cases.case.care_notes_viewed",
+        )
+    form = SupportPlanForm(
+        request.POST or None, initial=initial, owners=selectors.plan_owner_choices(case)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_support_plan(case, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, _("Support plan saved."))
+            return _back(case)
+    return _form_page(
+        request,
+        case,
+        form,
+        title=_("Support plan"),
+        intro=_("Saving makes a new version; the previous versions are kept."),
+    )
+
+
+# --- follow-ups --------------------------------------------------------------------------------
+
+
+@login_required
+def follow_up_create(request: HttpRequest, code: Any) -> HttpResponse:
+    case = _handled_case(request, code)
+    form = FollowUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            follow_up = services.record_follow_up(case, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, _("Follow-up recorded."))
+            if follow_up.risk_signs:
+                messages.warning(
+                    request,
+                    _(
+                        "Signs of risk were recorded: an orange alert awaits verification unless "
+                        "one was already open. Consider raising the case level."
+                    ),
+                )
+            return _back(case)
+    return _form_page(request, case, form, title=_("Record a follow-up"))
+
+
+# --- guardian contacts -------------------------------------------------------------------------
+
+
+@login_required
+def contact_create(request: HttpRequest, code: Any) -> HttpResponse:
+    case = _handled_case(request, code)
+    principal = request.principal  # type: ignore[attr-defined]
+    guardians = selectors.case_guardians(
+        case, full_phone=selectors.show_guardian_phone(principal, case)
+    )
+    form = GuardianContactForm(request.POST or None, request.FILES or None, guardians=guardians)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.record_guardian_contact(
+                case,
+                actor=request.user,
+                client_key=data["client_key"],
+                guardian=data["guardian"],
+                method=data["method"],
+                contacted_at=data["contacted_at"],
+                what_was_said=data["what_was_said"],
+                guardian_response=data["guardian_response"],
+                consent=data["consent"],
+                informed_of_level=data["informed_of_level"],
+                acknowledgement=data["acknowledgement"] or None,
+                acknowledgement_later=data["acknowledgement_later"],
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, _("Guardian contact recorded."))
+            return _back(case)
+    return _form_page(
+        request,
+        case,
+        form,
+        title=_("Record a guardian contact"),
+        intro=_(
+            "Informing the guardian of a red level needs their signed acknowledgement; "
+            "until it is uploaded the case page shows it as missing."
+        ),
+    )
+
+
+@login_required
+def contact_acknowledgement(request: HttpRequest, code: Any, contact_id: int) -> HttpResponse:
+    case = _handled_case(request, code)
+    contact = selectors.guardian_contact(case, contact_id)
+    form = AcknowledgementForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.upload_acknowledgement(
+                contact, actor=request.user, upload=form.cleaned_data["file"]
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, _("Signed acknowledgement uploaded."))
+            return _back(case)
+    return _form_page(
+        request,
+        case,
+        form,
+        title=_("Upload the signed acknowledgement"),
+        intro=_("Guardian contact of %(date)s")
+        % {"date": timezone.localtime(contact.contacted_at).strftime("%Y-%m-%d %H:%M")},
+    )
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+def document_download(request: HttpRequest, code: Any) -> HttpResponse:
+    """A case document, for those who may read the case's T3 material; every download audited."""
+    document = selectors.get_document(principal=request.principal, code=code)  # type: ignore[attr-defined]
+    data = read_document(document)
+    record_read(
+        actor=request.user,
+        obj=document.case,
+        fields=[f"document:{document.code}", document.kind],
+        action="cases.document.downloaded",
+    )
+    response = HttpResponse(data, content_type=document.content_type)
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=document.original_name
+    )
+    response["Content-Length"] = str(len(data))
+    response["Cache-Control"] = "no-store, private, max-age=0"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- the panel on the case page ----------------------------------------------------------------
 
 
 def panel(principal: Any, case: Any) -> Panel | None:
-    return None
+    """The care panel: team, plan, follow-ups, guardian contacts (and the forms' links when the
+    user handles the case). Reading the notes in it is audited."""
+    if principal is None or not principal.can(Cap.VIEW_CASES):
+        return None
+    data = selectors.care_panel(principal, case)
+    if data["can_read_notes"] and (data["plan"] or data["follow_ups"] or data["contacts"]):
+        record_read(
+            actor=principal.user,
+            obj=case,
+            fields=["follow_up_notes", "guardian_contacts", "support_plan"],
+            action="cases.case.care_notes_viewed",
+        )
+    return Panel(template="cases/care/_panel.html", context={"care": data}, order=20)
+
+
+urlpatterns = [
+    path("<uuid:code>/team/add/", team_add, name="team-add"),
+    path("<uuid:code>/team/add-usual/", team_add_usual, name="team-add-usual"),
+    path("<uuid:code>/team/<int:member_id>/remove/", team_remove, name="team-remove"),
+    path("<uuid:code>/plan/", plan_edit, name="plan-edit"),
+    path("<uuid:code>/follow-ups/new/", follow_up_create, name="follow-up-create"),
+    path("<uuid:code>/guardian-contacts/new/", contact_create, name="contact-create"),
+    path(
+        "<uuid:code>/guardian-contacts/<int:contact_id>/acknowledgement/",
+        contact_acknowledgement,
+        name="contact-acknowledgement",
+    ),
+    path("documents/<uuid:code>/", document_download, name="document"),
+]

@@ -1,13 +1,234 @@
-"""Placeholder: filled in by this area's work (issue 5)."""
+"""The case list and the case page (header, helplines, step down, timeline, panels).
+
+Thin: every case comes from `selectors.common.get_case` (403 without the capability, 404 outside
+the user's scope); writes go through `services.lifecycle`.
+"""
+
+from __future__ import annotations
 
 from typing import Any
 
-from xinqiao.cases.panels import Panel
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import path
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from xinqiao.access.decorators import requires
+from xinqiao.access.roles import Cap
+from xinqiao.alerts.models import Level
+from xinqiao.audit.services import record_read
+from xinqiao.core.errors import DomainError
 from xinqiao.core.navigation import NavItem
 
-urlpatterns: list[Any] = []
-NAV_ITEMS: list[NavItem] = []
+from ..models import Case, CaseStatus
+from ..panels import panels_for
+from ..selectors import lifecycle as selectors
+from ..selectors.common import can_read_notes, get_case, require_handle
+from ..services import lifecycle as services
+
+PAGE_SIZE = 50
 
 
-def panel(principal: Any, case: Any) -> Panel | None:
-    return None
+class CaseFilterForm(forms.Form):
+    level = forms.ChoiceField(
+        label=_("Level"), choices=[("", _("Any level")), *Level.choices], required=False
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[
+            (CaseStatus.OPEN, _("Open cases")),
+            (CaseStatus.CLOSED, _("Closed cases")),
+            ("all", _("All cases")),
+        ],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for f in self.fields.values():
+            f.widget.attrs.update({"class": "form-select form-select-sm", "data-autosubmit": ""})
+
+
+class StepDownRequestForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the level can step down"),
+        help_text=_(
+            "Read by the moral-education leader, who approves: what changed and what the "
+            "evidence is. Keep clinical detail in the follow-up notes."
+        ),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+    )
+
+
+class StepDownDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
+    note = forms.CharField(
+        label=_("Note (required when rejecting)"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+    )
+
+
+# --- views --------------------------------------------------------------------------------------
+
+
+@requires(Cap.VIEW_CASES)
+def case_list(request: HttpRequest) -> HttpResponse:
+    principal = request.principal  # type: ignore[attr-defined]
+    form = CaseFilterForm(request.GET or None)
+    level, status = "", CaseStatus.OPEN
+    if form.is_bound and form.is_valid():
+        level = form.cleaned_data["level"]
+        status = form.cleaned_data["status"] or CaseStatus.OPEN
+    cases = selectors.list_cases(
+        principal=principal, level=level, status="" if status == "all" else status
+    )
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [(case, selectors.is_overdue(case, now)) for case in page]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "cases/lifecycle/case_list.html",
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+    )
+
+
+@requires(Cap.VIEW_CASES)
+def case_detail(request: HttpRequest, code: Any) -> HttpResponse:
+    principal = request.principal  # type: ignore[attr-defined]
+    case = get_case(principal=principal, code=code)
+    return _case_page(request, case)
+
+
+@require_POST
+@requires(Cap.HANDLE_CASES)
+def step_down_request(request: HttpRequest, code: Any) -> HttpResponse:
+    principal = request.principal  # type: ignore[attr-defined]
+    case = get_case(principal=principal, code=code)
+    require_handle(principal, case)
+    form = StepDownRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            services.request_step_down(case, actor=request.user, reason=form.cleaned_data["reason"])
+        except services.StepDownRefused as exc:
+            for reason in exc.reasons:
+                form.add_error(None, reason)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Step-down request sent to the moral-education leader."))
+            return redirect("cases:case-detail", code=case.code)
+    return _case_page(request, case, request_form=form)
+
+
+@require_POST
+@requires(Cap.APPROVE_LEVEL_CHANGES)
+def step_down_decide(request: HttpRequest, code: Any) -> HttpResponse:
+    principal = request.principal  # type: ignore[attr-defined]
+    case = get_case(principal=principal, code=code)
+    if not selectors.can_approve(principal, case):
+        raise PermissionDenied
+    pending = selectors.pending_step_down(case)
+    if pending is None:
+        messages.error(request, _("No step-down request is waiting for this case."))
+        return redirect("cases:case-detail", code=case.code)
+    form = StepDownDecisionForm(request.POST)
+    if form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
+        try:
+            services.decide_step_down(
+                pending, actor=request.user, approve=approve, note=form.cleaned_data["note"]
+            )
+        except services.StepDownRefused as exc:
+            for reason in exc.reasons:
+                form.add_error(None, reason)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            if approve:
+                messages.success(request, _("Step down approved."))
+            else:
+                messages.success(request, _("Step-down request rejected."))
+            return redirect("cases:case-detail", code=case.code)
+    return _case_page(request, case, decision_form=form)
+
+
+def _case_page(
+    request: HttpRequest,
+    case: Case,
+    *,
+    request_form: StepDownRequestForm | None = None,
+    decision_form: StepDownDecisionForm | None = None,
+) -> HttpResponse:
+    """The case page; the read is audited (`cases.case.viewed`, naming the notes when shown)."""
+    principal = request.principal  # type: ignore[attr-defined]
+    include_notes = can_read_notes(principal, case)
+    timeline = selectors.case_timeline(case, include_notes=include_notes)
+    step_down = selectors.step_down_panel(principal=principal, case=case)
+    read = ["level", "level_history", "owner", "follow_up_schedule", "timeline"]
+    if include_notes:
+        read.append("notes")
+    if step_down.pending is not None and (step_down.can_decide or include_notes):
+        read.append("step_down_reason")
+    record_read(
+        actor=request.user,
+        obj=case,
+        fields=[*read, f"student:{case.student.code}"],
+        action="cases.case.viewed",
+    )
+    panels = [
+        mark_safe(  # noqa: S308 - each panel is a template rendered (and escaped) on its own
+            render_to_string(
+                panel.template,
+                {"case": case, "principal": principal, **panel.context},
+                request=request,
+            )
+        )
+        for panel in panels_for(principal=principal, case=case)
+    ]
+    return render(
+        request,
+        "cases/lifecycle/case_detail.html",
+        {
+            "case": case,
+            "overdue": selectors.is_overdue(case),
+            "helplines": settings.HELPLINES,
+            "timeline": timeline,
+            "include_notes": include_notes,
+            "step_down": step_down,
+            "request_form": request_form or StepDownRequestForm(),
+            "decision_form": decision_form or StepDownDecisionForm(),
+            "panels": panels,
+        },
+    )
+
+
+urlpatterns = [
+    path("", case_list, name="case-list"),
+    path("<uuid:code>/", case_detail, name="case-detail"),
+    path("<uuid:code>/step-down/request/", step_down_request, name="step-down-request"),
+    path("<uuid:code>/step-down/decide/", step_down_decide, name="step-down-decide"),
+]
+
+NAV_ITEMS: list[NavItem] = [
+    NavItem(
+        "cases:case-list",
+        _("High-care cases"),
+        Cap.VIEW_CASES,
+        "folder2-open",
+        _("Every high-care case in your scope: level, owner, next follow-up."),
+    )
+]
