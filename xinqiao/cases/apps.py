@@ -16,15 +16,18 @@ class CasesConfig(AppConfig):
         from xinqiao.alerts.signals import alert_confirmed
         from xinqiao.core.navigation import register
         from xinqiao.people.profile import register_section
+        from xinqiao.people.signals import students_changed
 
         from .panels import register_panel
         from .selectors.boards import archive_section
         from .selectors.referrals import psychiatrist_students_q
         from .services.lifecycle import case_owner_for_student, on_alert_confirmed
+        from .services.transfers import on_students_changed
         from .views import boards, care, lifecycle, referrals, schooling
 
         alert_confirmed.connect(on_alert_confirmed, dispatch_uid="cases-open-on-confirmed")
         register_owner_resolver(case_owner_for_student)  # new alerts go to the case owner
+        students_changed.connect(on_students_changed, dispatch_uid="cases-student-moved")
         register_student_scope(Role.PSYCHIATRIST, psychiatrist_students_q)
         register_section(archive_section)
         for module in (care, referrals, schooling):

@@ -790,9 +790,19 @@ def demo_logins() -> list[DemoLogin]:
 
 @transaction.atomic
 def seed_demo_city(
-    *, actor: Any = None, students: int = DEFAULT_STUDENTS, seed: int = DEFAULT_SEED
+    *,
+    actor: Any = None,
+    students: int = DEFAULT_STUDENTS,
+    seed: int = DEFAULT_SEED,
+    cases: bool = False,
 ) -> DemoCity:
-    """Build the demo city into an empty database (see the module docstring)."""
+    """Build the demo city into an empty database (see the module docstring); with `cases`, also
+    its alerts and high-care cases (xinqiao/demo/cases.py, through the real services)."""
     if OrgUnit.objects.exists():
         raise ValueError("the database already has an org tree; the demo city needs an empty one")
-    return _Generator(students=students, seed=seed, actor=actor).run()
+    city = _Generator(students=students, seed=seed, actor=actor).run()
+    if cases:
+        from .cases import seed_demo_cases
+
+        city.counts.update(seed_demo_cases(seed=seed).counts)
+    return city

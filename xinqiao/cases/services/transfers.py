@@ -18,6 +18,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +29,7 @@ from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
 from xinqiao.orgs.models import Kind, OrgUnit
 
-from ..models import CaseTeamMember, CaseTransfer, ChangeKind, LevelChange, TransferStatus
+from ..models import Case, CaseTeamMember, CaseTransfer, ChangeKind, LevelChange, TransferStatus
 from ..selectors.common import require_handle
 from ..selectors.schooling import PENDING_TRANSFER, can_forward, can_handle_school, station_for
 from .common import lock_case
@@ -214,3 +215,43 @@ def accept_transfer(transfer: CaseTransfer, *, actor: Any) -> CaseTransfer:
         },
     )
     return transfer
+
+
+MOVED_KIND = "case.student_moved"
+
+
+def notify_moved_students(*, school_ids: list[int] | None) -> int:
+    """After a roster change: tell the owner of each open case whose student now belongs to
+    another school that the case needs a transfer — once per case (an outbox row of this kind
+    linking to the case is the record that the owner was told)."""
+    from xinqiao.alerts.models import Outbox
+
+    from .common import case_url, notify_case
+
+    cases = (
+        Case.objects.open()
+        .exclude(student__school_id=F("school_id"))
+        .exclude(
+            Exists(CaseTransfer.objects.filter(case=OuterRef("pk"), status__in=PENDING_TRANSFER))
+        )
+        .select_related("owner", "student__school_class")
+    )
+    if school_ids is not None:
+        cases = cases.filter(student__school_id__in=school_ids)
+    told = 0
+    for case in cases:
+        url = case_url(case)
+        if Outbox.objects.filter(kind=MOVED_KIND, url=url).exists():
+            continue
+        with transaction.atomic():
+            told += notify_case(
+                case=case,
+                recipients=[case.owner],
+                kind=MOVED_KIND,
+                subject=_("A student with an open case has moved school: send the case on"),
+            )
+    return told
+
+
+def on_students_changed(sender: Any, *, school_ids: list[int] | None, **kwargs: Any) -> None:
+    notify_moved_students(school_ids=school_ids)

@@ -42,7 +42,7 @@ class Command(BaseCommand):
             )
         started = time.perf_counter()
         try:
-            city = seed_demo_city(students=students, seed=seed)
+            city = seed_demo_city(students=students, seed=seed, cases=True)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         elapsed = time.perf_counter() - started
@@ -52,6 +52,15 @@ class Command(BaseCommand):
             f"{counts['schools']} schools, {counts['classes']} classes, "
             f"{counts['students']} students, {counts['guardians']} guardians, "
             f"{counts['staff']} staff, {counts['users']} accounts."
+        )
+        open_cases = sum(
+            v for k, v in counts.items() if k in ("cases_red", "cases_orange", "cases_yellow")
+        )
+        self.stdout.write(
+            f"Demo high-care cases: {open_cases} open (red {counts.get('cases_red', 0)}, "
+            f"orange {counts.get('cases_orange', 0)}, yellow {counts.get('cases_yellow', 0)}), "
+            f"{counts.get('cases_closed', 0)} closed, {counts.get('alerts_open', 0)} alerts to "
+            "verify: see docs/demo.md."
         )
         self.print_logins(city.logins)
 
