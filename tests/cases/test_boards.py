@@ -544,7 +544,7 @@ def test_my_tasks_committee_member_sees_only_keep_an_eye(class_world, client_for
     html = html_of(response)
     assert response.status_code == 200
     assert "在案生" in html
-    assert "Keep an eye on your classmate and report any change." in html
+    assert "Keep an eye on your classmate and tell the psychology teacher about any change" in html
     assert "内部措辞不应给学生看到" not in html
     assert "别人的任务生" not in html
     assert reverse("alerts:concern-create") in html

@@ -22,8 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop
 
 from xinqiao.access.models import RoleAssignment
 from xinqiao.access.roles import Cap, Role
@@ -58,14 +57,18 @@ TEAM_ROLES = tuple(ROLE_TIER)
 
 # Level 3 (classmates) only ever get this task; it is stored as the English source string and
 # translated when shown.
-TIER3_TASK = N_("Keep an eye on your classmate and tell the psychology teacher about any change")
+TIER3_TASK = gettext_noop(
+    "Keep an eye on your classmate and tell the psychology teacher about any change"
+)
 DEFAULT_TASKS: dict[str, str] = {
-    Role.SCHOOL_ADMIN: N_("Oversee the case and approve level changes"),
-    Role.PSYCHOLOGY_TEACHER: N_("Own the case: follow-ups, guardian contact and referral"),
-    Role.HEAD_TEACHER: N_(
+    Role.SCHOOL_ADMIN: gettext_noop("Oversee the case and approve level changes"),
+    Role.PSYCHOLOGY_TEACHER: gettext_noop(
+        "Own the case: follow-ups, guardian contact and referral"
+    ),
+    Role.HEAD_TEACHER: gettext_noop(
         "Watch the student in class, stay in touch with the family and report changes"
     ),
-    Role.MENTOR: N_("Watch the student in your lessons and report changes"),
+    Role.MENTOR: gettext_noop("Watch the student in your lessons and report changes"),
     Role.COMMITTEE_MEMBER: TIER3_TASK,
 }
 _STORED_DEFAULTS = frozenset(DEFAULT_TASKS.values())
