@@ -1,23 +1,28 @@
 """Students answering and handing in: the full path under gunicorn against a minimal-view floor.
 
-Starts the app under gunicorn (4 sync workers) on a scratch PostgreSQL database with the production
-settings and middleware (XINQIAO_ENV=production; requests arrive as if from the TLS proxy, with
-X-Forwarded-Proto: https, Origin and CSRF token), and in the same run measures:
+Runs the production layout of docs/operations.md on one machine — gunicorn (2 x cores + 1 sync
+workers), Redis (cache and Celery broker), one Celery worker — on a scratch PostgreSQL database
+with the production settings and middleware (XINQIAO_ENV=production; requests arrive as if from the
+TLS proxy, with X-Forwarded-Proto: https, Origin and CSRF token), and in the same run measures:
 
-1. floor: a minimal Django view (same middleware) that parses a 40-answer JSON body and inserts one
-   row through the ORM;
+1. floor: a minimal Django view (same server, same middleware) that parses a 40-answer JSON body
+   and inserts one row through the ORM;
 2. path: simulated students through the real path — sitting code + 学籍号 (POST /take/), the
    questionnaire page, one autosave batch per instrument, hand-in — requests/s and p99 at the same
-   concurrency as the floor;
+   concurrency as the floor; each student's answers come from one latent severity (as in
+   bench/score.py), so about half of the hand-ins raise an alert — a pessimistic share — and its
+   notification is delivered by the Celery worker on the same cores; --all-flagged gives every
+   student the answers of the first version of this benchmark (six alert rules each);
 3. burst: 500 students handing in at the same moment (one school's labs) — p99, errors;
 4. capacity: students answering at one answer every 15 s each (one autosave request per answer —
    what take.js sends at that pace), open-loop at increasing numbers of students; reports the
    largest number served with p99 ≤ 3 × the floor's p99 and no errors.
 
-The load generator is Python threads with http.client on loopback. Prints the RESULT line last:
-value = path requests/s, floor = floor requests/s.
+Both the floor and the path are measured after a warm-up (400 floor requests; one class of
+students through the path). The load generator is Python threads with http.client on loopback.
+Prints the RESULT line last: value = path requests/s, floor = floor requests/s.
 
-    python bench/submit.py [--quick]
+    python bench/submit.py [--quick] [--all-flagged] [--workers N]
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import http.client
 import json
 import math
 import os
+import random
 import resource
 import socket
 import subprocess
@@ -168,19 +174,52 @@ def seed(n_students: int, n_sitting_classes: int) -> dict:
         .order_by("student__student_number")
         .values_list("pk", "student__student_number", "school_class_id", "stage_band")
     )
-    items = []
+    items, battery = [], []
     for inst in battery_for(campaign.pk, campaign.code, rows[0][3]):
         for item in inst.definition.items:
+            options = sorted(inst.codes[item.id])
+            battery.append((inst.code, item.id, options, item.ask_if_any_of, item.ask_if_min or 0))
             if not item.ask_if_any_of:
-                items.append((inst.code, item.id, sorted(inst.codes[item.id])))
+                items.append((inst.code, item.id, options))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     assert Sitting.objects.count() == len(codes)
     return {
         "school": school.pk,
         "students": [(pk, number, codes.get(cls)) for pk, number, cls, _band in rows],
-        "items": items,
+        "items": items,  # the unconditional items (capacity: one random answer each time)
+        "battery": battery,  # every item in order, with its ask-if condition
     }
+
+
+def answer_sheet(battery: list, rng: random.Random | None) -> list[tuple[str, str, int]]:
+    """One student's answers, (instrument, item, code) in questionnaire order.
+
+    With a generator: one latent severity per student drawn from Beta(0.6, 5) — mostly low, a long
+    tail — and each answer binomial in that severity over the item's codes, as bench/score.py does;
+    a conditional item (ASQ acuity) is answered when it would be shown. About half of the students
+    then fire at least one alert rule (ASQ screen positive, PHQ-A item 9, ...): the six yes/no
+    suicide items are independent given the severity, so more students say yes to one of them
+    than in a school, and the alert path runs on every other hand-in.
+    Without one (--all-flagged, the answers of the first version of this benchmark): the codes in
+    turn, conditional items skipped — every student fires six alert rules."""
+    out: list[tuple[str, str, int]] = []
+    if rng is None:
+        seq = 0
+        for code, item_id, codes, ask_if, _min in battery:
+            if not ask_if:
+                seq += 1
+                out.append((code, item_id, codes[seq % len(codes)]))
+        return out
+    severity = rng.betavariate(0.6, 5.0)
+    given: dict[tuple[str, str], int] = {}
+    for code, item_id, codes, ask_if, ask_min in battery:
+        if ask_if and not any(given.get((code, t), -1) >= ask_min for t in ask_if):
+            continue
+        k = sum(rng.random() < severity for _ in range(len(codes) - 1))
+        given[(code, item_id)] = codes[k]
+        out.append((code, item_id, codes[k]))
+    return out
 
 
 def cookie_for(assignment_id: int) -> str:
@@ -191,25 +230,34 @@ def cookie_for(assignment_id: int) -> str:
     return signing.dumps({"a": assignment_id}, salt=_SALT, compress=False)
 
 
-def prefill_drafts(assignment_ids: list[int], items: list) -> None:
+def prefill_drafts(assignment_ids: list[int], items: list, sheets: list | None = None) -> None:
+    """Saved answers of the students of the burst: their answer sheets, or (--all-flagged) the
+    first version's pattern."""
     from django.utils import timezone
 
     from xinqiao.screening.models import AnswerDraft
 
     now = timezone.now()
+    if sheets is None:
+        rows = [
+            [(code, item_id, codes[(a + j) % 2]) for j, (code, item_id, codes) in enumerate(items)]
+            for a in assignment_ids
+        ]
+    else:
+        rows = sheets
     AnswerDraft.objects.bulk_create(
         [
             AnswerDraft(
                 assignment_id=a,
                 instrument_code=code,
                 item_id=item_id,
-                answer=codes[(a + j) % 2],
+                answer=value,
                 seconds=3.0,
                 client_seq=j + 1,
                 updated_at=now,
             )
-            for a in assignment_ids
-            for j, (code, item_id, codes) in enumerate(items)
+            for a, sheet in zip(assignment_ids, rows, strict=True)
+            for j, (code, item_id, value) in enumerate(sheet)
         ],
         batch_size=5000,
     )
@@ -224,9 +272,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(
-    tmp: Path, db_url: str, floor_assignment: int, school: int
-) -> tuple[subprocess.Popen, int]:
+def bench_redis() -> str:
+    """The Redis the production configuration needs (cache and Celery broker): a database of its
+    own (BENCH_REDIS_URL, default db 14 on the local server), emptied first. Without one the app
+    runs in its embedded configuration (tasks in the web process) and the run says so."""
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    if not url:
+        return ""
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
+    except Exception as exc:  # any failure: no Redis to use
+        print(f"no Redis at {url} ({exc}): tasks run in the web processes", flush=True)
+        return ""
+    return url
+
+
+def start_servers(
+    tmp: Path, db_url: str, redis_url: str, workers: int, floor_assignment: int, school: int
+) -> tuple[list[subprocess.Popen], int]:
+    """gunicorn (`workers` sync workers) and, with Redis, one Celery worker — the production
+    layout of docs/operations.md on one machine: the outbox dispatcher that a hand-in raising an
+    alert queues runs in the Celery worker, on the same cores."""
     (tmp / "bench_submit_settings.py").write_text(SETTINGS.format(static=str(tmp / "static")))
     (tmp / "bench_submit_urls.py").write_text(
         URLS.format(assignment=floor_assignment, school=school)
@@ -244,37 +312,65 @@ def start_gunicorn(
         "LOG_LEVEL": "ERROR",
     }
     env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--workers",
-            "4",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--backlog",
-            "2048",
-            "--timeout",
-            "60",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
+    procs = []
+    if redis_url:
+        log = (tmp / "celery.log").open("w")  # its banner and warnings, out of the figures
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    procs.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--backlog",
+                "2048",
+                "--timeout",
+                "60",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             status, _, _ = Client(port).get("/take/")
             if status == 200:
-                return proc, port
+                return procs, port
         except OSError:
             time.sleep(0.3)
-    proc.kill()
+    for proc in procs:
+        proc.kill()
     raise SystemExit("gunicorn did not start")
+
+
+def stop_servers(procs: list[subprocess.Popen]) -> None:
+    for proc in reversed(procs):
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 # --- the load generator --------------------------------------------------------------------------
@@ -386,14 +482,11 @@ def measure_floor(
 
 
 def measure_path(
-    port: int, students: list, items: list, concurrency: int, max_seconds: float = 1e9
+    port: int, students: list, sheets: dict, concurrency: int, max_seconds: float = 1e9
 ) -> tuple[float, float, Recorder, int]:
     """Each student: sign in with the sitting code, load the questionnaire, one autosave batch per
-    instrument, hand in."""
+    instrument (the student's answer sheet), hand in."""
     rec = Recorder()
-    by_inst: dict[str, list] = {}
-    for code, item_id, codes in items:
-        by_inst.setdefault(code, []).append((item_id, codes))
     lock = threading.Lock()
     queue = list(students)
     stop_at = time.perf_counter() + max_seconds
@@ -405,7 +498,7 @@ def measure_path(
                 if not queue or time.perf_counter() > stop_at:
                     return
                 done[0] += 1
-                _pk, number, sitting_code = queue.pop()
+                pk, number, sitting_code = queue.pop()
             c = Client(port)
             form = (
                 f"code={sitting_code}&student_number={number}&csrfmiddlewaretoken={CSRF}".encode()
@@ -422,14 +515,12 @@ def measure_path(
             cookie = headers.get("Set-Cookie", "")
             c.take = cookie.split("xq_take=", 1)[1].split(";", 1)[0] if "xq_take=" in cookie else ""
             rec.timed("page", c.get, "/take/q/")
-            seq = 0
-            for code, entries in by_inst.items():
-                batch = []
-                for item_id, codes in entries:
-                    seq += 1
-                    batch.append(
-                        {"i": code, "q": item_id, "v": codes[seq % len(codes)], "s": 3.1, "n": seq}
-                    )
+            by_inst: dict[str, list] = {}
+            for seq, (code, item_id, value) in enumerate(sheets[pk], start=1):
+                entry = {"i": code, "q": item_id, "v": value, "s": 3.1, "n": seq}
+                by_inst.setdefault(code, []).append(entry)
+            seq = len(sheets[pk])
+            for batch in by_inst.values():
                 rec.timed("autosave", c.post_json, "/take/api/answers/", {"answers": batch})
             key = uuid.uuid4().hex
             rec.timed("submit", c.post_json, "/take/api/submit/", {"client_key": key, "seq": seq})
@@ -508,9 +599,25 @@ def measure_capacity(
     return percentile(rec.all(), 99), total / elapsed, rec.error_count(), rate
 
 
+def production_workers() -> int:
+    """docs/operations.md: gunicorn's usual 2 x cores + 1 sync workers."""
+    return 2 * (os.cpu_count() or 1) + 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument(
+        "--all-flagged",
+        action="store_true",
+        help="every student's answers fire six alert rules (the first version's answers)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=production_workers(),
+        help="gunicorn sync workers (default: what docs/operations.md recommends, 2 x cores + 1)",
+    )
     args = parser.parse_args()
     quick = args.quick
     floor_requests = 2000 if quick else 20000
@@ -519,7 +626,8 @@ def main() -> None:
     capacity_steps = [500, 1000] if quick else [2500, 5000, 7500, 10000, 15000]
     capacity_seconds = 4.0 if quick else 15.0
     pool = max(capacity_steps) if not quick else 1000
-    n_students = path_students + burst + pool + 1
+    warm_students = CLASS_SIZE  # one class through the real path first, as the floor's warm-up
+    n_students = warm_students + path_students + burst + pool + 1
     concurrency = 16
     time_box = 15.0 if quick else 40.0  # seconds per phase at most (a loaded machine is slow)
 
@@ -527,26 +635,38 @@ def main() -> None:
     os.environ["FIELD_ENCRYPTION_KEY"] = FIELD_KEY
     db_url = use_scratch_database("xinqiao_bench_submit")
     t0 = time.perf_counter()
-    data = seed(n_students, math.ceil(path_students / CLASS_SIZE))
+    data = seed(n_students, math.ceil((warm_students + path_students) / CLASS_SIZE))
     students = data["students"]
-    path_set = [s for s in students if s[2]][:path_students]
+    in_sittings = [s for s in students if s[2]]
+    warm_set, path_set = in_sittings[:warm_students], in_sittings[warm_students:][:path_students]
     rest = [s for s in students if not s[2]]
     floor_assignment = rest[0][0]
     burst_ids = [s[0] for s in rest[1 : 1 + burst]]
     pool_ids = [s[0] for s in rest[1 + burst : 1 + burst + pool]]
-    prefill_drafts(burst_ids, data["items"])
+    rng = None if args.all_flagged else random.Random(20261129)
+    sheets = {pk: answer_sheet(data["battery"], rng) for pk, _n, _c in warm_set + path_set}
+    burst_sheets = None if rng is None else [answer_sheet(data["battery"], rng) for _ in burst_ids]
+    prefill_drafts(burst_ids, data["items"], burst_sheets)
     print(f"seeded {len(students)} students in {time.perf_counter() - t0:.1f}s", flush=True)
 
+    redis_url = bench_redis()
+    print(
+        f"server: gunicorn, {args.workers} sync workers; "
+        + ("Redis cache and broker, 1 Celery worker" if redis_url else "no Redis (embedded tasks)"),
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        proc, port = start_gunicorn(Path(tmp), db_url, floor_assignment, data["school"])
+        procs, port = start_servers(
+            Path(tmp), db_url, redis_url, args.workers, floor_assignment, data["school"]
+        )
         try:
             measure_floor(port, 400, concurrency)  # warm-up: connections, code paths
             floor_rps, floor_p99 = measure_floor(port, floor_requests, concurrency, time_box)
             print(f"floor: {floor_rps:.0f} requests/s, p99 {floor_p99 * 1000:.1f} ms", flush=True)
 
-            path_rps, path_p99, rec, n = measure_path(
-                port, path_set, data["items"], concurrency, time_box
-            )
+            # warm-up, as for the floor: every worker has run the path's code once
+            measure_path(port, warm_set, sheets, concurrency)
+            path_rps, path_p99, rec, n = measure_path(port, path_set, sheets, concurrency, time_box)
             print(
                 f"path: {n} students, {path_rps:.0f} requests/s, p99 {path_p99 * 1000:.1f} ms, "
                 f"errors {rec.error_count()}",
@@ -589,13 +709,28 @@ def main() -> None:
                 flush=True,
             )
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_servers(procs)
     from django.db import connection
 
-    from xinqiao.screening.models import Response
+    from xinqiao.alerts.models import Alert, Outbox
+    from xinqiao.screening.models import Assignment, AssignmentStatus, Response
 
     print(f"responses stored: {Response.objects.count()} (floor rows included)", flush=True)
+    handed_in = Assignment.objects.filter(
+        status__in=[AssignmentStatus.COMPLETED, AssignmentStatus.INVALID]
+    ).count()
+    alerts = Alert.objects.count()
+    pending = Outbox.objects.filter(dispatched_at__isnull=True).count()
+    print(
+        f"notifications: {Outbox.objects.count() - pending} delivered, {pending} not yet",
+        flush=True,
+    )
+    print(
+        f"hand-ins: {handed_in}, of which raised an alert: {alerts} "
+        f"({100 * alerts / max(handed_in, 1):.0f} %; answers: "
+        f"{'--all-flagged' if args.all_flagged else 'latent severity'})",
+        flush=True,
+    )
     connection.close()
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS of a server process: {children:.0f} MB", flush=True)

@@ -216,6 +216,10 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes a worker's database connection around every task unless told to reuse it: a new
+# PostgreSQL connection per outbox dispatch cost more than the dispatch (bench/submit.py). Reused
+# for this many tasks, then opened anew.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic work (celery beat). Screening: assign students who joined an open campaign's scope;
 # remind head teachers of classes behind schedule.
@@ -255,3 +259,6 @@ HELPLINES = [
     ("0791-88330120", "心理援助热线"),
 ]
 XINQIAO_CITY_NAME = env.str("XINQIAO_CITY_NAME", default="示例市")
+# The students' hot SQL (screening/taking) runs as statements prepared once per PostgreSQL
+# session. Set to false behind a transaction-pooling PgBouncer (sessions are not kept per client).
+XINQIAO_PREPARED_SQL = env.bool("XINQIAO_PREPARED_SQL", default=True)

@@ -27,7 +27,7 @@ class Level(models.TextChoices):
     YELLOW = "yellow", _("Yellow")
 
 
-LEVEL_RANK = {Level.YELLOW: 1, Level.ORANGE: 2, Level.RED: 3}
+LEVEL_RANK: dict[str, int] = {Level.YELLOW: 1, Level.ORANGE: 2, Level.RED: 3}
 
 
 def higher(a: str, b: str) -> str:
@@ -270,7 +270,11 @@ class Urgency(models.TextChoices):
     WATCH = "watch", _("Something to keep an eye on")
 
 
-URGENCY_LEVEL = {Urgency.PLAN: Level.RED, Urgency.SOON: Level.ORANGE, Urgency.WATCH: Level.YELLOW}
+URGENCY_LEVEL: dict[str, str] = {
+    Urgency.PLAN: Level.RED,
+    Urgency.SOON: Level.ORANGE,
+    Urgency.WATCH: Level.YELLOW,
+}
 
 
 class Concern(models.Model):

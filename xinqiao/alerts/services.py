@@ -261,6 +261,69 @@ def _set_deadlines(alert: Alert, start: datetime.datetime) -> None:
     alert.guardian_informed_by = d.guardian_informed_by
 
 
+def _open_or_raise(
+    *,
+    student: Student,
+    level: str,
+    source: str,
+    ruleset_version: str,
+    entries: list[dict[str, Any]],
+    now: datetime.datetime,
+) -> tuple[Alert, bool, bool]:
+    """The student's open alert, locked, with `entries` appended to its evidence and its level
+    raised to `level` when higher; or a new alert. Returns (alert, created, raised)."""
+    while True:
+        alert = (
+            Alert.objects.select_for_update()
+            .filter(student=student, status__in=OPEN_STATUSES)
+            .first()
+        )
+        if alert is not None:
+            break
+        alert = Alert(
+            student=student,
+            school_id=student.school_id,
+            level=level,
+            source=source,
+            owner=owner_for_student(student),
+            ruleset_version=ruleset_version,
+            evidence=entries,
+            created_at=now,
+        )
+        _set_deadlines(alert, now)
+        try:
+            with transaction.atomic():
+                alert.save()
+        except IntegrityError:  # a concurrent trigger created it first: attach to that one
+            continue
+        alert.student = student
+        return alert, True, False
+    alert.evidence = [*alert.evidence, *entries]
+    fields = ["evidence", "updated_at"]
+    raised = LEVEL_RANK[level] > LEVEL_RANK[alert.level]
+    if raised:
+        alert.level = level
+        alert.ruleset_version = ruleset_version or alert.ruleset_version
+        _set_deadlines(alert, now)
+        fields += [
+            "level",
+            "ruleset_version",
+            "level_since",
+            "acknowledge_by",
+            "verify_by",
+            "guardian_informed_by",
+        ]
+        if level == Level.RED and alert.status == Status.ACKNOWLEDGED:
+            # Red needs its own acknowledgement within the hour (and the +2 h escalation if
+            # nobody does): an earlier acknowledgement of a lower level does not count.
+            alert.status = Status.NEW
+            alert.acknowledged_at = alert.acknowledged_by = None
+            fields += ["status", "acknowledged_at", "acknowledged_by"]
+    alert.save(update_fields=fields)
+    alert.student = student
+    return alert, False, raised
+
+
 @transaction.atomic
 def raise_alert(
     *,
@@ -280,63 +343,14 @@ def raise_alert(
     its deadlines when the new level is higher; write the audit event; queue notifications."""
     now = timezone.now()
     trigger_evidence = {"rule": rule, "level": level, **evidence}
-    alert = (
-        Alert.objects.select_for_update().filter(student=student, status__in=OPEN_STATUSES).first()
+    alert, created, raised = _open_or_raise(
+        student=student,
+        level=level,
+        source=source,
+        ruleset_version=ruleset_version,
+        entries=[trigger_evidence],
+        now=now,
     )
-    created = alert is None
-    raised = False
-    if alert is None:
-        owner = owner_for_student(student)
-        alert = Alert(
-            student=student,
-            school_id=student.school_id,
-            level=level,
-            source=source,
-            owner=owner,
-            ruleset_version=ruleset_version,
-            evidence=[trigger_evidence],
-            created_at=now,
-        )
-        _set_deadlines(alert, now)
-        try:
-            with transaction.atomic():
-                alert.save()
-        except IntegrityError:  # a concurrent trigger created it first: attach to that one
-            return raise_alert(
-                student=student,
-                level=level,
-                source=source,
-                evidence=evidence,
-                rule=rule,
-                ruleset_version=ruleset_version,
-                response_id=response_id,
-                concern=concern,
-                actor=actor,
-            )
-    else:
-        alert.evidence = [*alert.evidence, trigger_evidence]
-        fields = ["evidence", "updated_at"]
-        if LEVEL_RANK[level] > LEVEL_RANK[alert.level]:
-            alert.level = level
-            alert.ruleset_version = ruleset_version or alert.ruleset_version
-            _set_deadlines(alert, now)
-            fields += [
-                "level",
-                "ruleset_version",
-                "level_since",
-                "acknowledge_by",
-                "verify_by",
-                "guardian_informed_by",
-            ]
-            if level == Level.RED and alert.status == Status.ACKNOWLEDGED:
-                # Red needs its own acknowledgement within the hour (and the +2 h escalation if
-                # nobody does): an earlier acknowledgement of a lower level does not count.
-                alert.status = Status.NEW
-                alert.acknowledged_at = alert.acknowledged_by = None
-                fields += ["status", "acknowledged_at", "acknowledged_by"]
-            raised = True
-        alert.save(update_fields=fields)
-    alert.student = student
     AlertTrigger.objects.create(
         alert=alert,
         level=level,
@@ -424,7 +438,7 @@ def evaluate_submission(
 
     def the_student() -> Student:  # read once, only when a rule needs the age or rules fire
         if not found:
-            found.append(Student.objects.select_related("school").get(pk=student_id))
+            found.append(Student.objects.get(pk=student_id))
         return found[0]
 
     def age() -> int | None:
@@ -492,55 +506,14 @@ def _raise_for_submission(
     now = timezone.now()
     source = Source.SCREENING
     entries = [{"rule": rule, "level": level, **ev} for level, rule, ev, _r in triggers]
-    top = triggers[0][0]
-    alert = (
-        Alert.objects.select_for_update().filter(student=student, status__in=OPEN_STATUSES).first()
+    alert, created, raised = _open_or_raise(
+        student=student,
+        level=triggers[0][0],
+        source=source,
+        ruleset_version=ruleset_version,
+        entries=entries,
+        now=now,
     )
-    created = alert is None
-    raised = False
-    if alert is None:
-        alert = Alert(
-            student=student,
-            school_id=student.school_id,
-            level=top,
-            source=source,
-            owner=owner_for_student(student),
-            ruleset_version=ruleset_version,
-            evidence=entries,
-            created_at=now,
-        )
-        _set_deadlines(alert, now)
-        try:
-            with transaction.atomic():
-                alert.save()
-        except IntegrityError:  # a concurrent trigger created it first: attach to that one
-            return _raise_for_submission(
-                student=student, triggers=triggers, ruleset_version=ruleset_version
-            )
-    else:
-        alert.evidence = [*alert.evidence, *entries]
-        fields = ["evidence", "updated_at"]
-        if LEVEL_RANK[top] > LEVEL_RANK[alert.level]:
-            alert.level = top
-            alert.ruleset_version = ruleset_version or alert.ruleset_version
-            _set_deadlines(alert, now)
-            fields += [
-                "level",
-                "ruleset_version",
-                "level_since",
-                "acknowledge_by",
-                "verify_by",
-                "guardian_informed_by",
-            ]
-            if top == Level.RED and alert.status == Status.ACKNOWLEDGED:
-                # Red needs its own acknowledgement within the hour (and the +2 h escalation if
-                # nobody does): an earlier acknowledgement of a lower level does not count.
-                alert.status = Status.NEW
-                alert.acknowledged_at = alert.acknowledged_by = None
-                fields += ["status", "acknowledged_at", "acknowledged_by"]
-            raised = True
-        alert.save(update_fields=fields)
-    alert.student = student
     AlertTrigger.objects.bulk_create(
         AlertTrigger(
             alert=alert,
@@ -554,6 +527,14 @@ def _raise_for_submission(
         )
         for (level, rule, _ev, response_id), entry in zip(triggers, entries, strict=True)
     )
+    if created or raised:
+        notify(
+            recipients=_recipients_for_new(alert),
+            kind="alert.raised" if created else "alert.level_raised",
+            subject=_alert_subject(alert, raised),
+            alert=alert,
+        )
+    # Last: the audit append locks the chain until the hand-in commits.
     record_events(
         [
             {
@@ -575,13 +556,6 @@ def _raise_for_submission(
             for n, (level, rule, _ev, _r) in enumerate(triggers)
         ]
     )
-    if created or raised:
-        notify(
-            recipients=_recipients_for_new(alert),
-            kind="alert.raised" if created else "alert.level_raised",
-            subject=_alert_subject(alert, raised),
-            alert=alert,
-        )
     return alert
 
 

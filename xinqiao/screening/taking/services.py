@@ -17,10 +17,12 @@ import json
 import math
 import re
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -151,12 +153,12 @@ def _check_campaign_open(campaign: Campaign, now: datetime.datetime) -> None:
         )
 
 
-def _check_assignment_can_start(assignment: Assignment) -> None:
-    if assignment.status in DONE_STATES:
+def _check_status_can_start(status: str) -> None:
+    if status in DONE_STATES:
         raise TakingError(
             _("You have already handed in this questionnaire. Thank you!"), code="submitted"
         )
-    if assignment.status == AssignmentStatus.NO_CONSENT:
+    if status == AssignmentStatus.NO_CONSENT:
         raise TakingError(
             _(
                 "The consent needed for this questionnaire has not been recorded. "
@@ -164,72 +166,118 @@ def _check_assignment_can_start(assignment: Assignment) -> None:
             ),
             code="no_consent",
         )
-    if assignment.status == AssignmentStatus.SUSPENDED:
+    if status == AssignmentStatus.SUSPENDED:
         raise TakingError(_("This questionnaire is not available to you. Please ask your teacher."))
 
 
-def open_sitting(sitting_code: str, now: datetime.datetime | None = None) -> Sitting:
-    """The open sitting with this code (campaign open, sitting not ended) or a TakingError."""
-    code = normalise_code(sitting_code)
-    now = now or timezone.now()
-    sitting = None
-    if _CODE_RE.match(code):
-        sitting = (
-            Sitting.objects.select_related("campaign")
-            .filter(code=code, closed_at__isnull=True)
-            .first()
+@dataclass(frozen=True)
+class SignIn:
+    """A sitting code looked up, with the student who typed it once the campaign's way of
+    identifying students (`mode`: "number" or "digits") has been given."""
+
+    code: str
+    mode: str
+    assignment_id: int | None
+
+
+# The student's identity, by the campaign's `student_login`.
+_MATCH = {
+    "number": "st.student_number = %s",
+    "digits": "st.student_number LIKE %s ESCAPE '\\' AND st.birth_date = %s",
+}
+
+
+@functools.cache
+def _sign_in_sql(match: str, vendor: str) -> str:
+    """The open sitting with its campaign and — for `match` ("number" / "digits", "" for none) —
+    the assignments of the matching student in the sitting's class: one statement."""
+    from xinqiao.people.models import Student
+
+    columns = "s.code, s.closes_at, c.status, c.opens_at, c.closes_at, c.student_login"
+    tables = f"{_t(Sitting)} s JOIN {_t(Campaign)} c ON c.id = s.campaign_id"
+    where = "WHERE s.code = %s AND s.closed_at IS NULL"
+    if not match:
+        return f"SELECT {columns} FROM {tables} {where} LIMIT 1"
+    return (
+        f"SELECT {columns}, a.id, a.status, a.student_id, a.school_id FROM {tables} "
+        f"LEFT JOIN ({_t(Assignment)} a JOIN {_t(Student)} st "
+        f"ON st.id = a.student_id AND {_MATCH[match]}) "
+        "ON a.campaign_id = s.campaign_id AND a.school_class_id = s.school_class_id "
+        f"{where} ORDER BY a.id LIMIT 10"
+    )
+
+
+def _sign_in_rows(
+    code: str, match: str, number: str, digits: str, birth_date: datetime.date | None
+) -> list[tuple[Any, ...]]:
+    params: list[Any]
+    if match == "number":
+        params = [number, code]
+    elif match == "digits":
+        escaped = digits.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params = ["%" + escaped, connection.ops.adapt_datefield_value(birth_date), code]
+    else:
+        params = [code]
+    with connection.cursor() as cursor:
+        _execute(
+            cursor, f"sign_in_{match or 'code'}", _sign_in_sql(match, connection.vendor), params
         )
-    if sitting is None:
-        raise TakingError(
-            _("There is no open sitting with this code. Check the code on the classroom screen."),
-            code="unknown_code",
-        )
-    if sitting.closes_at <= now:
-        raise TakingError(_("This sitting has ended. Please ask your teacher."), code="closed")
-    _check_campaign_open(sitting.campaign, now)
-    return sitting
+        return cursor.fetchall()
 
 
 @transaction.atomic
-def enter_sitting(
+def sign_in(
     *,
     sitting_code: str,
     student_number: str | None = None,
     last_digits: str | None = None,
     birth_date: datetime.date | None = None,
-    sitting: Sitting | None = None,
-) -> Assignment:
-    """Find the student's assignment in an open class sitting and mark it started.
+) -> SignIn:
+    """Step 1, the sitting code; step 2, the student's identity (both may come at once).
 
-    Effects: the assignment's status becomes `started` (first time), audit event
-    `screening.assignment.started`. Raises TakingError with a message for the student."""
+    The open sitting (campaign open, sitting not ended), its campaign and the student's
+    assignment in the sitting's class are read in one statement. With the identity given, the
+    assignment's status becomes `started` (first time) and the audit event
+    `screening.assignment.started` is written. Raises TakingError with a message for the student."""
+    code = normalise_code(sitting_code)
     now = timezone.now()
-    if sitting is None or sitting.code != normalise_code(sitting_code):
-        sitting = open_sitting(sitting_code, now)
-    campaign = sitting.campaign
-
-    candidates = Assignment.objects.select_related("campaign").filter(
-        campaign=campaign, school_class_id=sitting.school_class_id
-    )
-    if campaign.student_login == StudentLogin.LAST_DIGITS_BIRTH_DATE:
-        digits = (last_digits or "").strip()
-        if not (4 <= len(digits) <= 20) or birth_date is None:
-            raise TakingError(
-                _("Enter the last digits of your student number and your birth date."),
-                code="not_found",
-            )
-        candidates = candidates.filter(
-            student__student_number__endswith=digits, student__birth_date=birth_date
+    number = (student_number or "").strip().upper()
+    digits = (last_digits or "").strip()
+    by_number = 4 <= len(number) <= 20
+    by_digits = 4 <= len(digits) <= 20 and birth_date is not None
+    match = "number" if by_number else ("digits" if by_digits else "")
+    rows = _sign_in_rows(code, match, number, digits, birth_date) if _CODE_RE.match(code) else []
+    if not rows:
+        raise TakingError(
+            _("There is no open sitting with this code. Check the code on the classroom screen."),
+            code="unknown_code",
         )
-    else:
-        number = (student_number or "").strip().upper()
-        if not (4 <= len(number) <= 20):
-            raise TakingError(_("Enter your national student number."), code="not_found")
-        candidates = candidates.filter(student__student_number=number)
+    code, sitting_closes, status, opens_at, closes_at, login = rows[0][:6]
+    if _aware(sitting_closes) <= now:
+        raise TakingError(_("This sitting has ended. Please ask your teacher."), code="closed")
+    if status != CampaignStatus.OPEN or not (_aware(opens_at) <= now < _aware(closes_at)):
+        raise TakingError(
+            _("This screening is not open at the moment. Please ask your teacher."), code="closed"
+        )
+    mode = "digits" if login == StudentLogin.LAST_DIGITS_BIRTH_DATE else "number"
+    if not (bool(last_digits or birth_date) if mode == "digits" else bool(student_number)):
+        return SignIn(code=code, mode=mode, assignment_id=None)
+    if mode == "digits" and not by_digits:
+        raise TakingError(
+            _("Enter the last digits of your student number and your birth date."),
+            code="not_found",
+        )
+    if mode == "number" and not by_number:
+        raise TakingError(_("Enter your national student number."), code="not_found")
+    if match != mode:  # the form also carried the other kind of identity: look up this one
+        rows = _sign_in_rows(code, mode, number, digits, birth_date)
     # A re-sit is a newer assignment for the same student: the open one wins.
-    found = sorted(candidates[:10], key=lambda a: (a.status in OPEN_STATES, a.pk), reverse=True)
-    students = {a.student_id for a in found}
-    if len(students) != 1:
+    found = sorted(
+        (r[6:] for r in rows if r[6] is not None),
+        key=lambda a: (a[1] in OPEN_STATES, a[0]),
+        reverse=True,
+    )
+    if len({a[2] for a in found}) != 1:
         raise TakingError(
             _(
                 "We could not find you in this sitting. Check what you typed, or ask your "
@@ -237,10 +285,17 @@ def enter_sitting(
             ),
             code="not_found",
         )
-    assignment = found[0]
-    _check_assignment_can_start(assignment)
-    _mark_started(assignment, now=now, via="sitting", sitting=sitting.code)
-    return assignment
+    assignment_id, a_status, _student, school_id = found[0]
+    _check_status_can_start(a_status)
+    _mark_started(
+        assignment_id,
+        status=a_status,
+        school_id=school_id,
+        now=now,
+        via="sitting",
+        sitting=code,
+    )
+    return SignIn(code=code, mode=mode, assignment_id=assignment_id)
 
 
 @transaction.atomic
@@ -256,27 +311,45 @@ def enter_by_link(*, token: str) -> Assignment:
         )
     now = timezone.now()
     _check_campaign_open(assignment.campaign, now)
-    _check_assignment_can_start(assignment)
-    _mark_started(assignment, now=now, via="link")
+    _check_status_can_start(assignment.status)
+    _mark_started(
+        assignment.pk, status=assignment.status, school_id=assignment.school_id, now=now, via="link"
+    )
     return assignment
 
 
 def _mark_started(
-    assignment: Assignment, *, now: datetime.datetime, via: str, sitting: str = ""
+    assignment_id: int,
+    *,
+    status: str,
+    school_id: int,
+    now: datetime.datetime,
+    via: str,
+    sitting: str = "",
 ) -> None:
-    if assignment.status != AssignmentStatus.STARTED:
-        Assignment.objects.filter(pk=assignment.pk, status__in=OPEN_STATES).update(
-            status=AssignmentStatus.STARTED, started_at=assignment.started_at or now
-        )
-        assignment.status = AssignmentStatus.STARTED
-        assignment.started_at = assignment.started_at or now
+    if status != AssignmentStatus.STARTED:
+        at = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cursor:
+            _execute(
+                cursor,
+                "start",
+                _sql("start", connection.vendor),
+                [
+                    str(AssignmentStatus.STARTED.value),
+                    at,
+                    assignment_id,
+                    *(str(state.value) for state in OPEN_STATES),
+                ],
+            )
     fields: dict[str, Any] = {"via": via}
     if sitting:
         fields["sitting"] = sitting
     record_event(
         actor=None,
         action="screening.assignment.started",
-        obj=assignment,
+        object_type=Assignment._meta.label_lower,
+        object_id=assignment_id,
+        school_id=school_id,
         fields=fields,
         role="student",
     )
@@ -363,24 +436,87 @@ def _sql(name: str, vendor: str) -> str:
             "SELECT instrument_code, item_id, answer, seconds, client_seq "
             f"FROM {_t(AnswerDraft)} WHERE assignment_id = %s"
         )
+    if name == "start":
+        return (
+            f"UPDATE {_t(Assignment)} SET status = %s, started_at = COALESCE(started_at, %s) "
+            "WHERE id = %s AND status IN (%s, %s, %s)"
+        )
     if name == "claim":
         return (
             f"UPDATE {_t(Assignment)} SET status = %s, completed_at = %s, "
             "started_at = COALESCE(started_at, %s), link_token = NULL "
             "WHERE id = %s AND status IN (%s, %s, %s)"
         )
-    if name == "responses":
-        return (
-            f"INSERT INTO {_t(Response)} (assignment_id, school_id, instrument_code, "
-            "instrument_version, answers, times, scores, bands, critical, missing, flags, valid, "
-            "submitted_at, client_key, resit_of_id) VALUES "
-        )
     raise KeyError(name)
+
+
+@functools.cache
+def _responses_sql(rows: int, returning: bool) -> str:
+    row = "(" + ", ".join(["%s"] * 15) + ")"
+    return (
+        f"INSERT INTO {_t(Response)} (assignment_id, school_id, instrument_code, "
+        "instrument_version, answers, times, scores, bands, critical, missing, flags, valid, "
+        "submitted_at, client_key, resit_of_id) VALUES "
+        + ", ".join([row] * rows)
+        + (" RETURNING id" if returning else "")
+    )
+
+
+# --- prepared statements -------------------------------------------------------------------------
+# On PostgreSQL the statements of this module are prepared once per database session and run with
+# EXECUTE: planning them cost several times running them (bench/submit.py, docs/benchmarks.md).
+# They go through Django's cursor like any other statement (logged, counted in tests). A session's
+# prepared statements do not follow a client through a transaction-pooling PgBouncer: there, set
+# XINQIAO_PREPARED_SQL=false.
+UPSERT_PREPARED_MAX = 64  # autosave batches of up to this many answers run prepared
+RESPONSES_PREPARED_MAX = 8  # instruments in one hand-in
+_prepared_sessions: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+@functools.cache
+def _prepared() -> dict[str, str]:
+    """Every statement prepared in a session, by name (all at once: one round trip)."""
+    out = {name: _sql(name, "postgresql") for name in ("bound", "drafts", "claim", "start")}
+    for match in ("", "number", "digits"):
+        out[f"sign_in_{match or 'code'}"] = _sign_in_sql(match, "postgresql")
+    for rows in range(1, UPSERT_PREPARED_MAX + 1):
+        out[f"upsert_{rows}"] = _upsert_sql(rows)
+    for rows in range(1, RESPONSES_PREPARED_MAX + 1):
+        out[f"responses_{rows}"] = _responses_sql(rows, True)
+    return out
+
+
+@functools.cache
+def _prepare_all() -> str:
+    def numbered(sql: str) -> str:  # %s placeholders -> $1, $2, ...
+        head, *rest = sql.split("%s")
+        return head + "".join(f"${n}{part}" for n, part in enumerate(rest, start=1))
+
+    return ";\n".join(
+        f"PREPARE xq_take_{name} AS {numbered(sql)}" for name, sql in _prepared().items()
+    )
+
+
+def _execute(cursor: Any, name: str, sql: str, params: Sequence[Any]) -> None:
+    """Run `sql` — the statement called `name` — with `params`; on PostgreSQL as the prepared
+    statement (prepared with all the others on the session's first use)."""
+    if (
+        connection.vendor != "postgresql"
+        or not getattr(settings, "XINQIAO_PREPARED_SQL", True)
+        or name not in _prepared()
+    ):
+        cursor.execute(sql, params)
+        return
+    session = connection.connection
+    if session not in _prepared_sessions:
+        cursor.execute(_prepare_all())
+        _prepared_sessions[session] = True
+    cursor.execute(f"EXECUTE xq_take_{name}({', '.join(['%s'] * len(params))})", params)
 
 
 def _fetch(name: str, params: Sequence[Any], *, one: bool = False) -> Any:
     with connection.cursor() as cursor:
-        cursor.execute(_sql(name, connection.vendor), params)
+        _execute(cursor, name, _sql(name, connection.vendor), params)
         return cursor.fetchone() if one else cursor.fetchall()
 
 
@@ -469,6 +605,7 @@ def parse_answers(raw: Any, battery: Sequence[BatteryInstrument]) -> list[Answer
     return list(best.values())
 
 
+@functools.cache
 def _upsert_sql(rows: int) -> str:
     table = connection.ops.quote_name(AnswerDraft._meta.db_table)
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * rows)
@@ -494,7 +631,7 @@ def upsert_drafts(assignment_id: int, answers: Iterable[Answer]) -> None:
     for a in answers:
         params += [assignment_id, a.instrument, a.item, a.value, a.seconds, a.seq, now]
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(len(answers)), params)
+        _execute(cursor, f"upsert_{len(answers)}", _upsert_sql(len(answers)), params)
 
 
 def save_answers(*, assignment_id: int | None, raw_answers: Any) -> dict[str, Any]:
@@ -599,11 +736,14 @@ def _insert_responses(responses: Sequence[Response]) -> None:
             dumps(r.missing), dumps(r.flags), r.valid,
             connection.ops.adapt_datetimefield_value(r.submitted_at), r.client_key, r.resit_of_id,
         ]  # fmt: skip
-    row = "(" + ", ".join(["%s"] * 15) + ")"
+    returning = connection.features.can_return_rows_from_bulk_insert
+    sql = _responses_sql(len(responses), returning)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _sql("responses", connection.vendor) + ", ".join([row] * len(responses)), params
-        )
+        # The new ids come back with the INSERT (the alert evidence names the responses).
+        _execute(cursor, f"responses_{len(responses)}" if returning else "", sql, params)
+        if returning:
+            for r, (pk,) in zip(responses, cursor.fetchall(), strict=True):
+                r.pk = pk
 
 
 def _existing(bound: Bound) -> Submitted:
@@ -644,8 +784,11 @@ def submit_answers(*, assignment_id: int | None, client_key: str, client_seq: in
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         states = [str(state.value) for state in OPEN_STATES]
-        cursor.execute(
-            _sql("claim", connection.vendor), [str(status.value), at, at, bound.id, *states]
+        _execute(
+            cursor,
+            "claim",
+            _sql("claim", connection.vendor),
+            [str(status.value), at, at, bound.id, *states],
         )
         claimed = cursor.rowcount
     if not claimed:

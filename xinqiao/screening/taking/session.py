@@ -70,9 +70,11 @@ def _failure_key(request: HttpRequest, code: str = "") -> str:
 
 
 def is_rate_limited(request: HttpRequest, code: str = "") -> bool:
-    if int(cache.get(_failure_key(request), 0)) >= FAILURE_LIMIT:
+    address_key, code_key = _failure_key(request), _failure_key(request, code)
+    counts = cache.get_many([address_key, code_key] if code else [address_key])  # one round trip
+    if int(counts.get(address_key, 0)) >= FAILURE_LIMIT:
         return True
-    return bool(code) and int(cache.get(_failure_key(request, code), 0)) >= NUMBER_FAILURE_LIMIT
+    return bool(code) and int(counts.get(code_key, 0)) >= NUMBER_FAILURE_LIMIT
 
 
 def note_failure(request: HttpRequest, code: str = "") -> None:

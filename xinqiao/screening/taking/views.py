@@ -7,17 +7,18 @@ import uuid
 from django.conf import settings
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import escape
+from django.utils.html import escape, json_script
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..models import AnswerDraft, StudentLogin
+from ..models import AnswerDraft
 from . import services
 from .forms import EnterForm
 from .selectors import READ_ALOUD_BANDS
@@ -69,23 +70,8 @@ def enter(request: HttpRequest) -> HttpResponse:
         )
     data = form.cleaned_data
     try:
-        sitting = services.open_sitting(data["code"])
-        mode = (
-            "digits"
-            if sitting.campaign.student_login == StudentLogin.LAST_DIGITS_BIRTH_DATE
-            else "number"
-        )
-        identity_given = (
-            bool(data["last_digits"] or data["birth_date"])
-            if mode == "digits"
-            else bool(data["student_number"])
-        )
-        if not identity_given:
-            form = EnterForm(initial={"code": sitting.code})
-            return _render_enter(request, form, mode=mode)
-        assignment = services.enter_sitting(
-            sitting_code=sitting.code,
-            sitting=sitting,
+        entry = services.sign_in(
+            sitting_code=data["code"],
             student_number=data["student_number"],
             last_digits=data["last_digits"],
             birth_date=data["birth_date"],
@@ -101,8 +87,10 @@ def enter(request: HttpRequest) -> HttpResponse:
             else ("digits" if request.POST.get("mode") == "digits" else "number")
         )
         return _render_enter(request, form, mode=mode, error=exc.message, status=400)
+    if entry.assignment_id is None:  # the code is right: now who the student is
+        return _render_enter(request, EnterForm(initial={"code": entry.code}), mode=entry.mode)
     response = redirect("take:questionnaire")
-    bind(response, assignment.pk)
+    bind(response, entry.assignment_id)
     return response
 
 
@@ -180,20 +168,74 @@ def questionnaire(request: HttpRequest) -> HttpResponse:
 
     drafts = services.drafts_of(bound.id)
     items_html, total = _items_html(bound, drafts)
-    return render(
-        request,
-        "screening/take/questionnaire.html",
-        {
-            "items_html": items_html,
-            "drafts": drafts,
-            "server_seq": max((d["n"] for d in drafts), default=0),
-            "total": total,
-            "ref": assignment_ref(bound.id),
-            "read_aloud": bound.stage_band in READ_ALOUD_BANDS,
-            "client_key": uuid.uuid4().hex,
-            "error": error,
-        },
-        status=400 if error else 200,
+    context = {
+        "items_html": items_html,
+        "drafts": drafts,
+        "server_seq": max((d["n"] for d in drafts), default=0),
+        "total": total,
+        "ref": assignment_ref(bound.id),
+        "read_aloud": bound.stage_band in READ_ALOUD_BANDS,
+        "client_key": uuid.uuid4().hex,
+        "error": error,
+    }
+    if error or request.GET or request.user.is_authenticated:
+        return render(
+            request, "screening/take/questionnaire.html", context, status=400 if error else 200
+        )
+    return HttpResponse(_page(request, _battery_key(bound), context))
+
+
+# Placeholders for what differs between students in the cached page (autoescaping keeps them).
+_SLOTS = {name: f"xq{name}slot7d1e" for name in ("csrf", "ref", "seq", "key", "items", "drafts")}
+_pages: dict[tuple, str] = {}
+
+
+def _page(request: HttpRequest, battery_key: tuple, context: dict) -> str:
+    """The questionnaire page of a signed-in student: rendered once per process per battery and
+    language with placeholders, which each request fills in (the usual page is the same for every
+    student of a battery but for the values below; the whole render cost more than the request's
+    SQL). Nothing of the first student's request is kept: no messages, no user, no token."""
+    key = (*battery_key, context["read_aloud"])
+    shell = _pages.get(key)
+    if shell is None:
+        shell = render_to_string(
+            "screening/take/questionnaire.html",
+            {
+                **context,
+                "items_html": mark_safe(_SLOTS["items"]),  # noqa: S308 - a fixed placeholder
+                "drafts": _SLOTS["drafts"],
+                "server_seq": _SLOTS["seq"],
+                "ref": _SLOTS["ref"],
+                "client_key": _SLOTS["key"],
+                "csrf_token": _SLOTS["csrf"],
+                "messages": [],
+            },
+            request=request,
+        )
+        if len(_pages) > 500:
+            _pages.clear()
+        _pages[key] = shell
+    values = {
+        "csrf": get_token(request),
+        "ref": context["ref"],
+        "seq": str(context["server_seq"]),
+        "key": context["client_key"],
+        "items": context["items_html"],
+    }
+    html = shell.replace(
+        json_script(_SLOTS["drafts"], "take-drafts"), json_script(context["drafts"], "take-drafts")
+    )
+    for name, value in values.items():
+        html = html.replace(_SLOTS[name], value)
+    return html
+
+
+def _battery_key(bound: services.Bound) -> tuple:
+    return (
+        str(bound.campaign_code),
+        bound.stage_band,
+        tuple(bound.instruments or ()),
+        get_language(),
     )
 
 
@@ -204,12 +246,7 @@ def _items_html(bound: services.Bound, drafts: list[dict]) -> tuple[str, int]:
     """The questions as HTML, rendered once per process per battery and language (the battery of
     an open campaign is frozen); saved answers are then ticked in the markup, so a browser without
     JavaScript shows them too."""
-    key = (
-        str(bound.campaign_code),
-        bound.stage_band,
-        tuple(bound.instruments or ()),
-        get_language(),
-    )
+    key = _battery_key(bound)
     found = _fragments.get(key)
     if found is None:
         instruments = build_questionnaire(bound, [])
