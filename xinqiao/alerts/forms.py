@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -8,9 +8,15 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Level, Outcome, Urgency
 
+if TYPE_CHECKING:
+    from xinqiao.orgs.models import OrgUnit
+    from xinqiao.people.models import Student
+
 
 class ConcernForm(forms.Form):
-    student = forms.ModelChoiceField(queryset=None, label=_("Student"))  # type: ignore[arg-type]
+    student: forms.ModelChoiceField[Student] = forms.ModelChoiceField(
+        queryset=None, label=_("Student")
+    )
     what_seen = forms.CharField(
         label=_("What did you see or hear?"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -25,9 +31,11 @@ class ConcernForm(forms.Form):
 
     def __init__(self, *args: Any, students: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["student"].queryset = students
-        self.fields["student"].label_from_instance = lambda s: (
-            f"{s.name} ({s.school_class.name})" if s.school_class else s.name
+        student_field = cast("forms.ModelChoiceField[Student]", self.fields["student"])
+        student_field.queryset = students
+        # Per-instance override of the label hook, as Django documents it.
+        student_field.label_from_instance = lambda obj: (  # type: ignore[method-assign]
+            f"{obj.name} ({obj.school_class.name})" if obj.school_class else obj.name
         )
 
 
@@ -49,7 +57,9 @@ class VerificationForm(forms.Form):
 
 
 class RuleSetForm(forms.Form):
-    unit = forms.ModelChoiceField(queryset=None, label=_("Applies to"))  # type: ignore[arg-type]
+    unit: forms.ModelChoiceField[OrgUnit] = forms.ModelChoiceField(
+        queryset=None, label=_("Applies to")
+    )
     stage = forms.ChoiceField(label=_("School stage"), required=False)
     source = forms.CharField(
         label=_("Rules (YAML)"),
@@ -61,5 +71,8 @@ class RuleSetForm(forms.Form):
         from xinqiao.screening.models import StageBand
 
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = units
-        self.fields["stage"].choices = [("", _("Every stage")), *StageBand.choices]
+        cast("forms.ModelChoiceField[OrgUnit]", self.fields["unit"]).queryset = units
+        cast(forms.ChoiceField, self.fields["stage"]).choices = [
+            ("", _("Every stage")),
+            *StageBand.choices,
+        ]

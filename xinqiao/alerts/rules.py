@@ -192,7 +192,7 @@ def _test(cond: Mapping[str, Any], facts: Facts, seen: set[str]) -> bool:
         return any(hits)
     if "item" in cond:
         inst = facts.instruments.get(cond["item"])
-        value = inst.items.get(cond["id"]) if inst else None
+        value: float | None = inst.items.get(cond["id"]) if inst else None
         ok = value is not None and OPS[cond["op"]](value, cond["value"])
     elif "score" in cond:
         inst = facts.instruments.get(cond["score"])

@@ -386,14 +386,14 @@ def raise_alert(
     return alert
 
 
-def _definition_item_ids(code: str, version: str) -> tuple[str, ...]:
+def _definition_item_ids(code: str, version: str) -> tuple[tuple[str, ...], frozenset[str]]:
     try:
         defn = get_definition(code, version)
     except UnknownInstrumentError:
         from xinqiao.instruments.selectors import definition_for
 
         defn = definition_for(code, version)
-    return tuple(defn.item_ids), frozenset(i.id for i in defn.items if i.critical_min is not None)  # type: ignore[return-value]
+    return tuple(defn.item_ids), frozenset(i.id for i in defn.items if i.critical_min is not None)
 
 
 def facts_of(responses: Sequence[Any], age: Any) -> rules_mod.Facts:
@@ -589,7 +589,7 @@ def _request_resit(*, assignment_id: int, student: Student, held: Sequence[Any])
 
 # --- concerns ---------------------------------------------------------------------------------
 
-ROLE_SOURCE = {
+ROLE_SOURCE: dict[str, Source] = {
     Role.HEAD_TEACHER: Source.HEAD_TEACHER,
     Role.MENTOR: Source.MENTOR,
     Role.COMMITTEE_MEMBER: Source.COMMITTEE_MEMBER,

@@ -385,7 +385,7 @@ def care_panel(principal: Any, case: Case, *, now: datetime.datetime | None = No
         "next_due": case.next_follow_up_due,
         "follow_up_overdue": follow_up_overdue(case, now=now),
         "contacts": contacts,
-        "ack_missing_count": sum(1 for c in contacts if c.ack_missing),  # type: ignore[attr-defined]
+        "ack_missing_count": len([c for c in contacts if c.ack_missing]),  # type: ignore[attr-defined]
         "guardians": case_guardians(case, full_phone=show_guardian_phone(principal, case))
         if notes
         else [],

@@ -14,14 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from xinqiao.access.roles import Cap, Role
 from xinqiao.alerts.models import OWNER_STEPS, Escalation, Level
 from xinqiao.orgs.models import subtree_q
 
-from ..models import Case
+from ..models import Case, CaseQuerySet
 
 NOTE_ROLES = (Role.PSYCHOLOGY_TEACHER, Role.STATION_COUNSELLOR)
 
@@ -45,7 +45,7 @@ def _grant_q(grant: Any) -> Q:
     return area_q
 
 
-def visible_cases(*, principal: Any, cap: str = Cap.VIEW_CASES) -> QuerySet[Case]:
+def visible_cases(*, principal: Any, cap: str = Cap.VIEW_CASES) -> CaseQuerySet:
     q = Q(pk__in=[])
     for grant in principal.grants_with(cap):
         q |= _grant_q(grant)

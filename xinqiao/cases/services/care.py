@@ -100,7 +100,8 @@ def _notify_new_members(case: Case, users: Iterable[Any], *, actor: Any) -> None
     """Tell new members only that a student needs their attention: never a level or a note.
     Those who may open the case page (level 1) get a link to it, the others to their tasks."""
     subject = _("A student needs your attention")
-    viewers, others = [], []
+    viewers: list[Any] = []
+    others: list[Any] = []
     for user in users:
         if user is None or user.pk == getattr(actor, "pk", None):
             continue
@@ -287,7 +288,7 @@ def save_support_plan(
 # --- follow-ups --------------------------------------------------------------------------------
 
 
-def _existing(model: type, case: Case, client_key: str) -> Any:
+def _existing(model: type[Any], case: Case, client_key: str) -> Any:
     row = model.objects.filter(client_key=client_key).first()
     if row is not None and row.case_id != case.pk:
         raise DomainError(_("The form has expired. Please reload the page and try again."))

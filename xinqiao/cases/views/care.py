@@ -11,7 +11,7 @@ with what was typed. Creates carry a hidden `client_key`, so a double submit rec
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -108,7 +108,7 @@ class TeamMemberForm(forms.Form):
     def __init__(self, *args: Any, candidates: list[selectors.Candidate], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.candidates = {c.key: c for c in candidates}
-        self.fields["member"].choices = [("", "—")] + [
+        cast(forms.ChoiceField, self.fields["member"]).choices = [("", "—")] + [
             (c.key, f"{c.name} — {c.role_label} ({level_label(c.tier)})") for c in candidates
         ]
 
@@ -133,7 +133,9 @@ class SupportPlanForm(forms.Form):
     def __init__(self, *args: Any, owners: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.owners = {u.pk: u for u in owners}
-        self.fields["owner"].choices = [(u.pk, selectors.person_name(u)) for u in owners]
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [
+            (u.pk, selectors.person_name(u)) for u in owners
+        ]
 
     def clean_owner(self) -> Any:
         return self.owners[self.cleaned_data["owner"]]
@@ -211,10 +213,10 @@ class GuardianContactForm(_KeyedForm):
     def __init__(self, *args: Any, guardians: list[selectors.GuardianRow], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.guardians = {row.guardian.pk: row.guardian for row in guardians}
-        self.fields["guardian"].choices = [("", _("Other / not on record"))] + [
-            (row.guardian.pk, row.label) for row in guardians
-        ]
-        self.fields["informed_of_level"].choices = [
+        cast(forms.ChoiceField, self.fields["guardian"]).choices = [
+            ("", _("Other / not on record"))
+        ] + [(row.guardian.pk, row.label) for row in guardians]
+        cast(forms.ChoiceField, self.fields["informed_of_level"]).choices = [
             ("", _("Not informed of a level")),
             *Level.choices,
         ]

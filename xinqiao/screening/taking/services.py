@@ -665,7 +665,7 @@ def _applicable(item: Item, values: Mapping[str, int | None]) -> bool:
     if not item.ask_if_any_of:
         return True
     threshold = item.ask_if_min or 0
-    return any((values.get(t) is not None and values[t] >= threshold) for t in item.ask_if_any_of)
+    return any(((v := values.get(t)) is not None and v >= threshold) for t in item.ask_if_any_of)
 
 
 def _score_rows(
@@ -675,6 +675,7 @@ def _score_rows(
     now: datetime.datetime,
 ) -> list[Response]:
     by_inst: dict[str, dict[str, tuple[int | None, float]]] = {}
+    seconds: float | None  # a draft's time; None below for an item without a draft
     for code, item_id, value, seconds in drafts:
         by_inst.setdefault(code, {})[item_id] = (value, seconds)
     checks = bound.checks

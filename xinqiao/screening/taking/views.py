@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from django.conf import settings
 from django.db.models import Max
@@ -127,6 +128,8 @@ def _form_answers(request: HttpRequest, bound: services.Bound) -> list[dict]:
         if not name.startswith("a:"):
             continue
         _prefix, code, item_id = ([*name.split(":", 2), "", ""])[:3]
+        value = cast(str, value)  # QueryDict.items() gives each key's last value, a str
+        number: int | str
         try:
             number = int(value)
         except ValueError:
@@ -250,7 +253,7 @@ def _items_html(bound: services.Bound, drafts: list[dict]) -> tuple[str, int]:
     found = _fragments.get(key)
     if found is None:
         instruments = build_questionnaire(bound, [])
-        html = render_to_string("screening/take/_items.html", {"instruments": instruments})
+        html: str = render_to_string("screening/take/_items.html", {"instruments": instruments})
         found = (html, sum(len(i.questions) for i in instruments))
         if len(_fragments) > 500:
             _fragments.clear()
