@@ -20,9 +20,14 @@ TLS proxy, with X-Forwarded-Proto: https, Origin and CSRF token), and in the sam
 
 Both the floor and the path are measured after a warm-up (400 floor requests; one class of
 students through the path). The load generator is Python threads with http.client on loopback.
-Prints the RESULT line last: value = path requests/s, floor = floor requests/s.
+For the floor, the path and the burst it also prints the CPU time each part of the layout spent
+(gunicorn workers, PostgreSQL, the Celery worker, Redis, the load generator; read from /proc) per
+request, student or hand-in: where the time goes, whatever else the machine is doing. The run
+fails when the Celery worker left hand-ins queued for their alert or notifications undelivered
+(an end-to-end check of the production alert chain; CI runs --quick). Prints the RESULT line
+last: value = path requests/s, floor = floor requests/s.
 
-    python bench/submit.py [--quick] [--all-flagged] [--workers N]
+    python bench/submit.py [--quick] [--all-flagged | --calm] [--no-capacity] [--workers N]
 """
 
 from __future__ import annotations
@@ -222,6 +227,14 @@ def answer_sheet(battery: list, rng: random.Random | None) -> list[tuple[str, st
     return out
 
 
+def calm_sheet(battery: list) -> list[tuple[str, str, int]]:
+    """Every unconditional item answered with its lowest code (never, not at all, no): no alert
+    rule fires."""
+    return [
+        (code, item_id, codes[0]) for code, item_id, codes, ask_if, _min in battery if not ask_if
+    ]
+
+
 def cookie_for(assignment_id: int) -> str:
     from django.core import signing
 
@@ -373,6 +386,57 @@ def stop_servers(procs: list[subprocess.Popen]) -> None:
             proc.wait()
 
 
+class CpuMeter:
+    """CPU seconds spent by each part of the layout between readings, from /proc: the gunicorn and
+    Celery process trees, every postgres and redis-server process, and this load generator."""
+
+    TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self, procs: list[subprocess.Popen]) -> None:
+        self.roots = {p.pid: ("celery" if "celery" in p.args else "web") for p in procs}
+        self.last = self.read()
+
+    def read(self) -> dict[str, float]:
+        stats: dict[int, tuple[str, int, float]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                raw = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+            fields = raw[raw.rindex(")") + 2 :].split()
+            stats[int(entry)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])))
+        parts = dict.fromkeys(("web", "postgres", "celery", "redis", "load generator"), 0.0)
+        for pid, (comm, _ppid, ticks) in stats.items():
+            part, seen = None, pid
+            while seen and part is None and seen in stats:
+                part = self.roots.get(seen)
+                seen = stats[seen][1]
+            if part is None and comm == "postgres":
+                part = "postgres"
+            elif part is None and comm.startswith("redis-server"):
+                part = "redis"
+            elif pid == os.getpid():
+                part = "load generator"
+            if part:
+                parts[part] += ticks / self.TICK
+        return parts
+
+    def lap(self) -> dict[str, float]:
+        now = self.read()
+        spent = {k: now[k] - self.last.get(k, 0.0) for k in now}
+        self.last = now
+        return spent
+
+    def report(self, label: str, per: int, what: str) -> None:
+        spent = self.lap()
+        total = sum(spent.values())
+        parts = ", ".join(f"{k} {1000 * v / per:.1f}" for k, v in spent.items())
+        print(f"  CPU per {what} ({label}): {1000 * total / per:.1f} ms = {parts}", flush=True)
+
+
 # --- the load generator --------------------------------------------------------------------------
 
 
@@ -478,7 +542,7 @@ def measure_floor(
 
     elapsed = run_threads(concurrency, worker)
     assert rec.error_count() == 0, rec.errors
-    return len(rec.all()) / elapsed, percentile(rec.all(), 99)
+    return len(rec.all()) / elapsed, percentile(rec.all(), 99), len(rec.all())
 
 
 def measure_path(
@@ -618,14 +682,24 @@ def main() -> None:
         default=production_workers(),
         help="gunicorn sync workers (default: what docs/operations.md recommends, 2 x cores + 1)",
     )
+    parser.add_argument(
+        "--calm",
+        action="store_true",
+        help="every answer is the lowest code: no hand-in raises an alert (the path's own cost)",
+    )
+    parser.add_argument(
+        "--no-capacity", action="store_true", help="skip the capacity steps (while profiling)"
+    )
     args = parser.parse_args()
     quick = args.quick
     floor_requests = 2000 if quick else 20000
     path_students = 60 if quick else 1000
     burst = 100 if quick else 500
     capacity_steps = [500, 1000] if quick else [2500, 5000, 7500, 10000, 15000]
+    if args.no_capacity:
+        capacity_steps = []
     capacity_seconds = 4.0 if quick else 15.0
-    pool = max(capacity_steps) if not quick else 1000
+    pool = max(capacity_steps, default=0) if not quick else 1000
     warm_students = CLASS_SIZE  # one class through the real path first, as the floor's warm-up
     n_students = warm_students + path_students + burst + pool + 1
     concurrency = 16
@@ -646,6 +720,9 @@ def main() -> None:
     rng = None if args.all_flagged else random.Random(20261129)
     sheets = {pk: answer_sheet(data["battery"], rng) for pk, _n, _c in warm_set + path_set}
     burst_sheets = None if rng is None else [answer_sheet(data["battery"], rng) for _ in burst_ids]
+    if args.calm:
+        sheets = {pk: calm_sheet(data["battery"]) for pk in sheets}
+        burst_sheets = [calm_sheet(data["battery"]) for _ in burst_ids]
     prefill_drafts(burst_ids, data["items"], burst_sheets)
     print(f"seeded {len(students)} students in {time.perf_counter() - t0:.1f}s", flush=True)
 
@@ -661,11 +738,16 @@ def main() -> None:
         )
         try:
             measure_floor(port, 400, concurrency)  # warm-up: connections, code paths
-            floor_rps, floor_p99 = measure_floor(port, floor_requests, concurrency, time_box)
+            cpu = CpuMeter(procs)
+            floor_rps, floor_p99, floor_n = measure_floor(
+                port, floor_requests, concurrency, time_box
+            )
             print(f"floor: {floor_rps:.0f} requests/s, p99 {floor_p99 * 1000:.1f} ms", flush=True)
+            cpu.report("floor", floor_n, "request")
 
             # warm-up, as for the floor: every worker has run the path's code once
             measure_path(port, warm_set, sheets, concurrency)
+            cpu.lap()
             path_rps, path_p99, rec, n = measure_path(port, path_set, sheets, concurrency, time_box)
             print(
                 f"path: {n} students, {path_rps:.0f} requests/s, p99 {path_p99 * 1000:.1f} ms, "
@@ -679,13 +761,16 @@ def main() -> None:
                     flush=True,
                 )
 
+            cpu.report("path", n, "student")
             b_p99, b_max, b_err, b_elapsed = measure_burst(port, burst_ids)
+            time.sleep(3)  # the notifications the burst queued are delivered
             print(
                 f"burst: {burst} hand-ins at once: p99 {b_p99 * 1000:.0f} ms, "
                 f"max {b_max * 1000:.0f} ms, "
                 f"errors {b_err}, all done in {b_elapsed:.1f}s",
                 flush=True,
             )
+            cpu.report("burst, with 3 s of delivery after it", burst, "hand-in")
 
             target = 3 * floor_p99
             served = 0
@@ -712,7 +797,7 @@ def main() -> None:
             stop_servers(procs)
     from django.db import connection
 
-    from xinqiao.alerts.models import Alert, Outbox
+    from xinqiao.alerts.models import Alert, Outbox, PendingSubmission
     from xinqiao.screening.models import Assignment, AssignmentStatus, Response
 
     print(f"responses stored: {Response.objects.count()} (floor rows included)", flush=True)
@@ -728,10 +813,16 @@ def main() -> None:
     print(
         f"hand-ins: {handed_in}, of which raised an alert: {alerts} "
         f"({100 * alerts / max(handed_in, 1):.0f} %; answers: "
-        f"{'--all-flagged' if args.all_flagged else 'latent severity'})",
+        f"{'--all-flagged' if args.all_flagged else '--calm' if args.calm else 'latent severity'})",
         flush=True,
     )
+    queued = PendingSubmission.objects.count()
+    print(f"hand-ins still queued for their alert: {queued}", flush=True)
     connection.close()
+    # The run is also an end-to-end check of the production alert chain (queue → Celery worker →
+    # alert → outbox → inbox): it fails when something stayed behind.
+    if queued or pending or (alerts == 0 and not args.calm):
+        raise SystemExit("the Celery worker left hand-ins or notifications behind")
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS of a server process: {children:.0f} MB", flush=True)
     print(

@@ -232,9 +232,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "xinqiao.screening.tasks.send_progress_reminders",
         "schedule": 86400.0,
     },
-    # Alerts: escalate missed deadlines; deliver the notification outbox (both idempotent).
+    # Alerts: escalate missed deadlines; deliver the notification outbox; raise queued hand-ins'
+    # alerts (all idempotent).
     "alerts-run-escalations": {"task": "xinqiao.alerts.tasks.run_escalations", "schedule": 60.0},
     "alerts-dispatch-outbox": {"task": "xinqiao.alerts.tasks.dispatch_outbox", "schedule": 30.0},
+    # Hand-ins whose alert is still to be raised (normally asked for within a second).
+    "alerts-raise-pending": {
+        "task": "xinqiao.alerts.tasks.raise_pending_alerts",
+        "schedule": 30.0,
+    },
 }
 if REDIS_URL:
     CACHES = {

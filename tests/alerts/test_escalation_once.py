@@ -374,7 +374,7 @@ def test_escalation_offsets_are_configurable(world, settings):
 # --- scheduling: celery beat in production, the embedded scheduler by default ------------------
 
 
-def test_beat_schedule_runs_the_escalation_and_dispatch_tasks():
+def test_beat_schedule_runs_the_escalation_dispatch_and_raise_tasks():
     from config.celery import app
 
     schedule = {
@@ -383,9 +383,12 @@ def test_beat_schedule_runs_the_escalation_and_dispatch_tasks():
     # Often enough for the +2 h step to be on time to the minute.
     assert schedule["xinqiao.alerts.tasks.run_escalations"] <= 60
     assert schedule["xinqiao.alerts.tasks.dispatch_outbox"] <= 60
+    # the safety net of queued hand-ins (normally asked for within a second)
+    assert schedule["xinqiao.alerts.tasks.raise_pending_alerts"] <= 60
     app.loader.import_default_modules()  # what a worker does at start (autodiscover_tasks)
     assert app.tasks["xinqiao.alerts.tasks.run_escalations"].name == tasks.run_escalations.name
     assert "xinqiao.alerts.tasks.dispatch_outbox" in app.tasks
+    assert "xinqiao.alerts.tasks.raise_pending_alerts" in app.tasks
 
 
 @pytest.mark.django_db

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from tests.cases.conftest import respond
 from xinqiao.access.roles import Role
 from xinqiao.alerts import rules
 from xinqiao.alerts.models import Outbox
@@ -27,11 +28,9 @@ from xinqiao.cases.services.lifecycle import (
     request_step_down,
 )
 from xinqiao.core.errors import DomainError
-from xinqiao.instruments.definition import get_definition
-from xinqiao.instruments.engine import score_response
 from xinqiao.people.services import create_staff
 from xinqiao.screening import services as screening_services
-from xinqiao.screening.models import Assignment, Response
+from xinqiao.screening.models import Assignment
 
 pytestmark = pytest.mark.django_db
 
@@ -93,27 +92,6 @@ def follow_up(case, trend="improving", *, user, n=0):
         recorded_by=user,
         client_key=f"fu-{case.pk}-{now.timestamp()}-{n}",
         created_at=now,
-    )
-
-
-def respond(assignment, code, answers):
-    defn = get_definition(code)
-    result = score_response(defn, answers, [4.0] * len(answers)).to_json_dict()
-    return Response.objects.create(
-        assignment=assignment,
-        school_id=assignment.school_id,
-        instrument_code=defn.code,
-        instrument_version=defn.version,
-        answers=answers,
-        times=[4.0] * len(answers),
-        scores=result["scores"],
-        bands=result["bands"],
-        critical=result["critical"],
-        missing=result["missing"],
-        flags=result["flags"],
-        valid=result["valid"],
-        submitted_at=timezone.now(),
-        client_key=f"k-{assignment.pk}-{code}",
     )
 
 

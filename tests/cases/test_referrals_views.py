@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from tests.access.test_permission_matrix import ROWS, sample_kwargs
+from tests.cases.conftest import respond
 from tests.conftest import _user
 from xinqiao.access.roles import Role
 from xinqiao.alerts.models import InboxMessage
@@ -366,34 +367,14 @@ def test_psychiatrist_of_another_hospital_sees_no_student_on_any_url(world, othe
 
 
 def test_referral_page_shows_latest_screening_totals_not_answers(world, client_for):
-    from xinqiao.instruments.definition import get_definition
-    from xinqiao.instruments.engine import score_response
-    from xinqiao.screening.models import Assignment, Response
+    from xinqiao.screening.models import Assignment
 
     assignment = Assignment.objects.get(campaign=world.campaign, student=world.stu_a2)
-    defn = get_definition("PHQ-9")
-    answers = [2, 2, 2, 2, 2, 1, 1, 1, 0, 1]
-    result = score_response(defn, answers, [4.0] * len(answers)).to_json_dict()
-    Response.objects.create(
-        assignment=assignment,
-        school_id=assignment.school_id,
-        instrument_code=defn.code,
-        instrument_version=defn.version,
-        answers=answers,
-        times=[4.0] * len(answers),
-        scores=result["scores"],
-        bands=result["bands"],
-        critical=result["critical"],
-        missing=result["missing"],
-        flags=result["flags"],
-        valid=result["valid"],
-        submitted_at=timezone.now(),
-        client_key="k-phq",
-    )
+    response = respond(assignment, "PHQ-9", [2, 2, 2, 2, 2, 1, 1, 1, 0, 1])
     html = client_for(world.psychiatrist).get(url("referral-detail", world.referral_a2))
     table = html.content.decode().split('data-testid="screening-totals"', 1)[1].split("</table>")[0]
     assert "PHQ-9" in table
-    assert f"= {result['scores']['total']}" in table
+    assert f"= {response.scores['total']}" in table
     assert "answers" not in table
 
 

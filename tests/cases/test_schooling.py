@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -44,9 +45,11 @@ def suspend(world, **overrides):
         "effective_on": TODAY,
         "expected_until": TODAY + datetime.timedelta(days=90),
         "documents": [pdf(), png()],
+        "client_key": uuid.uuid4().hex,
     }
+    case = overrides.pop("case", world.case_a2)
     args.update(overrides)
-    return services.suspend_student(world.case_a2, **args)
+    return services.suspend_student(case, **args)
 
 
 def return_args(world, **overrides):
@@ -57,6 +60,7 @@ def return_args(world, **overrides):
         "opinion_documents": [pdf("opinion.pdf")],
         "return_assessment": "情绪平稳，社会功能恢复",
         "return_plan": "前两周半天上课，每周随访",
+        "client_key": uuid.uuid4().hex,
     }
     args.update(overrides)
     return args
@@ -106,6 +110,43 @@ def test_cannot_suspend_twice(world):
     with pytest.raises(DomainError, match="already suspended"):
         suspend(world)
     assert SchoolingChange.objects.count() == 1
+
+
+def test_repeated_client_key_records_one_suspension(world):
+    first = suspend(world, client_key="suspend-key-1")
+    # The student is suspended now, yet the repeat returns the first change instead of refusing.
+    assert suspend(world, client_key="suspend-key-1") == first
+    assert SchoolingChange.objects.count() == 1
+    assert AuditEvent.objects.filter(action="cases.suspension.recorded").count() == 1
+
+
+def test_client_key_of_another_schools_case_is_refused(world):
+    from xinqiao.cases.models import Case
+
+    now = timezone.now()
+    case_b1 = Case.objects.create(
+        student=world.stu_b1,
+        school=world.school_b,
+        level="orange",
+        level_since=now,
+        owner=world.psych_b,
+        opened_at=now,
+        opened_by=world.psych_b,
+    )
+    theirs = suspend(world, case=case_b1, actor=world.psych_b, client_key="shared-key")
+    with pytest.raises(DomainError, match="form has expired"):
+        suspend(world, client_key="shared-key")
+    assert list(SchoolingChange.objects.all()) == [theirs]
+    world.stu_a2.refresh_from_db()
+    assert world.stu_a2.status == StudentStatus.ENROLLED
+
+
+def test_a_suspension_key_does_not_record_a_return(world):
+    suspend(world, client_key="suspend-key-2")
+    with pytest.raises(DomainError, match="form has expired"):
+        services.return_student(world.case_a2, **return_args(world, client_key="suspend-key-2"))
+    world.stu_a2.refresh_from_db()
+    assert world.stu_a2.status == StudentStatus.SUSPENDED
 
 
 @pytest.mark.parametrize(
@@ -236,6 +277,15 @@ def test_return_keeps_a_sooner_follow_up(world):
     assert world.case_a2.next_follow_up_due == sooner
 
 
+def test_repeated_client_key_records_one_return(world):
+    suspend(world)
+    first = services.return_student(world.case_a2, **return_args(world, client_key="ret-1"))
+    again = services.return_student(world.case_a2, **return_args(world, client_key="ret-1"))
+    assert again == first
+    assert SchoolingChange.objects.filter(kind=SchoolingChangeKind.RETURN).count() == 1
+    assert AuditEvent.objects.filter(action="cases.return.recorded").count() == 1
+
+
 def test_cannot_return_a_student_who_is_not_suspended(world):
     with pytest.raises(DomainError, match="not suspended"):
         services.return_student(world.case_a2, **return_args(world))
@@ -329,7 +379,9 @@ def test_panel_renders_for_the_psychology_teacher(world):
 def test_suspension_form_and_post(world, client_for):
     url = reverse("cases:suspension-create", kwargs={"code": world.case_a2.code})
     client = client_for(world.psych)
-    assert client.get(url).status_code == 200
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="client_key"' in page.content.decode()
     response = client.post(
         url,
         {
@@ -337,6 +389,7 @@ def test_suspension_form_and_post(world, client_for):
             "effective_on": TODAY.isoformat(),
             "expected_until": "",
             "documents": [pdf(), png()],
+            "client_key": uuid.uuid4().hex,
         },
     )
     assert response.status_code == 302
@@ -348,7 +401,12 @@ def test_suspension_form_and_post(world, client_for):
 def test_suspension_form_keeps_what_was_typed_on_error(world, client_for):
     url = reverse("cases:suspension-create", kwargs={"code": world.case_a2.code})
     response = client_for(world.psych).post(
-        url, {"reason": "住院治疗，等待诊断书", "effective_on": TODAY.isoformat()}
+        url,
+        {
+            "reason": "住院治疗，等待诊断书",
+            "effective_on": TODAY.isoformat(),
+            "client_key": uuid.uuid4().hex,
+        },
     )
     assert response.status_code == 200
     body = response.content.decode()
@@ -360,10 +418,16 @@ def test_return_form_names_each_missing_piece(world, client_for):
     suspend(world)
     url = reverse("cases:return-create", kwargs={"code": world.case_a2.code})
     client = client_for(world.psych)
-    assert client.get(url).status_code == 200
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="client_key"' in page.content.decode()
     response = client.post(
         url,
-        {"returned_on": (TODAY + datetime.timedelta(days=30)).isoformat(), "return_plan": "半天"},
+        {
+            "returned_on": (TODAY + datetime.timedelta(days=30)).isoformat(),
+            "return_plan": "半天",
+            "client_key": uuid.uuid4().hex,
+        },
     )
     assert response.status_code == 200
     body = response.content.decode()
@@ -382,6 +446,7 @@ def test_return_form_names_each_missing_piece(world, client_for):
             "opinion_documents": [pdf("opinion.pdf")],
             "return_assessment": "平稳",
             "return_plan": "半天",
+            "client_key": uuid.uuid4().hex,
         },
     )
     assert response.status_code == 302

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -26,6 +27,11 @@ from xinqiao.people.services import create_student
 from xinqiao.screening.models import Assignment, Campaign, CampaignStatus
 
 NUMBERS = iter(range(100000, 999999))
+
+
+def key() -> str:
+    """A fresh form key, as the create forms put in their hidden field."""
+    return uuid.uuid4().hex
 
 
 def add_student(world, cls, name="学生"):
@@ -61,6 +67,7 @@ def start(world, **kw):
         "kind": "exam_season",
         "title": "2027中考前排查",
         "review_by": timezone.localdate() + datetime.timedelta(days=10),
+        "client_key": key(),
     }
     args.update(kw)
     return services.start_sweep(**args)
@@ -146,10 +153,32 @@ def test_sweep_only_by_the_schools_psychology_teacher(world, who):
     assert not Sweep.objects.exists()
 
 
-def test_repeated_submit_starts_one_sweep(world):
-    assert start(world) == start(world)
+def test_repeated_client_key_starts_one_sweep(world):
+    first = start(world, client_key="sweep-key-1")
+    assert start(world, client_key="sweep-key-1") == first
     assert Sweep.objects.count() == 1
     assert SweepReview.objects.count() == 1
+    assert AuditEvent.objects.filter(action="cases.sweep.started").count() == 1
+
+
+def test_two_keys_with_the_same_fields_start_two_sweeps(world):
+    assert start(world) != start(world)  # same school, kind, title and date; two submits
+    assert Sweep.objects.count() == 2
+    assert AuditEvent.objects.filter(action="cases.sweep.started").count() == 2
+
+
+def test_client_key_of_another_schools_sweep_is_refused(world):
+    theirs = start(world, actor=world.psych_b, school=world.school_b, client_key="shared-key")
+    with pytest.raises(DomainError, match="form has expired"):
+        start(world, client_key="shared-key")
+    assert list(Sweep.objects.all()) == [theirs]
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "k" * 65])
+def test_sweep_needs_a_client_key(world, bad):
+    with pytest.raises(DomainError, match="form has expired"):
+        start(world, client_key=bad)
+    assert not Sweep.objects.exists()
 
 
 def test_review_a_case_in_the_sweep(world):
@@ -192,6 +221,7 @@ def record(world, **kw):
         "description": "一名同学在校外发生意外，同班同学目睹",
         "classes": [world.class_a1],
         "students": [world.stu_a2],
+        "client_key": key(),
     }
     args.update(kw)
     return services.record_incident(**args)
@@ -252,6 +282,33 @@ def test_incident_campaign_later_and_only_once(world):
         )
 
 
+def test_repeated_client_key_records_one_incident(world):
+    first = record(world, client_key="incident-key-1")
+    assert record(world, client_key="incident-key-1") == first
+    assert Incident.objects.count() == 1
+    assert AuditEvent.objects.filter(action="cases.incident.recorded").count() == 1
+
+
+def test_two_keys_with_the_same_fields_record_two_incidents(world):
+    assert record(world) != record(world)
+    assert Incident.objects.count() == 2
+    assert AuditEvent.objects.filter(action="cases.incident.recorded").count() == 2
+
+
+def test_client_key_of_another_schools_incident_is_refused(world):
+    theirs = record(
+        world,
+        actor=world.psych_b,
+        school=world.school_b,
+        classes=[world.class_b1],
+        students=[],
+        client_key="shared-key",
+    )
+    with pytest.raises(DomainError, match="form has expired"):
+        record(world, client_key="shared-key")
+    assert list(Incident.objects.all()) == [theirs]
+
+
 def test_incident_refuses_students_of_another_school(world):
     with pytest.raises(DomainError):
         record(world, classes=[], students=[world.stu_b1])
@@ -289,6 +346,7 @@ def test_group_session_participants_come_from_the_affected_group(world):
             facilitator=world.psych,
             topic="哀伤辅导",
             participants=[world.stu_a1, world.stu_b1],
+            client_key=key(),
         )
     assert exc.value.field == "participants"
     with pytest.raises(DomainError) as exc:
@@ -299,6 +357,7 @@ def test_group_session_participants_come_from_the_affected_group(world):
             facilitator=world.psych_b,
             topic="哀伤辅导",
             participants=[world.stu_a1],
+            client_key=key(),
         )
     assert exc.value.field == "facilitator"
     session = services.record_group_session(
@@ -308,6 +367,7 @@ def test_group_session_participants_come_from_the_affected_group(world):
         facilitator=world.station_counsellor,
         topic="哀伤辅导",
         participants=[world.stu_a1, world.stu_a2],
+        client_key=key(),
         note="情绪宣泄，约定下周再聚",
     )
     assert set(session.participants.values_list("pk", flat=True)) == {
@@ -324,7 +384,54 @@ def test_group_session_participants_come_from_the_affected_group(world):
             facilitator=world.psych,
             topic="x",
             participants=[world.stu_a1],
+            client_key=key(),
         )
+
+
+def session(world, incident, **kw):
+    args = {
+        "actor": world.psych,
+        "held_at": timezone.now() - datetime.timedelta(hours=2),
+        "facilitator": world.psych,
+        "topic": "哀伤辅导",
+        "participants": [world.stu_a2],
+        "client_key": key(),
+    }
+    args.update(kw)
+    return services.record_group_session(incident, **args)
+
+
+def test_repeated_client_key_records_one_group_session(world):
+    incident = record(world)
+    first = session(world, incident, client_key="session-key-1")
+    assert session(world, incident, client_key="session-key-1") == first
+    assert GroupSession.objects.count() == 1
+    assert AuditEvent.objects.filter(action="cases.group_session.recorded").count() == 1
+
+
+def test_two_keys_with_the_same_fields_record_two_group_sessions(world):
+    incident = record(world)
+    held = timezone.now() - datetime.timedelta(hours=1)
+    assert session(world, incident, held_at=held) != session(world, incident, held_at=held)
+    assert GroupSession.objects.count() == 2
+    assert AuditEvent.objects.filter(action="cases.group_session.recorded").count() == 2
+
+
+def test_client_key_of_another_schools_group_session_is_refused(world):
+    incident_b = record(
+        world, actor=world.psych_b, school=world.school_b, classes=[world.class_b1], students=[]
+    )
+    theirs = session(
+        world,
+        incident_b,
+        actor=world.psych_b,
+        facilitator=world.psych_b,
+        participants=[world.stu_b1],
+        client_key="shared-key",
+    )
+    with pytest.raises(DomainError, match="form has expired"):
+        session(world, record(world), client_key="shared-key")
+    assert list(GroupSession.objects.all()) == [theirs]
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -344,6 +451,7 @@ def test_sweep_pages(world, client_for):
             "review_by": review_by,
             "rescreen_classes": [world.class_a2.pk],
             "rescreen_numbers": world.stu_a1.student_number,
+            "client_key": key(),
         },
     )
     assert response.status_code == 302
@@ -375,6 +483,35 @@ def test_sweep_pages(world, client_for):
         assert client_for(user).get(reverse("cases:sweep-list")).status_code == 403
 
 
+def test_sweep_form_double_submit_starts_one_sweep(world, client_for):
+    client = client_for(world.psych)
+    page = client.get(reverse("cases:sweep-create")).content.decode()
+    assert 'name="client_key"' in page
+    data = {
+        "school": world.school_a.pk,
+        "kind": "exam_season",
+        "title": "期中考试排查",
+        "review_by": (timezone.localdate() + datetime.timedelta(days=5)).isoformat(),
+        "client_key": key(),
+    }
+    first = client.post(reverse("cases:sweep-create"), data)
+    second = client.post(reverse("cases:sweep-create"), data)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Sweep.objects.count() == 1
+    assert AuditEvent.objects.filter(action="cases.sweep.started").count() == 1
+
+
+def test_create_forms_carry_a_client_key(world, client_for):
+    client = client_for(world.psych)
+    incident = record(world)
+    for url in (
+        reverse("cases:incident-create"),
+        reverse("cases:group-session-create", kwargs={"code": incident.code}),
+    ):
+        assert 'name="client_key"' in client.get(url).content.decode()
+
+
 def test_sweep_form_reports_unknown_student_numbers(world, client_for):
     response = client_for(world.psych).post(
         reverse("cases:sweep-create"),
@@ -384,6 +521,7 @@ def test_sweep_form_reports_unknown_student_numbers(world, client_for):
             "title": "期中考试排查",
             "review_by": (timezone.localdate() + datetime.timedelta(days=5)).isoformat(),
             "rescreen_numbers": world.stu_b1.student_number,
+            "client_key": key(),
         },
     )
     assert response.status_code == 200
@@ -399,6 +537,7 @@ def test_sweep_form_cannot_pick_another_school(world, client_for):
             "kind": "exam_season",
             "title": "x",
             "review_by": (timezone.localdate() + datetime.timedelta(days=5)).isoformat(),
+            "client_key": key(),
         },
     )
     assert response.status_code == 200
@@ -420,6 +559,7 @@ def test_incident_pages(world, client_for):
             "student_numbers": world.stu_a2.student_number,
             "start_campaign": "on",
             "campaign_closes_on": (timezone.localdate() + datetime.timedelta(days=7)).isoformat(),
+            "client_key": key(),
         },
     )
     assert response.status_code == 302
@@ -443,6 +583,7 @@ def test_incident_pages(world, client_for):
             "topic": "安抚疏导",
             "participants": [world.stu_a1.pk],
             "note": "",
+            "client_key": key(),
         },
     )
     assert response.status_code == 302

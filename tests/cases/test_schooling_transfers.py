@@ -6,10 +6,13 @@ district B (forwards), the station of district A (must not forward a transfer to
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -30,7 +33,7 @@ from xinqiao.cases.selectors.common import get_case, visible_cases
 from xinqiao.cases.services import transfers as services
 from xinqiao.core.errors import DomainError
 from xinqiao.orgs.services import create_unit
-from xinqiao.people.services import create_staff, move_student
+from xinqiao.people.services import create_staff, create_student, move_student
 
 PASSWORD = "Xq-test-Passw0rd!"
 NOTE = "李小红：橙色，住院一次，母亲配合，每周随访"
@@ -379,3 +382,55 @@ def test_panel_offers_the_transfer(moved):
     ctx = panel(principal_for(moved.psych), fresh(moved.case_a2)).context["schooling"]
     assert ctx["can_request_transfer"] is False
     assert ctx["pending_transfer"].to_school == moved.school_b
+
+
+# --- telling the owner of a moved student's case ----------------------------------------------
+
+
+def _moved_case(world, n):
+    """An open case of school A whose student the roster now has at school B."""
+    student = create_student(
+        actor=None,
+        student_number=f"G{900000 + n:017d}X",
+        name=f"转学生{n}",
+        gender="F",
+        birth_date=datetime.date(2013, 5, 5),
+        school_class=world.class_b1,
+        term=world.term,
+    )
+    now = timezone.now()
+    return Case.objects.create(
+        student=student,
+        school=world.school_a,
+        level="yellow",
+        level_since=now,
+        owner=world.psych,
+        opened_at=now,
+        opened_by=world.psych,
+    )
+
+
+def _outbox_reads(ctx):
+    table = Outbox._meta.db_table
+    return [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and table in q["sql"]
+    ]
+
+
+def test_telling_moved_students_costs_the_same_queries_however_many_moved(moved):
+    with CaptureQueriesContext(connection) as first:
+        assert services.notify_moved_students(school_ids=None) == 1  # case_a2's owner
+    with CaptureQueriesContext(connection) as one:
+        assert services.notify_moved_students(school_ids=None) == 0  # told already
+    for n in range(5):
+        _moved_case(moved, n)
+    with CaptureQueriesContext(connection) as six_new:
+        assert services.notify_moved_students(school_ids=None) == 5  # the 5 new ones only
+    with CaptureQueriesContext(connection) as six:
+        assert services.notify_moved_students(school_ids=None) == 0
+    assert len(six) == len(one)  # checking six told cases costs what checking one does
+    # "Was the owner told?" is one outbox query per call, not one per moved case.
+    assert len(_outbox_reads(first)) == len(_outbox_reads(six_new)) == len(_outbox_reads(six)) == 1
+    assert Outbox.objects.filter(kind=services.MOVED_KIND).count() == 6

@@ -2,7 +2,8 @@
 
 The sign-in is one lookup, the questionnaire page comes from a per-process shell, a hand-in that
 fires several alert rules writes its alert, triggers, audit events and notification in a fixed
-number of statements — with the same rows as before.
+number of statements — with the same rows as before — and in production only queues itself for
+the worker (one statement more than a calm hand-in).
 """
 
 from __future__ import annotations
@@ -199,6 +200,31 @@ def test_hand_in_raising_an_alert_writes_every_trigger_event_and_one_notificatio
     assert verify_chain()[0]
     # The hand-in's 4 statements, then a bounded number for the alert however many rules fired.
     assert len(statements(ctx)) <= 18, statements(ctx)
+
+
+def test_in_production_a_flagged_hand_in_costs_one_statement_more_than_a_calm_one(
+    world, sitting, campaign, settings, monkeypatch
+):
+    """With a worker (not the embedded default) the hand-in only queues itself for its alert:
+    the 4 statements of every hand-in and one INSERT; the worker raises the same alert."""
+    from xinqiao.alerts import services as alert_services
+
+    settings.ALERTS_RAISE_INLINE = False
+    kicked: list = []
+    monkeypatch.setattr(alert_services, "kick_soon", kicked.append)  # the broker: not here
+    after = _without_open_alert(world.stu_a1)
+    client = Client()
+    enter(client, sitting, world.stu_a1)
+    ctx = _hand_in_flagged(client, assignment_of(campaign, world.stu_a1), "flag-key-0003")
+    sql = statements(ctx)
+    assert len(sql) == 5, sql
+    assert "alerts_pendingsubmission" in sql[-1]
+    assert not Alert.objects.filter(student=world.stu_a1, status__in=OPEN_STATUSES).exists()
+    alert_services.raise_all_pending_alerts()  # the worker
+    alert = Alert.objects.get(student=world.stu_a1, status__in=OPEN_STATUSES)
+    assert len(alert.triggers.all()) >= 3
+    assert [a for a, _f in _alert_events(after)][0] == "alerts.alert.raised"
+    assert Outbox.objects.get(alert=alert).kind == "alert.raised"
 
 
 def test_flagged_hand_in_raises_the_open_alert_and_attaches_to_it(world, sitting, campaign):

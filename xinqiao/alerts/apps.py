@@ -106,10 +106,11 @@ class EmbeddedScheduler:
     def _loop(cls) -> None:
         from django.db import close_old_connections
 
-        from .services import dispatch_outbox, run_escalations
+        from .services import dispatch_outbox, raise_all_pending_alerts, run_escalations
 
         while True:
             try:
+                raise_all_pending_alerts()  # normally none: the embedded default raises inline
                 run_escalations()
                 dispatch_outbox()
             except Exception:

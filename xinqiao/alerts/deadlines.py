@@ -82,10 +82,13 @@ def end_of_day(day: datetime.date) -> datetime.datetime:
     return local.astimezone(datetime.UTC)
 
 
-def deadlines_for(level: str, start: datetime.datetime) -> Deadlines:
-    """The deadlines of an alert that reached `level` at `start` (aware datetime)."""
+def deadlines_for(
+    level: str, start: datetime.datetime, calendar: SchoolCalendar | None = None
+) -> Deadlines:
+    """The deadlines of an alert that reached `level` at `start` (aware datetime). Pass a
+    `calendar` to share one reading of the terms between many alerts."""
     conf = rules()[level]
-    calendar = SchoolCalendar()
+    calendar = calendar or SchoolCalendar()
     local_day = start.astimezone(SHANGHAI).date()
 
     def by_school_days(n: float) -> datetime.datetime:

@@ -1,16 +1,17 @@
 """Seams for apps above alerts to answer questions the alerts app cannot answer alone.
 
-`alert_owner_for(student)`: who should own a *new* alert for this student. The cases app registers
-a resolver that answers "the owner of the student's open case", so every new trigger for a
-high-care student lands with the psychology teacher who already knows them. A resolver returns a
-user or None (no opinion); the first answer wins, and without one the alert goes to the school's
+`alert_owners_for(students)`: who should own a *new* alert for each of these students. The cases
+app registers a resolver that answers "the owner of the student's open case", so every new trigger
+for a high-care student lands with the psychology teacher who already knows them. A resolver takes
+a list of students and returns {student id: user} for those it has an answer for (one query for
+a whole batch of hand-ins); the first answer wins, and without one the alert goes to the school's
 psychology teacher on duty (`services.owner_for_school`).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-OwnerResolver = Callable[[Any], Any]
+OwnerResolver = Callable[[Sequence[Any]], dict[int, Any]]
 _owner_resolvers: list[OwnerResolver] = []
 
 
@@ -19,9 +20,11 @@ def register_owner_resolver(resolver: OwnerResolver) -> None:
         _owner_resolvers.append(resolver)
 
 
-def alert_owner_for(student: Any) -> Any | None:
+def alert_owners_for(students: Sequence[Any]) -> dict[int, Any]:
+    owners: dict[int, Any] = {}
     for resolver in _owner_resolvers:
-        owner = resolver(student)
-        if owner is not None:
-            return owner
-    return None
+        waiting = [s for s in students if s.pk not in owners]
+        if not waiting:
+            break
+        owners.update({pk: u for pk, u in resolver(waiting).items() if u is not None})
+    return owners

@@ -361,3 +361,21 @@ class InboxMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class PendingSubmission(models.Model):
+    """A hand-in whose alert rules fired, its alert still to be raised.
+
+    Written in the hand-in's own transaction, so it commits with the responses or not at all, and
+    deleted in the transaction that raises the alert (`services.raise_pending_alerts`): at once in
+    the embedded default, else by the worker within seconds, many hand-ins per transaction. Plain
+    ids, not foreign keys: screening calls alerts through a hook, not the other way round."""
+
+    assignment_id = models.BigIntegerField(primary_key=True)
+    student_id = models.BigIntegerField()
+    school_id = models.BigIntegerField()
+    stage_band = models.CharField(max_length=16, blank=True)
+    queued_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"hand-in {self.assignment_id}"

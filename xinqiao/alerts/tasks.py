@@ -1,10 +1,12 @@
-"""Scheduled work of the alerts app.
+"""Background work of the alerts app.
 
 Production: celery beat sends these by name (config.settings.CELERY_BEAT_SCHEDULE:
-`alerts-run-escalations` every 60 s, `alerts-dispatch-outbox` every 30 s) and a worker runs them.
-The embedded default has no beat: apps.EmbeddedScheduler calls the same services in-process, and
-`manage.py run_escalations` runs both once. Both tasks are idempotent and safe to run concurrently
-(overlapping beats, several workers, a retried message), so acks_late redelivery is harmless.
+`alerts-run-escalations` every 60 s, `alerts-dispatch-outbox` and `alerts-raise-pending` every
+30 s) and a worker runs them; the services also ask for the last two within a second of a change
+(xinqiao.core.queue.kick_soon). The embedded default has no beat: apps.EmbeddedScheduler calls
+the same services in-process, and `manage.py run_escalations` runs the first two once. Every task
+is idempotent and safe to run concurrently (overlapping beats, several workers, a retried
+message), so acks_late redelivery is harmless.
 """
 
 from celery import shared_task
@@ -24,3 +26,11 @@ def dispatch_outbox() -> int:
     from .services import dispatch_outbox as run
 
     return run()
+
+
+@shared_task(name="xinqiao.alerts.tasks.raise_pending_alerts")
+def raise_pending_alerts() -> int:
+    """Raise the alerts of every queued hand-in, a batch per transaction; the number of hand-ins."""
+    from .services import raise_all_pending_alerts
+
+    return raise_all_pending_alerts()

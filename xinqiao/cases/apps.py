@@ -21,12 +21,12 @@ class CasesConfig(AppConfig):
         from .panels import register_panel
         from .selectors.boards import archive_section
         from .selectors.referrals import psychiatrist_students_q
-        from .services.lifecycle import case_owner_for_student, on_alert_confirmed
+        from .services.lifecycle import case_owners_for_students, on_alert_confirmed
         from .services.transfers import on_students_changed
         from .views import boards, care, lifecycle, referrals, schooling
 
         alert_confirmed.connect(on_alert_confirmed, dispatch_uid="cases-open-on-confirmed")
-        register_owner_resolver(case_owner_for_student)  # new alerts go to the case owner
+        register_owner_resolver(case_owners_for_students)  # new alerts go to the case owner
         students_changed.connect(on_students_changed, dispatch_uid="cases-student-moved")
         register_student_scope(Role.PSYCHIATRIST, psychiatrist_students_q)
         register_section(archive_section)

@@ -451,6 +451,8 @@ class SchoolingChange(models.Model):
     documents = models.ManyToManyField(CaseDocument, blank=True, related_name="+")
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
+    # Retry-safe: the form carries a key; a double submit records one change.
+    client_key = models.CharField(max_length=64, unique=True)
 
     class Meta:
         ordering = ["-effective_on", "-id"]
@@ -524,6 +526,8 @@ class Sweep(models.Model):
     )
     started_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField()
+    # Retry-safe: the form carries a key; a double submit starts one sweep.
+    client_key = models.CharField(max_length=64, unique=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -565,6 +569,8 @@ class Incident(models.Model):
     )
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
+    # Retry-safe: the form carries a key; a double submit records one incident.
+    client_key = models.CharField(max_length=64, unique=True)
 
     class Meta:
         ordering = ["-occurred_on", "-id"]
@@ -583,6 +589,8 @@ class GroupSession(models.Model):
     topic = models.CharField(_("topic"), max_length=120)
     note = EncryptedTextField(_("note"), blank=True)
     recorded_at = models.DateTimeField()
+    # Retry-safe: the form carries a key; a double submit records one session.
+    client_key = models.CharField(max_length=64, unique=True)
 
     class Meta:
         ordering = ["-held_at", "-id"]

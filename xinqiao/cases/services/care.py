@@ -52,7 +52,13 @@ from ..selectors.care import (
     team_candidates,
 )
 from ..selectors.common import require_handle, visible_cases
-from .common import lock_case, notify_case, reschedule_follow_up
+from .common import (
+    clean_client_key,
+    existing_row,
+    lock_case,
+    notify_case,
+    reschedule_follow_up,
+)
 
 TASK_MAX = 300
 # A phone's clock may run a little ahead of the server's.
@@ -71,13 +77,6 @@ def _check(case: Case, actor: Any, *, open_only: bool = True) -> Case:
 def _require_open(case: Case) -> None:
     if not case.is_open:
         raise DomainError(_("This case is closed."))
-
-
-def _client_key(key: str) -> str:
-    key = (key or "").strip()
-    if not key or len(key) > 64:
-        raise DomainError(_("The form has expired. Please reload the page and try again."))
-    return key
 
 
 def _not_future(when: datetime.datetime, field: str) -> None:
@@ -288,13 +287,6 @@ def save_support_plan(
 # --- follow-ups --------------------------------------------------------------------------------
 
 
-def _existing(model: type[Any], case: Case, client_key: str) -> Any:
-    row = model.objects.filter(client_key=client_key).first()
-    if row is not None and row.case_id != case.pk:
-        raise DomainError(_("The form has expired. Please reload the page and try again."))
-    return row
-
-
 def _raise_for_risk(case: Case, follow_up: FollowUp, *, actor: Any) -> Alert | None:
     """Signs of risk in a follow-up raise an orange alert from counselling for the student (a
     human verifies it; when confirmed it attaches to this case), unless an orange or red alert
@@ -331,9 +323,9 @@ def record_follow_up(
     it answered and the case's level; reschedule the next one from the latest follow-up by the
     level's interval (red: daily until the referral feedback, then weekly); audit; with signs of
     risk, raise an orange alert (unless one at orange or above is open) and tell the owner."""
-    client_key = _client_key(client_key)
+    client_key = clean_client_key(client_key)
     case = _check(case, actor, open_only=False)
-    if (row := _existing(FollowUp, case, client_key)) is not None:  # a double submit
+    if (row := existing_row(FollowUp, client_key, case_id=case.pk)) is not None:  # a double submit
         return row
     _require_open(case)
     note = (note or "").strip()
@@ -445,9 +437,9 @@ def record_guardian_contact(
     uploaded now, or the explicit choice to upload it later (the case page then shows it as
     missing); store the upload encrypted; write the contact; when the guardian was informed of
     a level, mark the alerts behind the case as guardian-informed; audit."""
-    client_key = _client_key(client_key)
+    client_key = clean_client_key(client_key)
     case = _check(case, actor, open_only=False)
-    if (row := _existing(GuardianContact, case, client_key)) is not None:  # a double submit
+    if (row := existing_row(GuardianContact, client_key, case_id=case.pk)) is not None:
         return row
     _require_open(case)
     what_was_said = (what_was_said or "").strip()

@@ -1,4 +1,5 @@
-"""Helpers every case service uses: locking, the follow-up schedule, notifications."""
+"""Helpers every case service uses: locking, the follow-up schedule, notifications, and the
+client keys that make creates from forms retry-safe."""
 
 from __future__ import annotations
 
@@ -7,11 +8,32 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from xinqiao.alerts import services as alert_services
+from xinqiao.core.errors import DomainError
 
 from .. import policy
 from ..models import Case, ReferralStatus
+
+
+def clean_client_key(key: str) -> str:
+    """The form's hidden retry key: present and at most 64 characters, or the form is stale."""
+    key = (key or "").strip()
+    if not key or len(key) > 64:
+        raise DomainError(_("The form has expired. Please reload the page and try again."))
+    return key
+
+
+def existing_row(model: type[Any], client_key: str, **owner: Any) -> Any:
+    """The row an earlier submit of the same form made (a double submit), or None. `owner` names
+    the fields the row must match (its case, school or incident): a key of someone else's row is
+    refused like a stale form, never returned. Call it after the lock that serialises the create
+    (a concurrent repeat then finds the first row)."""
+    row = model.objects.filter(client_key=client_key).first()
+    if row is not None and any(getattr(row, field) != value for field, value in owner.items()):
+        raise DomainError(_("The form has expired. Please reload the page and try again."))
+    return row
 
 
 def lock_case(case: Case) -> Case:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -56,22 +57,30 @@ def _still_psychology_teacher(user: Any, school_id: int) -> bool:
     )
 
 
-def case_owner_for_student(student: Any) -> Any | None:
-    """Owner of a new alert for a student with an open case: the case owner, while they are still
-    an active psychology teacher of the student's school (registered in alerts.hooks)."""
-    owner_id = (
+def case_owners_for_students(students: Sequence[Any]) -> dict[int, Any]:
+    """Owners of new alerts for students with an open case: the case owner, while they are still
+    an active psychology teacher of the student's school (registered in alerts.hooks). One query
+    for the cases, one for the teachers, however many students."""
+    rows = (
         Case.objects.open()
-        .filter(student_id=student.pk, school_id=student.school_id)
-        .values_list("owner_id", flat=True)
-        .first()
+        .filter(student_id__in=[s.pk for s in students])
+        .order_by("student_id", "-opened_at", "-id")
+        .values_list("student_id", "school_id", "owner_id")
     )
-    if owner_id is None:
-        return None
-    teachers = alert_services.psychology_teachers(student.school_id)
-    return next((u for u in teachers if u.pk == owner_id), None)
-
-
-# --- open / attach / raise / reopen on a verified alert ------------------------------------------
+    case_owner: dict[int, tuple[int, int]] = {}
+    schools = {s.pk: s.school_id for s in students}
+    for student_id, school_id, owner_id in rows:
+        if school_id == schools[student_id]:  # a case left at the old school does not count
+            case_owner.setdefault(student_id, (school_id, owner_id))
+    if not case_owner:
+        return {}
+    teachers = alert_services.psychology_teachers_by_school({s for s, _o in case_owner.values()})
+    owners = {}
+    for student_id, (school_id, owner_id) in case_owner.items():
+        owner = next((u for u in teachers.get(school_id, []) if u.pk == owner_id), None)
+        if owner is not None:
+            owners[student_id] = owner
+    return owners
 
 
 def on_alert_confirmed(sender: Any, *, alert: Alert, level: str, actor: Any, **kwargs: Any) -> None:
@@ -142,9 +151,41 @@ def open_or_attach(*, alert: Alert, level: str, actor: Any) -> Case:
         case = lock_case(Case.objects.open().get(student_id=student.pk))
         return _attach(case, alert=alert, level=level, actor=actor, now=now)
     case.student = student
+    _record_start(
+        case,
+        kind=ChangeKind.OPENED,
+        action="cases.case.opened",
+        alert=alert,
+        level=level,
+        actor=actor,
+        now=now,
+    )
+    notify_case(
+        case=case,
+        recipients=[case.owner, *alert_services.moral_education_leaders(case.school_id)],
+        kind="case.opened",
+        subject=_("New high-care case in %(class)s") % {"class": _where(case)},
+    )
+    return case
+
+
+def _record_start(
+    case: Case,
+    *,
+    kind: str,
+    action: str,
+    alert: Alert,
+    level: str,
+    actor: Any,
+    now: datetime.datetime,
+    **fields: Any,
+) -> None:
+    """What opening and reopening a case on a verified alert share: the level-history entry
+    (`kind`), the first follow-up scheduled from now, and the audit event `action` naming the
+    student, alert, level and owner (plus `fields`)."""
     LevelChange.objects.create(
         case=case,
-        kind=ChangeKind.OPENED,
+        kind=kind,
         to_level=level,
         reason=_verification_reason(alert),
         evidence={"alert": str(alert.code)},
@@ -155,22 +196,16 @@ def open_or_attach(*, alert: Alert, level: str, actor: Any) -> Case:
     reschedule_follow_up(case, after=now)
     record_event(
         actor=actor,
-        action="cases.case.opened",
+        action=action,
         obj=case,
         fields={
-            "student": str(student.code),
+            "student": str(case.student.code),
             "alert": str(alert.code),
             "level": level,
             "owner": case.owner_id,
+            **fields,
         },
     )
-    notify_case(
-        case=case,
-        recipients=[case.owner, *alert_services.moral_education_leaders(case.school_id)],
-        kind="case.opened",
-        subject=_("New high-care case in %(class)s") % {"class": _where(case)},
-    )
-    return case
 
 
 def _attach(case: Case, *, alert: Alert, level: str, actor: Any, now: datetime.datetime) -> Case:
@@ -244,28 +279,15 @@ def _reopen(case: Case, *, alert: Alert, level: str, actor: Any, now: datetime.d
             "updated_at",
         ]
     )
-    LevelChange.objects.create(
-        case=case,
+    _record_start(
+        case,
         kind=ChangeKind.REOPENED,
-        to_level=level,
-        reason=_verification_reason(alert),
-        evidence={"alert": str(alert.code)},
-        alert=alert,
-        changed_by=actor,
-        at=now,
-    )
-    reschedule_follow_up(case, after=now)
-    record_event(
-        actor=actor,
         action="cases.case.reopened",
-        obj=case,
-        fields={
-            "student": str(case.student.code),
-            "alert": str(alert.code),
-            "level": level,
-            "owner": case.owner_id,
-            "closed_at": closed_at.isoformat() if closed_at else None,
-        },
+        alert=alert,
+        level=level,
+        actor=actor,
+        now=now,
+        closed_at=closed_at.isoformat() if closed_at else None,
     )
     notify_case(
         case=case,

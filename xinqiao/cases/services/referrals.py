@@ -42,7 +42,7 @@ from ..models import (
 )
 from ..selectors import referrals as selectors
 from ..selectors.common import can_handle
-from .common import lock_case, notify_case, reschedule_follow_up
+from .common import clean_client_key, existing_row, lock_case, notify_case, reschedule_follow_up
 
 REASON_MAX = 4000
 ADVICE_MAX = 4000
@@ -113,16 +113,11 @@ def refer(
     `cases.referral.sent`; notify the psychiatrist (or every psychiatrist of the hospital) with no
     clinical detail in the subject.
     """
-    client_key = (client_key or "").strip()
-    if not client_key:
-        raise DomainError(_("The form has expired. Please submit it again."))
+    client_key = clean_client_key(client_key)
     case = lock_case(case)
     if not can_handle(principal_for(actor), case):
         raise PermissionDenied
-    existing = Referral.objects.filter(client_key=client_key).first()
-    if existing is not None:
-        if existing.case_id != case.pk:
-            raise DomainError(_("The form has expired. Please submit it again."))
+    if (existing := existing_row(Referral, client_key, case_id=case.pk)) is not None:
         return existing
     if not case.is_open:
         raise DomainError(_("The case is closed: reopen it before referring the student."))

@@ -6,6 +6,9 @@ transaction (through the people app's `update_student`, which also lets open scr
 set the student's assignments apart). A return needs three pieces — a medical opinion (text and
 document), the psychology teacher's return assessment and a return plan — and brings the student
 back to `enrolled`, with a follow-up due right after the return.
+
+Both are retry-safe: the form carries a `client_key`, and a repeated key returns the change the
+first submit recorded.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from xinqiao.people.models import Student, StudentStatus
 from ..documents import save_document
 from ..models import Case, CaseDocument, DocumentKind, SchoolingChange, SchoolingChangeKind
 from ..selectors.common import require_handle
-from .common import lock_case, notify_case
+from .common import clean_client_key, existing_row, lock_case, notify_case
 
 
 class ReturnIncomplete(DomainError):
@@ -68,15 +71,21 @@ def suspend_student(
     actor: Any,
     reason: str,
     effective_on: datetime.date | None,
+    client_key: str,
     expected_until: datetime.date | None = None,
     documents: Sequence[Any] = (),
 ) -> SchoolingChange:
-    """Record a suspension. Effects, in order: checks (the school's psychology teacher, an open
-    case, the student enrolled, reason, dates, at least one medical document); the documents are
-    stored encrypted; the `SchoolingChange`; the student's status → suspended; the school's
-    moral-education leaders are told; audit `cases.suspension.recorded`."""
+    """Record a suspension. Effects, in order: lock the case; check the school's psychology
+    teacher; return the suspension already recorded with this `client_key` (a double submit);
+    checks (an open case, the student enrolled, reason, dates, at least one medical document); the
+    documents are stored encrypted; the `SchoolingChange`; the student's status → suspended; the
+    school's moral-education leaders are told; audit `cases.suspension.recorded`."""
+    client_key = clean_client_key(client_key)
     case = lock_case(case)
     require_handle(principal_for(actor), case)
+    kind = SchoolingChangeKind.SUSPENSION
+    if (row := existing_row(SchoolingChange, client_key, case_id=case.pk, kind=kind)) is not None:
+        return row
     student = _lock_student(case)
     if student.status == StudentStatus.SUSPENDED:
         raise DomainError(_("The student is already suspended."))
@@ -112,6 +121,7 @@ def suspend_student(
         reason=reason,
         recorded_by=actor,
         recorded_at=timezone.now(),
+        client_key=client_key,
     )
     change.documents.set(docs)
     people_services.update_student(actor=actor, student=student, status=StudentStatus.SUSPENDED)
@@ -146,14 +156,20 @@ def return_student(
     opinion_documents: Sequence[Any] = (),
     return_assessment: str,
     return_plan: str,
+    client_key: str,
 ) -> SchoolingChange:
-    """Record a return to school. Refused, naming every missing piece, without the medical
-    opinion (its text and at least one document), the psychology teacher's return assessment and
-    the return plan. Effects: the documents stored; the `SchoolingChange`; the student's status →
-    enrolled; the next follow-up due by the end of the first day back (or sooner if already due);
-    the moral-education leaders told; audit `cases.return.recorded`."""
+    """Record a return to school. A repeat of this `client_key` (a double submit) returns the
+    return already recorded. Refused, naming every missing piece, without the medical opinion (its
+    text and at least one document), the psychology teacher's return assessment and the return
+    plan. Effects: the documents stored; the `SchoolingChange`; the student's status → enrolled;
+    the next follow-up due by the end of the first day back (or sooner if already due); the
+    moral-education leaders told; audit `cases.return.recorded`."""
+    client_key = clean_client_key(client_key)
     case = lock_case(case)
     require_handle(principal_for(actor), case)
+    kind = SchoolingChangeKind.RETURN
+    if (row := existing_row(SchoolingChange, client_key, case_id=case.pk, kind=kind)) is not None:
+        return row
     student = _lock_student(case)
     if student.status != StudentStatus.SUSPENDED:
         raise DomainError(_("The student is not suspended, so there is no return to record."))
@@ -206,6 +222,7 @@ def return_student(
         return_plan=return_plan.strip(),
         recorded_by=actor,
         recorded_at=timezone.now(),
+        client_key=client_key,
     )
     change.documents.set(docs)
     people_services.update_student(actor=actor, student=student, status=StudentStatus.ENROLLED)

@@ -9,8 +9,8 @@
   students of the school); a follow-up screening (campaign kind "incident") assigned to exactly
   those students; group sessions held for them.
 
-The models carry no client key, so a double submit is caught on the natural key instead: the same
-user recording the same sweep / incident / session again within a few minutes gets the first one.
+Creates from forms are retry-safe: the form carries a `client_key`, and a repeated key returns
+the row the first submit made.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from ..models import (
 )
 from ..selectors.common import can_handle
 from ..selectors.schooling import can_handle_school, facilitators
-from .common import lock_case
+from .common import clean_client_key, existing_row, lock_case
 
 # Which screening a sweep's re-screen is (holidays and other periods: the teacher chooses).
 SWEEP_CAMPAIGN_KIND: dict[str, str] = {
@@ -61,7 +61,6 @@ RESCREEN_KINDS = [
     CampaignKind.INCIDENT,
     CampaignKind.EMERGENCY,
 ]
-REPEAT_WINDOW = datetime.timedelta(minutes=10)
 ACTIVE_STATUSES = [StudentStatus.ENROLLED, StudentStatus.SUSPENDED]
 
 
@@ -71,7 +70,8 @@ def _require_school(actor: Any, school: OrgUnit) -> None:
 
 
 def _lock_school(school: OrgUnit) -> OrgUnit:
-    """Serialise creates for one school (the natural-key repeat check needs it)."""
+    """Serialise creates for one school, so that a concurrent repeat of a client key finds the
+    first row instead of failing on the unique key."""
     return OrgUnit.objects.select_for_update().get(pk=school.pk)
 
 
@@ -155,15 +155,21 @@ def start_sweep(
     kind: str,
     title: str,
     review_by: datetime.date | None,
+    client_key: str,
     rescreen_classes: Sequence[OrgUnit] = (),
     rescreen_students: Sequence[Student] = (),
     campaign_kind: str = "",
 ) -> Sweep:
-    """Start a special-period sweep. Effects, in order: checks (the school's psychology teacher,
-    kind, title, a review-by date not in the past); the `Sweep`; one `SweepReview` per open case
-    of the school (set-based); when a group is chosen, a re-screening campaign for it created and
-    opened (closing on the review-by date); audit `cases.sweep.started`."""
+    """Start a special-period sweep. Effects, in order: the school's psychology teacher; the
+    school locked; the sweep already started with this `client_key` returned (a double submit);
+    checks (kind, title, a review-by date not in the past); the `Sweep`; one `SweepReview` per
+    open case of the school (set-based); when a group is chosen, a re-screening campaign for it
+    created and opened (closing on the review-by date); audit `cases.sweep.started`."""
+    client_key = clean_client_key(client_key)
     _require_school(actor, school)
+    school = _lock_school(school)
+    if (repeat := existing_row(Sweep, client_key, school_id=school.pk)) is not None:
+        return repeat
     if kind not in SweepKind.values:
         raise DomainError(_("Choose the kind of special period."), field="kind")
     title = (title or "").strip()
@@ -179,17 +185,6 @@ def start_sweep(
             raise DomainError(
                 _("Choose which kind of screening the re-screen is."), field="campaign_kind"
             )
-    school = _lock_school(school)
-    repeat = Sweep.objects.filter(
-        school=school,
-        kind=kind,
-        title=title,
-        review_by=review_by,
-        started_by=actor,
-        started_at__gte=timezone.now() - REPEAT_WINDOW,
-    ).first()
-    if repeat is not None:
-        return repeat
     sweep = Sweep.objects.create(
         school=school,
         kind=kind,
@@ -197,6 +192,7 @@ def start_sweep(
         review_by=review_by,
         started_by=actor,
         started_at=timezone.now(),
+        client_key=client_key,
     )
     cases = _insert_reviews(sweep)
     if rescreen:
@@ -271,17 +267,23 @@ def record_incident(
     title: str,
     occurred_on: datetime.date | None,
     description: str,
+    client_key: str,
     classes: Sequence[OrgUnit] = (),
     students: Sequence[Student] = (),
     start_campaign: bool = False,
     campaign_closes_on: datetime.date | None = None,
 ) -> Incident:
-    """Record a critical incident and its affected group. Effects, in order: checks (the school's
-    psychology teacher, title, date not in the future, description, at least one affected
-    student); the `Incident` with its affected students (the listed students and every enrolled or
-    suspended student of the chosen classes, fixed now); optionally the follow-up screening
-    (`start_incident_campaign`); audit `cases.incident.recorded`."""
+    """Record a critical incident and its affected group. Effects, in order: the school's
+    psychology teacher; the school locked; the incident already recorded with this `client_key`
+    returned (a double submit); checks (title, date not in the future, description, at least one
+    affected student); the `Incident` with its affected students (the listed students and every
+    enrolled or suspended student of the chosen classes, fixed now); optionally the follow-up
+    screening (`start_incident_campaign`); audit `cases.incident.recorded`."""
+    client_key = clean_client_key(client_key)
     _require_school(actor, school)
+    school = _lock_school(school)
+    if (repeat := existing_row(Incident, client_key, school_id=school.pk)) is not None:
+        return repeat
     title = (title or "").strip()
     if not title:
         raise DomainError(_("Give the incident a short title."), field="title")
@@ -308,16 +310,6 @@ def record_incident(
             _("Choose the affected students: whole classes, a list of students, or both."),
             field="classes",
         )
-    school = _lock_school(school)
-    repeat = Incident.objects.filter(
-        school=school,
-        title=title,
-        occurred_on=occurred_on,
-        recorded_by=actor,
-        recorded_at__gte=timezone.now() - REPEAT_WINDOW,
-    ).first()
-    if repeat is not None:
-        return repeat
     incident = Incident.objects.create(
         school=school,
         title=title,
@@ -325,6 +317,7 @@ def record_incident(
         description=description,
         recorded_by=actor,
         recorded_at=timezone.now(),
+        client_key=client_key,
     )
     through = Incident.affected.through
     through.objects.bulk_create(
@@ -387,13 +380,25 @@ def record_group_session(
     facilitator: Any,
     topic: str,
     participants: Iterable[Student],
+    client_key: str,
     note: str = "",
 ) -> GroupSession:
     """Record a group session (团体辅导) held for the incident's affected group. Checks: the
-    school's psychology teacher; held, not in the future; a topic; a facilitator from the school
-    or its district station; participants only from the affected group. Effects: the
-    `GroupSession` with its participants; audit `cases.group_session.recorded`."""
+    school's psychology teacher; then (the incident locked) the session already recorded with
+    this `client_key` is returned (a double submit); held, not in the future; a topic; a
+    facilitator from the school or its district station; participants only from the affected
+    group. Effects: the `GroupSession` with its participants; audit
+    `cases.group_session.recorded`."""
+    client_key = clean_client_key(client_key)
     _require_school(actor, incident.school)
+    # The lock serialises creates for the incident: a concurrent repeat finds the first row.
+    incident = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("school")
+        .get(pk=incident.pk)
+    )
+    if (repeat := existing_row(GroupSession, client_key, incident_id=incident.pk)) is not None:
+        return repeat
     topic = (topic or "").strip()
     if not topic:
         raise DomainError(_("Give the topic of the session."), field="topic")
@@ -413,15 +418,6 @@ def record_group_session(
         raise DomainError(
             _("Participants must come from the incident's affected group."), field="participants"
         )
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    repeat = GroupSession.objects.filter(
-        incident=incident,
-        held_at=held_at,
-        topic=topic,
-        recorded_at__gte=timezone.now() - REPEAT_WINDOW,
-    ).first()
-    if repeat is not None:
-        return repeat
     session = GroupSession.objects.create(
         incident=incident,
         held_at=held_at,
@@ -429,6 +425,7 @@ def record_group_session(
         topic=topic,
         note=(note or "").strip(),
         recorded_at=timezone.now(),
+        client_key=client_key,
     )
     session.participants.set(ids)
     record_event(

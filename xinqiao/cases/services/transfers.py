@@ -223,7 +223,8 @@ MOVED_KIND = "case.student_moved"
 def notify_moved_students(*, school_ids: list[int] | None) -> int:
     """After a roster change: tell the owner of each open case whose student now belongs to
     another school that the case needs a transfer — once per case (an outbox row of this kind
-    linking to the case is the record that the owner was told)."""
+    linking to the case is the record that the owner was told). Two queries find the cases and
+    which were told already, however many students moved."""
     from xinqiao.alerts.models import Outbox
 
     from .common import case_url, notify_case
@@ -238,10 +239,17 @@ def notify_moved_students(*, school_ids: list[int] | None) -> int:
     )
     if school_ids is not None:
         cases = cases.filter(student__school_id__in=school_ids)
+    moved = [(case, case_url(case)) for case in cases]
+    if not moved:
+        return 0
+    already = set(
+        Outbox.objects.filter(kind=MOVED_KIND, url__in=[url for _case, url in moved]).values_list(
+            "url", flat=True
+        )
+    )
     told = 0
-    for case in cases:
-        url = case_url(case)
-        if Outbox.objects.filter(kind=MOVED_KIND, url=url).exists():
+    for case, url in moved:
+        if url in already:
             continue
         with transaction.atomic():
             told += notify_case(

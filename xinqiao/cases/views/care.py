@@ -78,7 +78,7 @@ def level_label(tier: int) -> str:
     return _("level %(tier)s") % {"tier": tier}
 
 
-class _KeyedForm(forms.Form):
+class KeyedForm(forms.Form):
     """A create form with a hidden retry key, made fresh each time the empty form is shown."""
 
     client_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
@@ -141,7 +141,7 @@ class SupportPlanForm(forms.Form):
         return self.owners[self.cleaned_data["owner"]]
 
 
-class FollowUpForm(_KeyedForm):
+class FollowUpForm(KeyedForm):
     done_at = _datetime_field(_L("When"))
     method = forms.ChoiceField(
         label=_L("How"),
@@ -167,7 +167,7 @@ class FollowUpForm(_KeyedForm):
             self.initial.setdefault("done_at", _now_local())
 
 
-class GuardianContactForm(_KeyedForm):
+class GuardianContactForm(KeyedForm):
     guardian = forms.TypedChoiceField(
         label=_L("Guardian"),
         coerce=int,

@@ -2,7 +2,8 @@
 
 Thin views: the principal (request.principal), a selector for the object (404 out of scope, 403
 without the capability), a service for every write. The case page shows this area through
-`panel(principal, case)`.
+`panel(principal, case)`. Creates carry a hidden `client_key` (`KeyedForm`), so a double
+submit records once.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ..selectors.common import can_handle, can_read_notes, get_case, require_han
 from ..services import schooling as schooling_services
 from ..services import sweeps as sweep_services
 from ..services import transfers as transfer_services
+from .care import KeyedForm
 
 # --- forms ------------------------------------------------------------------------------------
 
@@ -71,7 +73,7 @@ def _text(rows: int = 4) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows})
 
 
-class SuspensionForm(forms.Form):
+class SuspensionForm(KeyedForm):
     reason = forms.CharField(label=gettext_lazy("Reason"), widget=_text(), max_length=4000)
     effective_on = forms.DateField(
         label=gettext_lazy("Suspended from"), widget=_date_input(), initial=timezone.localdate
@@ -84,7 +86,7 @@ class SuspensionForm(forms.Form):
     )
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(KeyedForm):
     # Optional here on purpose: the service names every missing piece at once.
     returned_on = forms.DateField(
         label=gettext_lazy("Returns on"),
@@ -127,7 +129,7 @@ def _numbers(text: str) -> list[str]:
     return [part for part in text.replace(",", "\n").replace("，", "\n").split() if part]
 
 
-class _SchoolGroupForm(forms.Form):
+class _SchoolGroupForm(KeyedForm):
     """A school (preselected when the user has one) and a group of its students."""
 
     school = forms.ModelChoiceField(queryset=OrgUnit.objects.none(), label=gettext_lazy("School"))
@@ -239,7 +241,7 @@ class IncidentCampaignForm(forms.Form):
     )
 
 
-class GroupSessionForm(forms.Form):
+class GroupSessionForm(KeyedForm):
     held_at = forms.DateTimeField(
         label=gettext_lazy("Held at"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -364,6 +366,7 @@ def suspension_create(request: HttpRequest, code: Any) -> HttpResponse:
                 effective_on=form.cleaned_data["effective_on"],
                 expected_until=form.cleaned_data["expected_until"],
                 documents=form.cleaned_data["documents"],
+                client_key=form.cleaned_data["client_key"],
             )
         except DomainError as exc:
             _apply_error(form, exc)
@@ -391,6 +394,7 @@ def return_create(request: HttpRequest, code: Any) -> HttpResponse:
                 opinion_documents=form.cleaned_data["opinion_documents"],
                 return_assessment=form.cleaned_data["return_assessment"],
                 return_plan=form.cleaned_data["return_plan"],
+                client_key=form.cleaned_data["client_key"],
             )
         except DomainError as exc:
             _apply_error(form, exc)
@@ -533,6 +537,7 @@ def sweep_create(request: HttpRequest) -> HttpResponse:
                     rescreen_classes=list(data["rescreen_classes"]),
                     rescreen_students=students,
                     campaign_kind=data["campaign_kind"],
+                    client_key=data["client_key"],
                 )
             except DomainError as exc:
                 _apply_error(form, exc)
@@ -611,6 +616,7 @@ def incident_create(request: HttpRequest) -> HttpResponse:
                     students=students,
                     start_campaign=data["start_campaign"],
                     campaign_closes_on=data["campaign_closes_on"],
+                    client_key=data["client_key"],
                 )
             except DomainError as exc:
                 _apply_error(form, exc, {"closes_on": "campaign_closes_on"})
@@ -675,6 +681,7 @@ def group_session_create(request: HttpRequest, code: Any) -> HttpResponse:
                 topic=data["topic"],
                 participants=list(data["participants"]),
                 note=data["note"],
+                client_key=data["client_key"],
             )
         except DomainError as exc:
             _apply_error(form, exc)

@@ -2,13 +2,17 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from xinqiao.alerts.services import dispatch_outbox, run_escalations
+from xinqiao.alerts.services import dispatch_outbox, raise_all_pending_alerts, run_escalations
 
 
 class Command(BaseCommand):
-    help = "Escalate alerts past their deadlines and deliver pending notifications (idempotent)."
+    help = (
+        "Raise the alerts of queued hand-ins, escalate alerts past their deadlines and deliver "
+        "pending notifications (idempotent)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        raised = raise_all_pending_alerts()
         escalated = run_escalations()
         delivered = dispatch_outbox()
-        self.stdout.write(f"escalated={escalated} delivered={delivered}")
+        self.stdout.write(f"raised={raised} escalated={escalated} delivered={delivered}")
