@@ -750,6 +750,11 @@ def test_archive_section_shows_all_cases_and_alerts_across_years(archive_world, 
     assert_linked(archive, w.case_a2)
     event = AuditEvent.objects.filter(action="people.student.viewed").order_by("-seq").first()
     assert "cases.level_history" in event.fields["read"]
+    # each alert once: the archive lists them with their case, the alerts section stands aside
+    assert 'data-testid="alerts-archive"' not in html
+    alerts = Alert.objects.filter(student=w.stu_a2).count()
+    assert alerts >= 2
+    assert html.count('data-row="archived-alert"') == alerts
 
 
 def test_archive_section_for_the_leader_but_not_the_head_teacher(archive_world):

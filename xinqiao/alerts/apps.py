@@ -129,6 +129,8 @@ def _profile_section(principal: Any, student: Any) -> Any:
 
     if not principal.can(Cap.VIEW_ALERTS) or principal.tier_for(student) < Tier.T2:
         return None
+    if principal.can(Cap.VIEW_CASES):
+        return None  # the high-care archive (cases app) lists every alert with its case: once
     alerts = list(Alert.objects.filter(student=student).order_by("-created_at")[:50])
     return ProfileSection(
         template="alerts/_student_alerts.html",

@@ -302,6 +302,7 @@ class DocumentKind(models.TextChoices):
     REFERRAL_CONSENT = "referral_consent", _("Guardian's consent to referral")
     MEDICAL = "medical", _("Medical document")
     MEDICAL_OPINION = "medical_opinion", _("Medical opinion on return to school")
+    REFERRAL_FEEDBACK = "referral_feedback", _("Hospital's feedback letter on a referral")
     OTHER = "other", _("Other")
 
 
@@ -352,6 +353,14 @@ class DiagnosisCategory(models.TextChoices):
     SUBSTANCE = "F10-F19", _("Substance use")
     OTHER = "other", _("Other")
     NO_DISORDER = "none", _("No mental disorder found")
+
+
+class FeedbackSource(models.TextChoices):
+    """Who put the hospital's feedback into Xinqiao: its psychiatrist, or the case's psychology
+    teacher from the letter the hospital sent (hospitals without accounts answer on paper)."""
+
+    PSYCHIATRIST = "psychiatrist", _("Given by the psychiatrist")
+    PAPER = "paper", _("Recorded from the hospital's letter")
 
 
 class CancelReason(models.TextChoices):
@@ -410,6 +419,15 @@ class Referral(models.Model):
     )
     advice_for_school = EncryptedTextField(_("advice for the school"), blank=True)
     next_review_on = models.DateField(_("next review"), null=True, blank=True)
+    # Blank until the feedback is in; "paper": feedback_by is the teacher who recorded the letter.
+    feedback_source = models.CharField(
+        _("feedback from"), max_length=12, choices=FeedbackSource.choices, blank=True
+    )
+    feedback_letter = models.ForeignKey(
+        CaseDocument, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Retry key of the paper-feedback form: a double submit on this referral records once.
+    feedback_client_key = models.CharField(max_length=64, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -28,6 +28,7 @@ from ..models import (
     Case,
     CaseStatus,
     ChangeKind,
+    FeedbackSource,
     RequestStatus,
     SchoolingChangeKind,
     StepDownRequest,
@@ -449,11 +450,17 @@ def _referral_entries(case: Case, include_notes: bool) -> Iterable[TimelineEntry
         if r.seen_at:
             yield TimelineEntry("referral", r.seen_at, "", _("Seen by the psychiatrist") + where)
         if r.feedback_at:
+            # Paper feedback: feedback_by is the teacher who copied the hospital's letter.
+            summary = (
+                _("Feedback from the hospital, recorded from its letter")
+                if r.feedback_source == FeedbackSource.PAPER
+                else _("Feedback from the hospital")
+            )
             yield TimelineEntry(
                 "referral",
                 r.feedback_at,
                 person_name(r.feedback_by),
-                _("Feedback from the hospital") + where,
+                summary + where,
                 r.advice_for_school if include_notes else "",
             )
 

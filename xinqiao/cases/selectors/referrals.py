@@ -45,6 +45,7 @@ _RELATED = (
     "sent_by__staff",
     "feedback_by__staff",
     "consent_document",
+    "feedback_letter",
 )
 
 

@@ -3,7 +3,9 @@
 The path of a referral: sent (by the case's psychology teacher) → received → seen (by the
 psychiatrist, with the date) → feedback (diagnosis category optional, advice for the school,
 next review). The psychology teacher may cancel an open referral (sent, received, seen) with a
-reason. Each step is one transaction with its audit event; steps out of order are refused.
+reason. A hospital without accounts answers on paper: the psychology teacher then records the
+letter's feedback (`record_paper_feedback`), which counts exactly like the psychiatrist's. Each step
+is one transaction with its audit event; steps out of order are refused.
 
 Legal basis (PIPL art. 23 and art. 13(4)): a referral passes the student's health information to a
 hospital, so it needs the guardian's *separate* consent — a signed consent uploaded with the
@@ -36,6 +38,7 @@ from ..models import (
     ConsentBasis,
     DiagnosisCategory,
     DocumentKind,
+    FeedbackSource,
     GuardianContact,
     Referral,
     ReferralStatus,
@@ -273,6 +276,19 @@ def mark_received(referral: Referral, *, actor: Any) -> Referral:
     return referral
 
 
+def _check_seen_on(referral: Referral, seen_on: datetime.date | None) -> datetime.date:
+    """The date of the visit: given, not in the future, not before the referral was sent."""
+    if seen_on is None:
+        raise DomainError(_("Enter the date of the visit."), field="seen_on")
+    if seen_on > timezone.localdate():
+        raise DomainError(_("The date of the visit cannot be in the future."), field="seen_on")
+    if seen_on < timezone.localtime(referral.sent_at).date():
+        raise DomainError(
+            _("The date of the visit cannot be before the referral was sent."), field="seen_on"
+        )
+    return seen_on
+
+
 def _seen_at(day: datetime.date) -> datetime.datetime:
     if day == timezone.localdate():
         return timezone.now()
@@ -289,14 +305,7 @@ def mark_seen(referral: Referral, *, actor: Any, seen_on: datetime.date) -> Refe
         raise DomainError(_("Mark the referral as received first."))
     if referral.status != ReferralStatus.RECEIVED:
         raise DomainError(_("The visit has already been recorded."))
-    if seen_on is None:
-        raise DomainError(_("Enter the date of the visit."), field="seen_on")
-    if seen_on > timezone.localdate():
-        raise DomainError(_("The date of the visit cannot be in the future."), field="seen_on")
-    if seen_on < timezone.localtime(referral.sent_at).date():
-        raise DomainError(
-            _("The date of the visit cannot be before the referral was sent."), field="seen_on"
-        )
+    _check_seen_on(referral, seen_on)
     referral.status = ReferralStatus.SEEN
     referral.seen_at = _seen_at(seen_on)
     referral.save(update_fields=["status", "seen_at"])
@@ -322,12 +331,120 @@ def give_feedback(
     `cases.referral.feedback_given` (no clinical text); the case's next follow-up is recomputed
     (a red case goes from daily to weekly once the referral is done); the owner is notified."""
     referral = _lock(referral)
-    case = referral.case
     _require_psychiatrist(referral, actor)
     if referral.status in (ReferralStatus.SENT, ReferralStatus.RECEIVED):
         raise DomainError(_("Record the visit (the date the student was seen) first."))
     if referral.status != ReferralStatus.SEEN:
         raise DomainError(_("Feedback has already been given for this referral."))
+    diagnosis_category, advice_for_school = _clean_feedback(
+        diagnosis_category, advice_for_school, next_review_on
+    )
+    _store_feedback(
+        referral,
+        actor=actor,
+        source=FeedbackSource.PSYCHIATRIST,
+        diagnosis_category=diagnosis_category,
+        advice_for_school=advice_for_school,
+        next_review_on=next_review_on,
+    )
+    _event(
+        actor=actor,
+        action="cases.referral.feedback_given",
+        referral=referral,
+        fields={
+            "status": [ReferralStatus.SEEN, ReferralStatus.FEEDBACK],
+            "diagnosis_stated": bool(diagnosis_category),
+            "next_review_on": next_review_on,
+        },
+    )
+    _feedback_follows(referral)
+    return referral
+
+
+# --- the psychology teacher, for a hospital that answers on paper --------------------------------
+@transaction.atomic
+def record_paper_feedback(
+    referral: Referral,
+    *,
+    actor: Any,
+    seen_on: datetime.date | None,
+    diagnosis_category: str = "",
+    advice_for_school: str,
+    next_review_on: datetime.date | None = None,
+    letter: Any,
+    client_key: str,
+) -> Referral:
+    """The case's psychology teacher records the feedback a hospital sent on paper (a letter /
+    就诊反馈单), with the scanned letter. It counts exactly like the psychiatrist's feedback.
+
+    Effects, in order: lock the case and the referral; check the actor runs the case; return the
+    referral unchanged when this form's `client_key` already recorded it (a double submit); check
+    the referral is open (sent, received or seen); check the date of the visit (unless the
+    psychiatrist already recorded it) and the feedback as `give_feedback` does; store the letter
+    (encrypted); status → feedback, `feedback_source` paper, `feedback_by` the teacher; audit
+    `cases.referral.feedback_recorded` (no clinical text); then the follow-up schedule and the
+    owner's notification as for the psychiatrist's feedback.
+    """
+    client_key = clean_client_key(client_key)
+    referral = _lock(referral)
+    if not can_handle(principal_for(actor), referral.case):
+        raise PermissionDenied
+    # The key lives on the locked referral: a concurrent repeat waits, then finds it here.
+    if referral.feedback_client_key == client_key:
+        return referral
+    if referral.status == ReferralStatus.CANCELLED:
+        raise DomainError(_("This referral is already cancelled."))
+    if referral.status == ReferralStatus.FEEDBACK:
+        raise DomainError(_("Feedback has already been given for this referral."))
+    before = referral.status
+    seen_day = None  # a visit the psychiatrist already recorded stays as it is
+    if referral.seen_at is None:
+        seen_day = _check_seen_on(referral, seen_on)
+    diagnosis_category, advice_for_school = _clean_feedback(
+        diagnosis_category, advice_for_school, next_review_on
+    )
+    if letter is None:
+        raise DomainError(_("Upload the scan or photo of the hospital's letter."), field="letter")
+    document = documents.save_document(
+        case=referral.case, kind=DocumentKind.REFERRAL_FEEDBACK, upload=letter, actor=actor
+    )
+    extra = ["feedback_letter", "feedback_client_key"]
+    if seen_day is not None:
+        referral.seen_at = _seen_at(seen_day)
+        extra.append("seen_at")
+    referral.feedback_letter = document
+    referral.feedback_client_key = client_key
+    _store_feedback(
+        referral,
+        actor=actor,
+        source=FeedbackSource.PAPER,
+        diagnosis_category=diagnosis_category,
+        advice_for_school=advice_for_school,
+        next_review_on=next_review_on,
+        extra_fields=extra,
+    )
+    _event(
+        actor=actor,
+        action="cases.referral.feedback_recorded",
+        referral=referral,
+        fields={
+            "status": [before, ReferralStatus.FEEDBACK],
+            "source": FeedbackSource.PAPER,
+            "seen_on": seen_day,
+            "letter": str(document.code),
+            "diagnosis_stated": bool(diagnosis_category),
+            "next_review_on": next_review_on,
+        },
+    )
+    _feedback_follows(referral)
+    return referral
+
+
+# --- feedback, whoever records it --------------------------------------------------------------
+def _clean_feedback(
+    diagnosis_category: str, advice_for_school: str, next_review_on: datetime.date | None
+) -> tuple[str, str]:
+    """The checks every feedback passes; returns (diagnosis_category, advice_for_school) cleaned."""
     diagnosis_category = diagnosis_category or ""
     if diagnosis_category not in DiagnosisCategory.values:
         raise DomainError(
@@ -343,10 +460,23 @@ def give_feedback(
         raise DomainError(_("The advice is too long."), field="advice_for_school")
     if next_review_on is not None and next_review_on < timezone.localdate():
         raise DomainError(_("The next review cannot be in the past."), field="next_review_on")
-    now = timezone.now()
+    return diagnosis_category, advice_for_school
+
+
+def _store_feedback(
+    referral: Referral,
+    *,
+    actor: Any,
+    source: str,
+    diagnosis_category: str,
+    advice_for_school: str,
+    next_review_on: datetime.date | None,
+    extra_fields: list[str] | None = None,
+) -> None:
     referral.status = ReferralStatus.FEEDBACK
-    referral.feedback_at = now
+    referral.feedback_at = timezone.now()
     referral.feedback_by = actor
+    referral.feedback_source = source
     referral.diagnosis_category = diagnosis_category
     referral.advice_for_school = advice_for_school
     referral.next_review_on = next_review_on
@@ -355,21 +485,19 @@ def give_feedback(
             "status",
             "feedback_at",
             "feedback_by",
+            "feedback_source",
             "diagnosis_category",
             "advice_for_school",
             "next_review_on",
+            *(extra_fields or []),
         ]
     )
-    _event(
-        actor=actor,
-        action="cases.referral.feedback_given",
-        referral=referral,
-        fields={
-            "status": [ReferralStatus.SEEN, ReferralStatus.FEEDBACK],
-            "diagnosis_stated": bool(diagnosis_category),
-            "next_review_on": next_review_on,
-        },
-    )
+
+
+def _feedback_follows(referral: Referral) -> None:
+    """What feedback sets off: the case's next follow-up is recomputed (a red case goes from daily
+    to weekly once the referral is done) and the owner is told, with no clinical detail."""
+    case = referral.case
     if case.is_open:
         reschedule_follow_up(case, after=_schedule_anchor(case))
     class_name = case.student.school_class.name if case.student.school_class else ""
@@ -379,7 +507,6 @@ def give_feedback(
         kind="case.referral.feedback",
         subject=_("Hospital feedback on a referral (%(class)s)") % {"class": class_name},
     )
-    return referral
 
 
 def _schedule_anchor(case: Case) -> datetime.datetime:

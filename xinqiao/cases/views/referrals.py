@@ -1,5 +1,6 @@
-"""Referral green channel (R9/R25): the psychology teacher refers and may cancel; the psychiatrist
-receives, records the visit and gives feedback; the case page shows the referrals (panel).
+"""Referral green channel (R9/R25): the psychology teacher refers, may cancel, and records the
+feedback of a hospital that answers on paper; the psychiatrist receives, records the visit and gives
+feedback; the case page shows the referrals (panel).
 
 Thin views: request.principal → selectors (scope: 404 out of scope, 403 wrong role) → services.
 """
@@ -157,6 +158,41 @@ class FeedbackForm(forms.Form):
     )
 
 
+class PaperFeedbackForm(FeedbackForm):
+    """The hospital's letter, copied by the case's psychology teacher, with the scan attached."""
+
+    seen_on = forms.DateField(
+        label=gettext_lazy("Date of the visit"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
+        help_text=gettext_lazy("As written on the hospital's letter."),
+    )
+    letter = forms.FileField(
+        label=gettext_lazy("Scan or photo of the hospital's letter (PDF, JPEG or PNG)"),
+        widget=forms.ClearableFileInput(
+            attrs={"class": "form-control", "accept": ".pdf,.jpg,.jpeg,.png"}
+        ),
+    )
+    client_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    field_order = [
+        "seen_on",
+        "diagnosis_category",
+        "advice_for_school",
+        "next_review_on",
+        "letter",
+    ]
+
+    def __init__(self, *args: Any, referral: Referral, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {}).setdefault("client_key", uuid.uuid4().hex)
+        super().__init__(*args, **kwargs)
+        self.fields["advice_for_school"].help_text = gettext_lazy(
+            "Copy the hospital's advice from the letter: what the school should do and watch for."
+        )
+        if referral.seen_at is not None:
+            # The psychiatrist recorded the visit already: it is kept, not asked again.
+            del self.fields["seen_on"]
+
+
 def _add_error(form: forms.Form, exc: DomainError, aliases: dict[str, str] | None = None) -> None:
     field = (aliases or {}).get(exc.field or "", exc.field)
     form.add_error(field if field in form.fields else None, exc.message)
@@ -229,6 +265,44 @@ def referral_cancel(request: HttpRequest, code: Any) -> HttpResponse:
             "referral": referral,
             "form": form,
             "can_cancel": referral.status in selectors.OPEN_STATUSES,
+        },
+    )
+
+
+@login_required
+def referral_paper_feedback(request: HttpRequest, code: Any) -> HttpResponse:
+    principal = request.principal  # type: ignore[attr-defined]
+    referral = selectors.get_referral_for_handler(principal=principal, code=code)
+    form = PaperFeedbackForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        referral=referral,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.record_paper_feedback(
+                referral,
+                actor=request.user,
+                seen_on=data.get("seen_on"),
+                diagnosis_category=data["diagnosis_category"],
+                advice_for_school=data["advice_for_school"],
+                next_review_on=data["next_review_on"],
+                letter=data["letter"],
+                client_key=data["client_key"],
+            )
+        except DomainError as exc:
+            _add_error(form, exc, {"file": "letter"})
+        else:
+            messages.success(request, _("The hospital's feedback has been recorded."))
+            return redirect(case_url(referral.case))
+    return render(
+        request,
+        "cases/referrals/paper_feedback_form.html",
+        {
+            "referral": referral,
+            "form": form,
+            "can_record": referral.status in selectors.OPEN_STATUSES,
         },
     )
 
@@ -380,4 +454,9 @@ urlpatterns: list[Any] = [
     path("referrals/<uuid:code>/seen/", referral_seen, name="referral-seen"),
     path("referrals/<uuid:code>/feedback/", referral_feedback, name="referral-feedback"),
     path("referrals/<uuid:code>/cancel/", referral_cancel, name="referral-cancel"),
+    path(
+        "referrals/<uuid:code>/paper-feedback/",
+        referral_paper_feedback,
+        name="referral-paper-feedback",
+    ),
 ]
