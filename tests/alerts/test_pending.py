@@ -382,3 +382,17 @@ def test_kick_soon_runs_at_once_with_eager_celery(settings):
     task = FakeTask()
     queue.kick_soon(task)
     assert task.sent == ["now"]
+
+
+def test_a_stalled_queue_shows_on_the_worklist_of_the_school_only(world, queued, client_for):
+    [assignment] = extra_students(world, 1)
+    hand_in(world, assignment)
+    url = "/alerts/"
+    assert b"alerts-stalled" not in client_for(world.psych).get(url).content  # just queued
+    PendingSubmission.objects.update(queued_at=timezone.now() - datetime.timedelta(minutes=3))
+    page = client_for(world.psych).get(url).content.decode()
+    assert 'data-testid="alerts-stalled"' in page
+    assert "1 screening hand-ins" in page
+    assert b"alerts-stalled" not in client_for(world.psych_b).get(url).content  # other school
+    raise_pending_alerts()
+    assert b"alerts-stalled" not in client_for(world.psych).get(url).content

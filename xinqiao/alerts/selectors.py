@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.audit.services import record_read
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import StudentQuerySet
 
-from .models import Alert, Concern, InboxMessage, RuleSet
+from .models import Alert, Concern, InboxMessage, PendingSubmission, RuleSet
 
 # Who may read the evidence (T3): the school's psychology teachers and the district station.
 EVIDENCE_ROLES = (Role.PSYCHOLOGY_TEACHER, Role.STATION_COUNSELLOR)
@@ -35,6 +37,21 @@ def list_alerts(*, principal: Any, open_only: bool = True) -> QuerySet[Alert]:
 def worklist(*, principal: Any) -> list[Alert]:
     """Open alerts by their next deadline (acknowledge-by for new red alerts)."""
     return sorted(list_alerts(principal=principal), key=lambda a: (a.next_deadline, a.pk))
+
+
+# The worker raises a queued hand-in's alert within seconds: one still waiting after this long
+# means the worker is stopped or failing.
+STALLED_AFTER = datetime.timedelta(minutes=2)
+
+
+def stalled_hand_ins(*, principal: Any) -> int:
+    """Hand-ins of students in scope whose rules fired but whose alert has waited longer than
+    STALLED_AFTER to be raised. The worklist says so, so a stalled alert chain is seen by the
+    people who rely on it rather than going unnoticed."""
+    return PendingSubmission.objects.filter(
+        student_id__in=alert_students(principal=principal).values("pk"),
+        queued_at__lt=timezone.now() - STALLED_AFTER,
+    ).count()
 
 
 def get_alert(*, principal: Any, code: Any) -> Alert:

@@ -32,7 +32,11 @@ def worklist(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "alerts/worklist.html",
-        {"alerts": alerts, "can_handle": principal.can(Cap.HANDLE_ALERTS)},
+        {
+            "alerts": alerts,
+            "can_handle": principal.can(Cap.HANDLE_ALERTS),
+            "stalled": selectors.stalled_hand_ins(principal=principal),
+        },
     )
 
 
