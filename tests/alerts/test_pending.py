@@ -301,6 +301,58 @@ def test_two_workers_share_the_queue_without_raising_twice(world, queued):
     assert verify_chain()[0]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_with_hand_ins_of_the_same_students_raise_one_alert_each(world, queued):
+    """A student's original and re-sit hand-ins land in different workers' batches: both
+    create the student's alert at once; the second waits on the unique index, then attaches."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks (SELECT … FOR UPDATE SKIP LOCKED) exist on PostgreSQL only")
+    originals = extra_students(world, 3)
+    resits = [
+        Assignment.objects.create(
+            campaign=world.campaign,
+            student_id=a.student_id,
+            school=world.school_a,
+            school_class=world.class_a1,
+            stage_band=a.stage_band,
+            resit_of=a,
+        )
+        for a in originals
+    ]
+    for a in originals:
+        hand_in(world, a, phq_a(item9=1), code="PHQ-A")
+    for a in resits:
+        hand_in(world, a)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            barrier.wait()
+            raise_pending_alerts(limit=3)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert not PendingSubmission.objects.exists()
+    for a in originals:
+        [alert] = Alert.objects.filter(student_id=a.student_id)
+        assert alert.level == "red"
+        assert sorted(alert.triggers.values_list("rule", flat=True)) == [
+            "orange.asq_screen_positive",
+            "orange.phq_item9",
+            "red.asq_acuity",
+        ]
+    assert verify_chain()[0]
+
+
 def test_dispatch_moves_a_batch_in_the_same_statements_and_emails_one_by_one(world, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     users = [world.psych, world.school_admin, world.head_teacher, world.mentor]

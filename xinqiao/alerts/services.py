@@ -793,7 +793,9 @@ def _raise_many(wanted: dict[int, list[Trigger]], students: dict[int, Student]) 
             calendar=calendar,
         )
         outcome[alert.student_id] = (alert, False, raised)
-    new_ids = [pk for pk in wanted if pk not in outcome]
+    # In student order too: two workers inserting the same students wait on the unique index in
+    # the same order, never on each other.
+    new_ids = sorted(pk for pk in wanted if pk not in outcome)
     if new_ids:
         owners = hooks.alert_owners_for([students[pk] for pk in new_ids])
         new = [
