@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from xinqiao.access.roles import Role
 from xinqiao.access.services import assign_role
@@ -267,3 +267,32 @@ def client_for(db):
         return client
 
     return make
+
+
+def respond(assignment, code, answers, *, valid=None):
+    """A submitted screening: `assignment` hands in instrument `code` with `answers` now, scored
+    by the real engine (4 seconds an item); `valid` overrides the validity checks' verdict."""
+    from xinqiao.instruments.definition import get_definition
+    from xinqiao.instruments.engine import score_response
+    from xinqiao.screening.models import Response
+
+    defn = get_definition(code)
+    result = score_response(defn, answers, [4.0] * len(answers)).to_json_dict()
+    if valid is not None:
+        result["valid"] = valid
+    return Response.objects.create(
+        assignment=assignment,
+        school_id=assignment.school_id,
+        instrument_code=defn.code,
+        instrument_version=defn.version,
+        answers=answers,
+        times=[4.0] * len(answers),
+        scores=result["scores"],
+        bands=result["bands"],
+        critical=result["critical"],
+        missing=result["missing"],
+        flags=result["flags"],
+        valid=result["valid"],
+        submitted_at=timezone.now(),
+        client_key=f"k-{assignment.pk}-{code}",
+    )

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.conftest import respond
 from xinqiao.alerts import hooks
 from xinqiao.alerts import services as alert_services
 from xinqiao.alerts.models import Alert, AlertTrigger, InboxMessage, Outbox, PendingSubmission
@@ -27,7 +28,7 @@ from xinqiao.core import queue
 from xinqiao.people.services import create_staff, create_student
 from xinqiao.screening.models import Assignment
 
-from .test_rules import phq_a, respond, run
+from .test_rules import phq_a, run
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +70,31 @@ def extra_students(world, n):
         )
         out.append(assignment)
     return out
+
+
+def two_workers_at_once(work):
+    """`work()` in two threads (two workers, each with its own connection) started together;
+    their results. An exception in either fails the test."""
+    barrier = threading.Barrier(2)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(work())
+        except BaseException as exc:  # re-raised in the test's thread below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    return results
 
 
 def hand_in(world, assignment, answers=RED_ASQ, code="ASQ"):
@@ -278,21 +304,7 @@ def test_two_workers_share_the_queue_without_raising_twice(world, queued):
     assignments = extra_students(world, 6)
     for a in assignments:
         hand_in(world, a)
-    results: list[dict] = []
-    barrier = threading.Barrier(2)
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(raise_pending_alerts(limit=4))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = two_workers_at_once(lambda: raise_pending_alerts(limit=4))
     raised = [pk for batch in results for pk in batch]
     raised += list(raise_pending_alerts())  # whatever both left
     assert sorted(raised) == sorted(a.pk for a in assignments)
@@ -323,24 +335,7 @@ def test_two_workers_with_hand_ins_of_the_same_students_raise_one_alert_each(wor
         hand_in(world, a, phq_a(item9=1), code="PHQ-A")
     for a in resits:
         hand_in(world, a)
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def worker():
-        try:
-            barrier.wait()
-            raise_pending_alerts(limit=3)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    two_workers_at_once(lambda: raise_pending_alerts(limit=3))
     assert not PendingSubmission.objects.exists()
     for a in originals:
         [alert] = Alert.objects.filter(student_id=a.student_id)

@@ -7,38 +7,14 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from tests.conftest import respond
 from xinqiao.alerts import rules
 from xinqiao.alerts.models import Alert, AlertTrigger, Outbox
 from xinqiao.alerts.services import evaluate_submission
 from xinqiao.core.errors import DomainError
-from xinqiao.instruments.definition import get_definition
-from xinqiao.instruments.engine import score_response
-from xinqiao.screening.models import Assignment, Response
+from xinqiao.screening.models import Assignment
 
 pytestmark = pytest.mark.django_db
-
-
-def respond(assignment, code, answers, *, valid=None):
-    defn = get_definition(code)
-    result = score_response(defn, answers, [4.0] * len(answers)).to_json_dict()
-    if valid is not None:
-        result["valid"] = valid
-    return Response.objects.create(
-        assignment=assignment,
-        school_id=assignment.school_id,
-        instrument_code=defn.code,
-        instrument_version=defn.version,
-        answers=answers,
-        times=[4.0] * len(answers),
-        scores=result["scores"],
-        bands=result["bands"],
-        critical=result["critical"],
-        missing=result["missing"],
-        flags=result["flags"],
-        valid=result["valid"],
-        submitted_at=timezone.now(),
-        client_key=f"k-{assignment.pk}-{code}",
-    )
 
 
 def run(world, *responses, student=None):

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from tests.cases.conftest import respond
+from tests.conftest import respond
 from xinqiao.access.roles import Role
 from xinqiao.alerts import rules
 from xinqiao.alerts.models import Outbox

@@ -16,8 +16,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from tests.access.test_permission_matrix import ROWS, sample_kwargs
-from tests.cases.conftest import respond
-from tests.conftest import _user
+from tests.conftest import _user, respond
 from xinqiao.access.roles import Role
 from xinqiao.alerts.models import InboxMessage
 from xinqiao.alerts.services import dispatch_outbox
