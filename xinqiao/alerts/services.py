@@ -335,6 +335,55 @@ def _recipients_for_new(alert: Alert, teachers: list[Any] | None = None) -> list
     return psychology_teachers(alert.school_id) if teachers is None else teachers
 
 
+def _raise_event(
+    alert: Alert,
+    *,
+    created: bool,
+    raised: bool,
+    level: str,
+    rule: str,
+    source: str,
+    ruleset: str,
+    actor: Any = None,
+) -> dict[str, Any]:
+    """The audit event of one trigger (`record_event`'s keyword arguments): the alert raised, or
+    the trigger attached to the open one (`raised`: it raised the level)."""
+    return {
+        "actor": actor,
+        "action": "alerts.alert.raised" if created else "alerts.alert.trigger_attached",
+        "obj": alert,
+        "fields": {
+            "student": str(alert.student.code),
+            "level": alert.level,
+            "trigger_level": level,
+            "source": source,
+            "rule": rule,
+            "ruleset": ruleset,
+            "level_raised": raised,
+        },
+    }
+
+
+def _raise_notice(
+    alert: Alert,
+    *,
+    created: bool,
+    raised: bool,
+    now: datetime.datetime,
+    teachers: list[Any] | None = None,
+) -> list[Outbox]:
+    """The outbox rows of a new or raised alert (none when a trigger only attached)."""
+    if not (created or raised):
+        return []
+    return _outbox_rows(
+        recipients=_recipients_for_new(alert, teachers),
+        kind="alert.raised" if created else "alert.level_raised",
+        subject=_alert_subject(alert, raised),
+        alert=alert,
+        now=now,
+    )
+
+
 def _set_deadlines(
     alert: Alert, start: datetime.datetime, calendar: SchoolCalendar | None = None
 ) -> None:
@@ -494,26 +543,18 @@ def raise_alert(
         at=now,
     )
     record_event(
-        actor=actor,
-        action="alerts.alert.raised" if created else "alerts.alert.trigger_attached",
-        obj=alert,
-        fields={
-            "student": str(student.code),
-            "level": alert.level,
-            "trigger_level": level,
-            "source": source,
-            "rule": rule,
-            "ruleset": ruleset_version,
-            "level_raised": raised,
-        },
-    )
-    if created or raised:
-        notify(
-            recipients=_recipients_for_new(alert),
-            kind="alert.raised" if created else "alert.level_raised",
-            subject=_alert_subject(alert, raised),
-            alert=alert,
+        **_raise_event(
+            alert,
+            created=created,
+            raised=raised,
+            level=level,
+            rule=rule,
+            source=source,
+            ruleset=ruleset_version,
+            actor=actor,
         )
+    )
+    _queue(_raise_notice(alert, created=created, raised=raised, now=now))
     return alert
 
 
@@ -844,31 +885,23 @@ def _raise_many(wanted: dict[int, list[Trigger]], students: dict[int, Student]) 
                 )
             )
             events.append(
-                {
-                    "actor": None,
-                    "action": "alerts.alert.raised"
-                    if created and n == 0
-                    else "alerts.alert.trigger_attached",
-                    "obj": alert,
-                    "fields": {
-                        "student": str(alert.student.code),
-                        "level": alert.level,
-                        "trigger_level": level,
-                        "source": source,
-                        "rule": rule,
-                        "ruleset": label,
-                        "level_raised": raised and n == 0,
-                    },
-                }
+                _raise_event(
+                    alert,
+                    created=created and n == 0,
+                    raised=raised and n == 0,
+                    level=level,
+                    rule=rule,
+                    source=source,
+                    ruleset=label,
+                )
             )
-        if created or raised:
-            outbox += _outbox_rows(
-                recipients=_recipients_for_new(alert, teachers.get(alert.school_id, [])),
-                kind="alert.raised" if created else "alert.level_raised",
-                subject=_alert_subject(alert, raised),
-                alert=alert,
-                now=now,
-            )
+        outbox += _raise_notice(
+            alert,
+            created=created,
+            raised=raised,
+            now=now,
+            teachers=teachers.get(alert.school_id, []),
+        )
     AlertTrigger.objects.bulk_create(rows)
     _queue(outbox)
     record_events(events)  # last: the audit append locks the chain until the commit
