@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test assets messages migrate seed serve lint typecheck bench-quick system-deps clean
+.PHONY: run test migrations-check assets messages migrate seed serve lint typecheck bench-quick system-deps clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +57,15 @@ system-deps:
 		fi; \
 	fi
 
+# In parallel, one worker per core (pytest-xdist; each worker has its own test database, on
+# PostgreSQL test_<name>_gw0, _gw1, …); the 25 slowest tests are printed so they are seen.
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev assets messages system-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --durations=25 $(PYTEST_ARGS)
+
+# A model change without its migration fails CI.
+migrations-check: $(VENV)/.installed-run
+	$(PY) manage.py makemigrations --check --dry-run
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

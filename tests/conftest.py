@@ -10,6 +10,11 @@ Personas (all with password PASSWORD):
 from __future__ import annotations
 
 import datetime
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -23,7 +28,9 @@ from xinqiao.orgs.services import create_term, create_unit
 from xinqiao.people.models import GuardianRelation, ImportJob
 from xinqiao.people.services import add_guardian, create_staff, create_student
 
-PASSWORD = "Xq-test-Passw0rd!"
+from .factories import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # GB 11643 numbers with valid check digits (generated, not real people).
 ID_A1 = "36010220130101001X"
@@ -52,6 +59,36 @@ def _media_in_tmp(settings, tmp_path):
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness would dominate the suite; tests don't need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite_template(tmp_path_factory) -> Path:
+    """One SQLite file migrated by the real `manage.py migrate` in a subprocess, once per test
+    process (migrating costs seconds; copying the file, milliseconds)."""
+    path = tmp_path_factory.mktemp("migrated") / "template.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
+    env.pop("REDIS_URL", None)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return path
+
+
+@pytest.fixture
+def migrated_sqlite(tmp_path, _migrated_sqlite_template) -> Path:
+    """A fresh, migrated SQLite database file of its own, for a test that runs real processes
+    (`manage.py …`, a server) against it."""
+    path = tmp_path / "db.sqlite3"
+    shutil.copyfile(_migrated_sqlite_template, path)
+    return path
 
 
 def _user(username: str, name: str, unit, role: str, role_unit=None):

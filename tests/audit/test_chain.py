@@ -166,12 +166,12 @@ def test_concurrent_appends_keep_the_chain(django_user_model):
 
 
 @pytest.mark.slow
-def test_manage_py_exits_non_zero_naming_the_event(tmp_path):
+def test_manage_py_exits_non_zero_naming_the_event(tmp_path, migrated_sqlite):
     """The real command line, on a throw-away SQLite database: exit 0, then 1 with the event."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'audit.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{migrated_sqlite}",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
 
@@ -186,7 +186,6 @@ def test_manage_py_exits_non_zero_naming_the_event(tmp_path):
             check=False,
         )
 
-    assert run("manage.py", "migrate", "--noinput", "-v", "0").returncode == 0
     script = (
         "import django; django.setup()\n"
         "from xinqiao.audit.services import record_event\n"
@@ -200,7 +199,7 @@ def test_manage_py_exits_non_zero_naming_the_event(tmp_path):
         "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]);"
         "db.execute(\"UPDATE audit_auditevent SET object_id='x' WHERE seq=3\"); db.commit()"
     )
-    assert run("-c", tamper, str(tmp_path / "audit.sqlite3")).returncode == 0
+    assert run("-c", tamper, str(migrated_sqlite)).returncode == 0
     broken = run("manage.py", "verify_audit")
     assert broken.returncode != 0
     assert "event #3 was altered" in broken.stderr

@@ -92,10 +92,9 @@ def test_bad_input_exits_2_with_message(custom, args, message):
 
 
 @pytest.mark.slow
-def test_real_process_library_instrument_and_exit_codes(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+def test_real_process_library_instrument_and_exit_codes(migrated_sqlite):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{migrated_sqlite}"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    assert run(env, "migrate", "--no-input").returncode == 0
     ok = run(env, "score_instrument", "GAD-7", "--answers", "0,1,2,3,0,1,2", "--json")
     assert ok.returncode == 0, ok.stderr
     result = json.loads(ok.stdout)

@@ -186,23 +186,25 @@ class Student:
 
 
 def _postgres_url() -> str | None:
+    # One database per test process: parallel workers and concurrent suites never share it.
+    name = f"xinqiao_take_reliability_{os.getpid()}"
     try:
         import psycopg
 
         with psycopg.connect(
             "postgres://postgres@127.0.0.1:5432/postgres", connect_timeout=3, autocommit=True
         ) as conn:
-            conn.execute('DROP DATABASE IF EXISTS "xinqiao_take_reliability" WITH (FORCE)')
-            conn.execute('CREATE DATABASE "xinqiao_take_reliability"')
-        return "postgres://postgres@127.0.0.1:5432/xinqiao_take_reliability"
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgres://postgres@127.0.0.1:5432/{name}"
     except Exception:
         return None
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_kill_the_server_mid_sitting_loses_no_acknowledged_answer(tmp_path, backend):
+def test_kill_the_server_mid_sitting_loses_no_acknowledged_answer(request, tmp_path, backend):
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'reliability.sqlite3'}"
+        url = f"sqlite:///{request.getfixturevalue('migrated_sqlite')}"
     else:
         url = _postgres_url()
         if url is None:
@@ -216,15 +218,16 @@ def test_kill_the_server_mid_sitting_loses_no_acknowledged_answer(tmp_path, back
         "ALLOWED_HOSTS": "127.0.0.1",
     }
     env.pop("REDIS_URL", None)
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    if backend == "postgresql":  # the SQLite file comes migrated
+        migrate = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert migrate.returncode == 0, migrate.stderr[-3000:]
     world = json.loads(django_python(env, "N_STUDENTS = 6\n" + SEED))
     items = world["items"]
     port = free_port()
@@ -329,4 +332,4 @@ def test_kill_the_server_mid_sitting_loses_no_acknowledged_answer(tmp_path, back
             with psycopg.connect(
                 "postgres://postgres@127.0.0.1:5432/postgres", autocommit=True
             ) as c:
-                c.execute('DROP DATABASE IF EXISTS "xinqiao_take_reliability" WITH (FORCE)')
+                c.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
