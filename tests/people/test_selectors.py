@@ -58,7 +58,8 @@ def test_search_never_reaches_beyond_the_scope(cls):
 
 def test_student_number_is_masked_but_its_ends_stay(db):
     masked = selectors.mask_student_number("G360102201301010011")
-    assert masked.startswith("G3") and masked.endswith("11")
+    assert masked.startswith("G3")
+    assert masked.endswith("11")
     assert "2013" not in masked
 
 
@@ -84,7 +85,8 @@ def test_primary_classes_expect_no_pair(school):
     committee = selectors.class_committee(
         principal=principal(Role.PSYCHOLOGY_TEACHER, school), school_class=primary, term=None
     )
-    assert not committee.expected_pair and not committee.pair_missing
+    assert not committee.expected_pair
+    assert not committee.pair_missing
 
 
 def test_school_groups_show_gaps_and_hide_names_from_roles_without_staff_access(school, cls):
