@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "xinqiao.orgs",
     "xinqiao.people",
     "xinqiao.access",
+    "xinqiao.analytics",
     "xinqiao.instruments",
     "xinqiao.screening",
     "xinqiao.alerts",
