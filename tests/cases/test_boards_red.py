@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from xinqiao.access.roles import Role
+from xinqiao.access.services import create_staff
 from xinqiao.alerts import services as alert_services
 from xinqiao.alerts.models import Alert, Escalation
 from xinqiao.cases.models import FollowUp
 from xinqiao.cases.selectors.boards import case_link
-from xinqiao.people.services import create_staff
 
 from .test_boards import NOW, alert, case, escalation, html_of, referral, student
 
