@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,17 @@ def declared_entries() -> list[Entry]:
     return entries
 
 
-def resolve(name: str) -> Any:
-    """The registered Celery task called `name` (KeyError when no app defines it)."""
+@cache
+def _registry() -> Any:
     from celery import current_app
 
     current_app.loader.import_default_modules()  # autodiscover, as a worker does at start
-    return current_app.tasks[name]
+    return current_app.tasks
+
+
+def resolve(name: str) -> Any:
+    """The registered Celery task called `name` (KeyError when no app defines it)."""
+    return _registry()[name]
 
 
 class Scheduler:
