@@ -103,9 +103,9 @@ def seed(n_students: int, n_sitting_classes: int) -> dict:
     from django.db import connection
     from django.utils import timezone
 
+    from xinqiao.access.services import create_staff
     from xinqiao.orgs.services import create_term, create_unit
     from xinqiao.people.models import Student
-    from xinqiao.people.services import create_staff
     from xinqiao.screening import services as screening
     from xinqiao.screening.models import Assignment, Sitting
     from xinqiao.screening.taking.services import battery_for

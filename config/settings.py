@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "xinqiao.orgs",
     "xinqiao.people",
     "xinqiao.access",
+    "xinqiao.analytics",
     "xinqiao.instruments",
     "xinqiao.screening",
     "xinqiao.alerts",
@@ -221,7 +222,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # for this many tasks, then opened anew.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 CELERY_TIMEZONE = TIME_ZONE
-# Periodic work (celery beat). Screening: assign students who joined an open campaign's scope;
+# Periodic work, declared once: celery beat runs it in production, xinqiao.core.scheduler in the
+# embedded default. Screening: assign students who joined an open campaign's scope;
 # remind head teachers of classes behind schedule.
 CELERY_BEAT_SCHEDULE = {
     "screening-sync-open-campaigns": {
@@ -242,6 +244,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
     },
 }
+# The embedded default has no beat: xinqiao.core.scheduler runs the schedule above in a thread of
+# the web process while Celery is eager. False turns it off (e.g. a second web process).
+EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=CELERY_TASK_ALWAYS_EAGER)
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -23,10 +23,10 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from xinqiao.access.roles import Role
-from xinqiao.access.services import assign_role
+from xinqiao.access.services import assign_role, create_staff
 from xinqiao.orgs.services import create_term, create_unit
 from xinqiao.people.models import GuardianRelation, ImportJob
-from xinqiao.people.services import add_guardian, create_staff, create_student
+from xinqiao.people.services import add_guardian, create_student
 
 from .factories import PASSWORD
 

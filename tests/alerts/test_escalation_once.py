@@ -12,7 +12,6 @@ one Outbox row and one InboxMessage per recipient.
 from __future__ import annotations
 
 import datetime
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -25,7 +24,6 @@ from django.db import connection
 
 from tests.conftest import _user
 from xinqiao.access.roles import Role
-from xinqiao.alerts import apps as alerts_apps
 from xinqiao.alerts import tasks
 from xinqiao.alerts.deadlines import deadlines_for
 from xinqiao.alerts.models import Alert, Escalation, InboxMessage, Outbox
@@ -38,6 +36,7 @@ from xinqiao.alerts.services import (
     verify_alert,
 )
 from xinqiao.audit.models import AuditEvent
+from xinqiao.core.scheduler import Scheduler, declared_entries
 from xinqiao.orgs.services import create_term
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -402,32 +401,13 @@ def test_the_beat_task_escalates(world):
     assert _steps(alert) == ["red_leader"]
 
 
-def test_embedded_scheduler_on_by_default_off_in_production(settings, monkeypatch):
-    monkeypatch.delitem(sys.modules, "pytest")  # enabled() never starts the thread under pytest
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default (no REDIS_URL)
-    assert alerts_apps.EmbeddedScheduler.enabled()
-    settings.ALERTS_EMBEDDED_SCHEDULER = False
-    assert not alerts_apps.EmbeddedScheduler.enabled()
-    del settings.ALERTS_EMBEDDED_SCHEDULER
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # production: celery beat runs the tasks
-    assert not alerts_apps.EmbeddedScheduler.enabled()
-
-
 @pytest.mark.django_db
-def test_embedded_scheduler_loop_escalates_and_delivers(world, monkeypatch):
+def test_embedded_scheduler_round_escalates_and_delivers(world):
+    """The embedded default's scheduler (xinqiao.core.scheduler) runs the declared beat tasks."""
     _quiet(world)
     alert = _raise(world, "plan", MONDAY_9)
-
-    class Stop(BaseException):
-        pass
-
-    def stop(seconds: float) -> None:
-        raise Stop
-
-    monkeypatch.setattr(alerts_apps.time, "sleep", stop)
-    monkeypatch.setattr("django.db.close_old_connections", lambda: None)  # keep the test's txn
-    with time_machine.travel(MONDAY_9 + 2 * H, tick=False), pytest.raises(Stop):
-        alerts_apps.EmbeddedScheduler._loop()
+    with time_machine.travel(MONDAY_9 + 2 * H, tick=False):
+        Scheduler(declared_entries(), clock=lambda: 0.0).run_due()
     assert _steps(alert) == ["red_leader"]
     assert _delivered(alert, "red_leader") == _once_each(world.school_admin)
 

@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.conftest import respond
+from xinqiao.access.services import create_staff
 from xinqiao.alerts import hooks
 from xinqiao.alerts import services as alert_services
 from xinqiao.alerts.models import Alert, AlertTrigger, InboxMessage, Outbox, PendingSubmission
@@ -25,7 +26,7 @@ from xinqiao.alerts.services import dispatch_outbox, raise_pending_alerts
 from xinqiao.audit.models import AuditEvent
 from xinqiao.audit.services import verify_chain
 from xinqiao.core import queue
-from xinqiao.people.services import create_staff, create_student
+from xinqiao.people.services import create_student
 from xinqiao.screening.models import Assignment
 
 from .test_rules import phq_a, run

@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 
 from xinqiao.access.roles import Role
-from xinqiao.access.services import assign_role, revoke_role
+from xinqiao.access.services import assign_role, create_staff, revoke_role
 from xinqiao.audit.models import AuditEvent
 from xinqiao.orgs.models import OrgUnit, Term
 from xinqiao.orgs.services import create_term, create_unit, move_unit, set_current_term, update_unit
@@ -16,7 +16,6 @@ from xinqiao.people.models import GroupKind, GuardianRelation, Staff, Student
 from xinqiao.people.services import (
     add_guardian,
     appoint_committee_member,
-    create_staff,
     create_student,
     move_student,
     set_group_members,

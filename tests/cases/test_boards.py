@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from xinqiao.access.roles import Role
 from xinqiao.access.scope import principal_for
+from xinqiao.access.services import create_staff
 from xinqiao.alerts.models import Alert, Escalation
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import (
@@ -32,7 +33,6 @@ from xinqiao.cases.models import (
 )
 from xinqiao.cases.selectors.boards import archive_section, case_link
 from xinqiao.people.models import Student
-from xinqiao.people.services import create_staff
 
 # A Wednesday in the world's autumn term, 10:00 Beijing time: "due today" means before midnight.
 NOW = datetime.datetime(2026, 10, 14, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from xinqiao.access.roles import Role
+from xinqiao.access.services import create_staff
 from xinqiao.alerts import services as alert_services
 from xinqiao.alerts.models import Alert, Escalation
 from xinqiao.cases.models import FollowUp
-from xinqiao.cases.selectors.boards import case_link, suppress_table
-from xinqiao.people.services import create_staff
+from xinqiao.cases.selectors.boards import case_link
 
 from .test_boards import NOW, alert, case, escalation, html_of, referral, student
 
@@ -276,42 +276,6 @@ def test_city_board_query_count_does_not_grow_with_rows(city_world, client_for):
 
 
 # --- aggregates -------------------------------------------------------------------------------
-
-
-def test_suppress_table_hides_small_cells_and_their_partners():
-    rows = [
-        {"red": 10, "orange": 10, "yellow": 10, "total": 30},
-        {"red": 3, "orange": 10, "yellow": 10, "total": 23},
-        {"red": 13, "orange": 20, "yellow": 20, "total": 53},
-    ]
-
-    out = suppress_table(rows, ["red", "orange", "yellow", "total"])
-
-    assert out == [
-        {"red": None, "orange": None, "yellow": 10, "total": 30},
-        {"red": None, "orange": None, "yellow": 10, "total": 23},
-        {"red": 13, "orange": 20, "yellow": 20, "total": 53},
-    ]
-    assert rows[1]["red"] == 3  # the input is not changed
-
-
-def test_suppress_table_no_row_or_column_with_a_single_hidden_cell():
-    rows = [
-        {"a": 1, "b": 9, "c": 9, "t": 19},
-        {"a": 9, "b": 9, "c": 9, "t": 27},
-        {"a": 9, "b": 9, "c": 2, "t": 20},
-        {"a": 19, "b": 27, "c": 20, "t": 66},
-    ]
-    cols = ["a", "b", "c", "t"]
-
-    out = suppress_table(rows, cols)
-
-    for row in out:
-        assert sum(row[c] is None for c in cols) != 1
-    for c in cols:
-        assert sum(r[c] is None for r in out) != 1
-    assert out[0]["a"] is None
-    assert out[2]["c"] is None
 
 
 def test_city_aggregates_suppress_cells_under_five(world, client_for):

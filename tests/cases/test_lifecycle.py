@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tests.conftest import respond
 from xinqiao.access.roles import Role
+from xinqiao.access.services import create_staff
 from xinqiao.alerts import rules
 from xinqiao.alerts.models import Outbox
 from xinqiao.alerts.services import file_concern, verify_alert
@@ -28,7 +29,6 @@ from xinqiao.cases.services.lifecycle import (
     request_step_down,
 )
 from xinqiao.core.errors import DomainError
-from xinqiao.people.services import create_staff
 from xinqiao.screening import services as screening_services
 from xinqiao.screening.models import Assignment
 

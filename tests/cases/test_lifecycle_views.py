@@ -12,10 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from xinqiao.access.roles import Role
+from xinqiao.access.services import create_staff
 from xinqiao.alerts import rules
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import Case, LevelChange, StepDownRequest
-from xinqiao.people.services import create_staff, create_student
+from xinqiao.people.services import create_student
 
 pytestmark = pytest.mark.django_db
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from xinqiao.access.roles import Cap, Role
 from xinqiao.access.scope import principal_for
+from xinqiao.access.services import create_staff
 from xinqiao.alerts.models import Outbox
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import (
@@ -33,7 +34,7 @@ from xinqiao.cases.selectors.common import get_case, visible_cases
 from xinqiao.cases.services import transfers as services
 from xinqiao.core.errors import DomainError
 from xinqiao.orgs.services import create_unit
-from xinqiao.people.services import create_staff, create_student, move_student
+from xinqiao.people.services import create_student, move_student
 
 PASSWORD = "Xq-test-Passw0rd!"
 NOTE = "李小红：橙色，住院一次，母亲配合，每周随访"

@@ -9,13 +9,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from xinqiao.access.services import create_staff
 from xinqiao.audit.models import AuditEvent
 from xinqiao.orgs.models import OrgUnit, Term
 from xinqiao.orgs.services import create_unit
 from xinqiao.people.models import GroupKind, Position, StaffPosition
 from xinqiao.people.services import (
     appoint_committee_member,
-    create_staff,
     create_student,
     set_group_members,
 )

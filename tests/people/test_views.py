@@ -9,11 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from xinqiao.access.services import create_staff
 from xinqiao.audit.models import AuditEvent
 from xinqiao.people.models import Position, StaffPosition, Student
 from xinqiao.people.services import (
     appoint_committee_member,
-    create_staff,
     create_student,
     update_student,
 )

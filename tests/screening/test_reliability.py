@@ -33,7 +33,8 @@ import datetime, json, django
 django.setup()
 from django.utils import timezone
 from xinqiao.orgs.services import create_term, create_unit
-from xinqiao.people.services import create_staff, create_student
+from xinqiao.people.services import create_student
+from xinqiao.access.services import create_staff
 from xinqiao.screening import services as screening
 from xinqiao.screening.models import Assignment
 from xinqiao.screening.taking.services import battery_for

@@ -11,8 +11,6 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
 from django.urls import reverse
-from hypothesis import given
-from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from xinqiao.access.scope import principal_for
@@ -20,7 +18,6 @@ from xinqiao.audit.models import AuditEvent
 from xinqiao.people.services import create_student
 from xinqiao.screening import selectors, services
 from xinqiao.screening.models import Assignment
-from xinqiao.screening.selectors import suppress_small_cells
 from xinqiao.screening.views import archive_context
 
 from .test_campaign import answer, make_campaign
@@ -94,34 +91,6 @@ def test_export_is_audited_and_complete(world, client_for):
 
 
 # --- aggregates --------------------------------------------------------------------------------
-
-
-def test_suppress_small_cells_primary_and_secondary():
-    rows = [
-        {"unit": "a", "n": 30, "minimal": 20, "mild": 7, "severe": 3},
-        {"unit": "b", "n": 30, "minimal": 22, "mild": 8, "severe": 0},
-        {"unit": "c", "n": 9, "minimal": 4, "mild": 3, "severe": 2},
-    ]
-    out = suppress_small_cells(rows, ["minimal", "mild", "severe"])
-    # One small cell alone could be recovered from n: the next smallest goes too.
-    assert out[0] == {"unit": "a", "n": 30, "minimal": 20, "mild": None, "severe": None}
-    assert out[1] == rows[1]  # zeros and large cells stay
-    assert out[2] == {"unit": "c", "n": 9, "minimal": None, "mild": None, "severe": None}
-    assert rows[0]["mild"] == 7  # input untouched
-
-
-@given(
-    st.lists(st.fixed_dictionaries({k: st.integers(0, 40) for k in ("x", "y", "z")}), max_size=20)
-)
-def test_suppression_never_leaks_a_small_cell(rows):
-    for row in rows:
-        row["n"] = row["x"] + row["y"] + row["z"]
-    for before, after in zip(rows, suppress_small_cells(rows, ["x", "y", "z"]), strict=True):
-        shown = [c for c in "xyz" if after[c] is not None]
-        assert all(after[c] == 0 or after[c] >= 5 for c in shown)
-        hidden = [c for c in "xyz" if after[c] is None]
-        assert len(hidden) != 1  # a single hidden cell = n minus the shown ones
-        assert all(after[c] == before[c] for c in shown)
 
 
 def _school_students(world, n, cls):

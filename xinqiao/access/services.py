@@ -1,11 +1,13 @@
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
 from xinqiao.orgs.models import OrgUnit
+from xinqiao.people.models import Staff, StaffPosition
 
 from .models import RoleAssignment
 from .roles import ROLE_UNIT_KINDS, Role
@@ -100,3 +102,43 @@ def unlock_account(*, actor: Any, user: Any) -> None:
 
     reset(username=user.username)
     record_event(actor=actor, action="access.account.unlocked", obj=user, fields={})
+
+
+@transaction.atomic
+def create_staff(
+    *,
+    actor: Any,
+    username: str,
+    name: str,
+    org_unit: OrgUnit,
+    password: str | None = None,
+    positions: list[tuple[str, OrgUnit]] | None = None,
+    roles: list[tuple[str, OrgUnit]] | None = None,
+    **attrs: Any,
+) -> Staff:
+    """A staff member with a user account, posts and role assignments (people records and the
+    access they are given, so it lives above both)."""
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise DomainError(_("The username “%s” is already taken.") % username, field="username")
+    user = user_model(username=username, first_name=name)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    staff = Staff(user=user, name=name.strip(), org_unit=org_unit, **attrs)
+    staff.full_clean()
+    staff.save()
+    for position, unit in positions or []:
+        StaffPosition.objects.create(staff=staff, position=position, org_unit=unit)
+    record_event(
+        actor=actor,
+        action="people.staff.created",
+        obj=staff,
+        school_id=org_unit.school_id,
+        fields={"username": username, "positions": [p for p, _unit in positions or []]},
+    )
+    for role, unit in roles or []:
+        assign_role(actor=actor, user=user, role=role, org_unit=unit)
+    return staff

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
 import logging
-import sys
-import threading
-import time
 from typing import Any
 
 from django.apps import AppConfig
@@ -61,63 +58,13 @@ class AlertsConfig(AppConfig):
 
 
 def _on_request_started(sender: Any, **kwargs: Any) -> None:
-    """Keep the rule-set cache warm outside the hand-in (so a submission costs no extra query)
-    and, in the embedded default only, start the in-process scheduler once."""
+    """Keep the rule-set cache warm outside the hand-in (so a submission costs no extra query)."""
     from . import rules
 
     try:
         rules.cache.refresh()
     except Exception:  # database not migrated yet, or unavailable: the submission will retry
         log.debug("alerts: rule-set cache not refreshed", exc_info=True)
-    EmbeddedScheduler.start_once()
-
-
-class EmbeddedScheduler:
-    """The embedded default has no celery beat: a daemon thread runs escalation and the outbox
-    dispatcher every INTERVAL seconds in the web process (started on the first request).
-
-    Production sets REDIS_URL (celery not eager) and runs celery beat instead; set
-    ALERTS_EMBEDDED_SCHEDULER=False to turn the thread off. It never runs under pytest."""
-
-    INTERVAL = 60.0
-    _started = False
-    _lock = threading.Lock()
-
-    @classmethod
-    def enabled(cls) -> bool:
-        from django.conf import settings
-
-        default = bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
-        return bool(getattr(settings, "ALERTS_EMBEDDED_SCHEDULER", default)) and (
-            "pytest" not in sys.modules
-        )
-
-    @classmethod
-    def start_once(cls) -> None:
-        if cls._started or not cls.enabled():
-            return
-        with cls._lock:
-            if cls._started:
-                return
-            cls._started = True
-            threading.Thread(target=cls._loop, name="alerts-scheduler", daemon=True).start()
-
-    @classmethod
-    def _loop(cls) -> None:
-        from django.db import close_old_connections
-
-        from .services import dispatch_outbox, raise_all_pending_alerts, run_escalations
-
-        while True:
-            try:
-                raise_all_pending_alerts()  # normally none: the embedded default raises inline
-                run_escalations()
-                dispatch_outbox()
-            except Exception:
-                log.exception("alerts: embedded scheduler run failed")
-            finally:
-                close_old_connections()
-            time.sleep(cls.INTERVAL)
 
 
 def _profile_section(principal: Any, student: Any) -> Any:

@@ -3,8 +3,8 @@
 Production: celery beat sends these by name (config.settings.CELERY_BEAT_SCHEDULE:
 `alerts-run-escalations` every 60 s, `alerts-dispatch-outbox` and `alerts-raise-pending` every
 30 s) and a worker runs them; the services also ask for the last two within a second of a change
-(xinqiao.core.queue.kick_soon). The embedded default has no beat: apps.EmbeddedScheduler calls
-the same services in-process, and `manage.py run_escalations` runs the first two once. Every task
+(xinqiao.core.queue.kick_soon). The embedded default has no beat: xinqiao.core.scheduler runs
+the same schedule in-process, and `manage.py run_escalations` runs the first two once. Every task
 is idempotent and safe to run concurrently (overlapping beats, several workers, a retried
 message), so acks_late redelivery is harmless.
 """

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -24,7 +22,6 @@ from .models import (
     SchoolGroup,
     SchoolGroupMember,
     Staff,
-    StaffPosition,
     Student,
 )
 from .signals import notify_students_changed
@@ -168,50 +165,6 @@ def add_guardian(
         fields={"student": student.pk, "relation": relation},
     )
     return guardian
-
-
-@transaction.atomic
-def create_staff(
-    *,
-    actor: Any,
-    username: str,
-    name: str,
-    org_unit: OrgUnit,
-    password: str | None = None,
-    positions: list[tuple[str, OrgUnit]] | None = None,
-    roles: list[tuple[str, OrgUnit]] | None = None,
-    **attrs: Any,
-) -> Staff:
-    """A staff member with a user account, posts and role assignments."""
-    from xinqiao.access.services import assign_role
-
-    user_model = get_user_model()
-    if user_model.objects.filter(username=username).exists():
-        raise DomainError(_("The username “%s” is already taken.") % username, field="username")
-    user = user_model(username=username, first_name=name)
-    if password:
-        user.set_password(password)
-    else:
-        user.set_unusable_password()
-    user.save()
-    staff = Staff(user=user, name=name.strip(), org_unit=org_unit, **attrs)
-    try:
-        staff.full_clean()
-    except ValidationError:
-        raise
-    staff.save()
-    for position, unit in positions or []:
-        StaffPosition.objects.create(staff=staff, position=position, org_unit=unit)
-    record_event(
-        actor=actor,
-        action="people.staff.created",
-        obj=staff,
-        school_id=org_unit.school_id,
-        fields={"username": username, "positions": [p for p, _unit in positions or []]},
-    )
-    for role, unit in roles or []:
-        assign_role(actor=actor, user=user, role=role, org_unit=unit)
-    return staff
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from django.http import Http404
 from django.utils.translation import get_language
 
 from xinqiao.access.roles import Cap, Tier
+from xinqiao.analytics.disclosure import suppress_small_cells
 from xinqiao.instruments.engine import get_definition
 from xinqiao.orgs.models import PATH_END, SEGMENT_WIDTH, Kind, OrgUnit, subtree_q
 from xinqiao.people.models import Student
@@ -41,7 +42,6 @@ SCREENING_CAPS = (
     Cap.MANAGE_CAMPAIGNS,
     Cap.VIEW_SCREENING_RESULTS,
 )
-SMALL_CELL = 5
 
 
 def text(value: Mapping[str, str] | None) -> str:
@@ -435,36 +435,6 @@ def band_counts(
     return out
 
 
-def suppress_small_cells(
-    rows: Sequence[Mapping[str, int | None]],
-    columns: Sequence[str],
-    *,
-    threshold: int = SMALL_CELL,
-) -> list[dict[str, int | None]]:
-    """Replace counts 1..threshold-1 by None (shown "<5"), row by row.
-
-    Secondary suppression: when exactly one cell of a row would be hidden, the row total would
-    give it back by subtraction, so the next smallest cell (non-zero first) is hidden too.
-    """
-    out = []
-    for row in rows:
-        new = dict(row)
-        hidden = [c for c in columns if isinstance(row.get(c), int) and 0 < row[c] < threshold]  # type: ignore[operator]
-        if len(hidden) == 1:
-            # The smallest other non-zero cell; if there is none, a zero (hiding a zero
-            # still stops "n minus the rest" from giving the small cell back).
-            others = sorted(
-                (c for c in columns if c not in hidden and isinstance(row.get(c), int)),
-                key=lambda c: (row[c] == 0, row[c]),  # type: ignore[arg-type, return-value]
-            )
-            if others:
-                hidden.append(others[0])
-        for c in hidden:
-            new[c] = None
-        out.append(new)
-    return out
-
-
 @dataclass
 class AggregateTable:
     instrument: str
@@ -555,7 +525,6 @@ __all__ = [
     "list_responses_for_student",
     "progress",
     "school_results",
-    "suppress_small_cells",
 ]
 
 

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap, Role
+from xinqiao.analytics.disclosure import SMALL_CELL
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
 from xinqiao.orgs.models import Kind, OrgUnit
@@ -521,7 +522,7 @@ def aggregates(request: HttpRequest, code: Any) -> HttpResponse:
             "campaign": campaign,
             "tables": selectors.aggregates(principal, campaign, by=by),
             "by": by,
-            "threshold": selectors.SMALL_CELL,
+            "threshold": SMALL_CELL,
         },
     )
 

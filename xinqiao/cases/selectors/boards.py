@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +44,10 @@ from xinqiao.alerts.models import (
     Status,
 )
 from xinqiao.alerts.selectors import list_alerts
+from xinqiao.analytics.disclosure import suppress_table
 from xinqiao.orgs.models import Kind, OrgUnit, subtree_q
 from xinqiao.people.models import Student
 from xinqiao.people.profile import ProfileSection
-from xinqiao.screening.selectors import SMALL_CELL, suppress_small_cells
 
 from ..models import (
     Case,
@@ -417,34 +417,6 @@ class AggregateTable:
     by: str  # "district" or "school"
     rows: list[dict[str, Any]]  # {"unit": OrgUnit | None, "cells": [red, orange, yellow, total]}
     total: dict[str, Any]
-
-
-def suppress_table(
-    rows: Sequence[dict[str, Any]], columns: Sequence[str], *, threshold: int = SMALL_CELL
-) -> list[dict[str, Any]]:
-    """suppress_small_cells (primary: 1..threshold-1 hidden; one hidden cell per row gets a
-    partner), then complementary suppression until no row and no column has exactly one hidden
-    cell. The last row is the column totals and the last column the row totals, so a single
-    hidden cell in either direction could be given back by subtraction."""
-    out = suppress_small_cells(rows, columns, threshold=threshold)
-
-    def key(value: Any) -> tuple[bool, int]:
-        return (value == 0, int(value))
-
-    changed = True
-    while changed:
-        changed = False
-        for row in out:
-            shown = [c for c in columns if row[c] is not None]
-            if len(columns) - len(shown) == 1 and shown:
-                row[min(shown, key=lambda c: key(row[c]))] = None
-                changed = True
-        for c in columns:
-            shown_rows = [r for r in out if r[c] is not None]
-            if len(out) - len(shown_rows) == 1 and shown_rows:
-                min(shown_rows, key=lambda r: key(r[c]))[c] = None
-                changed = True
-    return out
 
 
 def _aggregate_units(area: OrgUnit, by: str) -> list[OrgUnit]:

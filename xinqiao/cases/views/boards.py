@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap, Role
+from xinqiao.analytics.disclosure import SMALL_CELL
 from xinqiao.cases.panels import Panel
 from xinqiao.core.navigation import NavItem
 
@@ -222,7 +223,7 @@ def red_board(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     context: dict[str, Any] = {
         "aggregates": selectors.case_aggregates(principal=principal),
-        "threshold": selectors.SMALL_CELL,
+        "threshold": SMALL_CELL,
         "station": None,
         "city": None,
     }
