@@ -17,10 +17,11 @@ from typing import Any
 import factory
 from stdnum.cn import ric
 
+from xinqiao.access.services import create_staff
 from xinqiao.orgs.models import OrgUnit, Term
 from xinqiao.orgs.services import create_term, create_unit
 from xinqiao.people.models import Staff, Student
-from xinqiao.people.services import create_staff, create_student
+from xinqiao.people.services import create_student
 
 PASSWORD = "Xq-test-Passw0rd!"
 
