@@ -57,7 +57,6 @@ class AlertsConfig(AppConfig):
                 _("The rules that turn screening results into preliminary alert levels."),
             )
         )
-        register(NavItem("alerts:inbox", _("Inbox"), None, "inbox", _("Your notifications.")))
 
 
 def _on_request_started(sender: Any, **kwargs: Any) -> None:
@@ -106,7 +105,9 @@ class EmbeddedScheduler:
     def _loop(cls) -> None:
         from django.db import close_old_connections
 
-        from .services import dispatch_outbox, raise_all_pending_alerts, run_escalations
+        from xinqiao.notifications.services import dispatch_outbox
+
+        from .services import raise_all_pending_alerts, run_escalations
 
         while True:
             try:
