@@ -216,7 +216,7 @@ def _assert_delivered_once(rows: list[Notification]) -> None:
     per_row = Counter(inbox.values_list("notification_id", flat=True))
     assert per_row == Counter(ids)  # exactly one message per outbox row
     per_recipient = Counter(
-        InboxMessage.objects.filter(notification__alert=rows[0].alert).values_list(
+        InboxMessage.objects.filter(notification__alert=rows[0].ref).values_list(
             "recipient_id", flat=True
         )
     )
