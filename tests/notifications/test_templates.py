@@ -68,15 +68,21 @@ def test_alert_and_case_emails_say_only_that_something_waits(language, email_sub
 
 
 def test_the_templates_match_the_catalogue():
-    """The texts that were gettext strings before keep their translation word for word."""
+    """The texts that were gettext strings before keep their translation word for word (while
+    the catalogue still has them)."""
+    compared = 0
     for template in {id(t): t for t in message_templates.TEMPLATES.values()}.values():
         for part in ("subject", "email_subject", "email_body"):
             texts = getattr(template, part)
-            if not texts or texts["en"] == "%(subject)s":
+            if not texts:
                 continue
             assert set(texts) == {"en", "zh-hans"}
             with translation.override("zh-hans"):
-                assert translation.gettext(texts["en"]) == texts["zh-hans"]
+                translated = translation.gettext(texts["en"])
+            if translated != texts["en"]:
+                assert translated == texts["zh-hans"]
+                compared += 1
+    assert compared >= 3  # today: the default email's subject and body, the reminder's subject
 
 
 def test_an_unknown_language_falls_back_to_the_site_language(settings):
