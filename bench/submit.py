@@ -797,7 +797,8 @@ def main() -> None:
             stop_servers(procs)
     from django.db import connection
 
-    from xinqiao.alerts.models import Alert, Outbox, PendingSubmission
+    from xinqiao.alerts.models import Alert, PendingSubmission
+    from xinqiao.notifications.models import Notification
     from xinqiao.screening.models import Assignment, AssignmentStatus, Response
 
     print(f"responses stored: {Response.objects.count()} (floor rows included)", flush=True)
@@ -805,9 +806,9 @@ def main() -> None:
         status__in=[AssignmentStatus.COMPLETED, AssignmentStatus.INVALID]
     ).count()
     alerts = Alert.objects.count()
-    pending = Outbox.objects.filter(dispatched_at__isnull=True).count()
+    pending = Notification.objects.filter(dispatched_at__isnull=True).count()
     print(
-        f"notifications: {Outbox.objects.count() - pending} delivered, {pending} not yet",
+        f"notifications: {Notification.objects.count() - pending} delivered, {pending} not yet",
         flush=True,
     )
     print(

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "xinqiao.screening",
     "xinqiao.alerts",
     "xinqiao.cases",
+    "xinqiao.notifications",
     "xinqiao.demo",
     "xinqiao.api",
 ]
@@ -234,10 +235,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "xinqiao.screening.tasks.send_progress_reminders",
         "schedule": 86400.0,
     },
-    # Alerts: escalate missed deadlines; deliver the notification outbox; raise queued hand-ins'
-    # alerts (all idempotent).
+    # Alerts: escalate missed deadlines; raise queued hand-ins' alerts. Notifications: deliver the
+    # outbox (all idempotent).
     "alerts-run-escalations": {"task": "xinqiao.alerts.tasks.run_escalations", "schedule": 60.0},
-    "alerts-dispatch-outbox": {"task": "xinqiao.alerts.tasks.dispatch_outbox", "schedule": 30.0},
+    "notifications-dispatch-outbox": {
+        "task": "xinqiao.notifications.tasks.dispatch_outbox",
+        "schedule": 30.0,
+    },
     # Hand-ins whose alert is still to be raised (normally asked for within a second).
     "alerts-raise-pending": {
         "task": "xinqiao.alerts.tasks.raise_pending_alerts",
@@ -254,6 +258,11 @@ if REDIS_URL:
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="xinqiao@localhost")
+# Channels a notification goes through besides the in-app inbox (xinqiao/notifications/backends.py;
+# an SMS or WeChat channel is one more class named here).
+NOTIFICATION_BACKENDS = env.list(
+    "NOTIFICATION_BACKENDS", default=["xinqiao.notifications.backends.EmailBackend"]
+)
 
 LOGGING = {
     "version": 1,

@@ -24,6 +24,7 @@ urlpatterns = [
     path("instruments/", include("xinqiao.instruments.urls")),
     path("screening/", include("xinqiao.screening.urls")),
     path("take/", include("xinqiao.screening.taking.urls")),
+    path("alerts/inbox/", include("xinqiao.notifications.urls")),
     path("alerts/", include("xinqiao.alerts.urls")),
     path("cases/", include("xinqiao.cases.urls")),
 ]

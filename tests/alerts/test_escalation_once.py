@@ -6,7 +6,7 @@ informed by the end of that school day, the district station at +24 h. Orange: t
 its 3-school-day deadline (term calendar) has passed. Yellow: a reminder to its owner, not to the
 leader. The escalation task runs many times at every moment — and on PostgreSQL concurrently from
 two threads, each with its own connection — and every step still gives exactly one Escalation row,
-one Outbox row and one InboxMessage per recipient.
+one Notification row and one InboxMessage per recipient.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from tests.conftest import _user
 from xinqiao.access.roles import Role
 from xinqiao.alerts import tasks
 from xinqiao.alerts.deadlines import deadlines_for
-from xinqiao.alerts.models import Alert, Escalation, InboxMessage, Outbox
+from xinqiao.alerts.models import Alert, Escalation
 from xinqiao.alerts.services import (
     acknowledge_alert,
-    dispatch_outbox,
     file_concern,
     mark_guardian_informed,
     run_escalations,
@@ -37,6 +36,9 @@ from xinqiao.alerts.services import (
 )
 from xinqiao.audit.models import AuditEvent
 from xinqiao.core.scheduler import Scheduler, declared_entries
+from xinqiao.notifications import tasks as notification_tasks
+from xinqiao.notifications.models import InboxMessage, Notification
+from xinqiao.notifications.services import dispatch_outbox
 from xinqiao.orgs.services import create_term
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -102,8 +104,8 @@ def _run_task(at: datetime.datetime, *, times: int = 4, concurrent: bool = False
         many()
         if concurrent:
             _in_threads(many)
-            _in_threads(lambda: tasks.dispatch_outbox.apply().get())
-        tasks.dispatch_outbox.apply().get()
+            _in_threads(lambda: notification_tasks.dispatch_outbox.apply().get())
+        notification_tasks.dispatch_outbox.apply().get()
 
 
 def _steps(alert: Alert) -> list[str]:
@@ -114,10 +116,12 @@ def _delivered(alert: Alert, step: str) -> dict[str, tuple[int, int]]:
     """{username: (outbox rows, inbox messages)} of the step's notifications."""
     kind = f"alert.escalated.{step}"
     out = Counter(
-        Outbox.objects.filter(alert=alert, kind=kind).values_list("recipient__username", flat=True)
+        Notification.objects.filter(alert=alert, kind=kind).values_list(
+            "recipient__username", flat=True
+        )
     )
     inbox = Counter(
-        InboxMessage.objects.filter(outbox__alert=alert, outbox__kind=kind).values_list(
+        InboxMessage.objects.filter(notification__alert=alert, notification__kind=kind).values_list(
             "recipient__username", flat=True
         )
     )
@@ -155,7 +159,7 @@ def test_unacknowledged_red_escalates_at_2h_and_24h_exactly_once(world):
     ):
         _run_task(at, concurrent=ON_POSTGRES)
         assert _steps(alert) == []
-        assert not Outbox.objects.filter(kind__startswith="alert.escalated").exists()
+        assert not Notification.objects.filter(kind__startswith="alert.escalated").exists()
 
     # +2 h: the moral-education leaders, once each, however often and concurrently the task runs.
     for at in (MONDAY_9 + 2 * H, MONDAY_9 + 2 * H + S, MONDAY_9 + 3 * H):
@@ -179,7 +183,7 @@ def test_unacknowledged_red_escalates_at_2h_and_24h_exactly_once(world):
         _run_task(at, concurrent=ON_POSTGRES)
         assert _steps(alert) == ["red_guardian", "red_leader"]
         assert _delivered(alert, "red_guardian") == _once_each(*leaders)
-    assert not Outbox.objects.filter(kind="alert.escalated.red_station").exists()
+    assert not Notification.objects.filter(kind="alert.escalated.red_station").exists()
 
     # +24 h, not verified: the district station, once each.
     for at in (MONDAY_9 + 24 * H, MONDAY_9 + 25 * H, MONDAY_9 + 24 * 14 * H):
@@ -192,8 +196,8 @@ def test_unacknowledged_red_escalates_at_2h_and_24h_exactly_once(world):
 
     # Every notification reached its inbox exactly once and is marked dispatched; one audit
     # event per escalation.
-    assert not Outbox.objects.filter(dispatched_at__isnull=True).exists()
-    assert InboxMessage.objects.count() == Outbox.objects.count()
+    assert not Notification.objects.filter(dispatched_at__isnull=True).exists()
+    assert InboxMessage.objects.count() == Notification.objects.count()
     events = AuditEvent.objects.filter(action="alerts.alert.escalated", object_id=str(alert.pk))
     assert sorted(e.fields["step"] for e in events) == ["red_guardian", "red_leader", "red_station"]
 
@@ -244,7 +248,7 @@ def test_red_guardian_not_informed_escalates_to_the_leader_once(world):
     dispatch_outbox()
     assert _steps(alert) == ["red_guardian"]
     assert _delivered(alert, "red_guardian") == _once_each(world.school_admin)
-    assert not Outbox.objects.filter(alert=alert, recipient=world.psych, kind__contains="esc")
+    assert not Notification.objects.filter(alert=alert, recipient=world.psych, kind__contains="esc")
 
 
 @pytest.mark.django_db
@@ -339,7 +343,7 @@ def test_yellow_past_its_deadline_reminds_the_owner_once_not_the_leader(world):
     dispatch_outbox()
     assert _steps(alert) == ["yellow_owner"]
     assert _delivered(alert, "yellow_owner") == _once_each(world.psych)
-    reminder = InboxMessage.objects.get(outbox__kind="alert.escalated.yellow_owner")
+    reminder = InboxMessage.objects.get(notification__kind="alert.escalated.yellow_owner")
     assert reminder.subject.startswith("Reminder: Yellow alert past its verification deadline")
     assert not InboxMessage.objects.filter(recipient=world.school_admin).exists()
 
@@ -381,12 +385,12 @@ def test_beat_schedule_runs_the_escalation_dispatch_and_raise_tasks():
     }
     # Often enough for the +2 h step to be on time to the minute.
     assert schedule["xinqiao.alerts.tasks.run_escalations"] <= 60
-    assert schedule["xinqiao.alerts.tasks.dispatch_outbox"] <= 60
+    assert schedule["xinqiao.notifications.tasks.dispatch_outbox"] <= 60
     # the safety net of queued hand-ins (normally asked for within a second)
     assert schedule["xinqiao.alerts.tasks.raise_pending_alerts"] <= 60
     app.loader.import_default_modules()  # what a worker does at start (autodiscover_tasks)
     assert app.tasks["xinqiao.alerts.tasks.run_escalations"].name == tasks.run_escalations.name
-    assert "xinqiao.alerts.tasks.dispatch_outbox" in app.tasks
+    assert "xinqiao.notifications.tasks.dispatch_outbox" in app.tasks
     assert "xinqiao.alerts.tasks.raise_pending_alerts" in app.tasks
 
 
@@ -397,7 +401,7 @@ def test_the_beat_task_escalates(world):
     with time_machine.travel(MONDAY_9 + 2 * H, tick=False):
         assert tasks.run_escalations.delay().get() == 1
         assert tasks.run_escalations.delay().get() == 0
-        assert tasks.dispatch_outbox.delay().get() >= 1
+        assert notification_tasks.dispatch_outbox.delay().get() >= 1
     assert _steps(alert) == ["red_leader"]
 
 

@@ -9,15 +9,16 @@ import pytest
 import time_machine
 
 from xinqiao.alerts.deadlines import deadlines_for
-from xinqiao.alerts.models import Alert, Escalation, InboxMessage, Outbox
+from xinqiao.alerts.models import Alert, Escalation
 from xinqiao.alerts.services import (
     acknowledge_alert,
-    dispatch_outbox,
     file_concern,
     run_escalations,
     verify_alert,
 )
 from xinqiao.alerts.signals import alert_confirmed
+from xinqiao.notifications.models import InboxMessage, Notification
+from xinqiao.notifications.services import dispatch_outbox
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
@@ -47,7 +48,7 @@ def test_red_escalates_at_2h_and_24h_exactly_once(world):
     assert run_escalations(now=start + datetime.timedelta(hours=1, minutes=59)) == 0
     assert run_escalations(now=start + datetime.timedelta(hours=2)) == 1
     assert run_escalations(now=start + datetime.timedelta(hours=2, minutes=1)) == 0
-    leader = Outbox.objects.filter(alert=alert, kind="alert.escalated.red_leader")
+    leader = Notification.objects.filter(alert=alert, kind="alert.escalated.red_leader")
     assert [o.recipient for o in leader] == [world.school_admin]
     # +24 h: the station, and (the guardian not informed that school day) the leader again
     assert run_escalations(now=start + datetime.timedelta(hours=24)) == 2
@@ -57,13 +58,15 @@ def test_red_escalates_at_2h_and_24h_exactly_once(world):
         "red_leader",
         "red_station",
     ]
-    station = Outbox.objects.get(alert=alert, kind="alert.escalated.red_station")
+    station = Notification.objects.get(alert=alert, kind="alert.escalated.red_station")
     assert station.recipient == world.station_counsellor
 
 
 def test_outbox_delivered_at_least_once_shown_once(world, client_for):
     assert dispatch_outbox() >= 1
-    Outbox.objects.update(dispatched_at=None)  # a worker died after delivering, before marking
+    Notification.objects.update(
+        dispatched_at=None
+    )  # a worker died after delivering, before marking
     dispatch_outbox()
     assert InboxMessage.objects.filter(recipient=world.psych).count() == 1
     client = client_for(world.psych)

@@ -13,7 +13,7 @@ import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -21,11 +21,12 @@ from tests.conftest import respond
 from xinqiao.access.services import create_staff
 from xinqiao.alerts import hooks
 from xinqiao.alerts import services as alert_services
-from xinqiao.alerts.models import Alert, AlertTrigger, InboxMessage, Outbox, PendingSubmission
-from xinqiao.alerts.services import dispatch_outbox, raise_pending_alerts
+from xinqiao.alerts.models import Alert, AlertTrigger, PendingSubmission
+from xinqiao.alerts.services import raise_pending_alerts
 from xinqiao.audit.models import AuditEvent
 from xinqiao.audit.services import verify_chain
 from xinqiao.core import queue
+from xinqiao.notifications.models import Notification
 from xinqiao.people.services import create_student
 from xinqiao.screening.models import Assignment
 
@@ -124,7 +125,7 @@ def test_a_queued_hand_in_raises_nothing_until_the_worker_runs(world, queued):
     [response_id] = {t.response_id for t in alert.triggers.all()}
     assert response_id == assignment.responses.get().pk
     assert [e["level"] for e in alert.evidence] == ["red", "orange"]
-    assert list(Outbox.objects.filter(alert=alert).values_list("recipient", flat=True)) == [
+    assert list(Notification.objects.filter(alert=alert).values_list("recipient", flat=True)) == [
         world.psych.pk
     ]
     actions = list(
@@ -163,7 +164,9 @@ def test_a_batch_costs_the_same_statements_for_two_or_six_hand_ins(world, queued
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert Alert.objects.filter(student__in=[a.student_id for a in assignments]).count() == 8
-    assert Outbox.objects.filter(kind="alert.raised", alert__student__school=world.school_a).count()
+    assert Notification.objects.filter(
+        kind="alert.raised", alert__student__school=world.school_a
+    ).count()
 
 
 def test_the_batch_attaches_to_open_alerts_and_raises_their_level(world, queued):
@@ -177,7 +180,7 @@ def test_the_batch_attaches_to_open_alerts_and_raises_their_level(world, queued)
     assert raised[assignment.pk] == world.alert_a1
     assert world.alert_a1.level == "red"
     assert world.alert_a1.evidence[-2]["rule"] == "red.asq_acuity"
-    assert Outbox.objects.filter(alert=world.alert_a1, kind="alert.level_raised").exists()
+    assert Notification.objects.filter(alert=world.alert_a1, kind="alert.level_raised").exists()
     assert raised[new_one.pk].level == "orange"
 
 
@@ -199,7 +202,9 @@ def test_a_new_alert_of_a_student_with_an_open_case_goes_to_the_case_owner(world
     raised = raise_pending_alerts()
     assert raised[assignment.pk].owner == second
     assert raised[other.pk].owner == world.psych
-    assert [r.recipient for r in Outbox.objects.filter(alert=raised[assignment.pk])] == [second]
+    assert [r.recipient for r in Notification.objects.filter(alert=raised[assignment.pk])] == [
+        second
+    ]
 
 
 def test_an_alert_opened_meanwhile_is_attached_to_not_duplicated(world, queued):
@@ -347,52 +352,6 @@ def test_two_workers_with_hand_ins_of_the_same_students_raise_one_alert_each(wor
             "red.asq_acuity",
         ]
     assert verify_chain()[0]
-
-
-def test_dispatch_moves_a_batch_in_the_same_statements_and_emails_one_by_one(world, settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    users = [world.psych, world.school_admin, world.head_teacher, world.mentor]
-    dispatch_outbox()  # what the world's concern queued
-    world.psych.email = "psych@example.cn"
-    world.psych.save()
-    counts = []
-    for recipients in (users[1:3], users[1:]):
-        with transaction.atomic():
-            alert_services.notify(recipients=recipients, kind="t", subject="s", alert=None)
-        with CaptureQueriesContext(connection) as queries:
-            assert dispatch_outbox() == len(recipients)
-        counts.append(len(queries))
-    assert counts[0] == counts[1]
-    with transaction.atomic():
-        alert_services.notify(recipients=[world.psych], kind="t", subject="s", alert=None)
-    assert dispatch_outbox() == 1
-    from django.core import mail
-
-    assert [m.to for m in mail.outbox] == [["psych@example.cn"]]
-    assert InboxMessage.objects.filter(outbox__kind="t").count() == 6
-
-
-def test_a_failed_email_keeps_one_inbox_message_and_is_retried(world, monkeypatch):
-    world.psych.email = "psych@example.cn"
-    world.psych.save()
-    dispatch_outbox()  # what the world's concern queued
-    with transaction.atomic():
-        alert_services.notify(recipients=[world.psych], kind="t", subject="s", alert=None)
-    sent = []
-
-    def failing(**kwargs):
-        sent.append(kwargs)
-        if len(sent) == 1:
-            raise OSError("smtp down")
-
-    monkeypatch.setattr(alert_services, "send_mail", failing)
-    assert dispatch_outbox() == 0
-    row = Outbox.objects.get(kind="t")
-    assert row.dispatched_at is None
-    assert row.attempts == 1
-    assert dispatch_outbox() == 1
-    assert InboxMessage.objects.filter(outbox=row).count() == 1
-    assert len(sent) == 2
 
 
 class FakeTask:

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from tests.conftest import respond
 from xinqiao.alerts import rules
-from xinqiao.alerts.models import Alert, AlertTrigger, Outbox
+from xinqiao.alerts.models import Alert, AlertTrigger
 from xinqiao.alerts.services import evaluate_submission
 from xinqiao.core.errors import DomainError
+from xinqiao.notifications.models import Notification
 from xinqiao.screening.models import Assignment
 
 pytestmark = pytest.mark.django_db
@@ -113,7 +114,7 @@ def test_invalid_questionnaire_raises_critical_but_yellow_waits(world, assignmen
 
 def test_alert_and_outbox_are_in_the_submission_transaction(world, assignment):
     [alert] = run(world, respond(assignment, "ASQ", [1, 0, 0, 0, 5]))
-    rows = Outbox.objects.filter(alert=alert)
+    rows = Notification.objects.filter(alert=alert)
     assert [r.recipient for r in rows] == [world.psych]
     assert alert.owner == world.psych
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from xinqiao.access.roles import Role
 from xinqiao.access.scope import principal_for
 from xinqiao.access.services import assign_role
-from xinqiao.alerts.models import Alert, AlertTrigger, Outbox
+from xinqiao.alerts.models import Alert, AlertTrigger
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import (
     Case,
@@ -32,6 +32,7 @@ from xinqiao.cases.models import (
 from xinqiao.cases.selectors import care as selectors
 from xinqiao.cases.services import care as services
 from xinqiao.core.errors import DomainError
+from xinqiao.notifications.models import Notification
 from xinqiao.people.models import GuardianRelation
 from xinqiao.people.services import add_guardian, create_student
 
@@ -155,7 +156,7 @@ def test_add_head_teacher_gets_level_2_standard_task_and_a_notice_without_level(
     )
     assert (member.tier, member.role) == (2, Role.HEAD_TEACHER)
     assert member.task == selectors.DEFAULT_TASKS[Role.HEAD_TEACHER]
-    notice = Outbox.objects.get(recipient=world.head_teacher, kind="case.team.added")
+    notice = Notification.objects.get(recipient=world.head_teacher, kind="case.team.added")
     assert notice.subject == "A student needs your attention"
     assert notice.url == "/cases/my-tasks/"  # cannot open the case page
     assert "orange" not in (notice.subject + notice.body).lower()
@@ -173,7 +174,7 @@ def test_leader_added_is_linked_to_the_case_page(world, case_a1):
     services.add_team_member(
         case_a1, actor=world.psych, user=world.school_admin, role=Role.SCHOOL_ADMIN
     )
-    notice = Outbox.objects.get(recipient=world.school_admin, kind="case.team.added")
+    notice = Notification.objects.get(recipient=world.school_admin, kind="case.team.added")
     assert notice.url == f"/cases/{case_a1.code}/"
 
 
@@ -267,7 +268,9 @@ def test_add_usual_team_adds_leaders_owner_head_teacher_and_committee(
     # psych2 is not the owner; the mentor is chosen one by one; the student is never added.
     assert services.add_usual_team(case_a1, actor=world.psych) == []
     recipients = set(
-        Outbox.objects.filter(kind="case.team.added").values_list("recipient__username", flat=True)
+        Notification.objects.filter(kind="case.team.added").values_list(
+            "recipient__username", flat=True
+        )
     )
     assert recipients == {"committee_a1b", "head_teacher_a1", "school_admin_a"}  # not the actor
 
@@ -486,7 +489,7 @@ def test_risk_signs_raise_an_orange_counselling_alert_and_tell_the_owner(world, 
     trigger = AlertTrigger.objects.get(alert=alert)
     assert trigger.rule == "case.follow_up.risk_signs"
     assert trigger.evidence["follow_up"] == fu.pk
-    owner_notice = Outbox.objects.get(kind="case.follow_up.risk_signs")
+    owner_notice = Notification.objects.get(kind="case.follow_up.risk_signs")
     assert owner_notice.recipient == world.psych
     assert owner_notice.url == f"/cases/{world.case_a2.code}/"
     assert "risk" not in owner_notice.subject.lower()
@@ -499,7 +502,7 @@ def test_risk_signs_do_not_add_noise_to_an_open_orange_alert(world, case_a1):
     follow_up(case_a1, world.psych, risk_signs=True)
     assert AlertTrigger.objects.filter(alert=world.alert_a1).count() == triggers
     assert Alert.objects.filter(student=world.stu_a1).count() == 1
-    assert not Outbox.objects.filter(kind="case.follow_up.risk_signs").exists()  # owner acted
+    assert not Notification.objects.filter(kind="case.follow_up.risk_signs").exists()  # owner acted
 
 
 def test_risk_signs_raise_an_open_yellow_alert_to_orange(world):

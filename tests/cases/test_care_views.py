@@ -352,7 +352,7 @@ def test_case_page_renders_the_care_panel(world, client_for, busy_case):
 
 
 def test_team_member_is_told_only_that_a_student_needs_attention(world, client_for, busy_case):
-    from xinqiao.alerts.services import dispatch_outbox
+    from xinqiao.notifications.services import dispatch_outbox
 
     dispatch_outbox()
     inbox = client_for(world.head_teacher).get("/alerts/inbox/").content.decode()

@@ -13,7 +13,6 @@ from tests.conftest import respond
 from xinqiao.access.roles import Role
 from xinqiao.access.services import create_staff
 from xinqiao.alerts import rules
-from xinqiao.alerts.models import Outbox
 from xinqiao.alerts.services import file_concern, verify_alert
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import (
@@ -29,6 +28,7 @@ from xinqiao.cases.services.lifecycle import (
     request_step_down,
 )
 from xinqiao.core.errors import DomainError
+from xinqiao.notifications.models import Notification
 from xinqiao.screening import services as screening_services
 from xinqiao.screening.models import Assignment
 
@@ -172,7 +172,7 @@ def test_confirmed_alert_opens_a_case(world):
     )
     assert change.reason == "访谈核实"
     assert "cases.case.opened" in actions(case)
-    notes = Outbox.objects.filter(kind="case.opened")
+    notes = Notification.objects.filter(kind="case.opened")
     assert sorted(o.recipient.username for o in notes) == ["psych_a", "school_admin_a"]
     for o in notes:
         assert world.stu_a1.name not in o.subject  # no name, no clinical detail
@@ -252,7 +252,7 @@ def test_higher_verified_level_raises_the_case(world):
     )
     event = AuditEvent.objects.filter(action="cases.case.raised").get()
     assert event.fields["level"] == ["orange", "red"]
-    raised = Outbox.objects.filter(kind="case.raised")
+    raised = Notification.objects.filter(kind="case.raised")
     assert sorted(o.recipient.username for o in raised) == ["psych_a", "school_admin_a"]
 
 
@@ -391,7 +391,7 @@ def test_red_steps_down_after_14_days_with_feedback(world):
             "pending",
         )
         assert request.evidence["hospital_opinion"]["referral"] == str(referral.code)
-        leader_note = Outbox.objects.get(kind="case.step_down_requested")
+        leader_note = Notification.objects.get(kind="case.step_down_requested")
         assert leader_note.recipient == world.school_admin
         approved_at = timezone.now()
         decide_step_down(request, actor=world.school_admin, approve=True, note="同意")
@@ -405,7 +405,7 @@ def test_red_steps_down_after_14_days_with_feedback(world):
     assert (request.status, request.decided_by) == ("approved", world.school_admin)
     assert actions(case)[-1] == "cases.case.stepped_down"
     assert "cases.step_down.requested" in actions(request)
-    decided = Outbox.objects.get(kind="case.stepped_down")
+    decided = Notification.objects.get(kind="case.stepped_down")
     assert decided.recipient == world.psych
 
 
@@ -518,7 +518,7 @@ def test_yellow_closes_after_56_days(world):
         world.school_admin,
     )
     assert actions(case)[-1] == "cases.case.closed"
-    assert Outbox.objects.get(kind="case.closed").recipient == world.psych
+    assert Notification.objects.get(kind="case.closed").recipient == world.psych
 
 
 def test_yellow_closes_early_after_a_semester_screening_below_yellow(world):
@@ -613,7 +613,7 @@ def test_leader_rejects_with_a_note(world):
     case.refresh_from_db()
     assert (request.status, request.decision_note, case.level) == ("rejected", "再观察两周", "red")
     assert actions(request)[-1] == "cases.step_down.rejected"
-    assert Outbox.objects.get(kind="case.step_down_rejected").recipient == world.psych
+    assert Notification.objects.get(kind="case.step_down_rejected").recipient == world.psych
     # A new request may follow a rejected one.
     with later(16):
         assert request_step_down(case, actor=world.psych, reason="稳定").status == "pending"

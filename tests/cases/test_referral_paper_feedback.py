@@ -18,8 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from xinqiao.access.scope import principal_for
-from xinqiao.alerts.models import InboxMessage
-from xinqiao.alerts.services import dispatch_outbox
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases import documents
 from xinqiao.cases.models import (
@@ -38,6 +36,8 @@ from xinqiao.cases.services import referrals as services
 from xinqiao.cases.services.common import referral_done
 from xinqiao.cases.services.lifecycle import request_step_down
 from xinqiao.core.errors import DomainError
+from xinqiao.notifications.models import InboxMessage
+from xinqiao.notifications.services import dispatch_outbox
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"

@@ -20,8 +20,6 @@ from django.utils import timezone
 from tests.conftest import _user
 from xinqiao.access.roles import Role
 from xinqiao.access.scope import principal_for
-from xinqiao.alerts.models import InboxMessage, Outbox
-from xinqiao.alerts.services import dispatch_outbox
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases import documents
 from xinqiao.cases.models import (
@@ -36,6 +34,8 @@ from xinqiao.cases.models import (
 from xinqiao.cases.selectors import referrals as selectors
 from xinqiao.cases.services import referrals as services
 from xinqiao.core.errors import DomainError
+from xinqiao.notifications.models import InboxMessage, Notification
+from xinqiao.notifications.services import dispatch_outbox
 from xinqiao.orgs.services import create_unit
 from xinqiao.people.models import Guardian
 
@@ -246,7 +246,7 @@ def test_refer_is_retry_safe(more):
     assert again.pk == first.pk
     assert Referral.objects.filter(case=more.case_a1).count() == 1
     assert actions(first) == ["cases.referral.sent"]
-    assert Outbox.objects.filter(kind="case.referral.sent").count() == 1
+    assert Notification.objects.filter(kind="case.referral.sent").count() == 1
     assert CaseDocument.objects.filter(case=more.case_a1).count() == 1
 
 
@@ -281,7 +281,7 @@ def test_closed_case_cannot_be_referred(more):
 # --- notifications -------------------------------------------------------------------------------
 def test_refer_notifies_the_named_psychiatrist_without_clinical_detail(more):
     referral = refer(more)
-    rows = list(Outbox.objects.filter(kind="case.referral.sent"))
+    rows = list(Notification.objects.filter(kind="case.referral.sent"))
     assert [r.recipient for r in rows] == [more.psychiatrist]
     subject = rows[0].subject
     assert more.stu_a1.name not in subject
@@ -292,7 +292,7 @@ def test_refer_notifies_the_named_psychiatrist_without_clinical_detail(more):
 
 def test_refer_without_psychiatrist_notifies_every_psychiatrist_of_the_hospital(more):
     refer(more, psychiatrist=None)
-    recipients = {r.recipient for r in Outbox.objects.filter(kind="case.referral.sent")}
+    recipients = {r.recipient for r in Notification.objects.filter(kind="case.referral.sent")}
     assert recipients == {more.psychiatrist, more.colleague}
 
 
@@ -420,7 +420,7 @@ def test_cancel_needs_a_listed_reason_and_the_handler(more):
     assert event.school_id == more.school_a.pk
     with pytest.raises(DomainError):
         services.cancel_referral(referral, actor=more.psych, reason="other")
-    assert [r.recipient for r in Outbox.objects.filter(kind="case.referral.cancelled")] == [
+    assert [r.recipient for r in Notification.objects.filter(kind="case.referral.cancelled")] == [
         more.psychiatrist
     ]
 

@@ -18,11 +18,11 @@ from django.utils.html import escape
 from tests.access.test_permission_matrix import ROWS, sample_kwargs
 from tests.conftest import _user, respond
 from xinqiao.access.roles import Role
-from xinqiao.alerts.models import InboxMessage
-from xinqiao.alerts.services import dispatch_outbox
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import FollowUp, GuardianContact, Referral, ReferralStatus
 from xinqiao.cases.services import referrals as services
+from xinqiao.notifications.models import InboxMessage
+from xinqiao.notifications.services import dispatch_outbox
 from xinqiao.orgs.services import create_unit
 
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -279,7 +279,7 @@ def test_receive_seen_feedback_through_the_pages(world, client_for):
     # The owner hears of it in the inbox, and reads it on the case page.
     dispatch_outbox()
     owner = client_for(world.psych)
-    inbox = owner.get(reverse("alerts:inbox")).content.decode()
+    inbox = owner.get(reverse("notifications:inbox")).content.decode()
     assert "Hospital feedback on a referral" in inbox
     assert InboxMessage.objects.filter(recipient=world.psych, url=f"/cases/{world.case_a2.code}/")
     page = owner.get(reverse("cases:case-detail", kwargs={"code": world.case_a2.code}))

@@ -19,7 +19,6 @@ from django.utils import timezone
 from xinqiao.access.roles import Cap, Role
 from xinqiao.access.scope import principal_for
 from xinqiao.access.services import create_staff
-from xinqiao.alerts.models import Outbox
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import (
     Case,
@@ -33,6 +32,7 @@ from xinqiao.cases.selectors import schooling as sel
 from xinqiao.cases.selectors.common import get_case, visible_cases
 from xinqiao.cases.services import transfers as services
 from xinqiao.core.errors import DomainError
+from xinqiao.notifications.models import Notification
 from xinqiao.orgs.services import create_unit
 from xinqiao.people.services import create_student, move_student
 
@@ -108,10 +108,10 @@ def test_request_goes_to_the_receiving_districts_station(moved):
     event = AuditEvent.objects.get(action="cases.transfer.requested")
     assert event.fields["station"] == str(moved.station_b.code)
     assert NOTE not in str(event.fields)
-    assert Outbox.objects.filter(
+    assert Notification.objects.filter(
         recipient=moved.station_counsellor_b, kind="case.transfer_requested"
     ).exists()
-    assert not Outbox.objects.filter(recipient=moved.station_counsellor).exists()
+    assert not Notification.objects.filter(recipient=moved.station_counsellor).exists()
 
 
 def test_request_refused_when_the_roster_has_not_moved_the_student(world):
@@ -190,7 +190,9 @@ def test_only_the_receiving_districts_station_forwards(moved):
     transfer.refresh_from_db()
     assert transfer.status == TransferStatus.FORWARDED
     assert transfer.forwarded_by == moved.station_counsellor_b
-    assert Outbox.objects.filter(recipient=moved.psych_b, kind="case.transfer_forwarded").exists()
+    assert Notification.objects.filter(
+        recipient=moved.psych_b, kind="case.transfer_forwarded"
+    ).exists()
     with pytest.raises(DomainError, match="already been forwarded"):
         services.forward_transfer(transfer, actor=moved.station_counsellor_b)
 
@@ -412,7 +414,7 @@ def _moved_case(world, n):
 
 
 def _outbox_reads(ctx):
-    table = Outbox._meta.db_table
+    table = Notification._meta.db_table
     return [
         q["sql"]
         for q in ctx.captured_queries
@@ -434,4 +436,4 @@ def test_telling_moved_students_costs_the_same_queries_however_many_moved(moved)
     assert len(six) == len(one)  # checking six told cases costs what checking one does
     # "Was the owner told?" is one outbox query per call, not one per moved case.
     assert len(_outbox_reads(first)) == len(_outbox_reads(six_new)) == len(_outbox_reads(six)) == 1
-    assert Outbox.objects.filter(kind=services.MOVED_KIND).count() == 6
+    assert Notification.objects.filter(kind=services.MOVED_KIND).count() == 6

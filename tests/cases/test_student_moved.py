@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from xinqiao.alerts.models import InboxMessage
-from xinqiao.alerts.services import dispatch_outbox
+from xinqiao.notifications.models import InboxMessage
+from xinqiao.notifications.services import dispatch_outbox
 from xinqiao.people.services import move_student
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,7 +23,9 @@ def test_owner_told_once_when_the_roster_moves_the_student(world):
     _move(world, world.stu_a2, world.class_b1)
     _move(world, world.stu_a2, world.class_b1)  # a second roster change: no second notice
     dispatch_outbox()
-    told = InboxMessage.objects.filter(recipient=world.psych, outbox__kind="case.student_moved")
+    told = InboxMessage.objects.filter(
+        recipient=world.psych, notification__kind="case.student_moved"
+    )
     assert told.count() == 1
     assert told.get().url.endswith(f"/cases/{world.case_a2.code}/")
 
@@ -31,4 +33,4 @@ def test_owner_told_once_when_the_roster_moves_the_student(world):
 def test_a_move_within_the_school_tells_nobody(world):
     _move(world, world.stu_a2, world.class_a1)
     dispatch_outbox()
-    assert not InboxMessage.objects.filter(outbox__kind="case.student_moved").exists()
+    assert not InboxMessage.objects.filter(notification__kind="case.student_moved").exists()

@@ -10,9 +10,11 @@ from django.utils import timezone
 
 from xinqiao.access.scope import principal_for
 from xinqiao.core.errors import DomainError
+from xinqiao.notifications.models import Notification
+from xinqiao.notifications.services import dispatch_outbox
 from xinqiao.people.services import create_student
 from xinqiao.screening import selectors, services
-from xinqiao.screening.models import Assignment, AssignmentStatus, Notification, Sitting
+from xinqiao.screening.models import REMINDER_KIND, Assignment, AssignmentStatus, Sitting
 
 from .test_campaign import answer
 
@@ -235,11 +237,19 @@ def test_reminders_to_head_teachers_behind_schedule(world, client_for):
     world.campaign.save()
     assert services.send_progress_reminders(now=now) == 1  # head teacher of A1 (no head for A2)
     assert services.send_progress_reminders(now=now) == 0  # once a day
-    note = Notification.objects.get()
+    note = Notification.objects.get(kind=REMINDER_KIND)
     assert note.recipient == world.head_teacher
-    assert note.school_class == world.class_a1
-    html = client_for(world.head_teacher).get(reverse("screening:my-classes")).content.decode()
-    assert note.message in html
+    assert note.ref == world.class_a1
+    campaign = world.campaign.name
+    assert note.subject == f"七(1)班 is behind schedule in “{campaign}”: please arrange a sitting."
+    head = client_for(world.head_teacher)
+    html = head.get(reverse("screening:my-classes")).content.decode()
+    assert note.subject in html
+    # The same store as every notification: it reaches the inbox and, once read there, leaves
+    # the class page.
+    dispatch_outbox()
+    assert note.subject in head.get(reverse("notifications:inbox")).content.decode()
+    assert note.subject not in head.get(reverse("screening:my-classes")).content.decode()
 
 
 def test_not_behind_early_in_the_window():

@@ -17,10 +17,11 @@ from django.shortcuts import render
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from xinqiao.alerts.models import OPEN_STATUSES, Alert, Outbox, Outcome, Source, Status
+from xinqiao.alerts.models import OPEN_STATUSES, Alert, Outcome, Source, Status
 from xinqiao.alerts.services import raise_alert
 from xinqiao.audit.models import AuditEvent
 from xinqiao.audit.services import record_event, record_events, verify_chain
+from xinqiao.notifications.models import Notification
 from xinqiao.screening import services as screening
 from xinqiao.screening.models import AssignmentStatus
 from xinqiao.screening.taking import services as taking_services
@@ -194,7 +195,7 @@ def test_hand_in_raising_an_alert_writes_every_trigger_event_and_one_notificatio
     assert [f["trigger_level"] for _a, f in events] == [t.level for t in triggers]
     assert {f["level"] for _a, f in events} == {alert.level}
     assert not any(f["level_raised"] for _a, f in events)
-    outbox = Outbox.objects.get(alert=alert)
+    outbox = Notification.objects.get(alert=alert)
     assert outbox.kind == "alert.raised"
     assert all(t.response_id for t in triggers if t.evidence["instruments"])
     assert verify_chain()[0]
@@ -227,7 +228,7 @@ def test_in_production_a_flagged_hand_in_costs_one_statement_more_than_a_calm_on
     assert [a for a, _f in _alert_events(after)] == ["alerts.alert.raised"] + [
         "alerts.alert.trigger_attached"
     ] * (triggers - 1)
-    assert Outbox.objects.get(alert=alert).kind == "alert.raised"
+    assert Notification.objects.get(alert=alert).kind == "alert.raised"
 
 
 def test_flagged_hand_in_raises_the_open_alert_and_attaches_to_it(world, sitting, campaign):
@@ -255,7 +256,9 @@ def test_flagged_hand_in_raises_the_open_alert_and_attaches_to_it(world, sitting
     assert [a for a, _f in events] == ["alerts.alert.trigger_attached"] * (len(triggers) - 1)
     assert [f["level_raised"] for _a, f in events] == [True] + [False] * (len(triggers) - 2)
     assert {f["level"] for _a, f in events} == {alert.level}
-    kinds = list(Outbox.objects.filter(alert=alert).order_by("id").values_list("kind", flat=True))
+    kinds = list(
+        Notification.objects.filter(alert=alert).order_by("id").values_list("kind", flat=True)
+    )
     assert kinds == ["alert.raised", "alert.level_raised"]
     assert verify_chain()[0]
 

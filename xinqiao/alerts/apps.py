@@ -54,7 +54,6 @@ class AlertsConfig(AppConfig):
                 _("The rules that turn screening results into preliminary alert levels."),
             )
         )
-        register(NavItem("alerts:inbox", _("Inbox"), None, "inbox", _("Your notifications.")))
 
 
 def _on_request_started(sender: Any, **kwargs: Any) -> None:

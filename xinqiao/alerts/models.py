@@ -3,8 +3,8 @@
 An `Alert` is the preliminary level a rule or a human report gave a student; it stays preliminary
 until a psychology teacher verifies it in an interview (`Verification`, PIPL art. 24). A student has
 at most one open alert (new or acknowledged): a new trigger attaches to it (`AlertTrigger`) and may
-raise its level. Notifications are written to `Outbox` in the same transaction as the alert and
-moved to each recipient's `InboxMessage` (and email) by a dispatcher that may run more than once.
+raise its level. Notifications go to the notifications app's outbox in the same transaction as the
+alert (the alert is their reference) and reach each recipient's inbox (and email) from there.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -139,6 +140,14 @@ class Alert(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     guardian_informed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # The notifications about it (their generic reference): deleted with it, and found by
+    # `Notification.objects.filter(alert=…)`.
+    notifications = GenericRelation(
+        "notifications.Notification",
+        content_type_field="ref_type",
+        object_id_field="ref_id",
+        related_query_name="alert",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = AlertQuerySet.as_manager()
@@ -310,57 +319,6 @@ class Concern(models.Model):
         if self.alert is not None and self.alert.status != Status.NEW:
             return str(_("Being followed up"))
         return str(_("Received"))
-
-
-class Outbox(models.Model):
-    """A notification to deliver, written in the transaction of the change that caused it."""
-
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
-    kind = models.CharField(max_length=40)
-    alert = models.ForeignKey(
-        Alert, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    subject = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    url = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField()
-    attempts = models.PositiveIntegerField(default=0)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [
-            models.Index(
-                fields=["id"], condition=Q(dispatched_at__isnull=True), name="outbox_pending"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} → {self.recipient_id}"
-
-
-class InboxMessage(models.Model):
-    """What a user sees in the in-app inbox; one per outbox row however often it is dispatched."""
-
-    outbox = models.OneToOneField(Outbox, on_delete=models.CASCADE, related_name="inbox")
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_inbox"
-    )
-    subject = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    url = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField()
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "read_at"], name="inbox_unread")]
-
-    def __str__(self) -> str:
-        return self.subject
 
 
 class PendingSubmission(models.Model):

@@ -15,7 +15,7 @@ from xinqiao.audit.services import record_read
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import StudentQuerySet
 
-from .models import Alert, Concern, InboxMessage, PendingSubmission, RuleSet
+from .models import Alert, Concern, PendingSubmission, RuleSet
 
 # Who may read the evidence (T3): the school's psychology teachers and the district station.
 EVIDENCE_ROLES = (Role.PSYCHOLOGY_TEACHER, Role.STATION_COUNSELLOR)
@@ -99,10 +99,6 @@ def my_concerns(*, principal: Any) -> QuerySet[Concern]:
         .select_related("student", "alert")
         .order_by("-created_at", "-id")
     )
-
-
-def inbox(*, user: Any) -> QuerySet[InboxMessage]:
-    return InboxMessage.objects.filter(recipient=user).order_by("-created_at", "-id")
 
 
 def rule_units(*, principal: Any) -> QuerySet[OrgUnit]:

@@ -1,10 +1,11 @@
 """Background work of the alerts app.
 
 Production: celery beat sends these by name (config.settings.CELERY_BEAT_SCHEDULE:
-`alerts-run-escalations` every 60 s, `alerts-dispatch-outbox` and `alerts-raise-pending` every
-30 s) and a worker runs them; the services also ask for the last two within a second of a change
-(xinqiao.core.queue.kick_soon). The embedded default has no beat: xinqiao.core.scheduler runs
-the same schedule in-process, and `manage.py run_escalations` runs the first two once. Every task
+`alerts-run-escalations` every 60 s, `alerts-raise-pending` every 30 s) and a worker runs them;
+the services also ask for the second within a second of a change (xinqiao.core.queue.kick_soon).
+Notifications are delivered by xinqiao.notifications.tasks.dispatch_outbox. The embedded default
+has no beat: xinqiao.core.scheduler runs the same schedule in-process, and
+`manage.py run_escalations` runs escalation and the notification dispatcher once. Every task
 is idempotent and safe to run concurrently (overlapping beats, several workers, a retried
 message), so acks_late redelivery is harmless.
 """
@@ -16,14 +17,6 @@ from celery import shared_task
 def run_escalations() -> int:
     """Escalate every alert whose deadline has passed; the number escalated."""
     from .services import run_escalations as run
-
-    return run()
-
-
-@shared_task(name="xinqiao.alerts.tasks.dispatch_outbox")
-def dispatch_outbox() -> int:
-    """Deliver pending notifications (outbox → inbox and email); the number delivered."""
-    from .services import dispatch_outbox as run
 
     return run()
 

@@ -11,7 +11,6 @@ urlpatterns = [
     path("<uuid:code>/verify/", views.alert_verify, name="alert-verify"),
     path("concerns/new/", views.concern_create, name="concern-create"),
     path("concerns/mine/", views.concern_list, name="concern-list"),
-    path("inbox/", views.inbox, name="inbox"),
     path("rules/", views.ruleset_list, name="ruleset-list"),
     path("rules/new/", views.ruleset_create, name="ruleset-create"),
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -113,18 +112,6 @@ def concern_create(request: HttpRequest) -> HttpResponse:
 def concern_list(request: HttpRequest) -> HttpResponse:
     concerns = selectors.my_concerns(principal=_principal(request))
     return render(request, "alerts/concern_list.html", {"concerns": concerns})
-
-
-@login_required
-def inbox(request: HttpRequest) -> HttpResponse:
-    items = list(selectors.inbox(user=request.user)[:100])
-    unread = [m for m in items if m.read_at is None]
-    response = render(
-        request, "alerts/inbox.html", {"items": items, "unread": {m.pk for m in unread}}
-    )
-    for message in unread:  # shown once: opening the inbox marks them read
-        services.mark_read(message, actor=request.user)
-    return response
 
 
 @requires(Cap.EDIT_RULESETS)

@@ -54,7 +54,6 @@ from xinqiao.alerts.models import (
     AlertTrigger,
     Concern,
     Level,
-    Outbox,
     Outcome,
     Source,
     Urgency,
@@ -81,6 +80,7 @@ from xinqiao.cases.models import (
 )
 from xinqiao.cases.services import care, lifecycle, referrals
 from xinqiao.cases.services.common import reschedule_follow_up
+from xinqiao.notifications.models import Notification
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Guardian, Student
 
@@ -104,7 +104,7 @@ CREATED: list[tuple[type[Model], str]] = [
     (CaseDocument, "uploaded_at"),
     (Referral, "sent_at"),
     (StepDownRequest, "requested_at"),
-    (Outbox, "created_at"),
+    (Notification, "created_at"),
 ]
 
 

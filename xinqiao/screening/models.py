@@ -386,26 +386,6 @@ class Response(models.Model):
         return f"{self.assignment_id} {self.instrument_code}"
 
 
-class Notification(models.Model):
-    """A minimal in-app message (reminders to head teachers of classes behind schedule)."""
-
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="screening_notifications"
-    )
-    campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    school_class = models.ForeignKey(
-        OrgUnit, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    message = models.CharField(max_length=300)
-    url = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField()
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
-
-    def __str__(self) -> str:
-        return self.message
+# The kind of the in-app reminder to head teachers of classes behind schedule (its texts:
+# xinqiao/notifications/message_templates.py).
+REMINDER_KIND = "screening.behind_schedule"

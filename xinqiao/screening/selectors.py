@@ -21,15 +21,17 @@ from django.utils.translation import get_language
 from xinqiao.access.roles import Cap, Tier
 from xinqiao.analytics.disclosure import suppress_small_cells
 from xinqiao.instruments.engine import get_definition
+from xinqiao.notifications import selectors as notifications_selectors
+from xinqiao.notifications.models import Notification
 from xinqiao.orgs.models import PATH_END, SEGMENT_WIDTH, Kind, OrgUnit, subtree_q
 from xinqiao.people.models import Student
 
 from .models import (
+    REMINDER_KIND,
     Assignment,
     AssignmentStatus,
     Campaign,
     CampaignStatus,
-    Notification,
     Response,
     Sitting,
 )
@@ -313,7 +315,8 @@ def open_sittings(campaign: Campaign, classes: Iterable[OrgUnit]) -> dict[int, S
 
 
 def unread_notifications(user: Any) -> list[Notification]:
-    return list(Notification.objects.filter(recipient=user, read_at__isnull=True)[:20])
+    """The head teacher's reminders not read in the inbox yet."""
+    return notifications_selectors.unread_of_kind(user=user, kind=REMINDER_KIND)
 
 
 # --- results (T3: psychology teachers of the school) -----------------------------------------

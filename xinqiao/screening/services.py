@@ -864,15 +864,18 @@ def behind_schedule(*, completed: int, due: int, opens_at: Any, closes_at: Any, 
 
 @transaction.atomic
 def send_progress_reminders(*, now: Any = None) -> int:
-    """In-app reminder (and an email where configured) to head teachers of classes behind."""
-    from django.conf import settings
-    from django.core.mail import send_mail
+    """In-app reminder (and an email, by the notification channels) to head teachers of classes
+    behind, once a day per class and campaign. The message is about the class (its reference)
+    and names the campaign, so one sent today for the same class and text is not sent again."""
+    from django.contrib.contenttypes.models import ContentType
     from django.db.models import Count
     from django.urls import reverse
 
     from xinqiao.access.models import RoleAssignment
+    from xinqiao.notifications import services as notifications
+    from xinqiao.notifications.models import Notification
 
-    from .models import Notification
+    from .models import REMINDER_KIND
 
     now = now or timezone.now()
     sent = 0
@@ -906,8 +909,11 @@ def send_progress_reminders(*, now: Any = None) -> int:
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         already = set(
             Notification.objects.filter(
-                campaign=campaign, school_class_id__in=behind, created_at__gte=day_start
-            ).values_list("recipient_id", "school_class_id")
+                kind=REMINDER_KIND,
+                ref_type=ContentType.objects.get_for_model(OrgUnit),
+                ref_id__in=behind,
+                created_at__gte=day_start,
+            ).values_list("recipient_id", "ref_id", "subject")
         )
         heads = (
             RoleAssignment.objects.active()
@@ -917,28 +923,14 @@ def send_progress_reminders(*, now: Any = None) -> int:
         url = reverse("screening:my-classes")
         new = []
         for head in heads:
-            if (head.user_id, head.org_unit_id) in already:
-                continue
-            message = _(
-                "%(class)s is behind schedule in “%(campaign)s”: please arrange a sitting."
-            ) % {
-                "class": head.org_unit.name,
-                "campaign": campaign.name,
-            }
-            new.append(
-                Notification(
-                    recipient=head.user,
-                    campaign=campaign,
-                    school_class=head.org_unit,
-                    message=message[:300],
-                    url=url,
-                    created_at=now,
-                )
+            notes = notifications.outbox_rows(
+                recipients=[head.user],
+                kind=REMINDER_KIND,
+                params={"class": head.org_unit.name, "campaign": campaign.name},
+                url=url,
+                ref=head.org_unit,
+                now=now,
             )
-            if head.user.email and getattr(settings, "XINQIAO_SEND_REMINDER_EMAIL", True):
-                send_mail(
-                    _("Screening reminder"), message, None, [head.user.email], fail_silently=True
-                )
-        Notification.objects.bulk_create(new)
-        sent += len(new)
+            new += [n for n in notes if (n.recipient_id, n.ref_id, n.subject) not in already]
+        sent += notifications.queue(new)
     return sent

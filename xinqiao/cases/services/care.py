@@ -28,6 +28,7 @@ from xinqiao.alerts import services as alert_services
 from xinqiao.alerts.models import LEVEL_RANK, OPEN_STATUSES, Alert, Level, Outcome, Source
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.notifications import services as notifications
 
 from ..documents import save_document
 from ..models import (
@@ -109,11 +110,11 @@ def _notify_new_members(case: Case, users: Iterable[Any], *, actor: Any) -> None
     if viewers:
         notify_case(case=case, recipients=viewers, kind="case.team.added", subject=subject)
     if others:
-        alert_services.notify(
+        notifications.notify(
             recipients=others,
             kind="case.team.added",
             subject=subject,
-            alert=None,
+            ref=case,
             url=_tasks_url(),
         )
 

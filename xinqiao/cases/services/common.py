@@ -10,8 +10,8 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from xinqiao.alerts import services as alert_services
 from xinqiao.core.errors import DomainError
+from xinqiao.notifications import services as notifications
 
 from .. import policy
 from ..models import Case, ReferralStatus
@@ -61,8 +61,8 @@ def case_url(case: Case) -> str:
 
 
 def notify_case(*, case: Case, recipients: Iterable[Any], kind: str, subject: str) -> int:
-    """In-app (and email) notification linking to the case page, through the alerts outbox.
-    Subjects never carry clinical detail: a level word and the student's class at most."""
-    return alert_services.notify(
-        recipients=recipients, kind=kind, subject=subject, alert=None, url=case_url(case)
+    """In-app (and email) notification about the case, linking to its page. Subjects never carry
+    clinical detail: a level word and the student's class at most."""
+    return notifications.notify(
+        recipients=recipients, kind=kind, subject=subject, ref=case, url=case_url(case)
     )

@@ -25,9 +25,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinqiao.access.scope import principal_for
-from xinqiao.alerts import services as alert_services
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.notifications import services as notifications
 from xinqiao.orgs.models import OrgUnit
 
 from .. import documents
@@ -204,11 +204,11 @@ def refer(
             "consent_contact": consent_contact.pk if consent_contact else None,
         },
     )
-    alert_services.notify(
+    notifications.notify(
         recipients=_hospital_recipients(referral),
         kind="case.referral.sent",
         subject=_("New referral from %(school)s") % {"school": case.school.name},
-        alert=None,
+        ref=referral,
         url=_referral_url(referral),
     )
     return referral
@@ -241,12 +241,12 @@ def cancel_referral(referral: Referral, *, actor: Any, reason: str) -> Referral:
         referral=referral,
         fields={"status": [before, ReferralStatus.CANCELLED], "reason": reason},
     )
-    alert_services.notify(
+    notifications.notify(
         recipients=recipients,
         kind="case.referral.cancelled",
         subject=_("A referral from %(school)s was withdrawn")
         % {"school": referral.case.school.name},
-        alert=None,
+        ref=referral,
         url=reverse("cases:referral-inbox"),
     )
     return referral

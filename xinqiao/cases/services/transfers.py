@@ -27,6 +27,7 @@ from xinqiao.access.scope import principal_for
 from xinqiao.alerts import services as alert_services
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.notifications import services as notifications
 from xinqiao.orgs.models import Kind, OrgUnit
 
 from ..models import Case, CaseTeamMember, CaseTransfer, ChangeKind, LevelChange, TransferStatus
@@ -95,11 +96,11 @@ def request_transfer(
         requested_by=actor,
         requested_at=timezone.now(),
     )
-    alert_services.notify(
+    notifications.notify(
         recipients=alert_services.station_counsellors(to_school.pk),
         kind="case.transfer_requested",
         subject=_("A case transfer between schools is waiting for the station"),
-        alert=None,
+        ref=transfer,
         url=reverse("cases:transfer-list"),
     )
     record_event(
@@ -131,11 +132,11 @@ def forward_transfer(transfer: CaseTransfer, *, actor: Any) -> CaseTransfer:
     transfer.forwarded_by = actor
     transfer.forwarded_at = timezone.now()
     transfer.save(update_fields=["status", "forwarded_by", "forwarded_at"])
-    alert_services.notify(
+    notifications.notify(
         recipients=alert_services.psychology_teachers(transfer.to_school_id),
         kind="case.transfer_forwarded",
         subject=_("A high-care case is being transferred to your school"),
-        alert=None,
+        ref=transfer,
         url=reverse("cases:transfer-incoming"),
     )
     record_event(
@@ -195,11 +196,11 @@ def accept_transfer(transfer: CaseTransfer, *, actor: Any) -> CaseTransfer:
     transfer.accepted_by = actor
     transfer.accepted_at = now
     transfer.save(update_fields=["status", "accepted_by", "accepted_at"])
-    alert_services.notify(
+    notifications.notify(
         recipients=[transfer.requested_by],
         kind="case.transfer_accepted",
         subject=_("The receiving school has accepted a case transfer"),
-        alert=None,
+        ref=transfer,
         url=reverse("cases:transfer-incoming"),
     )
     record_event(
@@ -222,10 +223,10 @@ MOVED_KIND = "case.student_moved"
 
 def notify_moved_students(*, school_ids: list[int] | None) -> int:
     """After a roster change: tell the owner of each open case whose student now belongs to
-    another school that the case needs a transfer — once per case (an outbox row of this kind
+    another school that the case needs a transfer — once per case (a notification of this kind
     linking to the case is the record that the owner was told). Two queries find the cases and
     which were told already, however many students moved."""
-    from xinqiao.alerts.models import Outbox
+    from xinqiao.notifications.models import Notification
 
     from .common import case_url, notify_case
 
@@ -243,9 +244,9 @@ def notify_moved_students(*, school_ids: list[int] | None) -> int:
     if not moved:
         return 0
     already = set(
-        Outbox.objects.filter(kind=MOVED_KIND, url__in=[url for _case, url in moved]).values_list(
-            "url", flat=True
-        )
+        Notification.objects.filter(
+            kind=MOVED_KIND, url__in=[url for _case, url in moved]
+        ).values_list("url", flat=True)
     )
     told = 0
     for case, url in moved:

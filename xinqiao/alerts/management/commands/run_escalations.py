@@ -2,7 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from xinqiao.alerts.services import dispatch_outbox, raise_all_pending_alerts, run_escalations
+from xinqiao.alerts.services import raise_all_pending_alerts, run_escalations
+from xinqiao.notifications.services import dispatch_outbox
 
 
 class Command(BaseCommand):

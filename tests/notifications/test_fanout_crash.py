@@ -2,7 +2,7 @@
 "Done when").
 
 The outbox dispatcher runs in a real separate process (`manage.py shell -c` calling
-`alerts.services.dispatch_outbox`) against the test database: on PostgreSQL the test database
+`notifications.services.dispatch_outbox`) against the test database: on PostgreSQL the test database
 itself, on SQLite a file copy of it (the in-memory test database cannot be shared with another
 process) that is copied back for the final checks. The process is killed with SIGKILL in the middle
 of a delivery — deterministically, while it sends an email inside the delivery transaction, and at
@@ -35,25 +35,26 @@ from django.db import connection, transaction
 
 from tests.conftest import _user
 from xinqiao.access.roles import Role
-from xinqiao.alerts.models import InboxMessage, Outbox
+from xinqiao.notifications.models import InboxMessage, Notification
 
 ROOT = Path(__file__).resolve().parents[2]
-DISPATCH_ONCE = "from xinqiao.alerts.services import dispatch_outbox; dispatch_outbox()"
+DISPATCH_ONCE = "from xinqiao.notifications.services import dispatch_outbox; dispatch_outbox()"
 # Deliver until nothing is pending (a row a killed process still had locked is skipped until the
 # server has noticed the kill and rolled its transaction back).
 DISPATCH_ALL = """
 import time
-from xinqiao.alerts.models import Outbox
-from xinqiao.alerts.services import dispatch_outbox
+from xinqiao.notifications.models import Notification
+from xinqiao.notifications.services import dispatch_outbox
 give_up = time.monotonic() + 30
-while Outbox.objects.filter(dispatched_at__isnull=True).exists() and time.monotonic() < give_up:
+pending = Notification.objects.filter(dispatched_at__isnull=True)
+while pending.exists() and time.monotonic() < give_up:
     dispatch_outbox()
     time.sleep(0.05)
 """
 
 
 class RecordingEmailBackend(BaseEmailBackend):
-    """The dispatcher subprocess's mail server (EMAIL_BACKEND=tests.alerts.test_fanout_crash....).
+    """The dispatcher subprocess's mail server (EMAIL_BACKEND names this class).
 
     XQ_MAIL_LOG: file that gets one line (the recipient) per message sent;
     XQ_MAIL_DELAY: up to this many seconds per message (random);
@@ -134,17 +135,18 @@ class ExternalDispatcher:
     def emails(self) -> Counter[str]:
         return Counter(self.mail_log.read_text(encoding="utf-8").split())
 
-    def state(self, outbox_ids: list[int]) -> dict[str, int]:
+    def state(self, notification_ids: list[int]) -> dict[str, int]:
         """Counts over the given outbox rows, read from the database the processes use."""
-        marks = ",".join(str(int(i)) for i in outbox_ids)  # integers only: safe to inline
+        marks = ",".join(str(int(i)) for i in notification_ids)  # integers only: safe to inline
+        rows, messages = "notifications_notification", "notifications_inboxmessage"
         sql = {
-            "dispatched": f"SELECT COUNT(*) FROM alerts_outbox WHERE id IN ({marks}) "  # noqa: S608
+            "dispatched": f"SELECT COUNT(*) FROM {rows} WHERE id IN ({marks}) "  # noqa: S608
             "AND dispatched_at IS NOT NULL",
-            "inbox": f"SELECT COUNT(*) FROM alerts_inboxmessage WHERE outbox_id IN ({marks})",  # noqa: S608
+            "inbox": f"SELECT COUNT(*) FROM {messages} WHERE notification_id IN ({marks})",  # noqa: S608
             # a row marked done without its message (an inbox message whose row is not done yet
             # is fine: the batch moves every message first, then sends the emails one by one)
-            "torn": f"SELECT COUNT(*) FROM alerts_outbox o LEFT JOIN alerts_inboxmessage m "  # noqa: S608
-            f"ON m.outbox_id = o.id WHERE o.id IN ({marks}) "
+            "torn": f"SELECT COUNT(*) FROM {rows} o LEFT JOIN {messages} m "  # noqa: S608
+            f"ON m.notification_id = o.id WHERE o.id IN ({marks}) "
             "AND m.id IS NULL AND o.dispatched_at IS NOT NULL",
         }
         if self.sqlite_file is not None:
@@ -181,8 +183,9 @@ def fanout(world, monkeypatch):
     """A red alert fanned out to 20 psychology teachers, all with an email address; nothing
     delivered yet (the in-process dispatcher kick after commit is switched off)."""
     from xinqiao.alerts import services
+    from xinqiao.notifications import services as notifications
 
-    monkeypatch.setattr(services, "_kick_dispatcher", lambda: None)
+    monkeypatch.setattr(notifications, "kick_dispatcher", lambda: None)
     services.verify_alert(world.alert_a1, actor=world.psych, outcome="dismissed", reason="测试")
     teachers = [world.psych] + [
         _user(f"psych_a_{n:02d}", f"心理老师{n}", world.school_a, Role.PSYCHOLOGY_TEACHER)
@@ -191,7 +194,7 @@ def fanout(world, monkeypatch):
     for user in teachers:
         user.email = f"{user.username}@school-a.example"
         user.save(update_fields=["email"])
-    first_id = (Outbox.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    first_id = (Notification.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     services.file_concern(
         actor=world.head_teacher,
         student=world.stu_a1,
@@ -199,28 +202,30 @@ def fanout(world, monkeypatch):
         seen_on=world.term.start_date,
         urgency="plan",
     )
-    rows = list(Outbox.objects.filter(id__gte=first_id).order_by("id"))
+    rows = list(Notification.objects.filter(id__gte=first_id).order_by("id"))
     assert len(rows) == 20
     assert {r.recipient_id for r in rows} == {u.pk for u in teachers}
     assert all(r.dispatched_at is None for r in rows)
     return rows, teachers
 
 
-def _assert_delivered_once(rows: list[Outbox]) -> None:
+def _assert_delivered_once(rows: list[Notification]) -> None:
     ids = [r.pk for r in rows]
-    assert not Outbox.objects.filter(pk__in=ids, dispatched_at__isnull=True).exists()
-    inbox = InboxMessage.objects.filter(outbox_id__in=ids)
-    per_row = Counter(inbox.values_list("outbox_id", flat=True))
+    assert not Notification.objects.filter(pk__in=ids, dispatched_at__isnull=True).exists()
+    inbox = InboxMessage.objects.filter(notification_id__in=ids)
+    per_row = Counter(inbox.values_list("notification_id", flat=True))
     assert per_row == Counter(ids)  # exactly one message per outbox row
     per_recipient = Counter(
-        InboxMessage.objects.filter(outbox__alert=rows[0].alert).values_list(
+        InboxMessage.objects.filter(notification__alert=rows[0].ref).values_list(
             "recipient_id", flat=True
         )
     )
     assert per_recipient == Counter(r.recipient_id for r in rows)
-    for message in InboxMessage.objects.filter(outbox_id__in=ids).select_related("outbox"):
-        assert message.recipient_id == message.outbox.recipient_id
-        assert message.subject == message.outbox.subject
+    for message in InboxMessage.objects.filter(notification_id__in=ids).select_related(
+        "notification"
+    ):
+        assert message.recipient_id == message.notification.recipient_id
+        assert message.subject == message.notification.subject
 
 
 @pytest.mark.slow
@@ -318,7 +323,7 @@ def test_dispatcher_skips_a_row_another_worker_holds_and_delivers_it_later(fanou
     def hold_lock() -> None:
         try:
             with transaction.atomic():
-                Outbox.objects.select_for_update().get(pk=held.pk)
+                Notification.objects.select_for_update().get(pk=held.pk)
                 locked.set()
                 release.wait(timeout=120)
         finally:
@@ -332,7 +337,7 @@ def test_dispatcher_skips_a_row_another_worker_holds_and_delivers_it_later(fanou
         dispatcher.run(DISPATCH_ONCE)  # returns although one row is locked
         state = dispatcher.state(ids)
         assert state == {"dispatched": 19, "inbox": 19, "torn": 0}
-        assert not InboxMessage.objects.filter(outbox=held).exists()
+        assert not InboxMessage.objects.filter(notification=held).exists()
     finally:
         release.set()
         holder.join(timeout=30)
@@ -345,22 +350,22 @@ def test_dispatcher_skips_a_row_another_worker_holds_and_delivers_it_later(fanou
 @pytest.mark.django_db
 def test_a_failing_email_does_not_hold_back_the_inbox(fanout, monkeypatch, caplog):
     """The inbox message is delivered at once; the email is retried, then given up (logged)."""
-    from xinqiao.alerts import services
+    from xinqiao.notifications import backends, services
 
     rows, _ = fanout
 
     def refuse(**kwargs: Any) -> None:
         raise OSError("mail server down")
 
-    monkeypatch.setattr(services, "send_mail", refuse)
+    monkeypatch.setattr(backends, "send_mail", refuse)
     assert services.dispatch_outbox() == 0
-    assert InboxMessage.objects.filter(outbox__in=rows).count() == 20
+    assert InboxMessage.objects.filter(notification__in=rows).count() == 20
     for _ in range(services.EMAIL_MAX_ATTEMPTS - 2):
         services.dispatch_outbox()
-    assert not Outbox.objects.filter(pk__in=[r.pk for r in rows], dispatched_at__isnull=False)
+    assert not Notification.objects.filter(pk__in=[r.pk for r in rows], dispatched_at__isnull=False)
     services.dispatch_outbox()  # the last attempt closes the rows without email
-    assert not Outbox.objects.filter(pk__in=[r.pk for r in rows], dispatched_at__isnull=True)
-    row = Outbox.objects.get(pk=rows[0].pk)
+    assert not Notification.objects.filter(pk__in=[r.pk for r in rows], dispatched_at__isnull=True)
+    row = Notification.objects.get(pk=rows[0].pk)
     assert (row.attempts, row.emailed_at) == (services.EMAIL_MAX_ATTEMPTS, None)
-    assert InboxMessage.objects.filter(outbox__in=rows).count() == 20
+    assert InboxMessage.objects.filter(notification__in=rows).count() == 20
     assert "mail server down" in caplog.text
