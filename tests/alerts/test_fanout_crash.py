@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -182,7 +183,8 @@ def fanout(world, monkeypatch):
     delivered yet (the in-process dispatcher kick after commit is switched off)."""
     from xinqiao.alerts import services
 
-    monkeypatch.setattr(services, "_kick_dispatcher", lambda: None)
+    notify_module = import_module("xinqiao.alerts.services.notify")  # not the function `notify`
+    monkeypatch.setattr(notify_module, "_kick_dispatcher", lambda: None)
     services.verify_alert(world.alert_a1, actor=world.psych, outcome="dismissed", reason="测试")
     teachers = [world.psych] + [
         _user(f"psych_a_{n:02d}", f"心理老师{n}", world.school_a, Role.PSYCHOLOGY_TEACHER)
@@ -352,7 +354,7 @@ def test_a_failing_email_does_not_hold_back_the_inbox(fanout, monkeypatch, caplo
     def refuse(**kwargs: Any) -> None:
         raise OSError("mail server down")
 
-    monkeypatch.setattr(services, "send_mail", refuse)
+    monkeypatch.setattr(import_module("xinqiao.alerts.services.notify"), "send_mail", refuse)
     assert services.dispatch_outbox() == 0
     assert InboxMessage.objects.filter(outbox__in=rows).count() == 20
     for _ in range(services.EMAIL_MAX_ATTEMPTS - 2):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import io
 import threading
+from importlib import import_module
 
 import pytest
 from django.core.management import call_command
@@ -21,7 +22,7 @@ from tests.conftest import respond
 from xinqiao.alerts import hooks
 from xinqiao.alerts import services as alert_services
 from xinqiao.alerts.models import Alert, AlertTrigger, InboxMessage, Outbox, PendingSubmission
-from xinqiao.alerts.services import dispatch_outbox, raise_pending_alerts
+from xinqiao.alerts.services import dispatch_outbox, hand_ins, raise_pending_alerts
 from xinqiao.audit.models import AuditEvent
 from xinqiao.audit.services import verify_chain
 from xinqiao.core import queue
@@ -29,6 +30,9 @@ from xinqiao.people.services import create_staff, create_student
 from xinqiao.screening.models import Assignment
 
 from .test_rules import phq_a, run
+
+# The module, not the function `services.notify` that the package re-exports under its name.
+notify_module = import_module("xinqiao.alerts.services.notify")
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +45,8 @@ def queued(settings, monkeypatch):
     ask for are recorded instead of sent to a broker (the tests run the worker's side)."""
     settings.ALERTS_RAISE_INLINE = False
     kicked: list = []
-    monkeypatch.setattr(alert_services, "kick_soon", kicked.append)
+    monkeypatch.setattr(hand_ins, "kick_soon", kicked.append)
+    monkeypatch.setattr(notify_module, "kick_soon", kicked.append)
     return kicked
 
 
@@ -256,7 +261,7 @@ def test_a_failure_leaves_the_hand_in_queued_and_nothing_half_raised(world, queu
     def broken(events):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(alert_services, "record_events", broken)
+    monkeypatch.setattr(hand_ins, "record_events", broken)
     with pytest.raises(RuntimeError):
         raise_pending_alerts()
     assert PendingSubmission.objects.filter(assignment_id=assignment.pk).exists()
@@ -272,14 +277,14 @@ def test_a_hand_in_that_cannot_be_raised_does_not_hold_back_the_others(world, qu
     for a in assignments:
         hand_in(world, a)
     poison = assignments[1]
-    real = alert_services._triggers_of
+    real = hand_ins._triggers_of
 
     def broken_for_one(assignment_id, *args):
         if assignment_id == poison.pk:
             raise ValueError("unreadable evidence")
         return real(assignment_id, *args)
 
-    monkeypatch.setattr(alert_services, "_triggers_of", broken_for_one)
+    monkeypatch.setattr(hand_ins, "_triggers_of", broken_for_one)
     assert alert_services.raise_all_pending_alerts() == 2
     for a in assignments:
         assert Alert.objects.filter(student=a.student).exists() == (a != poison)
@@ -384,7 +389,7 @@ def test_a_failed_email_keeps_one_inbox_message_and_is_retried(world, monkeypatc
         if len(sent) == 1:
             raise OSError("smtp down")
 
-    monkeypatch.setattr(alert_services, "send_mail", failing)
+    monkeypatch.setattr(notify_module, "send_mail", failing)
     assert dispatch_outbox() == 0
     row = Outbox.objects.get(kind="t")
     assert row.dispatched_at is None

@@ -12,6 +12,7 @@ from xinqiao.people.models import StudentStatus
 from xinqiao.people.services import create_student
 from xinqiao.screening import services
 from xinqiao.screening.models import Assignment, AssignmentStatus, ConsentBasis
+from xinqiao.screening.taking.services import enter_by_link
 from xinqiao.screening.tasks import sync_open_campaigns
 
 from .test_campaign import make_campaign
@@ -172,7 +173,7 @@ def test_mark_absent_and_resit(world):
     assert resit.resit_of == a1
     assert resit.link_token
     assert services.battery_for(resit) == [("PHQ-A", "1.0")]
-    assert services.find_assignment_for_link(token=resit.link_token) == resit
+    assert enter_by_link(token=resit.link_token) == resit
     with pytest.raises(services.DomainError):
         services.assign_resit(actor=world.psych, assignment=a1)
     with pytest.raises(services.DomainError):

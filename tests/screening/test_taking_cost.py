@@ -9,6 +9,7 @@ the worker (one statement more than a calm hand-in).
 from __future__ import annotations
 
 import re
+from importlib import import_module
 
 import pytest
 from django.core.cache import cache
@@ -208,10 +209,12 @@ def test_in_production_a_flagged_hand_in_costs_one_statement_more_than_a_calm_on
     """With a worker (not the embedded default) the hand-in only queues itself for its alert:
     the 4 statements of every hand-in and one INSERT; the worker raises the same alert."""
     from xinqiao.alerts import services as alert_services
+    from xinqiao.alerts.services import hand_ins
 
     settings.ALERTS_RAISE_INLINE = False
     kicked: list = []
-    monkeypatch.setattr(alert_services, "kick_soon", kicked.append)  # the broker: not here
+    for module in (hand_ins, import_module("xinqiao.alerts.services.notify")):
+        monkeypatch.setattr(module, "kick_soon", kicked.append)  # the broker: not here
     after = _without_open_alert(world.stu_a1)
     client = Client()
     enter(client, sitting, world.stu_a1)
