@@ -174,7 +174,9 @@ def answer(assignment, overrides=None, *, seconds=5.0, client_key=None):
                 )
             )
     AnswerDraft.objects.bulk_create(drafts)
-    submit_answers(assignment_id=assignment.pk, client_key=client_key or f"key-{assignment.pk}")
+    submit_answers(
+        assignment_id=assignment.pk, client_key=client_key or f"hand-in-key-{assignment.pk}"
+    )
     return list(Response.objects.filter(assignment=assignment).order_by("id"))
 
 

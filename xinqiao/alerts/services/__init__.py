@@ -5,45 +5,30 @@ transaction and writes its audit event in it. The public functions are re-export
 callers write `from xinqiao.alerts import services; services.raise_alert(...)`. Who holds a role
 at a unit (the people alerts go to) is `xinqiao.access.holders`."""
 
-from .concerns import ROLE_SOURCE, file_concern
-from .escalation import (
-    STEP_ORDER,
-    EscalationDue,
-    escalation_due_for,
-    escalation_recipients,
-    run_escalations,
-)
+from .concerns import file_concern
+from .escalation import run_escalations
 from .hand_ins import (
-    BATCH_SIZE,
     evaluate_submission,
     facts_of,
     raise_all_pending_alerts,
     raise_pending_alerts,
 )
 from .notify import EMAIL_MAX_ATTEMPTS, deliver, dispatch_outbox, mark_read, notify
-from .raising import owner_for_student, raise_alert
-from .rulesets import can_edit_rules_for, save_ruleset
+from .raising import raise_alert
+from .rulesets import save_ruleset
 from .verification import acknowledge_alert, mark_guardian_informed, verify_alert
 
 __all__ = [
-    "BATCH_SIZE",
     "EMAIL_MAX_ATTEMPTS",
-    "ROLE_SOURCE",
-    "STEP_ORDER",
-    "EscalationDue",
     "acknowledge_alert",
-    "can_edit_rules_for",
     "deliver",
     "dispatch_outbox",
-    "escalation_due_for",
-    "escalation_recipients",
     "evaluate_submission",
     "facts_of",
     "file_concern",
     "mark_guardian_informed",
     "mark_read",
     "notify",
-    "owner_for_student",
     "raise_alert",
     "raise_all_pending_alerts",
     "raise_pending_alerts",
