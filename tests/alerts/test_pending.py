@@ -22,15 +22,18 @@ from xinqiao.access.services import create_staff
 from xinqiao.alerts import hooks
 from xinqiao.alerts import services as alert_services
 from xinqiao.alerts.models import Alert, AlertTrigger, PendingSubmission
-from xinqiao.alerts.services import raise_pending_alerts
+from xinqiao.alerts.services import hand_ins, raise_pending_alerts
 from xinqiao.audit.models import AuditEvent
 from xinqiao.audit.services import verify_chain
 from xinqiao.core import queue
+from xinqiao.notifications import services as notification_services
 from xinqiao.notifications.models import Notification
 from xinqiao.people.services import create_student
 from xinqiao.screening.models import Assignment
 
 from .test_rules import phq_a, run
+
+# The module, not the function `services.notify` that the package re-exports under its name.
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +46,8 @@ def queued(settings, monkeypatch):
     ask for are recorded instead of sent to a broker (the tests run the worker's side)."""
     settings.ALERTS_RAISE_INLINE = False
     kicked: list = []
-    monkeypatch.setattr(alert_services, "kick_soon", kicked.append)
+    monkeypatch.setattr(hand_ins, "kick_soon", kicked.append)
+    monkeypatch.setattr(notification_services, "kick_soon", kicked.append)
     return kicked
 
 
@@ -262,7 +266,7 @@ def test_a_failure_leaves_the_hand_in_queued_and_nothing_half_raised(world, queu
     def broken(events):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(alert_services, "record_events", broken)
+    monkeypatch.setattr(hand_ins, "record_events", broken)
     with pytest.raises(RuntimeError):
         raise_pending_alerts()
     assert PendingSubmission.objects.filter(assignment_id=assignment.pk).exists()
@@ -278,14 +282,14 @@ def test_a_hand_in_that_cannot_be_raised_does_not_hold_back_the_others(world, qu
     for a in assignments:
         hand_in(world, a)
     poison = assignments[1]
-    real = alert_services._triggers_of
+    real = hand_ins._triggers_of
 
     def broken_for_one(assignment_id, *args):
         if assignment_id == poison.pk:
             raise ValueError("unreadable evidence")
         return real(assignment_id, *args)
 
-    monkeypatch.setattr(alert_services, "_triggers_of", broken_for_one)
+    monkeypatch.setattr(hand_ins, "_triggers_of", broken_for_one)
     assert alert_services.raise_all_pending_alerts() == 2
     for a in assignments:
         assert Alert.objects.filter(student=a.student).exists() == (a != poison)

@@ -8,13 +8,22 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from xinqiao.core.errors import DomainError
 from xinqiao.people.models import StudentStatus
 from xinqiao.people.services import create_student
 from xinqiao.screening import services
 from xinqiao.screening.models import Assignment, AssignmentStatus, ConsentBasis
+from xinqiao.screening.taking.services import enter_by_link
 from xinqiao.screening.tasks import sync_open_campaigns
 
+from .taking_helpers import battery
 from .test_campaign import make_campaign
+
+
+def instruments(assignment):
+    """The (code, version) list the student side gives this assignment to answer."""
+    return [(i.code, i.version) for i in battery(assignment)]
+
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +48,7 @@ def test_open_assigns_exactly_the_enrolled_students_in_scope(world):
     assert a1.school_class_id == world.class_a1.pk
     assert a1.grade_id == world.grade_a7.pk
     assert a1.stage_band == "junior"
-    assert services.battery_for(a1) == [("PHQ-A", "1.0"), ("GAD-7", "1.0"), ("ASQ", "1.0")]
+    assert instruments(a1) == [("PHQ-A", "1.0"), ("GAD-7", "1.0"), ("ASQ", "1.0")]
 
 
 def test_assignments_are_created_in_one_statement(world):
@@ -116,7 +125,7 @@ def test_statutory_duty_objection_withholds(world):
 
 def test_head_teacher_cannot_record_consent_for_another_class(world):
     campaign = make_campaign(world, consent_basis=ConsentBasis.GUARDIAN_CONSENT)
-    with pytest.raises(services.DomainError):
+    with pytest.raises(DomainError):
         services.record_consents(
             actor=world.head_teacher, campaign=campaign, students=[world.stu_a2], granted=True
         )
@@ -171,11 +180,11 @@ def test_mark_absent_and_resit(world):
     resit = services.assign_resit(actor=world.psych, assignment=a1, instruments=["PHQ-A"])
     assert resit.resit_of == a1
     assert resit.link_token
-    assert services.battery_for(resit) == [("PHQ-A", "1.0")]
-    assert services.find_assignment_for_link(token=resit.link_token) == resit
-    with pytest.raises(services.DomainError):
+    assert instruments(resit) == [("PHQ-A", "1.0")]
+    assert enter_by_link(token=resit.link_token) == resit
+    with pytest.raises(DomainError):
         services.assign_resit(actor=world.psych, assignment=a1)
-    with pytest.raises(services.DomainError):
+    with pytest.raises(DomainError):
         services.mark_absent(actor=world.psych_b, assignment=a1)
 
 

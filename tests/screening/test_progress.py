@@ -15,6 +15,7 @@ from xinqiao.notifications.services import dispatch_outbox
 from xinqiao.people.services import create_student
 from xinqiao.screening import selectors, services
 from xinqiao.screening.models import REMINDER_KIND, Assignment, AssignmentStatus, Sitting
+from xinqiao.screening.taking.services import sign_in
 
 from .test_campaign import answer
 
@@ -197,12 +198,10 @@ def test_sitting_open_screen_close(world, client_for):
     assert sitting.code in screen
     assert "sitting-code" in screen
     # A student enters the code and their number.
-    found = services.find_assignment_for_sitting(
-        sitting_code=sitting.code.lower(), student_number=world.stu_a1.student_number
-    )
-    assert found.student == world.stu_a1
+    found = sign_in(sitting_code=sitting.code.lower(), student_number=world.stu_a1.student_number)
+    assert Assignment.objects.get(pk=found.assignment_id).student == world.stu_a1
     with pytest.raises(DomainError):
-        services.find_assignment_for_sitting(
+        sign_in(
             sitting_code=sitting.code, student_number=world.stu_a2.student_number
         )  # class A2: not in this sitting
     screen_url = reverse("screening:sitting-screen", kwargs={"key": sitting.key})
@@ -216,9 +215,7 @@ def test_sitting_open_screen_close(world, client_for):
     sitting.refresh_from_db()
     assert sitting.closed_at is not None
     with pytest.raises(DomainError):
-        services.find_assignment_for_sitting(
-            sitting_code=sitting.code, student_number=world.stu_a1.student_number
-        )
+        sign_in(sitting_code=sitting.code, student_number=world.stu_a1.student_number)
 
 
 def test_sitting_for_other_school_class_refused(world, client_for):

@@ -209,10 +209,14 @@ def test_in_production_a_flagged_hand_in_costs_one_statement_more_than_a_calm_on
     """With a worker (not the embedded default) the hand-in only queues itself for its alert:
     the 4 statements of every hand-in and one INSERT; the worker raises the same alert."""
     from xinqiao.alerts import services as alert_services
+    from xinqiao.alerts.services import hand_ins
 
     settings.ALERTS_RAISE_INLINE = False
     kicked: list = []
-    monkeypatch.setattr(alert_services, "kick_soon", kicked.append)  # the broker: not here
+    from xinqiao.notifications import services as notification_services
+
+    for module in (hand_ins, notification_services):
+        monkeypatch.setattr(module, "kick_soon", kicked.append)  # the broker: not here
     after = _without_open_alert(world.stu_a1)
     client = Client()
     enter(client, sitting, world.stu_a1)

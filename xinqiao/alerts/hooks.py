@@ -5,7 +5,7 @@ app registers a resolver that answers "the owner of the student's open case", so
 for a high-care student lands with the psychology teacher who already knows them. A resolver takes
 a list of students and returns {student id: user} for those it has an answer for (one query for
 a whole batch of hand-ins); the first answer wins, and without one the alert goes to the school's
-psychology teacher on duty (`services.owner_for_school`).
+psychology teacher on duty (`access.holders.owner_for_school`).
 """
 
 from collections.abc import Callable, Sequence

@@ -227,7 +227,7 @@ class Assignment(models.Model):
     )
     stage_band = models.CharField(max_length=16, choices=StageBand.choices, blank=True)
     # Explicit instrument codes for a re-sit or follow-up; empty = the campaign battery of
-    # `stage_band` (services.battery_for(assignment) gives the list of (code, version)).
+    # `stage_band` (taking.services.battery_for gives the list of instruments).
     instruments = models.JSONField(default=list, blank=True)
     status = models.CharField(
         _("status"),

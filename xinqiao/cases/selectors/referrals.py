@@ -24,7 +24,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from xinqiao.access.models import RoleAssignment
+from xinqiao.access import holders
 from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Guardian, Student
@@ -148,28 +148,15 @@ def hospitals_for(case: Case) -> QuerySet[OrgUnit]:
 
 def psychiatrists_at(hospital: OrgUnit) -> list[Any]:
     """Active users holding the psychiatrist role at `hospital`, by name."""
-    assignments = (
-        RoleAssignment.objects.active()
-        .filter(role=Role.PSYCHIATRIST, org_unit=hospital, user__is_active=True)
-        .select_related("user__staff")
-    )
-    users = {a.user.pk: a.user for a in assignments}
-    return sorted(users.values(), key=lambda u: (person_name(u), u.pk))
+    users = holders.psychiatrists_by_hospital([hospital.pk]).get(hospital.pk, [])
+    return sorted(users, key=lambda u: (person_name(u), u.pk))
 
 
 def hospital_directory(case: Case) -> list[HospitalEntry]:
     hospitals = list(hospitals_for(case))
-    by_hospital: dict[int, list[Any]] = {h.pk: [] for h in hospitals}
-    assignments = (
-        RoleAssignment.objects.active()
-        .filter(role=Role.PSYCHIATRIST, org_unit__in=hospitals, user__is_active=True)
-        .select_related("user__staff")
-    )
-    for a in assignments:
-        if all(u.pk != a.user.pk for u in by_hospital[a.org_unit_id]):
-            by_hospital[a.org_unit_id].append(a.user)
+    by_hospital = holders.psychiatrists_by_hospital([h.pk for h in hospitals])
     return [
-        HospitalEntry(h, sorted(by_hospital[h.pk], key=lambda u: (person_name(u), u.pk)))
+        HospitalEntry(h, sorted(by_hospital.get(h.pk, []), key=lambda u: (person_name(u), u.pk)))
         for h in hospitals
     ]
 

@@ -20,8 +20,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from xinqiao.access import holders
 from xinqiao.access.scope import principal_for
-from xinqiao.alerts import services as alert_services
 from xinqiao.alerts.models import Alert, Verification
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
@@ -52,9 +52,7 @@ def _where(case: Case) -> str:
 
 
 def _still_psychology_teacher(user: Any, school_id: int) -> bool:
-    return user is not None and any(
-        u.pk == user.pk for u in alert_services.psychology_teachers(school_id)
-    )
+    return user is not None and any(u.pk == user.pk for u in holders.psychology_teachers(school_id))
 
 
 def case_owners_for_students(students: Sequence[Any]) -> dict[int, Any]:
@@ -74,7 +72,7 @@ def case_owners_for_students(students: Sequence[Any]) -> dict[int, Any]:
             case_owner.setdefault(student_id, (school_id, owner_id))
     if not case_owner:
         return {}
-    teachers = alert_services.psychology_teachers_by_school({s for s, _o in case_owner.values()})
+    teachers = holders.psychology_teachers_by_school({s for s, _o in case_owner.values()})
     owners = {}
     for student_id, (school_id, owner_id) in case_owner.items():
         owner = next((u for u in teachers.get(school_id, []) if u.pk == owner_id), None)
@@ -162,7 +160,7 @@ def open_or_attach(*, alert: Alert, level: str, actor: Any) -> Case:
     )
     notify_case(
         case=case,
-        recipients=[case.owner, *alert_services.moral_education_leaders(case.school_id)],
+        recipients=[case.owner, *holders.moral_education_leaders(case.school_id)],
         kind="case.opened",
         subject=_("New high-care case in %(class)s") % {"class": _where(case)},
     )
@@ -251,7 +249,7 @@ def _attach(case: Case, *, alert: Alert, level: str, actor: Any, now: datetime.d
     )
     notify_case(
         case=case,
-        recipients=[case.owner, *alert_services.moral_education_leaders(case.school_id)],
+        recipients=[case.owner, *holders.moral_education_leaders(case.school_id)],
         kind="case.raised",
         subject=_("High-care case raised to %(level)s in %(class)s")
         % {"level": level_label(level), "class": _where(case)},
@@ -291,7 +289,7 @@ def _reopen(case: Case, *, alert: Alert, level: str, actor: Any, now: datetime.d
     )
     notify_case(
         case=case,
-        recipients=[case.owner, *alert_services.moral_education_leaders(case.school_id)],
+        recipients=[case.owner, *holders.moral_education_leaders(case.school_id)],
         kind="case.reopened",
         subject=_("High-care case reopened in %(class)s") % {"class": _where(case)},
     )
@@ -344,7 +342,7 @@ def request_step_down(case: Case, *, actor: Any, reason: str) -> StepDownRequest
     )
     notify_case(
         case=case,
-        recipients=alert_services.moral_education_leaders(case.school_id),
+        recipients=holders.moral_education_leaders(case.school_id),
         kind="case.step_down_requested",
         subject=_("A step-down request waits for your approval (%(class)s)")
         % {"class": _where(case)},

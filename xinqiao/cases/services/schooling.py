@@ -21,8 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from xinqiao.access import holders
 from xinqiao.access.scope import principal_for
-from xinqiao.alerts import services as alert_services
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
 from xinqiao.people import services as people_services
@@ -127,7 +127,7 @@ def suspend_student(
     people_services.update_student(actor=actor, student=student, status=StudentStatus.SUSPENDED)
     notify_case(
         case=case,
-        recipients=alert_services.moral_education_leaders(case.school_id),
+        recipients=holders.moral_education_leaders(case.school_id),
         kind="case.suspended",
         subject=_("A student with a high-care case was suspended from school"),
     )
@@ -237,7 +237,7 @@ def return_student(
         follow_up_due = case.next_follow_up_due
     notify_case(
         case=case,
-        recipients=alert_services.moral_education_leaders(case.school_id),
+        recipients=holders.moral_education_leaders(case.school_id),
         kind="case.returned",
         subject=_("A student with a high-care case is returning to school"),
     )

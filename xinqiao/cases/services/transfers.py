@@ -23,8 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from xinqiao.access import holders
 from xinqiao.access.scope import principal_for
-from xinqiao.alerts import services as alert_services
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
 from xinqiao.notifications import services as notifications
@@ -97,7 +97,7 @@ def request_transfer(
         requested_at=timezone.now(),
     )
     notifications.notify(
-        recipients=alert_services.station_counsellors(to_school.pk),
+        recipients=holders.station_counsellors(to_school.pk),
         kind="case.transfer_requested",
         subject=_("A case transfer between schools is waiting for the station"),
         ref=transfer,
@@ -133,7 +133,7 @@ def forward_transfer(transfer: CaseTransfer, *, actor: Any) -> CaseTransfer:
     transfer.forwarded_at = timezone.now()
     transfer.save(update_fields=["status", "forwarded_by", "forwarded_at"])
     notifications.notify(
-        recipients=alert_services.psychology_teachers(transfer.to_school_id),
+        recipients=holders.psychology_teachers(transfer.to_school_id),
         kind="case.transfer_forwarded",
         subject=_("A high-care case is being transferred to your school"),
         ref=transfer,
