@@ -45,6 +45,7 @@ INTERFACE = {
     "import_urls",
     "import_views",
     "management",
+    "profile",
     "selectors",
     "urls",
     "views",

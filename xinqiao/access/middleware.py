@@ -15,7 +15,7 @@ class PrincipalMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         principal = principal_for(request.user)
-        request.principal = principal  # type: ignore[attr-defined]
+        request.principal = principal  # type: ignore[attr-defined]  # typed by PrincipalRequest
         token = current.set(
             AuditContext(ip=request.META.get("REMOTE_ADDR"), role=principal.primary_role)
         )

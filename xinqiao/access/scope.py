@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 
+from xinqiao.core.types import User
 from xinqiao.orgs.models import Kind, OrgUnit, OrgUnitQuerySet, subtree_q
 from xinqiao.people.models import Guardian, Staff, Student, StudentQuerySet
 
@@ -56,8 +58,12 @@ class Grant:
 
 @dataclass
 class Principal:
-    user: Any
+    user: User | None  # None: not signed in
     grants: list[Grant] = field(default_factory=list)
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.pk if self.user is not None else None
 
     # --- what the user may do -----------------------------------------------------------------
     @cached_property
@@ -151,26 +157,30 @@ class Principal:
         return best
 
     # --- staff ----------------------------------------------------------------------------------
-    def staff(self) -> Any:
+    def staff(self) -> QuerySet[Staff]:
         areas = [g.area for g in self.grants_with(Cap.VIEW_STAFF)]
         return Staff.objects.filter(subtree_q(*areas, field="org_unit__path"))
 
 
 class PrincipalRequest(HttpRequest):
-    """Type of the requests our views receive: PrincipalMiddleware has set `principal`."""
+    """The request as a view behind `@requires(cap)` sees it: signed in (`user` is a real user)
+    and carrying the principal PrincipalMiddleware set. Views annotate their request with it and
+    read `request.principal`: the one way a view gets the principal, as `@requires` is the one
+    way it declares its capability."""
 
+    user: User
     principal: Principal
 
 
-def principal_for(user: Any) -> Principal:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return Principal(user=user)
-    cached = getattr(user, "_xinqiao_principal", None)
+def principal_for(user: User | AnonymousUser | None) -> Principal:
+    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
+        return Principal(user=None)
+    cached: Principal | None = getattr(user, "_xinqiao_principal", None)
     if cached is not None:
         return cached
     assignments: Iterable[RoleAssignment] = (
         RoleAssignment.objects.active().filter(user=user).select_related("org_unit__parent")
     )
     principal = Principal(user=user, grants=[Grant(a.role, a.org_unit) for a in assignments])
-    user._xinqiao_principal = principal
+    user._xinqiao_principal = principal  # type: ignore[attr-defined]  # one per user object
     return principal

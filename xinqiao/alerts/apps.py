@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:  # models cannot be imported before the app registry is ready
+    from xinqiao.access.scope import Principal
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ def _on_request_started(sender: Any, **kwargs: Any) -> None:
         log.debug("alerts: rule-set cache not refreshed", exc_info=True)
 
 
-def _profile_section(principal: Any, student: Any) -> Any:
+def _profile_section(principal: Principal, student: Any) -> Any:
     """Alerts on the student profile: levels and status (T2); evidence stays on the alert page."""
     from xinqiao.access.roles import Cap, Tier
     from xinqiao.people.profile import ProfileSection

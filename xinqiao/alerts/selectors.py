@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from xinqiao.access.roles import Cap, Role, Tier
+from xinqiao.access.scope import Principal
 from xinqiao.audit.services import record_read
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import StudentQuerySet
@@ -21,11 +22,11 @@ from .models import Alert, Concern, PendingSubmission, RuleSet
 EVIDENCE_ROLES = (Role.PSYCHOLOGY_TEACHER, Role.STATION_COUNSELLOR)
 
 
-def alert_students(*, principal: Any) -> StudentQuerySet:
+def alert_students(*, principal: Principal) -> StudentQuerySet:
     return principal.students(tier=Tier.T2, cap=Cap.VIEW_ALERTS)
 
 
-def list_alerts(*, principal: Any, open_only: bool = True) -> QuerySet[Alert]:
+def list_alerts(*, principal: Principal, open_only: bool = True) -> QuerySet[Alert]:
     qs = Alert.objects.filter(student__in=alert_students(principal=principal))
     if open_only:
         qs = qs.open()
@@ -34,7 +35,7 @@ def list_alerts(*, principal: Any, open_only: bool = True) -> QuerySet[Alert]:
     )
 
 
-def worklist(*, principal: Any) -> list[Alert]:
+def worklist(*, principal: Principal) -> list[Alert]:
     """Open alerts by their next deadline (acknowledge-by for new red alerts)."""
     return sorted(list_alerts(principal=principal), key=lambda a: (a.next_deadline, a.pk))
 
@@ -44,7 +45,7 @@ def worklist(*, principal: Any) -> list[Alert]:
 STALLED_AFTER = datetime.timedelta(minutes=2)
 
 
-def stalled_hand_ins(*, principal: Any) -> int:
+def stalled_hand_ins(*, principal: Principal) -> int:
     """Hand-ins of students in scope whose rules fired but whose alert has waited longer than
     STALLED_AFTER to be raised. The worklist says so, so a stalled alert chain is seen by the
     people who rely on it rather than going unnoticed."""
@@ -54,7 +55,7 @@ def stalled_hand_ins(*, principal: Any) -> int:
     ).count()
 
 
-def get_alert(*, principal: Any, code: Any) -> Alert:
+def get_alert(*, principal: Principal, code: Any) -> Alert:
     alert = Alert.objects.filter(code=code).select_related("student", "school", "owner").first()
     if (
         alert is None
@@ -64,13 +65,13 @@ def get_alert(*, principal: Any, code: Any) -> Alert:
     return alert
 
 
-def can_read_evidence(principal: Any, alert: Alert) -> bool:
+def can_read_evidence(principal: Principal, alert: Alert) -> bool:
     return principal.has_role(*EVIDENCE_ROLES) and any(
         g.role in EVIDENCE_ROLES and g.area.contains(alert.school) for g in principal.grants
     )
 
 
-def alert_evidence(*, principal: Any, alert: Alert) -> dict[str, Any]:
+def alert_evidence(*, principal: Principal, alert: Alert) -> dict[str, Any]:
     """The evidence (T3) with the reporters' own words; the read is audited."""
     if not can_read_evidence(principal, alert):
         raise PermissionDenied
@@ -88,12 +89,12 @@ def alert_evidence(*, principal: Any, alert: Alert) -> dict[str, Any]:
     }
 
 
-def concern_students(*, principal: Any) -> StudentQuerySet:
+def concern_students(*, principal: Principal) -> StudentQuerySet:
     """Students a user may file a concern about: their classes, school, or own children."""
     return principal.students(tier=Tier.NONE, cap=Cap.FILE_CONCERN).select_related("school_class")
 
 
-def my_concerns(*, principal: Any) -> QuerySet[Concern]:
+def my_concerns(*, principal: Principal) -> QuerySet[Concern]:
     return (
         Concern.objects.filter(reporter=principal.user)
         .select_related("student", "alert")
@@ -101,11 +102,11 @@ def my_concerns(*, principal: Any) -> QuerySet[Concern]:
     )
 
 
-def rule_units(*, principal: Any) -> QuerySet[OrgUnit]:
+def rule_units(*, principal: Principal) -> QuerySet[OrgUnit]:
     return principal.units(Cap.EDIT_RULESETS).filter(kind__in=[Kind.CITY, Kind.DISTRICT])
 
 
-def list_rulesets(*, principal: Any) -> QuerySet[RuleSet]:
+def list_rulesets(*, principal: Principal) -> QuerySet[RuleSet]:
     return (
         RuleSet.objects.filter(unit__in=rule_units(principal=principal))
         .select_related("unit", "created_by")

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from xinqiao.access.scope import Principal
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -25,6 +27,6 @@ def register_panel(builder: PanelBuilder) -> None:
         _builders.append(builder)
 
 
-def panels_for(*, principal: Any, case: Any) -> list[Panel]:
+def panels_for(*, principal: Principal, case: Any) -> list[Panel]:
     built = [p for p in (build(principal, case) for build in _builders) if p is not None]
     return sorted(built, key=lambda p: p.order)

@@ -1,7 +1,7 @@
 """The navigation: one entry per page, shown only to roles with the capability it needs."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
@@ -29,7 +29,13 @@ def register(item: NavItem) -> None:
         NAV_ITEMS.append(item)
 
 
-def navigation_for(principal: Any) -> list[dict[str, Any]]:
+class Navigator(Protocol):
+    """What the navigation asks of a user's principal (xinqiao.access.scope.Principal)."""
+
+    def can(self, cap: str) -> bool: ...
+
+
+def navigation_for(principal: Navigator) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     if not getattr(principal, "grants", None) and not getattr(
         getattr(principal, "user", None), "is_authenticated", False

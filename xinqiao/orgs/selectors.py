@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce, Concat
 from django.shortcuts import get_object_or_404
 
 from xinqiao.access.roles import Cap
+from xinqiao.access.scope import Principal
 from xinqiao.people.models import Student, StudentStatus
 
 from .models import ALLOWED_CHILDREN, PATH_END, Kind, OrgUnit, OrgUnitQuerySet, Term
@@ -46,7 +47,7 @@ def with_counts(units: OrgUnitQuerySet, *, below_school: bool) -> OrgUnitQuerySe
     return units.annotate(n_students=_count(students), n_classes=_count(classes))
 
 
-def _top_areas(principal: Any, cap: str) -> list[OrgUnit]:
+def _top_areas(principal: Principal, cap: str) -> list[OrgUnit]:
     """The roots of the subtrees the user may browse, without ones nested in another."""
     areas = {g.area.pk: g.area for g in principal.grants_with(cap)}.values()
     return sorted(
@@ -55,7 +56,7 @@ def _top_areas(principal: Any, cap: str) -> list[OrgUnit]:
     )
 
 
-def list_top_units(*, principal: Any) -> list[OrgUnit]:
+def list_top_units(*, principal: Principal) -> list[OrgUnit]:
     """The user's own top units (a city, a district, a school or a class), with counts."""
     tops = _top_areas(principal, Cap.VIEW_ORG_TREE)
     if not tops:
@@ -67,7 +68,7 @@ def list_top_units(*, principal: Any) -> list[OrgUnit]:
     return sorted([*above, *below], key=lambda u: u.path)
 
 
-def get_unit(*, principal: Any, code: Any, cap: str = Cap.VIEW_ORG_TREE) -> OrgUnit:
+def get_unit(*, principal: Principal, code: Any, cap: str = Cap.VIEW_ORG_TREE) -> OrgUnit:
     """A unit by code: 404 outside the user's tree, 403 when visible but `cap` is missing."""
     return principal.get_unit(code, cap)
 
@@ -83,41 +84,41 @@ class Crumb:
     visible: bool  # False: an ancestor above the user's scope (shown as text, not a link)
 
 
-def breadcrumbs(*, principal: Any, unit: OrgUnit) -> list[Crumb]:
+def breadcrumbs(*, principal: Principal, unit: OrgUnit) -> list[Crumb]:
     """Ancestors from the root down, in one query."""
     return [Crumb(u, principal.sees_unit(u, Cap.VIEW_ORG_TREE)) for u in unit.ancestors()]
 
 
-def list_children(*, principal: Any, unit: OrgUnit) -> OrgUnitQuerySet:
+def list_children(*, principal: Principal, unit: OrgUnit) -> OrgUnitQuerySet:
     """Direct children the user may see, with counts, in display order."""
     children = principal.units(Cap.VIEW_ORG_TREE).filter(parent=unit)
     below = unit.kind in (Kind.SCHOOL, Kind.GRADE)
     return with_counts(children, below_school=below).order_by("-is_active", "sort_order", "name")
 
 
-def can_edit(*, principal: Any, unit: OrgUnit) -> bool:
+def can_edit(*, principal: Principal, unit: OrgUnit) -> bool:
     return bool(principal.sees_unit(unit, Cap.EDIT_ORG_TREE))
 
 
-def can_restructure(*, principal: Any, unit: OrgUnit) -> bool:
+def can_restructure(*, principal: Principal, unit: OrgUnit) -> bool:
     """Deactivate or move needs the edit right on the parent: nobody removes their own root."""
     return unit.parent is not None and bool(principal.sees_unit(unit.parent, Cap.EDIT_ORG_TREE))
 
 
-def addable_kinds(*, principal: Any, unit: OrgUnit) -> list[tuple[str, Any]]:
+def addable_kinds(*, principal: Principal, unit: OrgUnit) -> list[tuple[str, Any]]:
     if not unit.is_active or not can_edit(principal=principal, unit=unit):
         return []
     return [(k.value, k.label) for k in Kind if k in ALLOWED_CHILDREN[unit.kind]]
 
 
-def move_targets(*, principal: Any, unit: OrgUnit, limit: int = 500) -> OrgUnitQuerySet:
+def move_targets(*, principal: Principal, unit: OrgUnit, limit: int = 500) -> OrgUnitQuerySet:
     """Active units the user may edit that can take `unit` as a child (not inside it)."""
     kinds = [k for k, allowed in ALLOWED_CHILDREN.items() if unit.kind in allowed]
     qs = (
         principal.units(Cap.EDIT_ORG_TREE)
         .filter(kind__in=kinds, is_active=True)
         .exclude(Q(path__gte=unit.path, path__lt=unit.path + PATH_END))
-        .exclude(pk=unit.parent_id)
+        .exclude(pk__in=[unit.parent_id] if unit.parent_id is not None else [])  # its parent now
         .select_related("parent")
     )
     if unit.kind in _BELOW_SCHOOL and unit.school_id:
@@ -131,11 +132,11 @@ def current_term() -> Term | None:
     return Term.objects.current()
 
 
-def list_terms(*, principal: Any) -> Any:
+def list_terms(*, principal: Principal) -> Any:
     principal.require(Cap.MANAGE_TERMS)
     return Term.objects.order_by("-start_date")
 
 
-def get_term(*, principal: Any, code: str) -> Term:
+def get_term(*, principal: Principal, code: str) -> Term:
     principal.require(Cap.MANAGE_TERMS)
     return get_object_or_404(Term, code=code)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from xinqiao.access.scope import Principal
+
 from .models import Student
 
 
@@ -27,5 +29,5 @@ def register_section(builder: SectionBuilder) -> None:
         _builders.append(builder)
 
 
-def sections_for(*, principal: Any, student: Student) -> list[ProfileSection]:
+def sections_for(*, principal: Principal, student: Student) -> list[ProfileSection]:
     return [s for s in (build(principal, student) for build in _builders) if s is not None]

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from xinqiao.access.roles import Cap, Tier
+from xinqiao.access.scope import Principal
 from xinqiao.core.crypto import keyed_hash
 from xinqiao.orgs.models import Kind, OrgUnit, Stage, Term, subtree_q
 
@@ -60,7 +61,7 @@ def search_students(qs: StudentQuerySet, text: str) -> StudentQuerySet:
     return qs.filter(q)
 
 
-def scoped_unit(*, principal: Any, code: Any, cap: str = Cap.VIEW_STUDENTS) -> OrgUnit | None:
+def scoped_unit(*, principal: Principal, code: Any, cap: str = Cap.VIEW_STUDENTS) -> OrgUnit | None:
     """A unit inside the user's student scope, or None for unknown or out-of-scope codes."""
     if not code:
         return None
@@ -69,7 +70,7 @@ def scoped_unit(*, principal: Any, code: Any, cap: str = Cap.VIEW_STUDENTS) -> O
 
 def list_students(
     *,
-    principal: Any,
+    principal: Principal,
     text: str = "",
     unit: OrgUnit | None = None,
     status: str = "",
@@ -95,7 +96,7 @@ def list_students(
 
 
 def filter_units(
-    *, principal: Any, kind: str, within: OrgUnit | None = None, limit: int = 500
+    *, principal: Principal, kind: str, within: OrgUnit | None = None, limit: int = 500
 ) -> list[OrgUnit]:
     """Units of one kind in the user's student scope (for filter drop-downs)."""
     qs = principal.units(Cap.VIEW_STUDENTS).filter(kind=kind, is_active=True)
@@ -104,7 +105,7 @@ def filter_units(
     return list(qs.order_by("path")[:limit])
 
 
-def get_student(*, principal: Any, code: Any, tier: int = Tier.T1) -> Student:
+def get_student(*, principal: Principal, code: Any, tier: int = Tier.T1) -> Student:
     return principal.get_student(code, tier=tier)
 
 
@@ -128,14 +129,14 @@ class StudentProfile:
     family_flags: list[str] = field(default_factory=list)
 
 
-def covers(*, principal: Any, student: Student, cap: str) -> bool:
+def covers(*, principal: Principal, student: Student, cap: str) -> bool:
     """Does a grant holding `cap` cover this very student (not just any grant of the user)?"""
     if not principal.can(cap):
         return False
     return bool(principal.students(tier=Tier.T1, cap=cap).filter(pk=student.pk).exists())
 
 
-def student_profile(*, principal: Any, student: Student) -> StudentProfile:
+def student_profile(*, principal: Principal, student: Student) -> StudentProfile:
     """What the profile page shows of a student already fetched through `get_student`."""
     return StudentProfile(
         student=student,
@@ -161,7 +162,7 @@ def student_profile(*, principal: Any, student: Student) -> StudentProfile:
 
 
 # --- classes and schools ------------------------------------------------------------------------
-def class_students(*, principal: Any, school_class: OrgUnit) -> StudentQuerySet:
+def class_students(*, principal: Principal, school_class: OrgUnit) -> StudentQuerySet:
     return principal.students(tier=Tier.T1).filter(school_class=school_class).order_by("name", "pk")
 
 
@@ -193,7 +194,7 @@ def _expects_pair(school_class: OrgUnit) -> bool:
     return school is not None and school.stage in (Stage.JUNIOR, Stage.SENIOR)
 
 
-def class_committee(*, principal: Any, school_class: OrgUnit, term: Term | None) -> Committee:
+def class_committee(*, principal: Principal, school_class: OrgUnit, term: Term | None) -> Committee:
     """This term's committee members: names only within the user's scope, counts for everyone."""
     if term is None:
         return Committee([], 0, 0, _expects_pair(school_class))
@@ -219,7 +220,7 @@ class GroupRow:
     members: list[SchoolGroupMember]
 
 
-def school_groups(*, principal: Any, school: OrgUnit) -> list[GroupRow]:
+def school_groups(*, principal: Principal, school: OrgUnit) -> list[GroupRow]:
     """The three groups every school must have; member names only for users who may see staff."""
     show_names = principal.can(Cap.VIEW_STAFF)
     groups = {
@@ -257,7 +258,7 @@ def position_summary(*, school: OrgUnit) -> list[tuple[str, int]]:
 
 # --- staff --------------------------------------------------------------------------------------
 def list_staff(
-    *, principal: Any, position: str = "", unit: OrgUnit | None = None, text: str = ""
+    *, principal: Principal, position: str = "", unit: OrgUnit | None = None, text: str = ""
 ) -> QuerySet[Staff]:
     qs = principal.staff()
     if unit is not None:
@@ -275,7 +276,7 @@ def list_staff(
     )
 
 
-def staff_units(*, principal: Any, limit: int = 500) -> list[OrgUnit]:
+def staff_units(*, principal: Principal, limit: int = 500) -> list[OrgUnit]:
     """Schools, stations and the centre in the user's staff scope (for the filter)."""
     qs = principal.units(Cap.VIEW_STAFF).filter(
         kind__in=[Kind.DISTRICT, Kind.SCHOOL, Kind.STATION, Kind.CENTRE], is_active=True
@@ -302,7 +303,7 @@ class RatioRow:
         return self.full_time + self.part_time < self.required
 
 
-def psychology_ratio(*, principal: Any, limit: int = 200) -> list[RatioRow]:
+def psychology_ratio(*, principal: Principal, limit: int = 200) -> list[RatioRow]:
     """Per school in the user's staff scope: enrolled students vs psychology teachers (R12)."""
     from xinqiao.orgs.selectors import with_counts
 

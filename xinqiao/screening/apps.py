@@ -1,7 +1,12 @@
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:  # models cannot be imported before the app registry is ready
+    from xinqiao.access.scope import Principal
 
 
 class ScreeningConfig(AppConfig):
@@ -45,7 +50,7 @@ def _sync_assignments(sender: object, *, school_ids: list[int] | None, **kwargs:
     sync_open_campaigns(school_ids=school_ids)
 
 
-def _archive_section(principal: Any, student: Any) -> Any:
+def _archive_section(principal: Principal, student: Any) -> Any:
     """Screening history on the student profile, for users who may read results (T3)."""
     from xinqiao.access.roles import Tier
     from xinqiao.people.profile import ProfileSection

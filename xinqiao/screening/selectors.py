@@ -19,6 +19,7 @@ from django.http import Http404
 from django.utils.translation import get_language
 
 from xinqiao.access.roles import Cap, Tier
+from xinqiao.access.scope import Principal
 from xinqiao.analytics.disclosure import suppress_small_cells
 from xinqiao.instruments.engine import get_definition
 from xinqiao.notifications import selectors as notifications_selectors
@@ -66,7 +67,7 @@ def primary_score(code: str, version: str | None = None) -> str:
 # --- areas and campaigns ---------------------------------------------------------------------
 
 
-def _areas(principal: Any, *caps: str) -> list[OrgUnit]:
+def _areas(principal: Principal, *caps: str) -> list[OrgUnit]:
     areas: dict[int, OrgUnit] = {}
     for cap in caps or SCREENING_CAPS:
         for grant in principal.grants_with(cap):
@@ -79,7 +80,7 @@ def _ancestor_paths(unit: OrgUnit) -> list[str]:
     return [unit.path[:i] for i in range(step, len(unit.path) + 1, step)]
 
 
-def campaigns_for(principal: Any, *caps: str) -> QuerySet[Campaign]:
+def campaigns_for(principal: Principal, *caps: str) -> QuerySet[Campaign]:
     """Campaigns overlapping the user's area for any of `caps` (default: any screening cap)."""
     q = Q(pk__in=[])
     for area in _areas(principal, *caps):
@@ -91,7 +92,7 @@ def campaigns_for(principal: Any, *caps: str) -> QuerySet[Campaign]:
     return Campaign.objects.filter(pk__in=ids).select_related("owner_unit", "term")
 
 
-def get_campaign(principal: Any, code: Any, cap: str) -> Campaign:
+def get_campaign(principal: Principal, code: Any, cap: str) -> Campaign:
     """404 when the campaign is outside every screening area of the user, 403 without `cap`."""
     campaign = campaigns_for(principal).filter(code=code).first()
     if campaign is None:
@@ -101,7 +102,7 @@ def get_campaign(principal: Any, code: Any, cap: str) -> Campaign:
     return campaign
 
 
-def assignment_scope_q(principal: Any, cap: str) -> Q:
+def assignment_scope_q(principal: Principal, cap: str) -> Q:
     q = Q(pk__in=[])
     for grant in principal.grants_with(cap):
         area = grant.area
@@ -112,11 +113,11 @@ def assignment_scope_q(principal: Any, cap: str) -> Q:
     return q
 
 
-def scoped_assignments(principal: Any, campaign: Campaign, cap: str) -> QuerySet[Assignment]:
+def scoped_assignments(principal: Principal, campaign: Campaign, cap: str) -> QuerySet[Assignment]:
     return Assignment.objects.filter(campaign=campaign).filter(assignment_scope_q(principal, cap))
 
 
-def classes_in_scope(principal: Any, campaign: Campaign, cap: str) -> list[OrgUnit]:
+def classes_in_scope(principal: Principal, campaign: Campaign, cap: str) -> list[OrgUnit]:
     ids = (
         scoped_assignments(principal, campaign, cap)
         .exclude(school_class=None)
@@ -169,7 +170,7 @@ class ProgressRow:
 
 
 def progress(
-    principal: Any,
+    principal: Principal,
     campaign: Campaign,
     *,
     by: str = "school",
@@ -247,7 +248,7 @@ class ClassEntry:
         )
 
 
-def class_list(principal: Any, campaign: Campaign, school_class: OrgUnit) -> list[ClassEntry]:
+def class_list(principal: Principal, campaign: Campaign, school_class: OrgUnit) -> list[ClassEntry]:
     """Students of one class with their status (no scores): who is still missing comes first."""
     if not scoped_assignments(principal, campaign, Cap.VIEW_CLASS_PROGRESS).filter(
         school_class=school_class
@@ -289,7 +290,7 @@ def class_list(principal: Any, campaign: Campaign, school_class: OrgUnit) -> lis
     return entries
 
 
-def my_classes(principal: Any) -> list[tuple[Campaign, list[tuple[OrgUnit, ProgressRow]]]]:
+def my_classes(principal: Principal) -> list[tuple[Campaign, list[tuple[OrgUnit, ProgressRow]]]]:
     """Open campaigns × the classes the user is responsible for, with their progress."""
     out = []
     for campaign in campaigns_for(principal, Cap.VIEW_CLASS_PROGRESS).filter(
@@ -322,7 +323,7 @@ def unread_notifications(user: Any) -> list[Notification]:
 # --- results (T3: psychology teachers of the school) -----------------------------------------
 
 
-def result_schools(principal: Any, campaign: Campaign) -> list[OrgUnit]:
+def result_schools(principal: Principal, campaign: Campaign) -> list[OrgUnit]:
     ids = (
         scoped_assignments(principal, campaign, Cap.VIEW_SCREENING_RESULTS)
         .values("school")
@@ -331,7 +332,7 @@ def result_schools(principal: Any, campaign: Campaign) -> list[OrgUnit]:
     return list(OrgUnit.objects.filter(pk__in=ids).order_by("path"))
 
 
-def get_result_school(principal: Any, campaign: Campaign, code: Any) -> OrgUnit:
+def get_result_school(principal: Principal, campaign: Campaign, code: Any) -> OrgUnit:
     """The school whose individual results the user reads: 404 outside their area, 403 if not
     one of its psychology teachers (or, when the campaign allows it, the district station's)."""
     school = OrgUnit.objects.filter(code=code, kind=Kind.SCHOOL).first()
@@ -387,7 +388,9 @@ def results_columns(campaign: Campaign) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
-def school_results(principal: Any, campaign: Campaign, school: OrgUnit) -> list[StudentResult]:
+def school_results(
+    principal: Principal, campaign: Campaign, school: OrgUnit
+) -> list[StudentResult]:
     """Per student, critical items answered positively first, then invalid, then by class."""
     assignments = list(
         Assignment.objects.filter(campaign=campaign, school=school)
@@ -446,7 +449,7 @@ class AggregateTable:
     rows: list[dict[str, Any]]
 
 
-def aggregates(principal: Any, campaign: Campaign, *, by: str) -> list[AggregateTable]:
+def aggregates(principal: Principal, campaign: Campaign, *, by: str) -> list[AggregateTable]:
     """Band counts per district or school with small cells suppressed (no individual data)."""
     group = {"district": "school__parent", "school": "school"}[by]
     assignments = scoped_assignments(principal, campaign, Cap.VIEW_SCREENING_PROGRESS)
@@ -482,7 +485,7 @@ class ArchiveEntry:
     band: str | None
 
 
-def list_responses_for_student(*, principal: Any, student: Student) -> list[ArchiveEntry]:
+def list_responses_for_student(*, principal: Principal, student: Student) -> list[ArchiveEntry]:
     """All screening responses of one student across terms (T3), oldest first."""
     if principal.tier_for(student) < Tier.T3:
         raise PermissionDenied
@@ -534,7 +537,7 @@ __all__ = [
 # --- scoped getters for the views ----------------------------------------------------------
 
 
-def get_class(principal: Any, campaign: Any, class_code: Any, cap: str) -> OrgUnit:
+def get_class(principal: Principal, campaign: Any, class_code: Any, cap: str) -> OrgUnit:
     """A class of the campaign's area: 404 outside the user's areas, 403 without `cap`."""
     unit = OrgUnit.objects.filter(code=class_code, kind=Kind.CLASS).first()
     if unit is None or not any(a.contains(unit) for a in _areas(principal)):
@@ -544,7 +547,7 @@ def get_class(principal: Any, campaign: Any, class_code: Any, cap: str) -> OrgUn
     return unit
 
 
-def get_assignment(principal: Any, campaign: Any, student_code: Any) -> Assignment:
+def get_assignment(principal: Principal, campaign: Any, student_code: Any) -> Assignment:
     """A student's (non-re-sit) assignment: 404 out of scope, 403 without MANAGE_ASSIGNMENTS."""
     student = principal.get_student(student_code, tier=Tier.T1)
     assignment = (
@@ -559,7 +562,7 @@ def get_assignment(principal: Any, campaign: Any, student_code: Any) -> Assignme
     return assignment
 
 
-def get_sitting(principal: Any, key: Any) -> Sitting:
+def get_sitting(principal: Principal, key: Any) -> Sitting:
     """A sitting by its key: 404 outside the user's areas, 403 without RUN_SITTINGS."""
     sitting = (
         Sitting.objects.filter(key=key).select_related("campaign", "school_class", "school").first()

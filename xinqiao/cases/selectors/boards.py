@@ -106,11 +106,11 @@ def days_since(moment: datetime.datetime | None, now: datetime.datetime) -> int 
 # --- the psychology teacher's worklist -------------------------------------------------------
 
 
-def handled_cases(*, principal: Any, cap: str = Cap.HANDLE_CASES) -> QuerySet[Case]:
+def handled_cases(*, principal: Principal, cap: str = Cap.HANDLE_CASES) -> QuerySet[Case]:
     return visible_cases(principal=principal, cap=cap)
 
 
-def worklist_alerts(*, principal: Any) -> QuerySet[Alert]:
+def worklist_alerts(*, principal: Principal) -> QuerySet[Alert]:
     """Open alerts by their next deadline (acknowledge-by while new, else verify-by), in SQL."""
     return (
         list_alerts(principal=principal)
@@ -126,7 +126,7 @@ def worklist_alerts(*, principal: Any) -> QuerySet[Alert]:
 
 
 def overdue_follow_ups(
-    *, principal: Any, cap: str = Cap.HANDLE_CASES, now: datetime.datetime | None = None
+    *, principal: Principal, cap: str = Cap.HANDLE_CASES, now: datetime.datetime | None = None
 ) -> QuerySet[Case]:
     """Open cases whose next follow-up was due before now, most overdue first."""
     return (
@@ -139,7 +139,7 @@ def overdue_follow_ups(
 
 
 def follow_ups_due_today(
-    *, principal: Any, cap: str = Cap.HANDLE_CASES, now: datetime.datetime | None = None
+    *, principal: Principal, cap: str = Cap.HANDLE_CASES, now: datetime.datetime | None = None
 ) -> QuerySet[Case]:
     """Open cases whose next follow-up falls between now and midnight (Beijing time)."""
     now = _now(now)
@@ -153,7 +153,7 @@ def follow_ups_due_today(
 
 
 def referrals_awaiting_feedback(
-    *, principal: Any, cap: str = Cap.HANDLE_CASES
+    *, principal: Principal, cap: str = Cap.HANDLE_CASES
 ) -> QuerySet[Referral]:
     """Referrals sent, received or seen but without feedback yet, oldest first."""
     return (
@@ -165,7 +165,9 @@ def referrals_awaiting_feedback(
     )
 
 
-def pending_step_downs(*, principal: Any, cap: str = Cap.HANDLE_CASES) -> QuerySet[StepDownRequest]:
+def pending_step_downs(
+    *, principal: Principal, cap: str = Cap.HANDLE_CASES
+) -> QuerySet[StepDownRequest]:
     """Step-down (or closure) requests waiting for the moral-education leader, oldest first."""
     return (
         StepDownRequest.objects.filter(
@@ -178,7 +180,9 @@ def pending_step_downs(*, principal: Any, cap: str = Cap.HANDLE_CASES) -> QueryS
     )
 
 
-def pending_transfers(*, principal: Any, cap: str = Cap.HANDLE_CASES) -> QuerySet[CaseTransfer]:
+def pending_transfers(
+    *, principal: Principal, cap: str = Cap.HANDLE_CASES
+) -> QuerySet[CaseTransfer]:
     """Transfers not yet accepted: outgoing ones of the user's cases, and incoming ones the station
     has forwarded to a school of the user's (the case is not theirs until they accept it)."""
     incoming = Q(
@@ -197,13 +201,15 @@ def pending_transfers(*, principal: Any, cap: str = Cap.HANDLE_CASES) -> QuerySe
     )
 
 
-def is_incoming(principal: Any, transfer: CaseTransfer, cap: str = Cap.HANDLE_CASES) -> bool:
+def is_incoming(principal: Principal, transfer: CaseTransfer, cap: str = Cap.HANDLE_CASES) -> bool:
     return principal.sees_unit(transfer.to_school, cap) and not principal.sees_unit(
         transfer.from_school, cap
     )
 
 
-def red_without_acknowledgement(*, principal: Any, cap: str = Cap.HANDLE_CASES) -> QuerySet[Case]:
+def red_without_acknowledgement(
+    *, principal: Principal, cap: str = Cap.HANDLE_CASES
+) -> QuerySet[Case]:
     """Open red cases with no guardian contact that informed of red and carries the signed
     acknowledgement (R: the guardian of a red case signs that they were told)."""
     acknowledged = GuardianContact.objects.filter(
@@ -222,7 +228,7 @@ def red_without_acknowledgement(*, principal: Any, cap: str = Cap.HANDLE_CASES) 
 # --- head teacher, mentor, committee member: attention and tasks ------------------------------
 
 
-def class_attention(*, principal: Any) -> QuerySet[Student]:
+def class_attention(*, principal: Principal) -> QuerySet[Student]:
     """Students of the head teacher's classes with an open case or an open alert. The rows carry
     nothing else: no level, score, answer or note (T2 "needs attention" only)."""
     open_case = Case.objects.filter(student=OuterRef("pk"), status=CaseStatus.OPEN)
@@ -236,7 +242,7 @@ def class_attention(*, principal: Any) -> QuerySet[Student]:
     )
 
 
-def my_tasks(*, principal: Any) -> QuerySet[CaseTeamMember]:
+def my_tasks(*, principal: Principal) -> QuerySet[CaseTeamMember]:
     """The user's active team tasks on open cases of students in their scope (a membership left
     over after the user changed class shows nothing)."""
     return (
@@ -260,7 +266,7 @@ def my_tasks(*, principal: Any) -> QuerySet[CaseTeamMember]:
     )
 
 
-def only_peer_tasks(principal: Any) -> bool:
+def only_peer_tasks(principal: Principal) -> bool:
     """A committee member (and nobody else of the class team) sees only "keep an eye"."""
     return not principal.has_role(Role.HEAD_TEACHER, Role.MENTOR)
 
@@ -272,7 +278,7 @@ def is_peer_task(member: CaseTeamMember) -> bool:
 # --- the moral-education leader's overdue board -----------------------------------------------
 
 
-def level_counts(*, principal: Any, cap: str = Cap.APPROVE_LEVEL_CHANGES) -> dict[str, int]:
+def level_counts(*, principal: Principal, cap: str = Cap.APPROVE_LEVEL_CHANGES) -> dict[str, int]:
     """Open cases per level in one query."""
     rows = (
         visible_cases(principal=principal, cap=cap)
@@ -287,12 +293,15 @@ def level_counts(*, principal: Any, cap: str = Cap.APPROVE_LEVEL_CHANGES) -> dic
     return counts
 
 
-def _areas_q(principal: Any, cap: str, field: str) -> Q:
+def _areas_q(principal: Principal, cap: str, field: str) -> Q:
     return subtree_q(*[g.area for g in principal.grants_with(cap)], field=field)
 
 
 def overdue_alerts(
-    *, principal: Any, cap: str = Cap.APPROVE_LEVEL_CHANGES, now: datetime.datetime | None = None
+    *,
+    principal: Principal,
+    cap: str = Cap.APPROVE_LEVEL_CHANGES,
+    now: datetime.datetime | None = None,
 ) -> QuerySet[Alert]:
     """Open alerts past their deadline (acknowledge-by while new, or verify-by)."""
     now = _now(now)
@@ -306,7 +315,10 @@ def overdue_alerts(
 
 
 def escalations_received(
-    *, principal: Any, cap: str = Cap.APPROVE_LEVEL_CHANGES, now: datetime.datetime | None = None
+    *,
+    principal: Principal,
+    cap: str = Cap.APPROVE_LEVEL_CHANGES,
+    now: datetime.datetime | None = None,
 ) -> QuerySet[Escalation]:
     """Escalations to the moral-education leader: all of alerts still open, and those of the last
     RECENT_ESCALATION_DAYS days; newest first."""
@@ -327,13 +339,13 @@ def escalations_received(
 # --- the red-case boards ----------------------------------------------------------------------
 
 
-def _sub_principal(principal: Any, *roles: str) -> Principal:
+def _sub_principal(principal: Principal, *roles: str) -> Principal:
     """The same user with only the VIEW_RED_BOARD grants of these roles (a user may hold both)."""
     grants = [g for g in principal.grants_with(Cap.VIEW_RED_BOARD) if g.role in roles]
     return Principal(user=principal.user, grants=grants)
 
 
-def station_red_cases(*, principal: Any) -> QuerySet[Case]:
+def station_red_cases(*, principal: Principal) -> QuerySet[Case]:
     """Red and escalated open cases of the station's district (visible_cases decides which),
     red first and longest at red first; with the last follow-up and the latest referral status."""
     station = _sub_principal(principal, Role.STATION_COUNSELLOR)
@@ -370,7 +382,7 @@ def red_station_q() -> Q:
     return Q(Exists(via_history)) | Q(Exists(while_open))
 
 
-def city_red_cases(*, principal: Any) -> QuerySet[Case]:
+def city_red_cases(*, principal: Principal) -> QuerySet[Case]:
     """For the city: only open red cases escalated to the station (+24 h). The page shows school,
     class and days — no name, no notes, no link (the city has no case page)."""
     city = _sub_principal(principal, Role.CITY_ADMIN)
@@ -389,7 +401,7 @@ def city_red_cases(*, principal: Any) -> QuerySet[Case]:
     )
 
 
-def city_red_alerts(*, principal: Any) -> QuerySet[Escalation]:
+def city_red_alerts(*, principal: Principal) -> QuerySet[Escalation]:
     """Red alerts escalated to the station (+24 h) and still not verified (no case yet)."""
     city = _sub_principal(principal, Role.CITY_ADMIN)
     areas = subtree_q(*[g.area for g in city.grants], field="school__path")
@@ -427,7 +439,7 @@ def _aggregate_units(area: OrgUnit, by: str) -> list[OrgUnit]:
     return list(units.order_by("path"))
 
 
-def case_aggregates(*, principal: Any) -> list[AggregateTable]:
+def case_aggregates(*, principal: Principal) -> list[AggregateTable]:
     """Open cases per level per district (a city-wide grant) or per school (a district's), for each
     area the user's red-board grants cover: two queries per area, cells under 5 suppressed."""
     tables = []
@@ -479,7 +491,7 @@ class ArchivedCase:
     alerts: list[Alert]
 
 
-def archive_cases(*, principal: Any, student: Student) -> list[Case]:
+def archive_cases(*, principal: Principal, student: Student) -> list[Case]:
     return list(
         visible_cases(principal=principal)
         .filter(student=student)
@@ -489,7 +501,7 @@ def archive_cases(*, principal: Any, student: Student) -> list[Case]:
     )
 
 
-def archive_section(principal: Any, student: Any) -> ProfileSection | None:
+def archive_section(principal: Principal, student: Any) -> ProfileSection | None:
     """All cases of the student across years (the level history of each, opened and closed dates,
     how it ended) and all alerts with their outcome, for roles that see cases (T2 or above) of
     this student. Levels only: reasons and notes stay on the case page."""

@@ -26,7 +26,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from xinqiao.access.models import RoleAssignment
 from xinqiao.access.roles import Cap, Role
-from xinqiao.access.scope import principal_for
+from xinqiao.access.scope import Principal, principal_for
 from xinqiao.alerts.models import Level
 from xinqiao.orgs.models import OrgUnit
 from xinqiao.people.models import Guardian
@@ -242,7 +242,9 @@ def my_tasks(user: Any) -> list[Task]:
 # --- follow-ups --------------------------------------------------------------------------------
 
 
-def overdue_follow_ups(principal: Any, *, now: datetime.datetime | None = None) -> QuerySet[Case]:
+def overdue_follow_ups(
+    principal: Principal, *, now: datetime.datetime | None = None
+) -> QuerySet[Case]:
     """Open cases the user may see whose next follow-up is past due, most overdue first."""
     now = now or timezone.now()
     return (
@@ -286,7 +288,7 @@ def current_plan(case: Case) -> SupportPlan | None:
 # --- guardians ---------------------------------------------------------------------------------
 
 
-def show_guardian_phone(principal: Any, case: Case) -> bool:
+def show_guardian_phone(principal: Principal, case: Case) -> bool:
     """Full phone numbers only for a grant with `view_guardian_contact` covering the student."""
     from xinqiao.people.selectors import covers
 
@@ -328,7 +330,7 @@ def acknowledgement_missing(contact: GuardianContact) -> bool:
 # --- documents ---------------------------------------------------------------------------------
 
 
-def get_document(*, principal: Any, code: Any) -> CaseDocument:
+def get_document(*, principal: Principal, code: Any) -> CaseDocument:
     """A case document by code: 403 without `view_cases`, 404 when its case is out of scope,
     403 when the user may see the case but not its T3 material (the moral-education leader)."""
     principal.require(Cap.VIEW_CASES)
@@ -347,7 +349,7 @@ def get_document(*, principal: Any, code: Any) -> CaseDocument:
 FOLLOW_UPS_SHOWN = 30
 
 
-def care_panel(principal: Any, case: Case, *, now: datetime.datetime | None = None) -> dict:
+def care_panel(principal: Principal, case: Case, *, now: datetime.datetime | None = None) -> dict:
     """Everything the care panel shows this user. Notes, plan text and what was said with
     guardians only when `can_read_notes`; the caller audits that read."""
     now = now or timezone.now()

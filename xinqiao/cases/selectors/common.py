@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from xinqiao.access.roles import Cap, Role
+from xinqiao.access.scope import Principal
 from xinqiao.alerts.models import OWNER_STEPS, Escalation, Level
 from xinqiao.orgs.models import subtree_q
 
@@ -45,14 +46,14 @@ def _grant_q(grant: Any) -> Q:
     return area_q
 
 
-def visible_cases(*, principal: Any, cap: str = Cap.VIEW_CASES) -> CaseQuerySet:
+def visible_cases(*, principal: Principal, cap: str = Cap.VIEW_CASES) -> CaseQuerySet:
     q = Q(pk__in=[])
     for grant in principal.grants_with(cap):
         q |= _grant_q(grant)
     return Case.objects.filter(q)
 
 
-def get_case(*, principal: Any, code: Any, cap: str = Cap.VIEW_CASES) -> Case:
+def get_case(*, principal: Principal, code: Any, cap: str = Cap.VIEW_CASES) -> Case:
     """A case by code: 403 without the capability, 404 when it is outside the user's scope."""
     principal.require(cap)
     case = (
@@ -66,7 +67,7 @@ def get_case(*, principal: Any, code: Any, cap: str = Cap.VIEW_CASES) -> Case:
     return case
 
 
-def can_read_notes(principal: Any, case: Case) -> bool:
+def can_read_notes(principal: Principal, case: Case) -> bool:
     """T3 (notes, guardian contacts, referral details): the school's psychology teachers and the
     district station for the cases it sees. Callers audit the read (record_read)."""
     return any(
@@ -75,7 +76,7 @@ def can_read_notes(principal: Any, case: Case) -> bool:
     )
 
 
-def can_handle(principal: Any, case: Case) -> bool:
+def can_handle(principal: Principal, case: Case) -> bool:
     """Writes on a case (follow-ups, contacts, referrals, plan, team): the school's psychology
     teachers."""
     return any(
@@ -84,6 +85,6 @@ def can_handle(principal: Any, case: Case) -> bool:
     )
 
 
-def require_handle(principal: Any, case: Case) -> None:
+def require_handle(principal: Principal, case: Case) -> None:
     if not can_handle(principal, case):
         raise PermissionDenied

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinqiao.access.roles import Cap, Role
+from xinqiao.access.scope import Principal
 from xinqiao.alerts import rules as rules_mod
 from xinqiao.alerts import services as alert_services
 from xinqiao.alerts.models import LEVEL_RANK, Level
@@ -67,7 +68,9 @@ def level_rank(level: str) -> int:
 # --- the case list ----------------------------------------------------------------------------
 
 
-def list_cases(*, principal: Any, level: str = "", status: str = CaseStatus.OPEN) -> QuerySet[Case]:
+def list_cases(
+    *, principal: Principal, level: str = "", status: str = CaseStatus.OPEN
+) -> QuerySet[Case]:
     """The cases a user may see, red first, then by the next follow-up due (soonest first).
 
     `status` is "open", "closed" or "" (both); `level` one of Level or "" (any)."""
@@ -321,7 +324,7 @@ def pending_step_down(case: Case) -> StepDownRequest | None:
     )
 
 
-def can_approve(principal: Any, case: Case) -> bool:
+def can_approve(principal: Principal, case: Case) -> bool:
     """The school's moral-education leader (school administrator) approves step-downs."""
     return any(
         g.role == Role.SCHOOL_ADMIN and g.area.contains(case.school)
@@ -337,7 +340,7 @@ class StepDownPanel:
     can_decide: bool
 
 
-def step_down_panel(*, principal: Any, case: Case) -> StepDownPanel:
+def step_down_panel(*, principal: Principal, case: Case) -> StepDownPanel:
     pending = pending_step_down(case) if case.is_open else None
     handles = can_handle(principal, case)
     approves = can_approve(principal, case)
@@ -348,7 +351,7 @@ def step_down_panel(*, principal: Any, case: Case) -> StepDownPanel:
         can_request=handles and case.is_open and pending is None,
         # Four eyes: nobody approves their own request (a user holding both roles).
         can_decide=(
-            approves and pending is not None and pending.requested_by_id != principal.user.pk
+            approves and pending is not None and pending.requested_by_id != principal.user_id
         ),
     )
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from xinqiao.access import holders
 from xinqiao.access.roles import Cap, Role, Tier
+from xinqiao.access.scope import Principal
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Guardian, Student
 
@@ -50,7 +51,7 @@ _RELATED = (
 
 
 # --- the psychiatrist's scope ---------------------------------------------------------------------
-def _hospital_grants(principal: Any) -> list[OrgUnit]:
+def _hospital_grants(principal: Principal) -> list[OrgUnit]:
     return [
         g.unit
         for g in principal.grants_with(Cap.GIVE_REFERRAL_FEEDBACK)
@@ -67,7 +68,7 @@ def _referral_at_q(user: Any, hospital: OrgUnit, prefix: str = "") -> Q:
     )
 
 
-def psychiatrist_students_q(principal: Any, unit: Any) -> Q:
+def psychiatrist_students_q(principal: Principal, unit: Any) -> Q:
     """Students a psychiatrist's grant at hospital `unit` covers (a Q over Student)."""
     if unit is None or unit.kind != Kind.HOSPITAL or principal.user is None:
         return Q(pk__in=[])
@@ -77,7 +78,7 @@ def psychiatrist_students_q(principal: Any, unit: Any) -> Q:
     return Q(Exists(referred))
 
 
-def psychiatrist_referral_q(principal: Any) -> Q:
+def psychiatrist_referral_q(principal: Principal) -> Q:
     """Referrals a psychiatrist may open (a Q over Referral)."""
     q = Q(pk__in=[])
     for hospital in _hospital_grants(principal):
@@ -85,7 +86,7 @@ def psychiatrist_referral_q(principal: Any) -> Q:
     return q
 
 
-def psychiatrist_referrals(*, principal: Any) -> QuerySet[Referral]:
+def psychiatrist_referrals(*, principal: Principal) -> QuerySet[Referral]:
     """The psychiatrist's inbox: their referrals (and their hospitals' unassigned ones), newest
     first."""
     principal.require(Cap.GIVE_REFERRAL_FEEDBACK)
@@ -96,7 +97,7 @@ def psychiatrist_referrals(*, principal: Any) -> QuerySet[Referral]:
     )
 
 
-def get_referral_for_psychiatrist(*, principal: Any, code: Any) -> Referral:
+def get_referral_for_psychiatrist(*, principal: Principal, code: Any) -> Referral:
     """403 without the capability, 404 when the referral is not theirs to see."""
     principal.require(Cap.GIVE_REFERRAL_FEEDBACK)
     referral = (
@@ -109,11 +110,11 @@ def get_referral_for_psychiatrist(*, principal: Any, code: Any) -> Referral:
     return referral
 
 
-def works_at(principal: Any, hospital: OrgUnit) -> bool:
+def works_at(principal: Principal, hospital: OrgUnit) -> bool:
     return any(h.pk == hospital.pk for h in _hospital_grants(principal))
 
 
-def is_psychiatrist_for(principal: Any, referral: Referral) -> bool:
+def is_psychiatrist_for(principal: Principal, referral: Referral) -> bool:
     """May this user act on the referral as its psychiatrist (receive, see, give feedback)?"""
     return (
         referral.hospital_id in {h.pk for h in _hospital_grants(principal)}
@@ -187,7 +188,7 @@ def open_referral(case: Case) -> Referral | None:
 
 
 # --- the psychology teacher's side ------------------------------------------------------------
-def get_referral_for_handler(*, principal: Any, code: Any) -> Referral:
+def get_referral_for_handler(*, principal: Principal, code: Any) -> Referral:
     """A referral of a case the user runs (cancel): 403 without the capability, 404 when the case
     is out of scope."""
     principal.require(Cap.HANDLE_CASES)
@@ -241,7 +242,7 @@ def timeline(referral: Referral) -> list[TimelineStep]:
     return steps
 
 
-def case_referrals(*, principal: Any, case: Case) -> list[ReferralRow]:
+def case_referrals(*, principal: Principal, case: Case) -> list[ReferralRow]:
     """The case page's referral list, newest first; details only for T3 readers."""
     referrals = list(case.referrals.select_related(*_RELATED).order_by("-sent_at", "-id"))
     details = can_read_notes(principal, case)
@@ -258,7 +259,7 @@ def case_referrals(*, principal: Any, case: Case) -> list[ReferralRow]:
     return rows
 
 
-def awaiting_feedback(principal: Any) -> QuerySet[Referral]:
+def awaiting_feedback(principal: Principal) -> QuerySet[Referral]:
     """Referrals of the cases this user sees that still wait for the hospital (sent, received,
     seen), oldest first: for the psychology teacher's worklist."""
     return (
@@ -298,7 +299,7 @@ def age_on(birth_date: datetime.date, day: datetime.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
-def latest_screening_totals(*, principal: Any, student: Student) -> list[ScreeningTotal]:
+def latest_screening_totals(*, principal: Principal, student: Student) -> list[ScreeningTotal]:
     """The latest response per instrument: its primary score and band (no answers)."""
     from xinqiao.screening.selectors import list_responses_for_student
 
@@ -320,7 +321,7 @@ def latest_screening_totals(*, principal: Any, student: Student) -> list[Screeni
     ]
 
 
-def referral_summary(*, principal: Any, referral: Referral) -> ReferralSummary:
+def referral_summary(*, principal: Principal, referral: Referral) -> ReferralSummary:
     """What the psychiatrist's referral page shows. The caller audits the read."""
     student = referral.student
     case = referral.case

@@ -19,6 +19,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from xinqiao.access.roles import Cap, Role
+from xinqiao.access.scope import Principal
 from xinqiao.orgs.models import Kind, OrgUnit, subtree_q
 from xinqiao.people.models import Student, StudentStatus
 
@@ -41,18 +42,18 @@ PENDING_TRANSFER = (TransferStatus.REQUESTED, TransferStatus.FORWARDED)
 # --- who may act where ------------------------------------------------------------------------
 
 
-def handler_areas(principal: Any) -> list[OrgUnit]:
+def handler_areas(principal: Principal) -> list[OrgUnit]:
     """Areas where the user runs cases: their psychology-teacher grants."""
     return [
         g.area for g in principal.grants_with(Cap.HANDLE_CASES) if g.role == Role.PSYCHOLOGY_TEACHER
     ]
 
 
-def can_handle_school(principal: Any, school: OrgUnit) -> bool:
+def can_handle_school(principal: Principal, school: OrgUnit) -> bool:
     return any(area.contains(school) for area in handler_areas(principal))
 
 
-def handled_schools(principal: Any) -> QuerySet[OrgUnit]:
+def handled_schools(principal: Principal) -> QuerySet[OrgUnit]:
     """Schools where the user may start a sweep or record an incident."""
     areas = handler_areas(principal)
     return OrgUnit.objects.filter(subtree_q(*areas), kind=Kind.SCHOOL, is_active=True).order_by(
@@ -60,14 +61,14 @@ def handled_schools(principal: Any) -> QuerySet[OrgUnit]:
     )
 
 
-def station_areas(principal: Any) -> list[OrgUnit]:
+def station_areas(principal: Principal) -> list[OrgUnit]:
     """Districts whose transfers the user forwards: station-counsellor grants at a station."""
     return [
         g.area for g in principal.grants_with(Cap.FORWARD_TRANSFERS) if g.unit.kind == Kind.STATION
     ]
 
 
-def can_forward(principal: Any, transfer: CaseTransfer) -> bool:
+def can_forward(principal: Principal, transfer: CaseTransfer) -> bool:
     return any(area.contains(transfer.station) for area in station_areas(principal))
 
 
@@ -127,7 +128,7 @@ def case_transfers(case: Case) -> list[CaseTransfer]:
     )
 
 
-def needs_transfer(*, principal: Any) -> QuerySet[Case]:
+def needs_transfer(*, principal: Principal) -> QuerySet[Case]:
     """Open cases the user's schools hold for students the roster has moved to another school,
     with no transfer under way: the sending psychology teacher's to-do list."""
     pending = CaseTransfer.objects.filter(case=OuterRef("pk"), status__in=PENDING_TRANSFER)
@@ -155,7 +156,7 @@ def _with_parties(qs: QuerySet[CaseTransfer]) -> QuerySet[CaseTransfer]:
     )
 
 
-def outgoing_transfers(*, principal: Any) -> QuerySet[CaseTransfer]:
+def outgoing_transfers(*, principal: Principal) -> QuerySet[CaseTransfer]:
     """Transfers under way of cases the user's schools still hold."""
     areas = handler_areas(principal)
     return _with_parties(
@@ -165,7 +166,7 @@ def outgoing_transfers(*, principal: Any) -> QuerySet[CaseTransfer]:
     )
 
 
-def incoming_transfers(*, principal: Any) -> QuerySet[CaseTransfer]:
+def incoming_transfers(*, principal: Principal) -> QuerySet[CaseTransfer]:
     """Transfers the station has forwarded to the user's schools, waiting for acceptance."""
     areas = handler_areas(principal)
     return _with_parties(
@@ -175,13 +176,13 @@ def incoming_transfers(*, principal: Any) -> QuerySet[CaseTransfer]:
     )
 
 
-def station_transfers(*, principal: Any) -> QuerySet[CaseTransfer]:
+def station_transfers(*, principal: Principal) -> QuerySet[CaseTransfer]:
     """Every transfer routed through the user's station(s), newest first."""
     areas = station_areas(principal)
     return _with_parties(CaseTransfer.objects.filter(subtree_q(*areas, field="station__path")))
 
 
-def get_transfer_to_forward(*, principal: Any, code: Any) -> CaseTransfer:
+def get_transfer_to_forward(*, principal: Principal, code: Any) -> CaseTransfer:
     """The case's transfer waiting at the user's station: 403 without the capability, 404 when
     there is none in the user's scope."""
     principal.require(Cap.FORWARD_TRANSFERS)
@@ -195,7 +196,7 @@ def get_transfer_to_forward(*, principal: Any, code: Any) -> CaseTransfer:
     return transfer
 
 
-def get_transfer_to_accept(*, principal: Any, code: Any) -> CaseTransfer:
+def get_transfer_to_accept(*, principal: Principal, code: Any) -> CaseTransfer:
     """The case's forwarded transfer to one of the user's schools (the case itself stays out of
     their scope until they accept it)."""
     principal.require(Cap.HANDLE_CASES)
@@ -208,7 +209,7 @@ def get_transfer_to_accept(*, principal: Any, code: Any) -> CaseTransfer:
 # --- sweeps -----------------------------------------------------------------------------------
 
 
-def visible_sweeps(*, principal: Any) -> QuerySet[Sweep]:
+def visible_sweeps(*, principal: Principal) -> QuerySet[Sweep]:
     areas = handler_areas(principal)
     reviewed = Count("reviews", filter=Q(reviews__reviewed_at__isnull=False))
     return (
@@ -219,7 +220,7 @@ def visible_sweeps(*, principal: Any) -> QuerySet[Sweep]:
     )
 
 
-def get_sweep(*, principal: Any, code: Any) -> Sweep:
+def get_sweep(*, principal: Principal, code: Any) -> Sweep:
     principal.require(Cap.HANDLE_CASES)
     sweep = visible_sweeps(principal=principal).filter(code=code).first()
     if sweep is None:
@@ -263,7 +264,7 @@ def get_sweep_review(*, sweep: Sweep, case_code: Any) -> SweepReview:
 # --- incidents --------------------------------------------------------------------------------
 
 
-def visible_incidents(*, principal: Any) -> QuerySet[Incident]:
+def visible_incidents(*, principal: Principal) -> QuerySet[Incident]:
     areas = handler_areas(principal)
     return (
         Incident.objects.filter(subtree_q(*areas, field="school__path"))
@@ -273,7 +274,7 @@ def visible_incidents(*, principal: Any) -> QuerySet[Incident]:
     )
 
 
-def get_incident(*, principal: Any, code: Any) -> Incident:
+def get_incident(*, principal: Principal, code: Any) -> Incident:
     principal.require(Cap.HANDLE_CASES)
     incident = visible_incidents(principal=principal).filter(code=code).first()
     if incident is None:
