@@ -18,7 +18,7 @@ from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.audit.services import record_read
 from xinqiao.core.errors import DomainError
-from xinqiao.orgs.forms import add_service_errors
+from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind, OrgUnit
 
 from . import selectors, services
@@ -159,7 +159,7 @@ def student_edit(request: HttpRequest, code: Any) -> HttpResponse:
         try:
             services.update_student(actor=request.user, student=student, **form.changes())
         except (DomainError, ValidationError) as exc:
-            add_service_errors(form, exc, default_field="new_id_number")
+            apply_service_error(form, exc, default_field="new_id_number")
             student.refresh_from_db()
         else:
             messages.success(request, _("The student record was saved."))
