@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from .errors import DomainError
 
@@ -65,7 +66,15 @@ class ClientKeyMixin(forms.Form):
     `class FollowUpForm(ClientKeyMixin)`, or `class X(ClientKeyMixin, forms.ModelForm)`.
     """
 
-    client_key = forms.CharField(widget=forms.HiddenInput, max_length=CLIENT_KEY_MAX)
+    client_key = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=CLIENT_KEY_MAX,
+        # The field has no label: a missing or mangled key means the page is stale.
+        error_messages={
+            "required": _("The form has expired. Please reload the page and try again."),
+            "max_length": _("The form has expired. Please reload the page and try again."),
+        },
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

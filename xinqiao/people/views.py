@@ -94,9 +94,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(students, PAGE_SIZE).get_page(request.GET.get("page"))
     for student in page:
         student.masked_number = selectors.mask_student_number(student.student_number)  # type: ignore[attr-defined]
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode()}
+    context = {"form": form, "page": page}
     htmx = request.htmx  # type: ignore[attr-defined]
     # An htmx filter change swaps the browser fragment; a history restore needs the whole page.
     partial = bool(htmx) and not htmx.history_restore_request
@@ -186,12 +184,9 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         text=cleaned.get("q", ""),
     )
     page = Paginator(staff, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "form": form,
         "page": page,
-        "query": query.urlencode(),
         "ratios": selectors.psychology_ratio(principal=principal),
         "ratio": selectors.PSYCHOLOGY_RATIO,
     }

@@ -55,12 +55,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [(case, selectors.is_overdue(case, now)) for case in page]
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
-        request,
-        "cases/lifecycle/case_list.html",
-        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+        request, "cases/lifecycle/case_list.html", {"form": form, "page": page, "rows": rows}
     )
 
 
