@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xinqiao.core.errors import DomainError
+from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind
 
 from . import selectors, services
@@ -23,15 +24,6 @@ ASSIGNABLE_KINDS = (Kind.CITY, Kind.DISTRICT, Kind.CENTRE, Kind.STATION, Kind.HO
 def _role_form(request: PrincipalRequest, data=None) -> RoleAssignmentForm:
     units = request.principal.units(Cap.MANAGE_ACCOUNTS).filter(kind__in=ASSIGNABLE_KINDS)
     return RoleAssignmentForm(data, units=units)
-
-
-def _apply_errors(form, error: Exception) -> None:
-    if isinstance(error, ValidationError):
-        for message in error.messages:
-            form.add_error(None, message)
-    else:
-        field = getattr(error, "field", None)
-        form.add_error(field if field in form.fields else None, str(error))
 
 
 @requires(Cap.MANAGE_ACCOUNTS)
@@ -51,7 +43,7 @@ def account_create(request: PrincipalRequest) -> HttpResponse:
         try:
             user = services.create_account(actor=request.user, **form.cleaned_data)
         except (DomainError, ValidationError) as error:
-            _apply_errors(form, error)
+            apply_service_error(form, error)
         else:
             messages.success(request, _("Account created."))
             return redirect("access:account-detail", username=user.username)

@@ -14,6 +14,7 @@ from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import principal_for
 from xinqiao.core.errors import DomainError
+from xinqiao.core.forms import apply_service_error
 
 from . import rules as rules_mod
 from . import selectors, services
@@ -77,7 +78,7 @@ def alert_verify(request: HttpRequest, code: Any) -> HttpResponse:
         try:
             services.verify_alert(alert, actor=request.user, **form.cleaned_data)
         except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("Verification recorded."))
             return redirect("alerts:alert-detail", code=alert.code)
@@ -101,7 +102,7 @@ def concern_create(request: HttpRequest) -> HttpResponse:
                 urgency=data["urgency"],
             )
         except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("Thank you. Your report has been received."))
             return redirect("alerts:concern-list")
@@ -144,7 +145,7 @@ def ruleset_create(request: HttpRequest) -> HttpResponse:
                 note=data["note"],
             )
         except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else "source", exc.message)
+            apply_service_error(form, exc, default_field="source")
         else:
             messages.success(request, _("A new version of the rules is in force."))
             return redirect("alerts:ruleset-list")

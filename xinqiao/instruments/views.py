@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import principal_for
 from xinqiao.core.errors import DomainError
+from xinqiao.core.forms import apply_service_error
 
 from .forms import UploadInstrumentForm
 from .schema import DefinitionError
@@ -56,7 +57,7 @@ def instrument_upload(request: HttpRequest) -> HttpResponse:
         except DefinitionError as exc:
             form.add_error("file", str(exc))
         except DomainError as exc:
-            form.add_error("file", exc.message)
+            apply_service_error(form, exc, default_field="file")
         else:
             messages.success(
                 request, _("Uploaded; a city administrator must approve it before use.")

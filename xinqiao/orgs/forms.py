@@ -98,29 +98,3 @@ class TermForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         style_fields(self)
-
-
-def add_service_errors(
-    form: forms.BaseForm, exc: Exception, *, default_field: str | None = None
-) -> None:
-    """Show a service's ValidationError / DomainError next to the fields it names."""
-    from django.core.exceptions import ValidationError
-
-    from xinqiao.core.errors import DomainError
-
-    if isinstance(exc, DomainError):
-        field = exc.field if exc.field in form.fields else None
-        form.add_error(field, exc.message)
-        return
-    if isinstance(exc, ValidationError):
-        if hasattr(exc, "error_dict"):
-            for name, errors in exc.message_dict.items():
-                target = name if name in form.fields else None
-                for message in errors:
-                    form.add_error(target, message)
-        else:
-            target = default_field if default_field in form.fields else None
-            for message in exc.messages:
-                form.add_error(target, message)
-        return
-    raise exc

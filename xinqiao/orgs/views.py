@@ -15,10 +15,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.core.errors import DomainError
+from xinqiao.core.forms import apply_service_error
 from xinqiao.people import selectors as people_selectors
 
 from . import selectors, services
-from .forms import MoveForm, TermForm, add_service_errors, unit_form
+from .forms import MoveForm, TermForm, unit_form
 from .models import Kind, OrgUnit
 
 
@@ -71,7 +72,7 @@ def _service_call(form: Any, call: Any) -> Any:
     try:
         return call()
     except (DomainError, ValidationError) as exc:
-        add_service_errors(form, exc)
+        apply_service_error(form, exc)
         return None
 
 

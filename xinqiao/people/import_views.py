@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.core.errors import DomainError
+from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind, OrgUnit, Term
 
 from .importer import create_job, store_upload
@@ -112,7 +113,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
                 )
             except DomainError as exc:
                 media_path(relative).unlink(missing_ok=True)
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                apply_service_error(form, exc)
             else:
                 start_import_job(job)
                 messages.success(request, _("The file was uploaded; the import is running."))

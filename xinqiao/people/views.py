@@ -18,7 +18,7 @@ from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.audit.services import record_read
 from xinqiao.core.errors import DomainError
-from xinqiao.orgs.forms import add_service_errors
+from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind, OrgUnit
 
 from . import selectors, services
@@ -94,9 +94,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(students, PAGE_SIZE).get_page(request.GET.get("page"))
     for student in page:
         student.masked_number = selectors.mask_student_number(student.student_number)  # type: ignore[attr-defined]
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode()}
+    context = {"form": form, "page": page}
     htmx = request.htmx  # type: ignore[attr-defined]
     # An htmx filter change swaps the browser fragment; a history restore needs the whole page.
     partial = bool(htmx) and not htmx.history_restore_request
@@ -159,7 +157,7 @@ def student_edit(request: HttpRequest, code: Any) -> HttpResponse:
         try:
             services.update_student(actor=request.user, student=student, **form.changes())
         except (DomainError, ValidationError) as exc:
-            add_service_errors(form, exc, default_field="new_id_number")
+            apply_service_error(form, exc, default_field="new_id_number")
             student.refresh_from_db()
         else:
             messages.success(request, _("The student record was saved."))
@@ -186,12 +184,9 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         text=cleaned.get("q", ""),
     )
     page = Paginator(staff, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "form": form,
         "page": page,
-        "query": query.urlencode(),
         "ratios": selectors.psychology_ratio(principal=principal),
         "ratio": selectors.PSYCHOLOGY_RATIO,
     }

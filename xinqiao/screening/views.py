@@ -25,6 +25,7 @@ from xinqiao.access.roles import Cap, Role
 from xinqiao.analytics.disclosure import SMALL_CELL
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
 
@@ -122,7 +123,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
                     student_login=data["student_login"],
                 )
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, _("Campaign created as a draft."))
                 return redirect("screening:campaign-detail", code=campaign.code)
@@ -226,7 +227,7 @@ def campaign_battery(request: HttpRequest, code: Any) -> HttpResponse:
         try:
             services.set_battery(actor=request.user, campaign=campaign, battery=form.battery())
         except DomainError as exc:
-            form.add_error(None, exc.message)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("Battery saved."))
             return redirect("screening:campaign-detail", code=campaign.code)

@@ -10,8 +10,7 @@ with what was typed. Creates carry a hidden `client_key`, so a double submit rec
 
 from __future__ import annotations
 
-import uuid
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -22,222 +21,31 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from xinqiao.access.roles import Cap
-from xinqiao.alerts.models import Level
 from xinqiao.audit.services import record_read
 from xinqiao.cases.panels import Panel
 from xinqiao.core.errors import DomainError
+from xinqiao.core.forms import apply_service_error
 from xinqiao.core.navigation import NavItem
 
 from ..documents import read_document
-from ..models import (
-    Case,
-    CaseTeamMember,
-    ConsentAnswer,
-    ContactMethod,
-    FollowUpMethod,
-    Trend,
+from ..forms.care import (
+    AcknowledgementForm,
+    FollowUpForm,
+    GuardianContactForm,
+    SupportPlanForm,
+    TeamMemberForm,
 )
+from ..models import Case, CaseTeamMember
 from ..selectors import care as selectors
 from ..selectors.common import get_case, require_handle
 from ..services import care as services
 from ..services.common import case_url
 
 NAV_ITEMS: list[NavItem] = []
-
-_L = gettext_lazy
-_DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-# --- forms -------------------------------------------------------------------------------------
-
-
-def _now_local() -> str:
-    return timezone.localtime().strftime(_DATETIME_FORMAT)
-
-
-def _datetime_field(label: Any) -> forms.DateTimeField:
-    return forms.DateTimeField(
-        label=label,
-        input_formats=[_DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
-        widget=forms.DateTimeInput(
-            attrs={"type": "datetime-local", "class": "form-control"}, format=_DATETIME_FORMAT
-        ),
-    )
-
-
-def _textarea(rows: int = 4) -> forms.Textarea:
-    return forms.Textarea(attrs={"rows": rows, "class": "form-control"})
-
-
-def level_label(tier: int) -> str:
-    return _("level %(tier)s") % {"tier": tier}
-
-
-class KeyedForm(forms.Form):
-    """A create form with a hidden retry key, made fresh each time the empty form is shown."""
-
-    client_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("client_key", uuid.uuid4().hex)
-
-
-class TeamMemberForm(forms.Form):
-    member = forms.ChoiceField(
-        label=_L("Person and role"), widget=forms.Select(attrs={"class": "form-select"})
-    )
-    task = forms.CharField(
-        label=_L("Task"),
-        required=False,
-        max_length=300,
-        widget=_textarea(2),
-        help_text=_L(
-            "What this person is asked to do; they see this text, so write no clinical details. "
-            "Leave empty for the standard task of their role. Class psychology committee members "
-            "always get the fixed task."
-        ),
-    )
-
-    def __init__(self, *args: Any, candidates: list[selectors.Candidate], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.candidates = {c.key: c for c in candidates}
-        cast(forms.ChoiceField, self.fields["member"]).choices = [("", "—")] + [
-            (c.key, f"{c.name} — {c.role_label} ({level_label(c.tier)})") for c in candidates
-        ]
-
-    def clean_member(self) -> selectors.Candidate:
-        candidate = self.candidates.get(self.cleaned_data["member"])
-        if candidate is None:
-            raise forms.ValidationError(_("Choose a person and their role."))
-        return candidate
-
-
-class SupportPlanForm(forms.Form):
-    goal = forms.CharField(label=_L("Goal"), widget=_textarea(3), max_length=2000)
-    actions = forms.CharField(label=_L("Actions"), widget=_textarea(5), max_length=4000)
-    owner = forms.TypedChoiceField(
-        label=_L("Owner"), coerce=int, widget=forms.Select(attrs={"class": "form-select"})
-    )
-    review_on = forms.DateField(
-        label=_L("Review date"),
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
-    )
-
-    def __init__(self, *args: Any, owners: list[Any], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.owners = {u.pk: u for u in owners}
-        cast(forms.ChoiceField, self.fields["owner"]).choices = [
-            (u.pk, selectors.person_name(u)) for u in owners
-        ]
-
-    def clean_owner(self) -> Any:
-        return self.owners[self.cleaned_data["owner"]]
-
-
-class FollowUpForm(KeyedForm):
-    done_at = _datetime_field(_L("When"))
-    method = forms.ChoiceField(
-        label=_L("How"),
-        choices=FollowUpMethod.choices,
-        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
-    )
-    trend = forms.ChoiceField(
-        label=_L("Since last time"),
-        choices=Trend.choices,
-        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
-    )
-    risk_signs = forms.BooleanField(
-        label=_L("Signs of risk (thoughts, plan, means)"),
-        required=False,
-        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
-        help_text=_L("Ticking this raises an orange alert for verification and tells the owner."),
-    )
-    note = forms.CharField(label=_L("Note"), widget=_textarea(5), max_length=4000)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("done_at", _now_local())
-
-
-class GuardianContactForm(KeyedForm):
-    guardian = forms.TypedChoiceField(
-        label=_L("Guardian"),
-        coerce=int,
-        required=False,
-        empty_value=None,
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    method = forms.ChoiceField(
-        label=_L("How"),
-        choices=ContactMethod.choices,
-        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
-    )
-    contacted_at = _datetime_field(_L("When"))
-    what_was_said = forms.CharField(label=_L("What was said"), widget=_textarea(4), max_length=4000)
-    guardian_response = forms.CharField(
-        label=_L("Guardian's response"), widget=_textarea(3), required=False, max_length=4000
-    )
-    consent = forms.ChoiceField(
-        label=_L("Consent"),
-        choices=ConsentAnswer.choices,
-        initial=ConsentAnswer.NOT_ASKED,
-        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
-    )
-    informed_of_level = forms.ChoiceField(
-        label=_L("Guardian informed of the level"),
-        required=False,
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    acknowledgement = forms.FileField(
-        label=_L("Signed acknowledgement (PDF, JPEG or PNG, at most 10 MB)"),
-        required=False,
-        widget=forms.ClearableFileInput(
-            attrs={"class": "form-control", "accept": "application/pdf,image/jpeg,image/png"}
-        ),
-        help_text=_L("Required when the guardian is informed of a red level."),
-    )
-    acknowledgement_later = forms.BooleanField(
-        label=_L("The signed acknowledgement will be uploaded later"),
-        required=False,
-        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
-    )
-
-    def __init__(self, *args: Any, guardians: list[selectors.GuardianRow], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.guardians = {row.guardian.pk: row.guardian for row in guardians}
-        cast(forms.ChoiceField, self.fields["guardian"]).choices = [
-            ("", _("Other / not on record"))
-        ] + [(row.guardian.pk, row.label) for row in guardians]
-        cast(forms.ChoiceField, self.fields["informed_of_level"]).choices = [
-            ("", _("Not informed of a level")),
-            *Level.choices,
-        ]
-        if not self.is_bound:
-            self.initial.setdefault("contacted_at", _now_local())
-            self.initial.setdefault("informed_of_level", "")
-            if guardians:
-                self.initial.setdefault("guardian", guardians[0].guardian.pk)
-
-    def clean_guardian(self) -> Any:
-        pk = self.cleaned_data["guardian"]
-        return None if pk is None else self.guardians[pk]
-
-
-class AcknowledgementForm(forms.Form):
-    file = forms.FileField(
-        label=_L("Signed acknowledgement (PDF, JPEG or PNG, at most 10 MB)"),
-        widget=forms.ClearableFileInput(
-            attrs={"class": "form-control", "accept": "application/pdf,image/jpeg,image/png"}
-        ),
-    )
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -252,10 +60,6 @@ def _handled_case(request: HttpRequest, code: Any) -> Case:
 
 def _back(case: Case) -> HttpResponseRedirect:
     return HttpResponseRedirect(case_url(case) + "#care")
-
-
-def _refused(form: forms.Form, exc: DomainError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _form_page(
@@ -294,7 +98,7 @@ def team_add(request: HttpRequest, code: Any) -> HttpResponse:
                 task=form.cleaned_data["task"],
             )
         except DomainError as exc:
-            _refused(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("Added to the team."))
             return _back(case)
@@ -374,7 +178,7 @@ def plan_edit(request: HttpRequest, code: Any) -> HttpResponse:
         try:
             services.save_support_plan(case, actor=request.user, **form.cleaned_data)
         except DomainError as exc:
-            _refused(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("Support plan saved."))
             return _back(case)
@@ -398,7 +202,7 @@ def follow_up_create(request: HttpRequest, code: Any) -> HttpResponse:
         try:
             follow_up = services.record_follow_up(case, actor=request.user, **form.cleaned_data)
         except DomainError as exc:
-            _refused(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("Follow-up recorded."))
             if follow_up.risk_signs:
@@ -442,7 +246,7 @@ def contact_create(request: HttpRequest, code: Any) -> HttpResponse:
                 acknowledgement_later=data["acknowledgement_later"],
             )
         except DomainError as exc:
-            _refused(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("Guardian contact recorded."))
             return _back(case)
@@ -469,7 +273,7 @@ def contact_acknowledgement(request: HttpRequest, code: Any, contact_id: int) ->
                 contact, actor=request.user, upload=form.cleaned_data["file"]
             )
         except DomainError as exc:
-            _refused(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("Signed acknowledgement uploaded."))
             return _back(case)

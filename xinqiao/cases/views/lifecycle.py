@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -24,11 +23,12 @@ from django.views.decorators.http import require_POST
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
-from xinqiao.alerts.models import Level
 from xinqiao.audit.services import record_read
 from xinqiao.core.errors import DomainError
+from xinqiao.core.forms import apply_service_error
 from xinqiao.core.navigation import NavItem
 
+from ..forms.lifecycle import CaseFilterForm, StepDownDecisionForm, StepDownRequestForm
 from ..models import Case, CaseStatus
 from ..panels import panels_for
 from ..selectors import lifecycle as selectors
@@ -36,48 +36,6 @@ from ..selectors.common import can_read_notes, get_case, require_handle
 from ..services import lifecycle as services
 
 PAGE_SIZE = 50
-
-
-class CaseFilterForm(forms.Form):
-    level = forms.ChoiceField(
-        label=_("Level"), choices=[("", _("Any level")), *Level.choices], required=False
-    )
-    status = forms.ChoiceField(
-        label=_("Status"),
-        choices=[
-            (CaseStatus.OPEN, _("Open cases")),
-            (CaseStatus.CLOSED, _("Closed cases")),
-            ("all", _("All cases")),
-        ],
-        required=False,
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for f in self.fields.values():
-            f.widget.attrs.update({"class": "form-select form-select-sm", "data-autosubmit": ""})
-
-
-class StepDownRequestForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Why the level can step down"),
-        help_text=_(
-            "Read by the moral-education leader, who approves: what changed and what the "
-            "evidence is. Keep clinical detail in the follow-up notes."
-        ),
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
-    )
-
-
-class StepDownDecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
-    note = forms.CharField(
-        label=_("Note (required when rejecting)"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
-    )
 
 
 # --- views --------------------------------------------------------------------------------------
@@ -97,12 +55,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [(case, selectors.is_overdue(case, now)) for case in page]
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
-        request,
-        "cases/lifecycle/case_list.html",
-        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+        request, "cases/lifecycle/case_list.html", {"form": form, "page": page, "rows": rows}
     )
 
 
@@ -123,11 +77,8 @@ def step_down_request(request: HttpRequest, code: Any) -> HttpResponse:
     if form.is_valid():
         try:
             services.request_step_down(case, actor=request.user, reason=form.cleaned_data["reason"])
-        except services.StepDownRefused as exc:
-            for reason in exc.reasons:
-                form.add_error(None, reason)
         except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("Step-down request sent to the moral-education leader."))
             return redirect("cases:case-detail", code=case.code)
@@ -152,11 +103,8 @@ def step_down_decide(request: HttpRequest, code: Any) -> HttpResponse:
             services.decide_step_down(
                 pending, actor=request.user, approve=approve, note=form.cleaned_data["note"]
             )
-        except services.StepDownRefused as exc:
-            for reason in exc.reasons:
-                form.add_error(None, reason)
         except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            apply_service_error(form, exc)
         else:
             if approve:
                 messages.success(request, _("Step down approved."))

@@ -7,16 +7,13 @@ Thin views: request.principal → selectors (scope: 404 out of scope, 403 wrong 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -25,9 +22,17 @@ from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.forms import apply_service_error
 from xinqiao.core.navigation import NavItem
 
-from ..models import CancelReason, Case, ConsentBasis, DiagnosisCategory, Referral, ReferralStatus
+from ..forms.referrals import (
+    CancelForm,
+    FeedbackForm,
+    PaperFeedbackForm,
+    ReferralForm,
+    SeenForm,
+)
+from ..models import Referral, ReferralStatus
 from ..panels import Panel
 from ..selectors import referrals as selectors
 from ..selectors.common import can_handle, get_case, require_handle
@@ -46,156 +51,6 @@ NAV_ITEMS: list[NavItem] = [
         ),
     )
 ]
-
-
-# --- forms ---------------------------------------------------------------------------------------
-class ReferralForm(forms.Form):
-    destination = forms.ChoiceField(
-        label=gettext_lazy("Hospital and psychiatrist"),
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    reason = forms.CharField(
-        label=gettext_lazy("Reason for referral"),
-        help_text=gettext_lazy(
-            "What the hospital needs to know: the concern, how long, what has been tried. "
-            "The psychiatrist sees this text."
-        ),
-        widget=forms.Textarea(attrs={"rows": 5, "class": "form-control"}),
-        max_length=services.REASON_MAX,
-    )
-    consent_basis = forms.ChoiceField(
-        label=gettext_lazy("Legal basis"), choices=ConsentBasis.choices, widget=forms.RadioSelect
-    )
-    consent_document = forms.FileField(
-        label=gettext_lazy("Signed consent of the guardian (PDF, JPEG or PNG)"),
-        required=False,
-        widget=forms.ClearableFileInput(
-            attrs={"class": "form-control", "accept": ".pdf,.jpg,.jpeg,.png"}
-        ),
-    )
-    consent_contact: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
-        queryset=None,  # type: ignore[arg-type]
-        label=gettext_lazy("or the guardian contact in which consent to this referral was given"),
-        required=False,
-        empty_label="—",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    emergency_reason = forms.CharField(
-        label=gettext_lazy("Emergency: why the guardian's consent could not wait"),
-        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
-        required=False,
-        max_length=2000,
-    )
-    client_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
-
-    def __init__(self, *args: Any, case: Case, directory: list[Any], **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {}).setdefault("client_key", uuid.uuid4().hex)
-        super().__init__(*args, **kwargs)
-        self.targets: dict[str, tuple[Any, Any]] = {}
-        choices: list[Any] = [("", "—")]
-        for entry in directory:
-            options = [(str(entry.hospital.code), _("Any psychiatrist on duty"))]
-            self.targets[str(entry.hospital.code)] = (entry.hospital, None)
-            for user in entry.psychiatrists:
-                value = f"{entry.hospital.code}:{user.pk}"
-                options.append((value, selectors.person_name(user)))
-                self.targets[value] = (entry.hospital, user)
-            choices.append((f"{entry.hospital.name} ({entry.area})", options))
-        self.fields["destination"].choices = choices  # type: ignore[attr-defined]
-        contacts = self.fields["consent_contact"]
-        contacts.queryset = selectors.consent_contacts(case)  # type: ignore[attr-defined]
-        contacts.label_from_instance = _contact_label  # type: ignore[attr-defined]
-
-    def clean_destination(self) -> tuple[Any, Any]:
-        value = self.cleaned_data["destination"]
-        if value not in self.targets:
-            raise forms.ValidationError(_("Choose a partner hospital from the directory."))
-        return self.targets[value]
-
-
-def _contact_label(contact: Any) -> str:
-    when = timezone.localtime(contact.contacted_at).strftime("%Y-%m-%d")
-    who = str(contact.guardian) if contact.guardian_id else _("guardian")
-    return f"{when} · {contact.get_method_display()} · {who}"
-
-
-class CancelForm(forms.Form):
-    reason = forms.ChoiceField(
-        label=gettext_lazy("Why is the referral cancelled?"),
-        choices=CancelReason.choices,
-        widget=forms.RadioSelect,
-    )
-
-
-class SeenForm(forms.Form):
-    seen_on = forms.DateField(
-        label=gettext_lazy("Date of the visit"),
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
-        initial=timezone.localdate,
-    )
-
-
-class FeedbackForm(forms.Form):
-    diagnosis_category = forms.ChoiceField(
-        label=gettext_lazy("Diagnosis category (optional)"),
-        choices=DiagnosisCategory.choices,
-        required=False,
-        widget=forms.Select(attrs={"class": "form-select"}),
-        help_text=gettext_lazy("Coarse and optional: the school needs advice, not a diagnosis."),
-    )
-    advice_for_school = forms.CharField(
-        label=gettext_lazy("Advice for the school"),
-        help_text=gettext_lazy(
-            "What the school should do and watch for. The school's psychology teacher reads this."
-        ),
-        widget=forms.Textarea(attrs={"rows": 6, "class": "form-control"}),
-        max_length=services.ADVICE_MAX,
-    )
-    next_review_on = forms.DateField(
-        label=gettext_lazy("Next review"),
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
-        required=False,
-    )
-
-
-class PaperFeedbackForm(FeedbackForm):
-    """The hospital's letter, copied by the case's psychology teacher, with the scan attached."""
-
-    seen_on = forms.DateField(
-        label=gettext_lazy("Date of the visit"),
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
-        help_text=gettext_lazy("As written on the hospital's letter."),
-    )
-    letter = forms.FileField(
-        label=gettext_lazy("Scan or photo of the hospital's letter (PDF, JPEG or PNG)"),
-        widget=forms.ClearableFileInput(
-            attrs={"class": "form-control", "accept": ".pdf,.jpg,.jpeg,.png"}
-        ),
-    )
-    client_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
-
-    field_order = [
-        "seen_on",
-        "diagnosis_category",
-        "advice_for_school",
-        "next_review_on",
-        "letter",
-    ]
-
-    def __init__(self, *args: Any, referral: Referral, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {}).setdefault("client_key", uuid.uuid4().hex)
-        super().__init__(*args, **kwargs)
-        self.fields["advice_for_school"].help_text = gettext_lazy(
-            "Copy the hospital's advice from the letter: what the school should do and watch for."
-        )
-        if referral.seen_at is not None:
-            # The psychiatrist recorded the visit already: it is kept, not asked again.
-            del self.fields["seen_on"]
-
-
-def _add_error(form: forms.Form, exc: DomainError, aliases: dict[str, str] | None = None) -> None:
-    field = (aliases or {}).get(exc.field or "", exc.field)
-    form.add_error(field if field in form.fields else None, exc.message)
 
 
 # --- the psychology teacher --------------------------------------------------------------------
@@ -228,7 +83,9 @@ def referral_create(request: HttpRequest, code: Any) -> HttpResponse:
                 client_key=data["client_key"],
             )
         except DomainError as exc:
-            _add_error(form, exc, {"file": "consent_document", "hospital": "destination"})
+            apply_service_error(
+                form, exc, aliases={"file": "consent_document", "hospital": "destination"}
+            )
         else:
             messages.success(request, _("The referral has been sent to the hospital."))
             return redirect(case_url(case))
@@ -254,7 +111,7 @@ def referral_cancel(request: HttpRequest, code: Any) -> HttpResponse:
         try:
             services.cancel_referral(referral, actor=request.user, **form.cleaned_data)
         except DomainError as exc:
-            _add_error(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("The referral has been cancelled."))
             return redirect(case_url(referral.case))
@@ -292,7 +149,7 @@ def referral_paper_feedback(request: HttpRequest, code: Any) -> HttpResponse:
                 client_key=data["client_key"],
             )
         except DomainError as exc:
-            _add_error(form, exc, {"file": "letter"})
+            apply_service_error(form, exc, aliases={"file": "letter"})
         else:
             messages.success(request, _("The hospital's feedback has been recorded."))
             return redirect(case_url(referral.case))
@@ -380,7 +237,7 @@ def referral_seen(request: HttpRequest, code: Any) -> HttpResponse:
         try:
             services.mark_seen(referral, actor=request.user, **form.cleaned_data)
         except DomainError as exc:
-            _add_error(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("The visit has been recorded."))
             return redirect("cases:referral-detail", code=referral.code)
@@ -396,7 +253,7 @@ def referral_feedback(request: HttpRequest, code: Any) -> HttpResponse:
         try:
             services.give_feedback(referral, actor=request.user, **form.cleaned_data)
         except DomainError as exc:
-            _add_error(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("Thank you. The school has your feedback."))
             return redirect("cases:referral-detail", code=referral.code)
