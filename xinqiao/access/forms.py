@@ -1,4 +1,4 @@
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.db.models import QuerySet
@@ -32,8 +32,14 @@ class PasswordResetForm(forms.Form):
     )
 
 
-class UnitChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
+if TYPE_CHECKING:  # the stubs make form fields generic; Django's classes are not at run time
+    _UnitField = forms.ModelChoiceField[OrgUnit]
+else:
+    _UnitField = forms.ModelChoiceField
+
+
+class UnitChoiceField(_UnitField):
+    def label_from_instance(self, obj: OrgUnit) -> str:
         return f"{obj.name} ({obj.get_kind_display()})"
 
 

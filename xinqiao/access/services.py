@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor
 from xinqiao.orgs.models import OrgUnit
 from xinqiao.people.models import Staff, StaffPosition
 
@@ -14,7 +15,7 @@ from .roles import ROLE_UNIT_KINDS, Role
 
 
 @transaction.atomic
-def assign_role(*, actor: Any, user: Any, role: str, org_unit: OrgUnit) -> RoleAssignment:
+def assign_role(*, actor: Actor, user: Any, role: str, org_unit: OrgUnit) -> RoleAssignment:
     if role not in Role.values:
         raise DomainError(_("Unknown role."))
     if org_unit.kind not in ROLE_UNIT_KINDS[role]:
@@ -39,7 +40,7 @@ def assign_role(*, actor: Any, user: Any, role: str, org_unit: OrgUnit) -> RoleA
 
 
 @transaction.atomic
-def revoke_role(*, actor: Any, assignment: RoleAssignment) -> None:
+def revoke_role(*, actor: Actor, assignment: RoleAssignment) -> None:
     assignment.is_active = False
     assignment.save(update_fields=["is_active"])
     record_event(
@@ -52,7 +53,7 @@ def revoke_role(*, actor: Any, assignment: RoleAssignment) -> None:
 
 
 @transaction.atomic
-def create_account(*, actor: Any, username: str, name: str, password: str) -> Any:
+def create_account(*, actor: Actor, username: str, name: str, password: str) -> Any:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.password_validation import validate_password
 
@@ -70,7 +71,7 @@ def create_account(*, actor: Any, username: str, name: str, password: str) -> An
 
 
 @transaction.atomic
-def set_account_active(*, actor: Any, user: Any, active: bool) -> Any:
+def set_account_active(*, actor: Actor, user: Any, active: bool) -> Any:
     if user.pk == getattr(actor, "pk", None) and not active:
         raise DomainError(_("You cannot deactivate your own account."))
     user.is_active = active
@@ -85,7 +86,7 @@ def set_account_active(*, actor: Any, user: Any, active: bool) -> Any:
 
 
 @transaction.atomic
-def reset_password(*, actor: Any, user: Any, password: str) -> Any:
+def reset_password(*, actor: Actor, user: Any, password: str) -> Any:
     from django.contrib.auth.password_validation import validate_password
 
     validate_password(password, user)
@@ -97,7 +98,7 @@ def reset_password(*, actor: Any, user: Any, password: str) -> Any:
 
 
 @transaction.atomic
-def unlock_account(*, actor: Any, user: Any) -> None:
+def unlock_account(*, actor: Actor, user: Any) -> None:
     from axes.utils import reset
 
     reset(username=user.username)
@@ -107,7 +108,7 @@ def unlock_account(*, actor: Any, user: Any) -> None:
 @transaction.atomic
 def create_staff(
     *,
-    actor: Any,
+    actor: Actor,
     username: str,
     name: str,
     org_unit: OrgUnit,

@@ -1,5 +1,7 @@
 """Account administration for the system administrator: accounts and roles, no student data."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -21,7 +23,7 @@ from .scope import PrincipalRequest
 ASSIGNABLE_KINDS = (Kind.CITY, Kind.DISTRICT, Kind.CENTRE, Kind.STATION, Kind.HOSPITAL, Kind.SCHOOL)
 
 
-def _role_form(request: PrincipalRequest, data=None) -> RoleAssignmentForm:
+def _role_form(request: PrincipalRequest, data: Any = None) -> RoleAssignmentForm:
     units = request.principal.units(Cap.MANAGE_ACCOUNTS).filter(kind__in=ASSIGNABLE_KINDS)
     return RoleAssignmentForm(data, units=units)
 

@@ -9,8 +9,10 @@ from typing import Any
 
 from django.dispatch import Signal
 
+from xinqiao.core.types import Actor
+
 alert_confirmed = Signal()
 
 
-def send_alert_confirmed(*, alert: Any, level: str, actor: Any) -> None:
+def send_alert_confirmed(*, alert: Any, level: str, actor: Actor) -> None:
     alert_confirmed.send(sender=type(alert), alert=alert, level=level, actor=actor)

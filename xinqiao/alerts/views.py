@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
-from xinqiao.access.scope import principal_for
+from xinqiao.access.scope import PrincipalRequest
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 
@@ -21,13 +21,9 @@ from . import selectors, services
 from .forms import ConcernForm, RuleSetForm, VerificationForm
 
 
-def _principal(request: HttpRequest) -> Any:
-    return principal_for(request.user)
-
-
 @requires(Cap.VIEW_ALERTS)
-def worklist(request: HttpRequest) -> HttpResponse:
-    principal = _principal(request)
+def worklist(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     alerts = selectors.worklist(principal=principal)
     return render(
         request,
@@ -41,8 +37,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.VIEW_ALERTS)
-def alert_detail(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = _principal(request)
+def alert_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     alert = selectors.get_alert(principal=principal, code=code)
     evidence = None
     if selectors.can_read_evidence(principal, alert):
@@ -60,8 +56,8 @@ def alert_detail(request: HttpRequest, code: Any) -> HttpResponse:
 
 @require_POST
 @requires(Cap.HANDLE_ALERTS)
-def alert_acknowledge(request: HttpRequest, code: Any) -> HttpResponse:
-    alert = selectors.get_alert(principal=_principal(request), code=code)
+def alert_acknowledge(request: PrincipalRequest, code: Any) -> HttpResponse:
+    alert = selectors.get_alert(principal=request.principal, code=code)
     try:
         services.acknowledge_alert(alert, actor=request.user)
         messages.success(request, _("Alert acknowledged."))
@@ -71,8 +67,8 @@ def alert_acknowledge(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @requires(Cap.HANDLE_ALERTS)
-def alert_verify(request: HttpRequest, code: Any) -> HttpResponse:
-    alert = selectors.get_alert(principal=_principal(request), code=code)
+def alert_verify(request: PrincipalRequest, code: Any) -> HttpResponse:
+    alert = selectors.get_alert(principal=request.principal, code=code)
     form = VerificationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -86,8 +82,8 @@ def alert_verify(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @requires(Cap.FILE_CONCERN)
-def concern_create(request: HttpRequest) -> HttpResponse:
-    principal = _principal(request)
+def concern_create(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     form = ConcernForm(
         request.POST or None, students=selectors.concern_students(principal=principal)
     )
@@ -110,14 +106,14 @@ def concern_create(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.FILE_CONCERN)
-def concern_list(request: HttpRequest) -> HttpResponse:
-    concerns = selectors.my_concerns(principal=_principal(request))
+def concern_list(request: PrincipalRequest) -> HttpResponse:
+    concerns = selectors.my_concerns(principal=request.principal)
     return render(request, "alerts/concern_list.html", {"concerns": concerns})
 
 
 @requires(Cap.EDIT_RULESETS)
-def ruleset_list(request: HttpRequest) -> HttpResponse:
-    principal = _principal(request)
+def ruleset_list(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     return render(
         request,
         "alerts/ruleset_list.html",
@@ -129,8 +125,8 @@ def ruleset_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.EDIT_RULESETS)
-def ruleset_create(request: HttpRequest) -> HttpResponse:
-    principal = _principal(request)
+def ruleset_create(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     units = selectors.rule_units(principal=principal)
     initial = {"source": rules_mod.default_source(), "unit": units.first()}
     form = RuleSetForm(request.POST or None, units=units, initial=initial)

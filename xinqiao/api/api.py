@@ -122,7 +122,7 @@ def student(request: HttpRequest, code: UUID) -> dict[str, Any]:
     principal = principal_for(request.user)
     principal.require(Cap.VIEW_STUDENTS)
     found = people.get_student(principal=principal, code=code, tier=Tier.T1)
-    record_read(actor=request.user, obj=found, fields=["roster"], action="people.student.viewed")
+    record_read(actor=principal.user, obj=found, fields=["roster"], action="people.student.viewed")
     enrolments = found.enrolments.select_related("term", "school", "school_class")
     return {
         **_student_out(found),

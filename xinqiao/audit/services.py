@@ -13,6 +13,8 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from xinqiao.core.types import Actor
+
 from .context import current
 from .models import AuditEvent
 
@@ -23,7 +25,10 @@ _CHAIN_LOCK_ID = 7_305_002
 
 def _normalise(fields: dict[str, Any] | None) -> dict[str, Any]:
     # Round-trip through JSON so the hashed form equals what the database gives back.
-    return json.loads(json.dumps(fields or {}, default=str, ensure_ascii=False))
+    normalised: dict[str, Any] = json.loads(
+        json.dumps(fields or {}, default=str, ensure_ascii=False)
+    )
+    return normalised
 
 
 def event_digest(
@@ -137,7 +142,7 @@ def _event(
     *,
     seq: int,
     prev_hash: str,
-    actor: Any,
+    actor: Actor,
     action: str,
     obj: Model | None = None,
     object_type: str = "",
@@ -172,7 +177,7 @@ def _event(
 @transaction.atomic(savepoint=False)
 def record_event(
     *,
-    actor: Any,
+    actor: Actor,
     action: str,
     obj: Model | None = None,
     object_type: str = "",
@@ -221,7 +226,7 @@ def record_events(events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
     return out
 
 
-def record_read(*, actor: Any, obj: Model, fields: list[str], action: str | None = None) -> None:
+def record_read(*, actor: Actor, obj: Model, fields: list[str], action: str | None = None) -> None:
     """Log a read of sensitive data (a profile, a full ID number, clinical fields)."""
     record_event(
         actor=actor,

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap, Role
+from xinqiao.access.scope import PrincipalRequest
 from xinqiao.orgs.models import OrgUnit
 
 from .forms import RESULT_SUGGESTIONS, EventSearchForm
@@ -49,8 +50,8 @@ def _filter_query(request: HttpRequest) -> str:
 
 @require_GET
 @requires(Cap.VIEW_AUDIT_LOG)
-def event_list(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def event_list(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     form = EventSearchForm(request.GET or None, principal=principal)
     page = None
     if not request.GET or form.is_valid():
@@ -153,9 +154,9 @@ def _xlsx_file(events: Iterator[AuditEvent]) -> Any:
 
 @require_GET
 @requires(Cap.VIEW_AUDIT_LOG)  # type: ignore[arg-type]  # returns streaming responses
-def event_export(request: HttpRequest) -> HttpResponseBase:
+def event_export(request: PrincipalRequest) -> HttpResponseBase:
     """The current search as CSV (UTF-8 + BOM, streamed) or XLSX; the export is itself audited."""
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     fmt = request.GET.get("format", "csv")
     if fmt not in EXPORT_FORMATS:
         return HttpResponseBadRequest(_("Unknown export format."))

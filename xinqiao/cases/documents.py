@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from xinqiao.core.crypto import decrypt_bytes, encrypt_bytes
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import User
 
 from .models import Case, CaseDocument
 
@@ -41,7 +42,7 @@ def sniff_content_type(head: bytes) -> str | None:
     return None
 
 
-def save_document(*, case: Case, kind: str, upload: Any, actor: Any) -> CaseDocument:
+def save_document(*, case: Case, kind: str, upload: Any, actor: User) -> CaseDocument:
     """Store one uploaded file (a Django UploadedFile) for `case`; call inside the service's
     transaction so the row lands with the record it belongs to."""
     if upload is None:

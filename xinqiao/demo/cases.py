@@ -80,6 +80,7 @@ from xinqiao.cases.models import (
 )
 from xinqiao.cases.services import care, lifecycle, referrals
 from xinqiao.cases.services.common import reschedule_follow_up
+from xinqiao.core.types import User
 from xinqiao.notifications.models import Notification
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Guardian, Student
@@ -264,8 +265,8 @@ class _Stories:
         return self.rng.choice(TEXTS[key])
 
     # --- people --------------------------------------------------------------------------------
-    def user(self, username: str) -> Any:
-        return self.users.get(username)
+    def user(self, username: str) -> User:
+        return self.users[username]
 
     def role_holder(self, role: str, unit: OrgUnit, *, exclude: Sequence[Any] = ()) -> Any:
         skip = {u.pk for u in exclude if u is not None}
@@ -364,7 +365,7 @@ class _Stories:
         self._backdate_alert(alert, when)
         return alert
 
-    def acknowledge(self, alert: Alert, actor: Any, when: datetime.datetime) -> Alert:
+    def acknowledge(self, alert: Alert, actor: User, when: datetime.datetime) -> Alert:
         with self.step(when):
             alert = alert_services.acknowledge_alert(alert, actor=actor)
         Alert.objects.filter(pk=alert.pk).update(acknowledged_at=when)
@@ -373,7 +374,7 @@ class _Stories:
     def verify(
         self,
         alert: Alert,
-        actor: Any,
+        actor: User,
         *,
         when: datetime.datetime,
         outcome: str = Outcome.CONFIRMED,
@@ -399,11 +400,11 @@ class _Stories:
         return case
 
     # --- care ----------------------------------------------------------------------------------
-    def usual_team(self, case: Case, actor: Any, when: datetime.datetime) -> None:
+    def usual_team(self, case: Case, actor: User, when: datetime.datetime) -> None:
         with self.step(when):
             care.add_usual_team(case, actor=actor)
 
-    def plan(self, case: Case, actor: Any, when: datetime.datetime, review_in: int) -> None:
+    def plan(self, case: Case, actor: User, when: datetime.datetime, review_in: int) -> None:
         with self.step(when):
             care.save_support_plan(
                 case,
@@ -417,7 +418,7 @@ class _Stories:
     def follow_up(
         self,
         case: Case,
-        actor: Any,
+        actor: User,
         when: datetime.datetime,
         *,
         trend: str = Trend.STABLE,
@@ -438,7 +439,7 @@ class _Stories:
     def guardian_contact(
         self,
         case: Case,
-        actor: Any,
+        actor: User,
         when: datetime.datetime,
         *,
         level: str,
@@ -477,7 +478,7 @@ class _Stories:
     def refer(
         self,
         case: Case,
-        actor: Any,
+        actor: User,
         when: datetime.datetime,
         *,
         hospital: OrgUnit,
@@ -534,7 +535,7 @@ class _Stories:
         Referral.objects.filter(pk=referral.pk).update(feedback_at=when)
 
     # --- step down -----------------------------------------------------------------------------
-    def ask_step_down(self, case: Case, actor: Any, when: datetime.datetime) -> StepDownRequest:
+    def ask_step_down(self, case: Case, actor: User, when: datetime.datetime) -> StepDownRequest:
         with self.step(when):
             return lifecycle.request_step_down(
                 case,

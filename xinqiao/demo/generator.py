@@ -38,6 +38,7 @@ from xinqiao.access.models import RoleAssignment
 from xinqiao.access.roles import Role
 from xinqiao.audit.services import record_event
 from xinqiao.core.crypto import keyed_hash
+from xinqiao.core.types import Actor
 from xinqiao.orgs.models import DistrictKind, Kind, OrgUnit, Stage, Term, TermSeason
 from xinqiao.orgs.services import create_term, create_unit
 from xinqiao.people.models import (
@@ -203,7 +204,7 @@ class _Pupil:
 
 
 class _Generator:
-    def __init__(self, *, students: int, seed: int, actor: Any) -> None:
+    def __init__(self, *, students: int, seed: int, actor: Actor) -> None:
         self.n_students = students
         self.seed = seed
         self.actor = actor
@@ -791,7 +792,7 @@ def demo_logins() -> list[DemoLogin]:
 @transaction.atomic
 def seed_demo_city(
     *,
-    actor: Any = None,
+    actor: Actor = None,
     students: int = DEFAULT_STUDENTS,
     seed: int = DEFAULT_SEED,
     cases: bool = False,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.http import Http404
 
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import principal_for
+from xinqiao.core.types import Actor
 
 from .definition import (
     Definition,
@@ -72,14 +72,14 @@ def definition_for(code: str, version: str | None = None) -> Definition:
     return max(usable, key=lambda e: version_key(e.version)).definition
 
 
-def list_instruments(*, actor: Any) -> list[CatalogueEntry]:
+def list_instruments(*, actor: Actor) -> list[CatalogueEntry]:
     principal = principal_for(actor)
     principal.require(Cap.VIEW_INSTRUMENTS)
     pending = principal.can(Cap.UPLOAD_INSTRUMENT) or principal.can(Cap.APPROVE_INSTRUMENT)
     return catalogue(include_pending=pending)
 
 
-def get_instrument(*, actor: Any, code: str, version: str) -> CatalogueEntry:
+def get_instrument(*, actor: Actor, code: str, version: str) -> CatalogueEntry:
     for entry in list_instruments(actor=actor):
         if entry.code == code and entry.version == version:
             return entry

@@ -16,6 +16,7 @@ from xinqiao.access.roles import Cap
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor
 
 from .definition import Definition, UnknownInstrumentError, definition_from_document, parse_text
 from .models import InstrumentVersion, Source, Status
@@ -50,13 +51,13 @@ def _read(file: FileLike) -> tuple[str, str]:
         return str(best), name
 
 
-def _require(actor: Any, cap: str) -> None:
+def _require(actor: Actor, cap: str) -> None:
     if actor is not None:  # None: a deployer at the command line
         principal_for(actor).require(cap)
 
 
 @transaction.atomic
-def import_instrument(*, actor: Any, file: FileLike) -> InstrumentVersion:
+def import_instrument(*, actor: Actor, file: FileLike) -> InstrumentVersion:
     """Validate and store a custom definition as a new version waiting for approval.
 
     Effects: refuses a broken definition (DefinitionError naming file, field, problem) or a code and
@@ -91,7 +92,7 @@ def import_instrument(*, actor: Any, file: FileLike) -> InstrumentVersion:
 
 
 @transaction.atomic
-def approve_instrument(*, actor: Any, code: str, version: str) -> InstrumentVersion:
+def approve_instrument(*, actor: Actor, code: str, version: str) -> InstrumentVersion:
     """Make a pending custom version usable in campaigns.
 
     Effects: status approved, approver and time set; audits `instruments.instrument.approved`.
@@ -117,7 +118,7 @@ def approve_instrument(*, actor: Any, code: str, version: str) -> InstrumentVers
 
 @transaction.atomic
 def import_instrument_texts(
-    *, actor: Any, code: str, file: FileLike, version: str | None = None
+    *, actor: Actor, code: str, file: FileLike, version: str | None = None
 ) -> InstrumentVersion:
     """Store licensed item texts (CSV `item_id,text[,text_en]`) so it can be taken online.
 

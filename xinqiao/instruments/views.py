@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.access.roles import Cap
-from xinqiao.access.scope import principal_for
+from xinqiao.access.scope import PrincipalRequest
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 
@@ -21,9 +21,9 @@ from .services import approve_instrument, import_instrument
 
 
 @login_required
-def instrument_list(request: HttpRequest) -> HttpResponse:
+def instrument_list(request: PrincipalRequest) -> HttpResponse:
     entries = list_instruments(actor=request.user)
-    principal = principal_for(request.user)
+    principal = request.principal
     return render(
         request,
         "instruments/instrument_list.html",
@@ -32,9 +32,9 @@ def instrument_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def instrument_detail(request: HttpRequest, code: str, version: str) -> HttpResponse:
+def instrument_detail(request: PrincipalRequest, code: str, version: str) -> HttpResponse:
     entry = get_instrument(actor=request.user, code=code, version=version)
-    principal = principal_for(request.user)
+    principal = request.principal
     return render(
         request,
         "instruments/instrument_detail.html",
@@ -48,8 +48,8 @@ def instrument_detail(request: HttpRequest, code: str, version: str) -> HttpResp
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def instrument_upload(request: HttpRequest) -> HttpResponse:
-    principal_for(request.user).require(Cap.UPLOAD_INSTRUMENT)
+def instrument_upload(request: PrincipalRequest) -> HttpResponse:
+    request.principal.require(Cap.UPLOAD_INSTRUMENT)
     form = UploadInstrumentForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -68,9 +68,9 @@ def instrument_upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def instrument_approve(request: HttpRequest, code: str, version: str) -> HttpResponse:
+def instrument_approve(request: PrincipalRequest, code: str, version: str) -> HttpResponse:
     get_instrument(actor=request.user, code=code, version=version)  # 404 before 403
-    principal_for(request.user).require(Cap.APPROVE_INSTRUMENT)
+    request.principal.require(Cap.APPROVE_INSTRUMENT)
     try:
         approve_instrument(actor=request.user, code=code, version=version)
     except DomainError as exc:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from xinqiao.core.errors import DomainError
 from xinqiao.core.queue import kick_soon
+from xinqiao.core.types import User
 
 from . import backends, message_templates
 from .models import InboxMessage, Notification
@@ -186,7 +187,7 @@ def dispatch_outbox(*, limit: int = 500, now: datetime.datetime | None = None) -
 
 
 @transaction.atomic
-def mark_read(message: InboxMessage, *, actor: Any) -> None:
+def mark_read(message: InboxMessage, *, actor: User) -> None:
     if message.recipient_id != actor.pk:
         raise DomainError(_("This message is not yours."))
     if message.read_at is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
@@ -13,10 +12,9 @@ from django.utils.translation import gettext as _
 
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor
 
 from .models import ALLOWED_CHILDREN, PATH_END, Kind, OrgUnit, Term, path_segment
-
-Actor = AbstractBaseUser | AnonymousUser | None
 
 SCHOOL_FIELDS = ("school_code", "stage", "student_count", "township_central")
 EDITABLE_FIELDS = (

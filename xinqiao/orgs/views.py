@@ -7,13 +7,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
+from xinqiao.access.scope import PrincipalRequest
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.people import selectors as people_selectors
@@ -24,8 +25,8 @@ from .models import Kind, OrgUnit
 
 
 @requires(Cap.VIEW_ORG_TREE)
-def tree(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def tree(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     units = selectors.list_top_units(principal=principal)
     # One top unit (the usual case): show what is below it straight away.
     children = (
@@ -35,8 +36,8 @@ def tree(request: HttpRequest) -> HttpResponse:
     return render(request, "orgs/tree.html", context)
 
 
-def _unit_context(request: HttpRequest, unit: OrgUnit) -> dict[str, Any]:
-    principal = request.principal  # type: ignore[attr-defined]
+def _unit_context(request: PrincipalRequest, unit: OrgUnit) -> dict[str, Any]:
+    principal = request.principal
     term = selectors.current_term()
     context: dict[str, Any] = {
         "unit": selectors.unit_with_counts(unit=unit),
@@ -63,8 +64,8 @@ def _unit_context(request: HttpRequest, unit: OrgUnit) -> dict[str, Any]:
 
 
 @requires(Cap.VIEW_ORG_TREE)
-def unit_detail(request: HttpRequest, code: Any) -> HttpResponse:
-    unit = selectors.get_unit(principal=request.principal, code=code)  # type: ignore[attr-defined]
+def unit_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
+    unit = selectors.get_unit(principal=request.principal, code=code)
     return render(request, "orgs/unit_detail.html", _unit_context(request, unit))
 
 
@@ -78,8 +79,8 @@ def _service_call(form: Any, call: Any) -> Any:
 
 @requires(Cap.EDIT_ORG_TREE)
 @require_http_methods(["GET", "POST"])
-def unit_create(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def unit_create(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     parent = selectors.get_unit(principal=principal, code=code, cap=Cap.EDIT_ORG_TREE)
     kinds = selectors.addable_kinds(principal=principal, unit=parent)
     if not kinds:
@@ -119,8 +120,8 @@ def unit_create(request: HttpRequest, code: Any) -> HttpResponse:
 
 @requires(Cap.EDIT_ORG_TREE)
 @require_http_methods(["GET", "POST"])
-def unit_edit(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def unit_edit(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     unit = selectors.get_unit(principal=principal, code=code, cap=Cap.EDIT_ORG_TREE)
     form = unit_form(unit.kind, unit=unit, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -142,8 +143,8 @@ def unit_edit(request: HttpRequest, code: Any) -> HttpResponse:
 
 @requires(Cap.EDIT_ORG_TREE)
 @require_http_methods(["GET", "POST"])
-def unit_move(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def unit_move(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     unit = selectors.get_unit(principal=principal, code=code, cap=Cap.EDIT_ORG_TREE)
     if not selectors.can_restructure(principal=principal, unit=unit):
         raise PermissionDenied
@@ -167,8 +168,8 @@ def unit_move(request: HttpRequest, code: Any) -> HttpResponse:
 
 @require_POST
 @requires(Cap.EDIT_ORG_TREE)
-def unit_set_active(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def unit_set_active(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     unit = selectors.get_unit(principal=principal, code=code, cap=Cap.EDIT_ORG_TREE)
     if not selectors.can_restructure(principal=principal, unit=unit):
         raise PermissionDenied
@@ -187,8 +188,8 @@ def unit_set_active(request: HttpRequest, code: Any) -> HttpResponse:
 
 @requires(Cap.MANAGE_TERMS)
 @require_http_methods(["GET", "POST"])
-def term_list(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def term_list(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     terms = selectors.list_terms(principal=principal)
     form = TermForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -203,8 +204,8 @@ def term_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @requires(Cap.MANAGE_TERMS)
-def term_make_current(request: HttpRequest, code: str) -> HttpResponse:
-    term = selectors.get_term(principal=request.principal, code=code)  # type: ignore[attr-defined]
+def term_make_current(request: PrincipalRequest, code: str) -> HttpResponse:
+    term = selectors.get_term(principal=request.principal, code=code)
     services.set_current_term(actor=request.user, term=term)
     messages.success(request, _("%(term)s is now the current term.") % {"term": term})
     return redirect("orgs:term-list")

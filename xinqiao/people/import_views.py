@@ -15,7 +15,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
+from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind, OrgUnit, Term
@@ -61,7 +62,7 @@ class ImportForm(forms.Form):
         label=gettext_lazy("Dry run: check the file and count, change nothing"), required=False
     )
 
-    def __init__(self, *args: Any, principal: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["term"].queryset = Term.objects.all()  # type: ignore[attr-defined]
         current = Term.objects.current()
@@ -93,8 +94,8 @@ class ImportForm(forms.Form):
 
 
 @requires(Cap.IMPORT_ROSTER)
-def job_list(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def job_list(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES, principal=principal)
         if form.is_valid():
@@ -124,27 +125,27 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "imports/job_list.html", {"form": form, "jobs": jobs})
 
 
-def _job(request: HttpRequest, code: Any) -> Any:
-    return get_import_job(principal=request.principal, code=code)  # type: ignore[attr-defined]
+def _job(request: PrincipalRequest, code: Any) -> Any:
+    return get_import_job(principal=request.principal, code=code)
 
 
 @login_required
 @require_GET
-def job_detail(request: HttpRequest, code: Any) -> HttpResponse:
+def job_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
     job = _job(request, code)
     return render(request, "imports/job_detail.html", {"job": job})
 
 
 @login_required
 @require_GET
-def job_progress(request: HttpRequest, code: Any) -> HttpResponse:
+def job_progress(request: PrincipalRequest, code: Any) -> HttpResponse:
     job = _job(request, code)
     return render(request, "imports/_progress.html", {"job": job})
 
 
 @login_required
 @require_GET
-def job_errors(request: HttpRequest, code: Any) -> HttpResponse | FileResponse:
+def job_errors(request: PrincipalRequest, code: Any) -> HttpResponse | FileResponse:
     """The error report: CSV in UTF-8 with BOM (opens in Excel); header only when no row failed."""
     job = _job(request, code)
     filename = f"{Path(job.original_name).stem}-errors.csv"

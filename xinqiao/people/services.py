@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from xinqiao.audit.services import record_event
 from xinqiao.core.crypto import keyed_hash
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor
 from xinqiao.orgs.models import Kind, OrgUnit, Term
 
 from .models import (
@@ -52,7 +53,7 @@ def _set_id_number(student: Student, id_number: str) -> None:
 @transaction.atomic
 def create_student(
     *,
-    actor: Any,
+    actor: Actor,
     student_number: str,
     name: str,
     gender: str,
@@ -89,7 +90,7 @@ def create_student(
 
 
 @transaction.atomic
-def update_student(*, actor: Any, student: Student, **changes: Any) -> Student:
+def update_student(*, actor: Actor, student: Student, **changes: Any) -> Student:
     unknown = set(changes) - set(STUDENT_FIELDS) - {"id_number"}
     if unknown:
         raise DomainError(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
@@ -117,7 +118,7 @@ def update_student(*, actor: Any, student: Student, **changes: Any) -> Student:
 
 
 @transaction.atomic
-def move_student(*, actor: Any, student: Student, school_class: OrgUnit, term: Term) -> Student:
+def move_student(*, actor: Actor, student: Student, school_class: OrgUnit, term: Term) -> Student:
     """Put a student in a class for a term; the previous class stays in the enrolment history."""
     school = _school_of_class(school_class)
     old_class = student.school_class_id
@@ -139,7 +140,7 @@ def move_student(*, actor: Any, student: Student, school_class: OrgUnit, term: T
 @transaction.atomic
 def add_guardian(
     *,
-    actor: Any,
+    actor: Actor,
     student: Student,
     relation: str,
     name: str,
@@ -168,7 +169,7 @@ def add_guardian(
 
 
 @transaction.atomic
-def appoint_committee_member(*, actor: Any, student: Student, term: Term) -> CommitteeMember:
+def appoint_committee_member(*, actor: Actor, student: Student, term: Term) -> CommitteeMember:
     if student.school_class is None:
         raise DomainError(_("The student has no class."))
     member, _created = CommitteeMember.objects.get_or_create(
@@ -187,7 +188,7 @@ def appoint_committee_member(*, actor: Any, student: Student, term: Term) -> Com
 
 @transaction.atomic
 def set_group_members(
-    *, actor: Any, school: OrgUnit, kind: str, members: list[Staff], leader: Staff | None = None
+    *, actor: Actor, school: OrgUnit, kind: str, members: list[Staff], leader: Staff | None = None
 ) -> SchoolGroup:
     if kind not in GroupKind.values:
         raise DomainError(_("Unknown group."))

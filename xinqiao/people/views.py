@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
+from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.audit.services import record_read
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
@@ -43,16 +44,16 @@ PROFILE_FIELDS = [
 ]
 
 
-def _pick(principal: Any, code: str, kind: str, within: OrgUnit | None) -> OrgUnit | None:
+def _pick(principal: Principal, code: str, kind: str, within: OrgUnit | None) -> OrgUnit | None:
     unit = selectors.scoped_unit(principal=principal, code=code)
     if unit is None or unit.kind != kind or (within is not None and not within.contains(unit)):
         return None
     return unit
 
 
-def _student_filters(request: HttpRequest) -> tuple[StudentFilterForm, OrgUnit | None]:
+def _student_filters(request: PrincipalRequest) -> tuple[StudentFilterForm, OrgUnit | None]:
     """The filter form with the unit choices the user's scope offers, and the unit filtered on."""
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     get = request.GET
     choices: dict[str, list[OrgUnit]] = {}
     districts = selectors.filter_units(principal=principal, kind=Kind.DISTRICT)
@@ -80,8 +81,8 @@ def _student_filters(request: HttpRequest) -> tuple[StudentFilterForm, OrgUnit |
 
 
 @requires(Cap.VIEW_STUDENTS)
-def student_list(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def student_list(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     form, unit = _student_filters(request)
     students = selectors.list_students(
         principal=principal,
@@ -103,8 +104,8 @@ def student_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.VIEW_STUDENTS)
-def student_detail(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def student_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     student = selectors.get_student(principal=principal, code=code)
     profile = selectors.student_profile(principal=principal, student=student)
     sections = sections_for(principal=principal, student=student)
@@ -126,8 +127,8 @@ def student_detail(request: HttpRequest, code: Any) -> HttpResponse:
 
 @require_POST
 @requires(Cap.VIEW_FULL_ID_NUMBER)
-def student_reveal_id(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def student_reveal_id(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     student = selectors.get_student(principal=principal, code=code)
     if not selectors.covers(principal=principal, student=student, cap=Cap.VIEW_FULL_ID_NUMBER):
         raise PermissionDenied
@@ -147,8 +148,8 @@ def student_reveal_id(request: HttpRequest, code: Any) -> HttpResponse:
 
 @requires(Cap.EDIT_STUDENTS)
 @require_http_methods(["GET", "POST"])
-def student_edit(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def student_edit(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     student = selectors.get_student(principal=principal, code=code)
     if not selectors.covers(principal=principal, student=student, cap=Cap.EDIT_STUDENTS):
         raise PermissionDenied
@@ -171,8 +172,8 @@ def student_edit(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @requires(Cap.VIEW_STAFF)
-def staff_list(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def staff_list(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     units = selectors.staff_units(principal=principal)
     form = StaffFilterForm(request.GET or None, units=units)
     cleaned = form.cleaned_data if form.is_bound and form.is_valid() else {}

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap, Role
+from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.analytics.disclosure import SMALL_CELL
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
@@ -33,17 +34,12 @@ from . import selectors, services
 from .forms import BatteryForm, CampaignForm
 from .models import Assignment, BatteryEntry, CampaignStatus, Sitting
 
-
-def _principal(request: HttpRequest) -> Any:
-    return request.principal  # type: ignore[attr-defined]
-
-
 # --- campaigns -------------------------------------------------------------------------------
 
 
 @requires(Cap.VIEW_SCREENING_PROGRESS)
-def campaign_list(request: HttpRequest) -> HttpResponse:
-    principal = _principal(request)
+def campaign_list(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     campaigns = selectors.campaigns_for(principal, Cap.VIEW_SCREENING_PROGRESS).order_by(
         "-opens_at", "-id"
     )[:200]
@@ -54,7 +50,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _owner_units(principal: Any) -> Any:
+def _owner_units(principal: Principal) -> Any:
     ids = []
     for grant in principal.grants_with(Cap.MANAGE_CAMPAIGNS):
         if grant.role == Role.PSYCHOLOGY_TEACHER:
@@ -80,8 +76,8 @@ def _coverable(owners: Any) -> Any:
 
 @requires(Cap.MANAGE_CAMPAIGNS)
 @require_http_methods(["GET", "POST"])
-def campaign_create(request: HttpRequest) -> HttpResponse:
-    principal = _principal(request)
+def campaign_create(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     owners = _owner_units(principal)
     if not owners.exists():
         raise PermissionDenied
@@ -138,8 +134,8 @@ def _battery_by_band(campaign: Any) -> dict[str, list[str]]:
 
 
 @requires(Cap.VIEW_SCREENING_PROGRESS)
-def campaign_detail(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = _principal(request)
+def campaign_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.VIEW_SCREENING_PROGRESS)
     by = request.GET.get("by") or _default_group(campaign, principal)
     rows = selectors.progress(
@@ -169,7 +165,7 @@ def campaign_detail(request: HttpRequest, code: Any) -> HttpResponse:
     )
 
 
-def _default_group(campaign: Any, principal: Any) -> str:
+def _default_group(campaign: Any, principal: Principal) -> str:
     areas = selectors._areas(principal, Cap.VIEW_SCREENING_PROGRESS)
     kinds = {a.kind for a in areas}
     if Kind.CITY in kinds:
@@ -180,9 +176,9 @@ def _default_group(campaign: Any, principal: Any) -> str:
 
 
 @requires(Cap.VIEW_SCREENING_PROGRESS)
-def campaign_progress(request: HttpRequest, code: Any) -> HttpResponse:
+def campaign_progress(request: PrincipalRequest, code: Any) -> HttpResponse:
     """The live progress table (htmx polls it)."""
-    principal = _principal(request)
+    principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.VIEW_SCREENING_PROGRESS)
     by = request.GET.get("by", "school")
     if by not in selectors.PROGRESS_GROUPS:
@@ -197,8 +193,8 @@ def campaign_progress(request: HttpRequest, code: Any) -> HttpResponse:
 
 @requires(Cap.MANAGE_CAMPAIGNS)
 @require_POST
-def campaign_transition(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = _principal(request)
+def campaign_transition(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.MANAGE_CAMPAIGNS)
     action = {
         "open": services.open_campaign,
@@ -219,8 +215,8 @@ def campaign_transition(request: HttpRequest, code: Any) -> HttpResponse:
 
 @requires(Cap.MANAGE_CAMPAIGNS)
 @require_http_methods(["GET", "POST"])
-def campaign_battery(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = _principal(request)
+def campaign_battery(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.MANAGE_CAMPAIGNS)
     form = BatteryForm(request.POST or None, current=_battery_by_band(campaign))
     if request.method == "POST" and form.is_valid():
@@ -242,8 +238,8 @@ def campaign_battery(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @requires(Cap.VIEW_CLASS_PROGRESS)
-def my_classes(request: HttpRequest) -> HttpResponse:
-    principal = _principal(request)
+def my_classes(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     return render(
         request,
         "screening/my_classes.html",
@@ -255,8 +251,8 @@ def my_classes(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.VIEW_CLASS_PROGRESS)
-def class_progress(request: HttpRequest, code: Any, class_code: Any) -> HttpResponse:
-    principal = _principal(request)
+def class_progress(request: PrincipalRequest, code: Any, class_code: Any) -> HttpResponse:
+    principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.VIEW_CLASS_PROGRESS)
     school_class = selectors.get_class(principal, campaign, class_code, Cap.VIEW_CLASS_PROGRESS)
     entries = selectors.class_list(principal, campaign, school_class)
@@ -291,8 +287,8 @@ def class_progress(request: HttpRequest, code: Any, class_code: Any) -> HttpResp
 
 @requires(Cap.RECORD_CONSENT)
 @require_POST
-def class_consent(request: HttpRequest, code: Any, class_code: Any) -> HttpResponse:
-    principal = _principal(request)
+def class_consent(request: PrincipalRequest, code: Any, class_code: Any) -> HttpResponse:
+    principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.RECORD_CONSENT)
     school_class = selectors.get_class(principal, campaign, class_code, Cap.RECORD_CONSENT)
     codes = request.POST.getlist("student")
@@ -319,10 +315,12 @@ def class_consent(request: HttpRequest, code: Any, class_code: Any) -> HttpRespo
 
 @requires(Cap.MANAGE_ASSIGNMENTS)
 @require_POST
-def assignment_action(request: HttpRequest, code: Any, student: Any, action: str) -> HttpResponse:
+def assignment_action(
+    request: PrincipalRequest, code: Any, student: Any, action: str
+) -> HttpResponse:
     if action not in ("absent", "resit"):
         raise Http404
-    principal = _principal(request)
+    principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.MANAGE_ASSIGNMENTS)
     assignment = selectors.get_assignment(principal, campaign, student)
     try:
@@ -348,8 +346,8 @@ def assignment_action(request: HttpRequest, code: Any, student: Any, action: str
 
 @requires(Cap.RUN_SITTINGS)
 @require_POST
-def sitting_open(request: HttpRequest, code: Any, class_code: Any) -> HttpResponse:
-    principal = _principal(request)
+def sitting_open(request: PrincipalRequest, code: Any, class_code: Any) -> HttpResponse:
+    principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.RUN_SITTINGS)
     school_class = selectors.get_class(principal, campaign, class_code, Cap.RUN_SITTINGS)
     existing = selectors.open_sittings(campaign, [school_class]).get(school_class.pk)
@@ -396,22 +394,22 @@ def _sitting_context(sitting: Sitting) -> dict[str, Any]:
 
 
 @requires(Cap.RUN_SITTINGS)
-def sitting_screen(request: HttpRequest, key: Any) -> HttpResponse:
+def sitting_screen(request: PrincipalRequest, key: Any) -> HttpResponse:
     """The classroom screen: the code, large, and how many have finished."""
-    sitting = selectors.get_sitting(_principal(request), key)
+    sitting = selectors.get_sitting(request.principal, key)
     return render(request, "screening/sitting_screen.html", _sitting_context(sitting))
 
 
 @requires(Cap.RUN_SITTINGS)
-def sitting_status(request: HttpRequest, key: Any) -> HttpResponse:
-    sitting = selectors.get_sitting(_principal(request), key)
+def sitting_status(request: PrincipalRequest, key: Any) -> HttpResponse:
+    sitting = selectors.get_sitting(request.principal, key)
     return render(request, "screening/_sitting_status.html", _sitting_context(sitting))
 
 
 @requires(Cap.RUN_SITTINGS)
 @require_POST
-def sitting_close(request: HttpRequest, key: Any) -> HttpResponse:
-    sitting = selectors.get_sitting(_principal(request), key)
+def sitting_close(request: PrincipalRequest, key: Any) -> HttpResponse:
+    sitting = selectors.get_sitting(request.principal, key)
     try:
         services.close_sitting(actor=request.user, sitting=sitting)
     except DomainError as exc:
@@ -427,8 +425,8 @@ def sitting_close(request: HttpRequest, key: Any) -> HttpResponse:
 
 
 @requires(Cap.VIEW_SCREENING_RESULTS)
-def results(request: HttpRequest, code: Any, school: Any) -> HttpResponse:
-    principal = _principal(request)
+def results(request: PrincipalRequest, code: Any, school: Any) -> HttpResponse:
+    principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.VIEW_SCREENING_RESULTS)
     school_unit = selectors.get_result_school(principal, campaign, school)
     rows = selectors.school_results(principal, campaign, school_unit)
@@ -461,10 +459,10 @@ def results(request: HttpRequest, code: Any, school: Any) -> HttpResponse:
 
 
 @requires(Cap.VIEW_SCREENING_RESULTS)
-def results_export(request: HttpRequest, code: Any, school: Any) -> HttpResponse:
+def results_export(request: PrincipalRequest, code: Any, school: Any) -> HttpResponse:
     import xlsxwriter
 
-    principal = _principal(request)
+    principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.VIEW_SCREENING_RESULTS)
     school_unit = selectors.get_result_school(principal, campaign, school)
     rows = selectors.school_results(principal, campaign, school_unit)
@@ -510,8 +508,8 @@ def results_export(request: HttpRequest, code: Any, school: Any) -> HttpResponse
 
 
 @requires(Cap.VIEW_SCREENING_PROGRESS)
-def aggregates(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = _principal(request)
+def aggregates(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.VIEW_SCREENING_PROGRESS)
     by = request.GET.get("by")
     if by not in ("district", "school"):
@@ -528,7 +526,7 @@ def aggregates(request: HttpRequest, code: Any) -> HttpResponse:
     )
 
 
-def archive_context(*, principal: Any, student: Student) -> dict[str, Any]:
+def archive_context(*, principal: Principal, student: Student) -> dict[str, Any]:
     """Context for the `screening/_student_archive.html` partial (student profile page)."""
     entries = selectors.list_responses_for_student(principal=principal, student=student)
     return {

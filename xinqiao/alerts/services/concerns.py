@@ -4,7 +4,6 @@ its urgency implies."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 from xinqiao.access.roles import Role
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import User
 from xinqiao.people.models import Student
 
 from ..models import URGENCY_LEVEL, Concern, Source
@@ -30,7 +30,7 @@ ROLE_SOURCE: dict[str, Source] = {
 @transaction.atomic
 def file_concern(
     *,
-    actor: Any,
+    actor: User,
     student: Student,
     what_seen: str,
     seen_on: datetime.date,

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from xinqiao.access.holders import owner_for_school, psychology_teachers
 from xinqiao.audit.services import record_event
+from xinqiao.core.types import Actor
 from xinqiao.notifications.models import Notification
 from xinqiao.people.models import Student
 
@@ -57,7 +58,7 @@ def _raise_event(
     rule: str,
     source: str,
     ruleset: str,
-    actor: Any = None,
+    actor: Actor = None,
 ) -> dict[str, Any]:
     """The audit event of one trigger (`record_event`'s keyword arguments): the alert raised, or
     the trigger attached to the open one (`raised`: it raised the level)."""
@@ -228,7 +229,7 @@ def raise_alert(
     ruleset_version: str = "",
     response_id: int | None = None,
     concern: Concern | None = None,
-    actor: Any = None,
+    actor: Actor = None,
 ) -> Alert:
     """A new alert, or the student's open alert with this trigger attached (de-duplication).
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor
 from xinqiao.orgs.models import Kind, OrgUnit
 
 from .. import rules as rules_mod
 from ..models import RuleSet
 
 
-def can_edit_rules_for(actor: Any, unit: OrgUnit) -> bool:
+def can_edit_rules_for(actor: Actor, unit: OrgUnit) -> bool:
     from xinqiao.access.roles import Cap
     from xinqiao.access.scope import principal_for
 
@@ -25,7 +24,9 @@ def can_edit_rules_for(actor: Any, unit: OrgUnit) -> bool:
 
 
 @transaction.atomic
-def save_ruleset(*, actor: Any, unit: OrgUnit, stage: str, source: str, note: str = "") -> RuleSet:
+def save_ruleset(
+    *, actor: Actor, unit: OrgUnit, stage: str, source: str, note: str = ""
+) -> RuleSet:
     """A new version of the rules for `unit` (city or district) and `stage` ("" = every stage)."""
     from xinqiao.screening.models import StageBand
 

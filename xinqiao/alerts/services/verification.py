@@ -4,7 +4,6 @@ informed."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor, User
 
 from ..models import Alert, Level, Outcome, Status, Verification
 from ..signals import send_alert_confirmed
@@ -22,7 +22,7 @@ def _lock(alert: Alert) -> Alert:
 
 
 @transaction.atomic
-def acknowledge_alert(alert: Alert, *, actor: Any) -> Alert:
+def acknowledge_alert(alert: Alert, *, actor: Actor) -> Alert:
     alert = _lock(alert)
     if alert.status != Status.NEW:
         raise DomainError(_("This alert has already been acknowledged."))
@@ -47,7 +47,7 @@ def acknowledge_alert(alert: Alert, *, actor: Any) -> Alert:
 def verify_alert(
     alert: Alert,
     *,
-    actor: Any,
+    actor: User,
     outcome: str,
     reason: str,
     new_level: str = "",
@@ -115,7 +115,7 @@ def verify_alert(
 
 @transaction.atomic
 def mark_guardian_informed(
-    alert: Alert, *, actor: Any, at: datetime.datetime | None = None
+    alert: Alert, *, actor: Actor, at: datetime.datetime | None = None
 ) -> Alert:
     """Record that the student's guardian has been informed of the alert: the red deadline "inform
     the guardian the same school day" is met and the red_guardian step no longer applies.

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.access.scope import Principal
 from xinqiao.core.forms import ClientKeyMixin
 from xinqiao.orgs.models import OrgUnit
 from xinqiao.people.models import Student
@@ -110,7 +111,7 @@ class _SchoolGroupForm(ClientKeyMixin):
 
     school = forms.ModelChoiceField(queryset=OrgUnit.objects.none(), label=_("School"))
 
-    def __init__(self, *args: Any, principal: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         schools = sel.handled_schools(principal)
         _field(self, "school").queryset = schools

@@ -86,11 +86,11 @@ def person_name(user: Any) -> str:
     # A missing reverse one-to-one raises a subclass of AttributeError: getattr's default applies.
     staff = getattr(user, "staff", None)
     if staff is not None:
-        return staff.name
+        return str(staff.name)
     student = getattr(user, "student", None)
     if student is not None:
-        return student.name
-    return user.get_full_name() or user.get_username()
+        return str(student.name)
+    return str(user.get_full_name() or user.get_username())
 
 
 def _role_unit_fits(case: Case, role: str, unit: OrgUnit) -> bool:
@@ -349,7 +349,9 @@ def get_document(*, principal: Principal, code: Any) -> CaseDocument:
 FOLLOW_UPS_SHOWN = 30
 
 
-def care_panel(principal: Principal, case: Case, *, now: datetime.datetime | None = None) -> dict:
+def care_panel(
+    principal: Principal, case: Case, *, now: datetime.datetime | None = None
+) -> dict[str, Any]:
     """Everything the care panel shows this user. Notes, plan text and what was said with
     guardians only when `can_read_notes`; the caller audits that read."""
     now = now or timezone.now()

@@ -253,7 +253,8 @@ def latest_screen(
 
     def age() -> int | None:
         today = timezone.localdate()
-        return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+        before_birthday = (today.month, today.day) < (birth.month, birth.day)
+        return int(today.year - birth.year - before_birthday)
 
     active = rules_mod.ruleset_for(school_id=assignment.school_id, stage=assignment.stage_band)
     outcome = rules_mod.evaluate(active.definition, alert_services.facts_of(all_responses, age))

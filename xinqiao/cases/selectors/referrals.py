@@ -168,8 +168,8 @@ def person_name(user: Any) -> str:
         return ""
     staff = getattr(user, "staff", None)  # RelatedObjectDoesNotExist is an AttributeError
     if staff is not None and staff.name:
-        return staff.name
-    return user.get_full_name() or user.get_username()
+        return str(staff.name)
+    return str(user.get_full_name() or user.get_username())
 
 
 # --- choices for the referral form --------------------------------------------------------------

@@ -28,6 +28,7 @@ from xinqiao.alerts import services as alert_services
 from xinqiao.alerts.models import LEVEL_RANK, OPEN_STATUSES, Alert, Level, Outcome, Source
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor, User
 from xinqiao.notifications import services as notifications
 
 from ..documents import save_document
@@ -66,7 +67,7 @@ TASK_MAX = 300
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 
-def _check(case: Case, actor: Any, *, open_only: bool = True) -> Case:
+def _check(case: Case, actor: Actor, *, open_only: bool = True) -> Case:
     """Lock the case, then check the actor handles it and (for most writes) that it is open."""
     case = lock_case(case)
     require_handle(principal_for(actor), case)
@@ -96,7 +97,7 @@ def _tasks_url() -> str:
         return ""
 
 
-def _notify_new_members(case: Case, users: Iterable[Any], *, actor: Any) -> None:
+def _notify_new_members(case: Case, users: Iterable[Any], *, actor: Actor) -> None:
     """Tell new members only that a student needs their attention: never a level or a note.
     Those who may open the case page (level 1) get a link to it, the others to their tasks."""
     subject = _("A student needs your attention")
@@ -137,7 +138,7 @@ def _task_for(role: str, task: str) -> str:
     return task
 
 
-def _add_member(case: Case, *, actor: Any, user: Any, role: str, task: str) -> CaseTeamMember:
+def _add_member(case: Case, *, actor: User, user: Any, role: str, task: str) -> CaseTeamMember:
     member = CaseTeamMember.objects.create(
         case=case,
         user=user,
@@ -164,7 +165,7 @@ def _add_member(case: Case, *, actor: Any, user: Any, role: str, task: str) -> C
 
 @transaction.atomic
 def add_team_member(
-    case: Case, *, actor: Any, user: Any, role: str, task: str = ""
+    case: Case, *, actor: User, user: Any, role: str, task: str = ""
 ) -> CaseTeamMember:
     """Add one person to the case's team at the level their role gives.
 
@@ -190,7 +191,7 @@ USUAL_ROLES = (Role.SCHOOL_ADMIN, Role.PSYCHOLOGY_TEACHER, Role.HEAD_TEACHER, Ro
 
 
 @transaction.atomic
-def add_usual_team(case: Case, *, actor: Any) -> list[CaseTeamMember]:
+def add_usual_team(case: Case, *, actor: User) -> list[CaseTeamMember]:
     """Add the usual team in one action: the school's moral-education leaders, the case owner,
     the student's head teacher and the class's committee members (mentors are chosen one by
     one). People already on the team are left as they are; returns the members added."""
@@ -215,7 +216,7 @@ def add_usual_team(case: Case, *, actor: Any) -> list[CaseTeamMember]:
 
 
 @transaction.atomic
-def remove_team_member(member: CaseTeamMember, *, actor: Any) -> CaseTeamMember:
+def remove_team_member(member: CaseTeamMember, *, actor: Actor) -> CaseTeamMember:
     """Take a person off the team (the row stays, with `removed_at`)."""
     case = _check(member.case, actor)
     member = CaseTeamMember.objects.select_for_update().get(pk=member.pk, case=case)
@@ -240,7 +241,7 @@ def remove_team_member(member: CaseTeamMember, *, actor: Any) -> CaseTeamMember:
 def save_support_plan(
     case: Case,
     *,
-    actor: Any,
+    actor: User,
     goal: str,
     actions: str,
     owner: Any,
@@ -288,7 +289,7 @@ def save_support_plan(
 # --- follow-ups --------------------------------------------------------------------------------
 
 
-def _raise_for_risk(case: Case, follow_up: FollowUp, *, actor: Any) -> Alert | None:
+def _raise_for_risk(case: Case, follow_up: FollowUp, *, actor: Actor) -> Alert | None:
     """Signs of risk in a follow-up raise an orange alert from counselling for the student (a
     human verifies it; when confirmed it attaches to this case), unless an orange or red alert
     is already open."""
@@ -309,7 +310,7 @@ def _raise_for_risk(case: Case, follow_up: FollowUp, *, actor: Any) -> Alert | N
 def record_follow_up(
     case: Case,
     *,
-    actor: Any,
+    actor: User,
     client_key: str,
     done_at: datetime.datetime,
     method: str,
@@ -392,7 +393,7 @@ def record_follow_up(
 
 
 def _mark_guardian_informed(
-    case: Case, level: str, at: datetime.datetime, *, actor: Any
+    case: Case, level: str, at: datetime.datetime, *, actor: Actor
 ) -> list[str]:
     """The student's alerts behind this case (and any open one) at or below the level the
     guardian was told about are marked guardian-informed through the alerts app (the red
@@ -419,7 +420,7 @@ def _mark_guardian_informed(
 def record_guardian_contact(
     case: Case,
     *,
-    actor: Any,
+    actor: User,
     client_key: str,
     guardian: Any,
     method: str,
@@ -509,7 +510,9 @@ def record_guardian_contact(
 
 
 @transaction.atomic
-def upload_acknowledgement(contact: GuardianContact, *, actor: Any, upload: Any) -> GuardianContact:
+def upload_acknowledgement(
+    contact: GuardianContact, *, actor: User, upload: Any
+) -> GuardianContact:
     """Add the guardian's signed acknowledgement to a contact recorded without it (also on a
     closed case: paperwork may arrive late). A contact keeps its first acknowledgement."""
     case = _check(contact.case, actor, open_only=False)

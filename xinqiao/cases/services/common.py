@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -15,6 +16,8 @@ from xinqiao.notifications import services as notifications
 
 from .. import policy
 from ..models import Case, ReferralStatus
+
+M = TypeVar("M", bound=models.Model)
 
 
 def clean_client_key(key: str) -> str:
@@ -25,12 +28,12 @@ def clean_client_key(key: str) -> str:
     return key
 
 
-def existing_row(model: type[Any], client_key: str, **owner: Any) -> Any:
+def existing_row(model: type[M], client_key: str, **owner: Any) -> M | None:
     """The row an earlier submit of the same form made (a double submit), or None. `owner` names
     the fields the row must match (its case, school or incident): a key of someone else's row is
     refused like a stale form, never returned. Call it after the lock that serialises the create
     (a concurrent repeat then finds the first row)."""
-    row = model.objects.filter(client_key=client_key).first()
+    row = model._default_manager.filter(client_key=client_key).first()
     if row is not None and any(getattr(row, field) != value for field, value in owner.items()):
         raise DomainError(_("The form has expired. Please reload the page and try again."))
     return row

@@ -25,6 +25,7 @@ from xinqiao.access.scope import principal_for
 from xinqiao.alerts.models import Alert, Verification
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor, User
 
 from ..models import Case, CaseStatus, ChangeKind, LevelChange, RequestStatus, StepDownRequest
 from ..selectors.common import can_handle
@@ -81,7 +82,9 @@ def case_owners_for_students(students: Sequence[Any]) -> dict[int, Any]:
     return owners
 
 
-def on_alert_confirmed(sender: Any, *, alert: Alert, level: str, actor: Any, **kwargs: Any) -> None:
+def on_alert_confirmed(
+    sender: Any, *, alert: Alert, level: str, actor: Actor, **kwargs: Any
+) -> None:
     """Receiver of `alert_confirmed` (connected in apps.py)."""
     open_or_attach(alert=alert, level=level, actor=actor)
 
@@ -103,7 +106,7 @@ def _withdraw_pending(case: Case, now: datetime.datetime) -> int | None:
 
 
 @transaction.atomic
-def open_or_attach(*, alert: Alert, level: str, actor: Any) -> Case:
+def open_or_attach(*, alert: Alert, level: str, actor: Actor) -> Case:
     """A verified alert joins the student's case. Effects in order:
 
     1. the student has an open case → a LevelChange "attached" (alert linked); when the verified
@@ -174,7 +177,7 @@ def _record_start(
     action: str,
     alert: Alert,
     level: str,
-    actor: Any,
+    actor: Actor,
     now: datetime.datetime,
     **fields: Any,
 ) -> None:
@@ -206,7 +209,7 @@ def _record_start(
     )
 
 
-def _attach(case: Case, *, alert: Alert, level: str, actor: Any, now: datetime.datetime) -> Case:
+def _attach(case: Case, *, alert: Alert, level: str, actor: Actor, now: datetime.datetime) -> Case:
     previous = case.level
     raised = level_rank(level) > level_rank(previous)
     LevelChange.objects.create(
@@ -257,7 +260,7 @@ def _attach(case: Case, *, alert: Alert, level: str, actor: Any, now: datetime.d
     return case
 
 
-def _reopen(case: Case, *, alert: Alert, level: str, actor: Any, now: datetime.datetime) -> Case:
+def _reopen(case: Case, *, alert: Alert, level: str, actor: Actor, now: datetime.datetime) -> Case:
     closed_at = case.closed_at
     if not _still_psychology_teacher(case.owner, case.school_id):
         case.owner = alert.owner or actor
@@ -300,7 +303,7 @@ def _reopen(case: Case, *, alert: Alert, level: str, actor: Any, now: datetime.d
 
 
 @transaction.atomic
-def request_step_down(case: Case, *, actor: Any, reason: str) -> StepDownRequest:
+def request_step_down(case: Case, *, actor: User, reason: str) -> StepDownRequest:
     """The psychology teacher asks to lower the level one step (yellow: to close the case).
 
     Effects in order: lock the case; check it is open, the actor handles it, a reason is given
@@ -352,7 +355,7 @@ def request_step_down(case: Case, *, actor: Any, reason: str) -> StepDownRequest
 
 @transaction.atomic
 def decide_step_down(
-    request: StepDownRequest, *, actor: Any, approve: bool, note: str = ""
+    request: StepDownRequest, *, actor: User, approve: bool, note: str = ""
 ) -> StepDownRequest:
     """The moral-education leader approves or rejects a pending step-down request.
 

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor, User
 from xinqiao.notifications import services as notifications
 from xinqiao.orgs.models import OrgUnit
 
@@ -59,7 +60,7 @@ def _lock(referral: Referral) -> Referral:
     return locked
 
 
-def _event(*, actor: Any, action: str, referral: Referral, fields: dict[str, Any]) -> None:
+def _event(*, actor: Actor, action: str, referral: Referral, fields: dict[str, Any]) -> None:
     record_event(
         actor=actor,
         action=action,
@@ -79,7 +80,7 @@ def _hospital_recipients(referral: Referral) -> list[Any]:
     return selectors.psychiatrists_at(referral.hospital)
 
 
-def _require_psychiatrist(referral: Referral, actor: Any, *, may_take: bool = False) -> None:
+def _require_psychiatrist(referral: Referral, actor: Actor, *, may_take: bool = False) -> None:
     principal = principal_for(actor)
     if not selectors.is_psychiatrist_for(principal, referral):
         if selectors.works_at(principal, referral.hospital) and (
@@ -97,7 +98,7 @@ def _require_psychiatrist(referral: Referral, actor: Any, *, may_take: bool = Fa
 def refer(
     case: Case,
     *,
-    actor: Any,
+    actor: User,
     hospital: OrgUnit,
     psychiatrist: Any = None,
     reason: str,
@@ -215,7 +216,7 @@ def refer(
 
 
 @transaction.atomic
-def cancel_referral(referral: Referral, *, actor: Any, reason: str) -> Referral:
+def cancel_referral(referral: Referral, *, actor: Actor, reason: str) -> Referral:
     """Withdraw an open referral (sent, received or seen) for a CancelReason. The hospital is told
     (no clinical detail)."""
     referral = _lock(referral)
@@ -254,7 +255,7 @@ def cancel_referral(referral: Referral, *, actor: Any, reason: str) -> Referral:
 
 # --- the psychiatrist ----------------------------------------------------------------------------
 @transaction.atomic
-def mark_received(referral: Referral, *, actor: Any) -> Referral:
+def mark_received(referral: Referral, *, actor: Actor) -> Referral:
     """The hospital has the referral. A referral that names no psychiatrist is taken by the one
     who marks it received (the hospital's other psychiatrists no longer see it)."""
     referral = _lock(referral)
@@ -296,7 +297,7 @@ def _seen_at(day: datetime.date) -> datetime.datetime:
 
 
 @transaction.atomic
-def mark_seen(referral: Referral, *, actor: Any, seen_on: datetime.date) -> Referral:
+def mark_seen(referral: Referral, *, actor: Actor, seen_on: datetime.date) -> Referral:
     """The psychiatrist saw the student on `seen_on` (not in the future, not before the referral
     was sent)."""
     referral = _lock(referral)
@@ -322,7 +323,7 @@ def mark_seen(referral: Referral, *, actor: Any, seen_on: datetime.date) -> Refe
 def give_feedback(
     referral: Referral,
     *,
-    actor: Any,
+    actor: Actor,
     diagnosis_category: str = "",
     advice_for_school: str,
     next_review_on: datetime.date | None = None,
@@ -366,7 +367,7 @@ def give_feedback(
 def record_paper_feedback(
     referral: Referral,
     *,
-    actor: Any,
+    actor: User,
     seen_on: datetime.date | None,
     diagnosis_category: str = "",
     advice_for_school: str,
@@ -466,7 +467,7 @@ def _clean_feedback(
 def _store_feedback(
     referral: Referral,
     *,
-    actor: Any,
+    actor: Actor,
     source: str,
     diagnosis_category: str,
     advice_for_school: str,

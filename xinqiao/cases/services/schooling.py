@@ -25,6 +25,7 @@ from xinqiao.access import holders
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import User
 from xinqiao.people import services as people_services
 from xinqiao.people.models import Student, StudentStatus
 
@@ -49,7 +50,7 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 
 
 def _save_documents(
-    *, case: Case, kind: str, uploads: Iterable[Any], actor: Any, field: str
+    *, case: Case, kind: str, uploads: Iterable[Any], actor: User, field: str
 ) -> list[CaseDocument]:
     docs: list[CaseDocument] = []
     for upload in uploads:
@@ -68,7 +69,7 @@ def _lock_student(case: Case) -> Student:
 def suspend_student(
     case: Case,
     *,
-    actor: Any,
+    actor: User,
     reason: str,
     effective_on: datetime.date | None,
     client_key: str,
@@ -150,7 +151,7 @@ def suspend_student(
 def return_student(
     case: Case,
     *,
-    actor: Any,
+    actor: User,
     returned_on: datetime.date | None,
     medical_opinion: str,
     opinion_documents: Sequence[Any] = (),

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor, User
 from xinqiao.orgs.models import Kind, OrgUnit, Term
 from xinqiao.people.models import Student, StudentStatus
 from xinqiao.screening import services as screening_services
@@ -64,7 +65,7 @@ RESCREEN_KINDS = [
 ACTIVE_STATUSES = [StudentStatus.ENROLLED, StudentStatus.SUSPENDED]
 
 
-def _require_school(actor: Any, school: OrgUnit) -> None:
+def _require_school(actor: Actor, school: OrgUnit) -> None:
     if school.kind != Kind.SCHOOL or not can_handle_school(principal_for(actor), school):
         raise PermissionDenied
 
@@ -101,7 +102,7 @@ def _check_group(
 
 def _start_campaign(
     *,
-    actor: Any,
+    actor: Actor,
     school: OrgUnit,
     name: str,
     kind: str,
@@ -144,13 +145,13 @@ def _insert_reviews(sweep: Sweep) -> int:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [sweep.pk, sweep.school_id, CaseStatus.OPEN])
-        return max(cursor.rowcount, 0)
+        return max(int(cursor.rowcount), 0)
 
 
 @transaction.atomic
 def start_sweep(
     *,
-    actor: Any,
+    actor: User,
     school: OrgUnit,
     kind: str,
     title: str,
@@ -223,7 +224,7 @@ def start_sweep(
 
 
 @transaction.atomic
-def review_sweep_case(review: SweepReview, *, actor: Any, note: str) -> SweepReview:
+def review_sweep_case(review: SweepReview, *, actor: Actor, note: str) -> SweepReview:
     """Record the review of one case in a sweep (once). Effects: reviewer, time and the encrypted
     note on the `SweepReview`; audit `cases.sweep_review.recorded`."""
     case = lock_case(review.case)
@@ -262,7 +263,7 @@ def incident_campaign_name(incident: Incident) -> str:
 @transaction.atomic
 def record_incident(
     *,
-    actor: Any,
+    actor: User,
     school: OrgUnit,
     title: str,
     occurred_on: datetime.date | None,
@@ -340,7 +341,7 @@ def record_incident(
 
 @transaction.atomic
 def start_incident_campaign(
-    incident: Incident, *, actor: Any, closes_on: datetime.date | None
+    incident: Incident, *, actor: Actor, closes_on: datetime.date | None
 ) -> Campaign:
     """A follow-up screening (campaign kind "incident") assigned to exactly the affected students,
     created and opened through the screening services. Effects: the campaign and its
@@ -375,7 +376,7 @@ def start_incident_campaign(
 def record_group_session(
     incident: Incident,
     *,
-    actor: Any,
+    actor: Actor,
     held_at: datetime.datetime | None,
     facilitator: Any,
     topic: str,

@@ -27,6 +27,7 @@ from xinqiao.access import holders
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor, User
 from xinqiao.notifications import services as notifications
 from xinqiao.orgs.models import Kind, OrgUnit
 
@@ -46,7 +47,7 @@ def _lock_transfer(transfer: CaseTransfer) -> CaseTransfer:
 
 @transaction.atomic
 def request_transfer(
-    case: Any, *, actor: Any, to_school: OrgUnit, handover_note: str
+    case: Any, *, actor: User, to_school: OrgUnit, handover_note: str
 ) -> CaseTransfer:
     """The old school's psychology teacher asks for the case to follow the student. Checks: the
     actor handles the case; the case is open; the student is on the receiving school's roster; no
@@ -119,7 +120,7 @@ def request_transfer(
 
 
 @transaction.atomic
-def forward_transfer(transfer: CaseTransfer, *, actor: Any) -> CaseTransfer:
+def forward_transfer(transfer: CaseTransfer, *, actor: Actor) -> CaseTransfer:
     """A counsellor of the receiving district's station passes the transfer on to the receiving
     school. Effects: status forwarded, the receiving school's psychology teachers told, audit
     `cases.transfer.forwarded`."""
@@ -150,7 +151,7 @@ def forward_transfer(transfer: CaseTransfer, *, actor: Any) -> CaseTransfer:
 
 
 @transaction.atomic
-def accept_transfer(transfer: CaseTransfer, *, actor: Any) -> CaseTransfer:
+def accept_transfer(transfer: CaseTransfer, *, actor: Actor) -> CaseTransfer:
     """A psychology teacher of the receiving school takes the case over. Refused until the
     station has forwarded it. Effects: `Case.school` → the receiving school, owner → the
     accepting teacher; a `LevelChange` (transferred, level unchanged); the old school's support

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap, Role
+from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.analytics.disclosure import SMALL_CELL
 from xinqiao.cases.panels import Panel
 from xinqiao.core.navigation import NavItem
@@ -50,8 +51,8 @@ def _link_cases(rows: Any, get_code: Any) -> None:
 
 
 @requires(Cap.HANDLE_CASES)
-def worklist(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def worklist(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     now = timezone.now()
     sections = [
         Section(
@@ -126,8 +127,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.VIEW_CLASS_ATTENTION)
-def my_class(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def my_class(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     students = _page(request, selectors.class_attention(principal=principal), "page")
     tasks = _page(request, selectors.my_tasks(principal=principal), "tasks")
     return render(
@@ -143,8 +144,8 @@ def my_class(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.VIEW_CASE_TASKS)
-def my_tasks(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def my_tasks(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     tasks = _page(request, selectors.my_tasks(principal=principal), "tasks")
     return render(
         request,
@@ -159,8 +160,8 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.APPROVE_LEVEL_CHANGES)
-def overdue_board(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def overdue_board(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     now = timezone.now()
     cap = Cap.APPROVE_LEVEL_CHANGES
     sections = [
@@ -218,8 +219,8 @@ def overdue_board(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.VIEW_RED_BOARD)
-def red_board(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def red_board(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     now = timezone.now()
     context: dict[str, Any] = {
         "aggregates": selectors.case_aggregates(principal=principal),
@@ -307,5 +308,5 @@ NAV_ITEMS: list[NavItem] = [
 ]
 
 
-def panel(principal: Any, case: Any) -> Panel | None:
+def panel(principal: Principal, case: Any) -> Panel | None:
     return None

@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from xinqiao.access.roles import Cap
+from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.audit.services import record_read
 from xinqiao.cases.panels import Panel
 from xinqiao.core.errors import DomainError
@@ -51,8 +52,8 @@ NAV_ITEMS: list[NavItem] = []
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _handled_case(request: HttpRequest, code: Any) -> Case:
-    principal = request.principal  # type: ignore[attr-defined]
+def _handled_case(request: PrincipalRequest, code: Any) -> Case:
+    principal = request.principal
     case = get_case(principal=principal, code=code)
     require_handle(principal, case)
     return case
@@ -82,7 +83,7 @@ def _form_page(
 
 
 @login_required
-def team_add(request: HttpRequest, code: Any) -> HttpResponse:
+def team_add(request: PrincipalRequest, code: Any) -> HttpResponse:
     case = _handled_case(request, code)
     present = set(case.team.filter(removed_at__isnull=True).values_list("user_id", flat=True))
     candidates = [c for c in selectors.team_candidates(case) if c.user.pk not in present]
@@ -117,7 +118,7 @@ def team_add(request: HttpRequest, code: Any) -> HttpResponse:
 
 @require_POST
 @login_required
-def team_add_usual(request: HttpRequest, code: Any) -> HttpResponse:
+def team_add_usual(request: PrincipalRequest, code: Any) -> HttpResponse:
     case = _handled_case(request, code)
     try:
         added = services.add_usual_team(case, actor=request.user)
@@ -136,7 +137,7 @@ def team_add_usual(request: HttpRequest, code: Any) -> HttpResponse:
 
 @require_POST
 @login_required
-def team_remove(request: HttpRequest, code: Any, member_id: int) -> HttpResponse:
+def team_remove(request: PrincipalRequest, code: Any, member_id: int) -> HttpResponse:
     case = _handled_case(request, code)
     member = CaseTeamMember.objects.filter(case=case, pk=member_id).first()
     if member is None:
@@ -154,7 +155,7 @@ def team_remove(request: HttpRequest, code: Any, member_id: int) -> HttpResponse
 
 
 @login_required
-def plan_edit(request: HttpRequest, code: Any) -> HttpResponse:
+def plan_edit(request: PrincipalRequest, code: Any) -> HttpResponse:
     case = _handled_case(request, code)
     current = selectors.current_plan(case)
     initial: dict[str, Any] = {"owner": case.owner_id}
@@ -195,7 +196,7 @@ def plan_edit(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @login_required
-def follow_up_create(request: HttpRequest, code: Any) -> HttpResponse:
+def follow_up_create(request: PrincipalRequest, code: Any) -> HttpResponse:
     case = _handled_case(request, code)
     form = FollowUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -221,9 +222,9 @@ def follow_up_create(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @login_required
-def contact_create(request: HttpRequest, code: Any) -> HttpResponse:
+def contact_create(request: PrincipalRequest, code: Any) -> HttpResponse:
     case = _handled_case(request, code)
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     guardians = selectors.case_guardians(
         case, full_phone=selectors.show_guardian_phone(principal, case)
     )
@@ -263,7 +264,7 @@ def contact_create(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @login_required
-def contact_acknowledgement(request: HttpRequest, code: Any, contact_id: int) -> HttpResponse:
+def contact_acknowledgement(request: PrincipalRequest, code: Any, contact_id: int) -> HttpResponse:
     case = _handled_case(request, code)
     contact = selectors.guardian_contact(case, contact_id)
     form = AcknowledgementForm(request.POST or None, request.FILES or None)
@@ -292,9 +293,9 @@ def contact_acknowledgement(request: HttpRequest, code: Any, contact_id: int) ->
 
 @never_cache
 @login_required
-def document_download(request: HttpRequest, code: Any) -> HttpResponse:
+def document_download(request: PrincipalRequest, code: Any) -> HttpResponse:
     """A case document, for those who may read the case's T3 material; every download audited."""
-    document = selectors.get_document(principal=request.principal, code=code)  # type: ignore[attr-defined]
+    document = selectors.get_document(principal=request.principal, code=code)
     data = read_document(document)
     record_read(
         actor=request.user,
@@ -315,7 +316,7 @@ def document_download(request: HttpRequest, code: Any) -> HttpResponse:
 # --- the panel on the case page ----------------------------------------------------------------
 
 
-def panel(principal: Any, case: Any) -> Panel | None:
+def panel(principal: Principal, case: Any) -> Panel | None:
     """The care panel: team, plan, follow-ups, guardian contacts (and the forms' links when the
     user handles the case). Reading the notes in it is audited."""
     if principal is None or not principal.can(Cap.VIEW_CASES):

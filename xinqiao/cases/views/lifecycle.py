@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import path
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
+from xinqiao.access.scope import PrincipalRequest
 from xinqiao.audit.services import record_read
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
@@ -42,8 +43,8 @@ PAGE_SIZE = 50
 
 
 @requires(Cap.VIEW_CASES)
-def case_list(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def case_list(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     form = CaseFilterForm(request.GET or None)
     level, status = "", CaseStatus.OPEN
     if form.is_bound and form.is_valid():
@@ -61,16 +62,16 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.VIEW_CASES)
-def case_detail(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def case_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     case = get_case(principal=principal, code=code)
     return _case_page(request, case)
 
 
 @require_POST
 @requires(Cap.HANDLE_CASES)
-def step_down_request(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def step_down_request(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     case = get_case(principal=principal, code=code)
     require_handle(principal, case)
     form = StepDownRequestForm(request.POST)
@@ -87,8 +88,8 @@ def step_down_request(request: HttpRequest, code: Any) -> HttpResponse:
 
 @require_POST
 @requires(Cap.APPROVE_LEVEL_CHANGES)
-def step_down_decide(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def step_down_decide(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     case = get_case(principal=principal, code=code)
     if not selectors.can_approve(principal, case):
         raise PermissionDenied
@@ -115,14 +116,14 @@ def step_down_decide(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 def _case_page(
-    request: HttpRequest,
+    request: PrincipalRequest,
     case: Case,
     *,
     request_form: StepDownRequestForm | None = None,
     decision_form: StepDownDecisionForm | None = None,
 ) -> HttpResponse:
     """The case page; the read is audited (`cases.case.viewed`, naming the notes when shown)."""
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     include_notes = can_read_notes(principal, case)
     timeline = selectors.case_timeline(case, include_notes=include_notes)
     step_down = selectors.step_down_panel(principal=principal, case=case)

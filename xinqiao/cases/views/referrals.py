@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
+from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
@@ -55,8 +56,8 @@ NAV_ITEMS: list[NavItem] = [
 
 # --- the psychology teacher --------------------------------------------------------------------
 @login_required
-def referral_create(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def referral_create(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     case = get_case(principal=principal, code=code, cap=Cap.HANDLE_CASES)
     require_handle(principal, case)
     directory = selectors.hospital_directory(case)
@@ -103,8 +104,8 @@ def referral_create(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @login_required
-def referral_cancel(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def referral_cancel(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     referral = selectors.get_referral_for_handler(principal=principal, code=code)
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -127,8 +128,8 @@ def referral_cancel(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @login_required
-def referral_paper_feedback(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def referral_paper_feedback(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     referral = selectors.get_referral_for_handler(principal=principal, code=code)
     form = PaperFeedbackForm(
         request.POST if request.method == "POST" else None,
@@ -166,8 +167,8 @@ def referral_paper_feedback(request: HttpRequest, code: Any) -> HttpResponse:
 
 # --- the psychiatrist ----------------------------------------------------------------------------
 @requires(Cap.GIVE_REFERRAL_FEEDBACK)
-def referral_inbox(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def referral_inbox(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     referrals = list(selectors.psychiatrist_referrals(principal=principal)[:200])
     return render(
         request,
@@ -177,9 +178,9 @@ def referral_inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _render_detail(
-    request: HttpRequest, referral: Referral, seen_form: SeenForm | None = None
+    request: PrincipalRequest, referral: Referral, seen_form: SeenForm | None = None
 ) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     summary = selectors.referral_summary(principal=principal, referral=referral)
     record_event(
         actor=request.user,
@@ -201,9 +202,9 @@ def _render_detail(
 
 
 @requires(Cap.GIVE_REFERRAL_FEEDBACK)
-def referral_detail(request: HttpRequest, code: Any) -> HttpResponse:
+def referral_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
     referral = selectors.get_referral_for_psychiatrist(
-        principal=request.principal,  # type: ignore[attr-defined]
+        principal=request.principal,
         code=code,
     )
     return _render_detail(request, referral)
@@ -211,9 +212,9 @@ def referral_detail(request: HttpRequest, code: Any) -> HttpResponse:
 
 @require_POST
 @requires(Cap.GIVE_REFERRAL_FEEDBACK)
-def referral_receive(request: HttpRequest, code: Any) -> HttpResponse:
+def referral_receive(request: PrincipalRequest, code: Any) -> HttpResponse:
     referral = selectors.get_referral_for_psychiatrist(
-        principal=request.principal,  # type: ignore[attr-defined]
+        principal=request.principal,
         code=code,
     )
     try:
@@ -227,9 +228,9 @@ def referral_receive(request: HttpRequest, code: Any) -> HttpResponse:
 
 @require_POST
 @requires(Cap.GIVE_REFERRAL_FEEDBACK)
-def referral_seen(request: HttpRequest, code: Any) -> HttpResponse:
+def referral_seen(request: PrincipalRequest, code: Any) -> HttpResponse:
     referral = selectors.get_referral_for_psychiatrist(
-        principal=request.principal,  # type: ignore[attr-defined]
+        principal=request.principal,
         code=code,
     )
     form = SeenForm(request.POST)
@@ -245,8 +246,8 @@ def referral_seen(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @requires(Cap.GIVE_REFERRAL_FEEDBACK)
-def referral_feedback(request: HttpRequest, code: Any) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def referral_feedback(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
     referral = selectors.get_referral_for_psychiatrist(principal=principal, code=code)
     form = FeedbackForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -270,7 +271,7 @@ def referral_feedback(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 # --- the case page panel -------------------------------------------------------------------------
-def panel(principal: Any, case: Any) -> Panel | None:
+def panel(principal: Principal, case: Any) -> Panel | None:
     """Referrals of the case with their timeline. Reason and feedback only for T3 readers (the
     read is audited); the refer and cancel links for the psychology teacher who runs the case."""
     if principal is None or not principal.can(Cap.VIEW_CASES):

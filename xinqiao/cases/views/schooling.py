@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
+from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.audit.services import record_read
 from xinqiao.cases.panels import Panel
 from xinqiao.core.errors import DomainError
@@ -47,7 +48,7 @@ from ..services import transfers as transfer_services
 # --- the case page panel ----------------------------------------------------------------------
 
 
-def panel(principal: Any, case: Any) -> Panel | None:
+def panel(principal: Principal, case: Any) -> Panel | None:
     """Suspension/return history and transfer status on the case page, with the actions the user
     may take. Texts (reason, opinion, assessment, plan) only for those who read notes."""
     if not principal.can(Cap.VIEW_CASES):
@@ -91,8 +92,8 @@ def panel(principal: Any, case: Any) -> Panel | None:
 # --- suspension and return --------------------------------------------------------------------
 
 
-def _handled_case(request: HttpRequest, code: Any) -> Case:
-    principal = request.principal  # type: ignore[attr-defined]
+def _handled_case(request: PrincipalRequest, code: Any) -> Case:
+    principal = request.principal
     case = get_case(principal=principal, code=code, cap=Cap.HANDLE_CASES)
     require_handle(principal, case)
     return case
@@ -108,7 +109,7 @@ def _back_to_case(case: Case) -> HttpResponse:
 
 
 @requires(Cap.HANDLE_CASES)
-def suspension_create(request: HttpRequest, code: Any) -> HttpResponse:
+def suspension_create(request: PrincipalRequest, code: Any) -> HttpResponse:
     case = _handled_case(request, code)
     form = SuspensionForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -135,7 +136,7 @@ def suspension_create(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @requires(Cap.HANDLE_CASES)
-def return_create(request: HttpRequest, code: Any) -> HttpResponse:
+def return_create(request: PrincipalRequest, code: Any) -> HttpResponse:
     case = _handled_case(request, code)
     form = ReturnForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -176,7 +177,7 @@ def _read_notes(user: Any, transfers: list[Any]) -> None:
 
 
 @requires(Cap.HANDLE_CASES)
-def transfer_request(request: HttpRequest, code: Any) -> HttpResponse:
+def transfer_request(request: PrincipalRequest, code: Any) -> HttpResponse:
     case = _handled_case(request, code)
     to_school = case.student.school
     form = TransferRequestForm(request.POST or None)
@@ -208,9 +209,9 @@ def transfer_request(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @requires(Cap.HANDLE_CASES)
-def transfer_incoming(request: HttpRequest) -> HttpResponse:
+def transfer_incoming(request: PrincipalRequest) -> HttpResponse:
     """The psychology teacher's transfers: cases to send on, sent ones, and ones to accept."""
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     incoming = list(sel.incoming_transfers(principal=principal))
     _read_notes(request.user, incoming)
     return render(
@@ -226,8 +227,8 @@ def transfer_incoming(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @requires(Cap.HANDLE_CASES)
-def transfer_accept(request: HttpRequest, code: Any) -> HttpResponse:
-    transfer = sel.get_transfer_to_accept(principal=request.principal, code=code)  # type: ignore[attr-defined]
+def transfer_accept(request: PrincipalRequest, code: Any) -> HttpResponse:
+    transfer = sel.get_transfer_to_accept(principal=request.principal, code=code)
     try:
         transfer_services.accept_transfer(transfer, actor=request.user)
     except DomainError as exc:
@@ -238,9 +239,9 @@ def transfer_accept(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @requires(Cap.FORWARD_TRANSFERS)
-def transfer_list(request: HttpRequest) -> HttpResponse:
+def transfer_list(request: PrincipalRequest) -> HttpResponse:
     """The district station's transfers: waiting to be forwarded first, then the record."""
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     transfers = list(sel.station_transfers(principal=principal).order_by("status", "-requested_at"))
     waiting = [t for t in transfers if t.status == "requested"]
     _read_notes(request.user, waiting)
@@ -253,8 +254,8 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @requires(Cap.FORWARD_TRANSFERS)
-def transfer_forward(request: HttpRequest, code: Any) -> HttpResponse:
-    transfer = sel.get_transfer_to_forward(principal=request.principal, code=code)  # type: ignore[attr-defined]
+def transfer_forward(request: PrincipalRequest, code: Any) -> HttpResponse:
+    transfer = sel.get_transfer_to_forward(principal=request.principal, code=code)
     try:
         transfer_services.forward_transfer(transfer, actor=request.user)
     except DomainError as exc:
@@ -268,14 +269,14 @@ def transfer_forward(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @requires(Cap.HANDLE_CASES)
-def sweep_list(request: HttpRequest) -> HttpResponse:
-    sweeps = list(sel.visible_sweeps(principal=request.principal))  # type: ignore[attr-defined]
+def sweep_list(request: PrincipalRequest) -> HttpResponse:
+    sweeps = list(sel.visible_sweeps(principal=request.principal))
     return render(request, "cases/schooling/sweep_list.html", {"sweeps": sweeps})
 
 
 @requires(Cap.HANDLE_CASES)
-def sweep_create(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def sweep_create(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     form = SweepForm(request.POST or None, principal=principal)
     if request.method == "POST" and form.is_valid():
         students = form.students_from("rescreen_numbers")
@@ -302,8 +303,8 @@ def sweep_create(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.HANDLE_CASES)
-def sweep_detail(request: HttpRequest, code: Any) -> HttpResponse:
-    sweep = sel.get_sweep(principal=request.principal, code=code)  # type: ignore[attr-defined]
+def sweep_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
+    sweep = sel.get_sweep(principal=request.principal, code=code)
     reviews = list(sel.sweep_reviews(sweep))
     if any(r.reviewed_at for r in reviews):
         record_read(
@@ -323,8 +324,8 @@ def sweep_detail(request: HttpRequest, code: Any) -> HttpResponse:
 
 @require_POST
 @requires(Cap.HANDLE_CASES)
-def sweep_review(request: HttpRequest, code: Any, case: Any) -> HttpResponse:
-    sweep = sel.get_sweep(principal=request.principal, code=code)  # type: ignore[attr-defined]
+def sweep_review(request: PrincipalRequest, code: Any, case: Any) -> HttpResponse:
+    sweep = sel.get_sweep(principal=request.principal, code=code)
     review = sel.get_sweep_review(sweep=sweep, case_code=case)
     form = SweepReviewForm(request.POST)
     if form.is_valid():
@@ -346,14 +347,14 @@ def sweep_review(request: HttpRequest, code: Any, case: Any) -> HttpResponse:
 
 
 @requires(Cap.HANDLE_CASES)
-def incident_list(request: HttpRequest) -> HttpResponse:
-    incidents = list(sel.visible_incidents(principal=request.principal))  # type: ignore[attr-defined]
+def incident_list(request: PrincipalRequest) -> HttpResponse:
+    incidents = list(sel.visible_incidents(principal=request.principal))
     return render(request, "cases/schooling/incident_list.html", {"incidents": incidents})
 
 
 @requires(Cap.HANDLE_CASES)
-def incident_create(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def incident_create(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
     form = IncidentForm(request.POST or None, principal=principal)
     if request.method == "POST" and form.is_valid():
         students = form.students_from("student_numbers")
@@ -381,8 +382,8 @@ def incident_create(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Cap.HANDLE_CASES)
-def incident_detail(request: HttpRequest, code: Any) -> HttpResponse:
-    incident = sel.get_incident(principal=request.principal, code=code)  # type: ignore[attr-defined]
+def incident_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
+    incident = sel.get_incident(principal=request.principal, code=code)
     record_read(
         actor=request.user,
         obj=incident,
@@ -403,8 +404,8 @@ def incident_detail(request: HttpRequest, code: Any) -> HttpResponse:
 
 @require_POST
 @requires(Cap.HANDLE_CASES)
-def incident_campaign(request: HttpRequest, code: Any) -> HttpResponse:
-    incident = sel.get_incident(principal=request.principal, code=code)  # type: ignore[attr-defined]
+def incident_campaign(request: PrincipalRequest, code: Any) -> HttpResponse:
+    incident = sel.get_incident(principal=request.principal, code=code)
     form = IncidentCampaignForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give the date the follow-up screening closes."))
@@ -421,8 +422,8 @@ def incident_campaign(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @requires(Cap.HANDLE_CASES)
-def group_session_create(request: HttpRequest, code: Any) -> HttpResponse:
-    incident = sel.get_incident(principal=request.principal, code=code)  # type: ignore[attr-defined]
+def group_session_create(request: PrincipalRequest, code: Any) -> HttpResponse:
+    incident = sel.get_incident(principal=request.principal, code=code)
     form = GroupSessionForm(request.POST or None, incident=incident, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -34,6 +34,7 @@ from xinqiao.access.scope import Principal, principal_for
 from xinqiao.audit.context import AuditContext, current
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor
 from xinqiao.orgs.models import Kind, OrgUnit, Term
 from xinqiao.orgs.services import create_unit
 from xinqiao.people.signals import notify_students_changed
@@ -109,7 +110,7 @@ def import_areas(principal: Principal | None) -> list[OrgUnit] | None:
 
 def create_job(
     *,
-    actor: Any,
+    actor: Actor,
     file: str,
     original_name: str,
     file_size: int = 0,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,19 +13,20 @@ from xinqiao.access.roles import Cap
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor
 from xinqiao.instruments.engine import UnknownInstrumentError, get_definition
 
 from ..models import Assignment, AssignmentStatus, CampaignStatus
 
 
-def _require_assignment_manager(actor: Any, assignment: Assignment) -> None:
+def _require_assignment_manager(actor: Actor, assignment: Assignment) -> None:
     principal = principal_for(actor)
     if not principal.students(cap=Cap.MANAGE_ASSIGNMENTS).filter(pk=assignment.student_id).exists():
         raise DomainError(_("This student is outside your responsibility."))
 
 
 @transaction.atomic
-def mark_absent(*, actor: Any, assignment: Assignment) -> Assignment:
+def mark_absent(*, actor: Actor, assignment: Assignment) -> Assignment:
     _require_assignment_manager(actor, assignment)
     assignment = (
         Assignment.objects.select_for_update().select_related("campaign").get(pk=assignment.pk)
@@ -48,7 +48,7 @@ def mark_absent(*, actor: Any, assignment: Assignment) -> Assignment:
 
 @transaction.atomic
 def assign_resit(
-    *, actor: Any, assignment: Assignment, instruments: Sequence[str] = ()
+    *, actor: Actor, assignment: Assignment, instruments: Sequence[str] = ()
 ) -> Assignment:
     """A re-sit (or, with `instruments`, a follow-up) linked to the original by `resit_of`.
 

@@ -123,7 +123,7 @@ def create_assignments(campaign: Campaign, *, school_ids: Sequence[int] | None =
     sql, params = assignment_insert_sql(campaign, school_ids=school_ids)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return max(cursor.rowcount, 0)
+        return max(int(cursor.rowcount), 0)
 
 
 def _open_campaigns_covering(school_ids: Sequence[int] | None) -> list[Campaign]:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor
 from xinqiao.instruments.engine import UnknownInstrumentError, get_definition
 from xinqiao.orgs.models import Kind, OrgUnit, Term
 from xinqiao.people.models import Student
@@ -78,7 +79,7 @@ def _check_units_within(owner: OrgUnit, units: Iterable[OrgUnit]) -> list[OrgUni
 @transaction.atomic
 def create_campaign(
     *,
-    actor: Any,
+    actor: Actor,
     name: str,
     term: Term,
     kind: str,
@@ -153,7 +154,7 @@ def create_campaign(
 
 @transaction.atomic
 def set_battery(
-    *, actor: Any, campaign: Campaign, battery: Mapping[str, Sequence[Any]]
+    *, actor: Actor, campaign: Campaign, battery: Mapping[str, Sequence[Any]]
 ) -> list[BatteryEntry]:
     """Replace the battery. Refused once the campaign has opened: answers must stay comparable."""
     _require_manage(actor, campaign)
@@ -179,7 +180,7 @@ def set_battery(
 
 
 @transaction.atomic
-def open_campaign(*, actor: Any, campaign: Campaign) -> int:
+def open_campaign(*, actor: Actor, campaign: Campaign) -> int:
     """draft → open: create every assignment in one INSERT … SELECT. Returns the number created."""
     _require_manage(actor, campaign)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -202,7 +203,7 @@ def open_campaign(*, actor: Any, campaign: Campaign) -> int:
 
 
 @transaction.atomic
-def close_campaign(*, actor: Any, campaign: Campaign) -> Campaign:
+def close_campaign(*, actor: Actor, campaign: Campaign) -> Campaign:
     _require_manage(actor, campaign)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     _require_status(
@@ -225,7 +226,7 @@ def close_campaign(*, actor: Any, campaign: Campaign) -> Campaign:
 
 
 @transaction.atomic
-def archive_campaign(*, actor: Any, campaign: Campaign) -> Campaign:
+def archive_campaign(*, actor: Actor, campaign: Campaign) -> Campaign:
     _require_manage(actor, campaign)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     _require_status(

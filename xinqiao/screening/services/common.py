@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils.translation import gettext as _
 
 from xinqiao.access.roles import Cap, Role
 from xinqiao.access.scope import principal_for
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor
 from xinqiao.instruments.engine import get_definition
 from xinqiao.orgs.models import Kind, OrgUnit
 
@@ -34,7 +33,7 @@ def default_battery() -> dict[str, list[tuple[str, str]]]:
 # --- authorisation helpers -------------------------------------------------------------------
 
 
-def can_manage(actor: Any, owner_unit: OrgUnit) -> bool:
+def can_manage(actor: Actor, owner_unit: OrgUnit) -> bool:
     """City/district admins for their area; a psychology teacher for their own school."""
     principal = principal_for(actor)
     for grant in principal.grants_with(Cap.MANAGE_CAMPAIGNS):
@@ -48,7 +47,7 @@ def can_manage(actor: Any, owner_unit: OrgUnit) -> bool:
     return False
 
 
-def _require_manage(actor: Any, campaign: Campaign) -> None:
+def _require_manage(actor: Actor, campaign: Campaign) -> None:
     if actor is not None and not can_manage(actor, campaign.owner_unit):
         raise DomainError(_("You may not manage this campaign."))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +12,7 @@ from xinqiao.access.roles import Cap
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor
 from xinqiao.people.models import Student
 
 from ..models import Assignment, Campaign, CampaignStatus, Consent, ConsentBasis
@@ -22,7 +22,7 @@ from .assignments import _apply_consent_status
 @transaction.atomic
 def record_consents(
     *,
-    actor: Any,
+    actor: Actor,
     campaign: Campaign,
     students: Sequence[Student],
     granted: bool,

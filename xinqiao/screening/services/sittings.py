@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -14,6 +13,7 @@ from xinqiao.access.roles import Cap
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.types import Actor
 from xinqiao.orgs.models import Kind, OrgUnit
 
 from ..models import Assignment, Campaign, CampaignStatus, Sitting
@@ -26,14 +26,14 @@ def _new_sitting_code() -> str:
     return "".join(secrets.choice(SITTING_ALPHABET) for _ in range(SITTING_CODE_LENGTH))
 
 
-def can_run_sitting(actor: Any, school_class: OrgUnit) -> bool:
+def can_run_sitting(actor: Actor, school_class: OrgUnit) -> bool:
     principal = principal_for(actor)
     return principal.sees_unit(school_class, Cap.RUN_SITTINGS)
 
 
 @transaction.atomic
 def open_sitting(
-    *, actor: Any, campaign: Campaign, school_class: OrgUnit, minutes: int = 60
+    *, actor: Actor, campaign: Campaign, school_class: OrgUnit, minutes: int = 60
 ) -> Sitting:
     if school_class.kind != Kind.CLASS:
         raise DomainError(_("A sitting is for one class."))
@@ -74,7 +74,7 @@ def open_sitting(
 
 
 @transaction.atomic
-def close_sitting(*, actor: Any, sitting: Sitting) -> Sitting:
+def close_sitting(*, actor: Actor, sitting: Sitting) -> Sitting:
     if not can_run_sitting(actor, sitting.school_class):
         raise DomainError(_("You may not close this sitting."))
     if sitting.closed_at is None:

@@ -222,7 +222,8 @@ def _sign_in_rows(
         _execute(
             cursor, f"sign_in_{match or 'code'}", _sign_in_sql(match, connection.vendor), params
         )
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
 
 
 @transaction.atomic
@@ -529,7 +530,8 @@ def _aware(value: Any) -> datetime.datetime:
         value = parse_datetime(value)
     if value is not None and timezone.is_naive(value):
         value = timezone.make_aware(value, datetime.UTC)
-    return value
+    aware: datetime.datetime = value
+    return aware
 
 
 def load_bound(assignment_id: int | None) -> Bound:
