@@ -15,6 +15,7 @@ import datetime
 from typing import Any
 
 import factory
+from django.utils import timezone
 from stdnum.cn import ric
 
 from xinqiao.access.services import create_staff
@@ -22,6 +23,8 @@ from xinqiao.orgs.models import OrgUnit, Term
 from xinqiao.orgs.services import create_term, create_unit
 from xinqiao.people.models import Staff, Student
 from xinqiao.people.services import create_student
+from xinqiao.screening.models import Campaign
+from xinqiao.screening.services import create_campaign
 
 PASSWORD = "Xq-test-Passw0rd!"
 
@@ -160,3 +163,40 @@ class StaffFactory(_ServiceFactory):
         role, role_unit = kwargs.pop("role"), kwargs.pop("role_unit")
         roles = [(role, role_unit or kwargs["org_unit"])] if role else []
         return create_staff(actor=None, password=PASSWORD, roles=roles, **kwargs)
+
+
+# --- screening (tests/screening/test_selectors.py, test_service_refusals.py) --------------------
+
+
+class StationFactory(_ServiceFactory):
+    """A district's counselling station (a station's grants cover its district)."""
+
+    class Meta:
+        model = OrgUnit
+
+    parent = factory.SubFactory(DistrictFactory)
+    name = factory.Sequence(lambda n: f"第{n}辅导站")
+
+    @classmethod
+    def _create(cls, model_class: Any, **kwargs: Any) -> OrgUnit:
+        return create_unit(actor=None, kind="station", **kwargs)
+
+
+class CampaignFactory(_ServiceFactory):
+    """A draft campaign of the current term covering its owner unit (default: a new school),
+    open for the next two weeks, made by the system; open it with `open_campaign`."""
+
+    class Meta:
+        model = Campaign
+
+    owner_unit = factory.SubFactory(SchoolFactory)
+    term = factory.SubFactory(TermFactory)
+    name = factory.Sequence(lambda n: f"心理普查{n}")
+    kind = "routine_autumn"
+    opens_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(hours=1))
+    closes_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=14))
+
+    @classmethod
+    def _create(cls, model_class: Any, **kwargs: Any) -> Campaign:
+        kwargs.setdefault("units", [kwargs["owner_unit"]])
+        return create_campaign(actor=None, **kwargs)
