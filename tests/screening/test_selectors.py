@@ -251,3 +251,39 @@ def test_a_campaign_with_assignments_finished_is_still_readable_when_closed(scho
     assert selectors.get_campaign(principal, school.campaign.code, Cap.VIEW_SCREENING_RESULTS)
     [row] = selectors.school_results(principal, school.campaign, school.unit)
     assert row.assignment.status == AssignmentStatus.COMPLETED
+
+
+# --- the scoped getters of the views --------------------------------------------------------------
+
+
+def test_get_class_get_assignment_and_get_sitting_refuse_per_role(school):
+    campaign = school.campaign
+    stranger = principal_for(
+        StaffFactory(role=Role.PSYCHOLOGY_TEACHER, org_unit=SchoolFactory()).user
+    )
+    head, psych = principal_for(school.head_c1), principal_for(school.psych)
+    # a class: outside every area 404; inside the school but another class's teacher 403
+    assert selectors.get_class(head, campaign, school.c1.code, Cap.RUN_SITTINGS) == school.c1
+    with pytest.raises(Http404):
+        selectors.get_class(stranger, campaign, school.c1.code, Cap.RUN_SITTINGS)
+    with pytest.raises(Http404):
+        selectors.get_class(head, campaign, school.c2.code, Cap.RUN_SITTINGS)
+    with pytest.raises(PermissionDenied):
+        selectors.get_class(
+            principal_for(school.district_admin), campaign, school.c1.code, Cap.RUN_SITTINGS
+        )
+    # an assignment: the head teacher sees the student but may not manage assignments
+    student = school.in_c1[0]
+    assert selectors.get_assignment(psych, campaign, student.code).student == student
+    with pytest.raises(PermissionDenied):
+        selectors.get_assignment(head, campaign, student.code)
+    with pytest.raises(Http404):
+        selectors.get_assignment(stranger, campaign, student.code)
+    # a sitting of c1: its head teacher and the school's psychology teacher only
+    sitting = services.open_sitting(actor=school.psych, campaign=campaign, school_class=school.c1)
+    assert selectors.get_sitting(head, sitting.key) == sitting
+    assert selectors.get_sitting(psych, sitting.key) == sitting
+    with pytest.raises(Http404):
+        selectors.get_sitting(stranger, sitting.key)
+    with pytest.raises(PermissionDenied):
+        selectors.get_sitting(principal_for(school.district_admin), sitting.key)
