@@ -370,11 +370,6 @@ def test_closing_a_sitting_twice_records_one_event(school):
         services.close_sitting(actor=stranger.user, sitting=sitting)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="record_consents only withholds ASSIGNED assignments and assign_resit checks the "
-    "original's status only, so a student marked absent before the objection still gets a re-sit",
-)
 def test_no_resit_after_an_objection_recorded_while_absent(school):
     campaign = opened(school)
     away = services.mark_absent(actor=school.psych, assignment=assignment(school, school.first))

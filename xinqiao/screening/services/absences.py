@@ -17,6 +17,7 @@ from xinqiao.core.types import Actor
 from xinqiao.instruments.engine import UnknownInstrumentError, get_definition
 
 from ..models import Assignment, AssignmentStatus, CampaignStatus
+from .assignments import consent_withheld
 
 
 def _require_assignment_manager(actor: Actor, assignment: Assignment) -> None:
@@ -60,7 +61,12 @@ def assign_resit(
     )
     if original.campaign.status != CampaignStatus.OPEN:
         raise DomainError(_("The campaign is not open."))
-    if original.status in (AssignmentStatus.NO_CONSENT, AssignmentStatus.SUSPENDED):
+    # The original's status predates any later objection (a student marked absent keeps ABSENT):
+    # the consent record decides.
+    if original.status in (
+        AssignmentStatus.NO_CONSENT,
+        AssignmentStatus.SUSPENDED,
+    ) or consent_withheld(original.campaign, original.student_id):
         raise DomainError(_("This student may not take the questionnaire."))
     codes = []
     for code in instruments:

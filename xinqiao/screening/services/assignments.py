@@ -188,6 +188,15 @@ def _follow_class_moves(assignments: Any) -> int:
     )
 
 
+def consent_withheld(campaign: Campaign, student_id: int) -> bool:
+    """Whether the student may not be screened in this campaign for want of consent: no granted
+    consent where the guardian's is needed, else a recorded objection."""
+    consents = Consent.objects.filter(campaign=campaign, student_id=student_id)
+    if campaign.needs_guardian_consent:
+        return not consents.filter(granted=True).exists()
+    return consents.filter(granted=False).exists()
+
+
 def _apply_consent_status(campaign: Campaign, assignments: Any) -> None:
     granted = Consent.objects.filter(campaign=campaign, granted=True).values("student_id")
     refused = Consent.objects.filter(campaign=campaign, granted=False).values("student_id")
