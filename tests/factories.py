@@ -12,6 +12,7 @@ of that.
 from __future__ import annotations
 
 import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import factory
@@ -160,3 +161,54 @@ class StaffFactory(_ServiceFactory):
         role, role_unit = kwargs.pop("role"), kwargs.pop("role_unit")
         roles = [(role, role_unit or kwargs["org_unit"])] if role else []
         return create_staff(actor=None, password=PASSWORD, roles=roles, **kwargs)
+
+
+# --- Two schools: the `world` fixture's org units, term and students without its casework -----
+
+
+def two_schools() -> SimpleNamespace:
+    """The `world` fixture's org shape, names and students, and nothing else: 示例市 with 甲区
+    (甲区第一中学: 七年级, classes 七(1)班 A1 and 七(2)班 A2) and 乙区 (乙区第二中学: 七年级, class
+    七(1)班 B1), the current autumn term, and 王小明 (A1), 李小红 (A2), 赵小刚 (B1) with the
+    world's student numbers. A module adds the people its tests sign in as with `persona`."""
+    w = SimpleNamespace()
+    w.city = CityFactory()
+    w.district_a = DistrictFactory(parent=w.city, name="甲区")
+    w.district_b = DistrictFactory(parent=w.city, name="乙区")
+    w.school_a = SchoolFactory(
+        parent=w.district_a, name="甲区第一中学", school_code="3601000001", student_count=900
+    )
+    w.school_b = SchoolFactory(
+        parent=w.district_b, name="乙区第二中学", school_code="3601000002", student_count=700
+    )
+    w.grade_a7 = GradeFactory(parent=w.school_a, name="七年级")
+    w.grade_b7 = GradeFactory(parent=w.school_b, name="七年级")
+    w.class_a1 = ClassFactory(parent=w.grade_a7, name="七(1)班")
+    w.class_a2 = ClassFactory(parent=w.grade_a7, name="七(2)班")
+    w.class_b1 = ClassFactory(parent=w.grade_b7, name="七(1)班")
+    w.term = TermFactory()
+    w.stu_a1 = StudentFactory(
+        school_class=w.class_a1, term=w.term, name="王小明", gender="M", id_number=id_number(1)
+    )
+    w.stu_a2 = StudentFactory(
+        school_class=w.class_a2,
+        term=w.term,
+        name="李小红",
+        gender="F",
+        id_number=id_number(2, birth=datetime.date(2013, 2, 2)),
+    )
+    w.stu_b1 = StudentFactory(
+        school_class=w.class_b1,
+        term=w.term,
+        name="赵小刚",
+        gender="M",
+        id_number=id_number(3, birth=datetime.date(2013, 3, 3)),
+    )
+    return w
+
+
+def persona(username: str, name: str, unit: OrgUnit, role: str, role_unit: OrgUnit | None = None):
+    """A signed-in-able user with one role, as the `world` fixture makes its personas."""
+    return StaffFactory(
+        username=username, name=name, org_unit=unit, role=role, role_unit=role_unit
+    ).user
