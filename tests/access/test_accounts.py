@@ -6,23 +6,16 @@ from xinqiao.access.models import RoleAssignment
 from xinqiao.access.roles import Role
 from xinqiao.audit.models import AuditEvent
 
-from ..factories import persona, two_schools
+from ..factories import two_schools, with_personas
 
 
 @pytest.fixture
 def schools(db):
     """Two schools (a student in each class, so the account pages could leak one), the system
     admin, and the roles that must not manage accounts; psych_b is the account acted on."""
-    s = two_schools()
-    s.sysadmin = persona("sysadmin", "系统管理员", s.city, Role.SYSTEM_ADMIN)
-    s.city_admin = persona("city_admin", "市管理员", s.city, Role.CITY_ADMIN)
-    s.auditor = persona("auditor", "审计员", s.city, Role.AUDITOR)
-    s.psych = persona("psych_a", "甲校心理老师", s.school_a, Role.PSYCHOLOGY_TEACHER)
-    s.head_teacher = persona(
-        "head_teacher_a1", "甲校七1班主任", s.school_a, Role.HEAD_TEACHER, s.class_a1
+    return with_personas(
+        two_schools(), "sysadmin", "city_admin", "auditor", "psych", "head_teacher", "psych_b"
     )
-    s.psych_b = persona("psych_b", "乙校心理老师", s.school_b, Role.PSYCHOLOGY_TEACHER)
-    return s
 
 
 def test_system_admin_lists_accounts_without_student_data(schools, client_for):

@@ -6,7 +6,6 @@ from io import StringIO
 
 import pytest
 import yaml
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -16,8 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 
-from xinqiao.access.roles import Role
-from xinqiao.access.services import assign_role
 from xinqiao.audit.models import AuditEvent
 from xinqiao.core.errors import DomainError
 from xinqiao.instruments.definition import UnknownInstrumentError, get_definition
@@ -28,11 +25,8 @@ from xinqiao.instruments.services import (
     import_instrument,
     import_instrument_texts,
 )
-from xinqiao.orgs.services import create_unit
-from xinqiao.people.models import GuardianRelation
-from xinqiao.people.services import add_guardian
 
-from ..factories import PASSWORD, persona, two_schools
+from ..factories import two_schools, with_personas
 from .test_engine_helpers import base_doc
 
 LIST = reverse("instruments:instrument-list")
@@ -61,37 +55,18 @@ def actions() -> list[str]:
 def schools(db):
     """Two schools; the reviewers (city admin) and uploaders (甲区's station counsellor) of custom
     instruments, and the roles that may only read the catalogue or not see it at all."""
-    s = two_schools()
-    station_a = create_unit(actor=None, parent=s.district_a, kind="station", name="甲区辅导站")
-    s.city_admin = persona("city_admin", "市管理员", s.city, Role.CITY_ADMIN)
-    s.district_admin = persona("district_admin_a", "甲区管理员", s.district_a, Role.DISTRICT_ADMIN)
-    s.station_counsellor = persona(
-        "station_counsellor_a", "甲区辅导员", station_a, Role.STATION_COUNSELLOR
+    return with_personas(
+        two_schools(),
+        "city_admin",
+        "district_admin",
+        "station_counsellor",
+        "psych",
+        "head_teacher",
+        "auditor",
+        "psych_b",
+        "committee",
+        "parent",
     )
-    s.psych = persona("psych_a", "甲校心理老师", s.school_a, Role.PSYCHOLOGY_TEACHER)
-    s.head_teacher = persona(
-        "head_teacher_a1", "甲校七1班主任", s.school_a, Role.HEAD_TEACHER, s.class_a1
-    )
-    s.auditor = persona("auditor", "审计员", s.city, Role.AUDITOR)
-    s.psych_b = persona("psych_b", "乙校心理老师", s.school_b, Role.PSYCHOLOGY_TEACHER)
-    # The committee member and the parent are linked to 王小明 as the world links them.
-    user_model = get_user_model()
-    s.committee = user_model.objects.create_user("committee_a1", password=PASSWORD)
-    s.stu_a1.user = s.committee
-    s.stu_a1.save(update_fields=["user"])
-    assign_role(actor=None, user=s.committee, role=Role.COMMITTEE_MEMBER, org_unit=s.class_a1)
-    s.parent = user_model.objects.create_user("parent_a1", password=PASSWORD)
-    add_guardian(
-        actor=None,
-        student=s.stu_a1,
-        relation=GuardianRelation.MOTHER,
-        name="王妈妈",
-        phone="13800138000",
-        is_primary=True,
-        user=s.parent,
-    )
-    assign_role(actor=None, user=s.parent, role=Role.PARENT, org_unit=s.school_a)
-    return s
 
 
 # --- the happy path ----------------------------------------------------------------------------

@@ -13,16 +13,13 @@ from xinqiao.orgs.models import OrgUnit
 from xinqiao.orgs.services import create_unit, update_unit
 from xinqiao.people.services import update_student
 
-from ..factories import persona, two_schools
+from ..factories import two_schools, with_personas
 
 
 @pytest.fixture
 def schools(db):
     """Two schools with a student per class (three in all), a city admin and 甲区's admin."""
-    s = two_schools()
-    s.city_admin = persona("city_admin", "市管理员", s.city, Role.CITY_ADMIN)
-    s.district_admin = persona("district_admin_a", "甲区管理员", s.district_a, Role.DISTRICT_ADMIN)
-    return s
+    return with_personas(two_schools(), "city_admin", "district_admin")
 
 
 def test_counts_at_every_level(schools):

@@ -13,19 +13,14 @@ from xinqiao.people import selectors
 from xinqiao.people.services import update_student
 
 from ..conftest import ID_A1
-from ..factories import persona, two_schools
+from ..factories import two_schools, with_personas
 
 
 @pytest.fixture
 def schools(db):
     """Two schools with a student per class; school A's admin and psychology teacher, school B's
     psychology teacher and a city admin."""
-    s = two_schools()
-    s.city_admin = persona("city_admin", "市管理员", s.city, Role.CITY_ADMIN)
-    s.school_admin = persona("school_admin_a", "甲校德育主任", s.school_a, Role.SCHOOL_ADMIN)
-    s.psych = persona("psych_a", "甲校心理老师", s.school_a, Role.PSYCHOLOGY_TEACHER)
-    s.psych_b = persona("psych_b", "乙校心理老师", s.school_b, Role.PSYCHOLOGY_TEACHER)
-    return s
+    return with_personas(two_schools(), "city_admin", "school_admin", "psych", "psych_b")
 
 
 def test_update_student_records_changed_fields(schools):
