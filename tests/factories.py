@@ -239,6 +239,10 @@ _PERSONAS = {
 }
 
 
+# Every persona of the world, for tests about who holds which role (nobody missing, nobody extra).
+ALL_PERSONAS = (*_PERSONAS, "committee", "parent")
+
+
 def with_personas(w: SimpleNamespace, *names: str) -> SimpleNamespace:
     """Add the named `world` personas to a `two_schools()` namespace, with the world's usernames,
     names and roles; the station 甲区辅导站 and the hospital 市精神卫生中心 are made when a persona
