@@ -9,6 +9,6 @@ from ..factories import two_schools, with_personas
 
 @pytest.fixture
 def staff(db):
-    """School A's psychology teacher, A1's head teacher and mentor (with the world's usernames);
-    nothing is queued for them yet."""
-    return with_personas(two_schools(), "psych", "head_teacher", "mentor")
+    """Two schools with a student per class; school A's psychology teacher and admin, A1's head
+    teacher and mentor (the world's usernames). Nothing is queued for anyone yet."""
+    return with_personas(two_schools(), "psych", "school_admin", "head_teacher", "mentor")
