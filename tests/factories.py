@@ -4,9 +4,9 @@ Each factory's `_create` calls the service a user's action would (so paths, deno
 audit events and validation are the real ones); a test asks for what it needs and gets a parent
 chain made for it: `ClassFactory()` makes a city, district, school and grade above the class.
 Pass a parent to share one: `StudentFactory(school_class=cls)`. Tests that need a few people in
-two schools use the persona fixtures in tests/conftest.py built from these; the `world` fixture
-(a small city with every role and a campaign, an alert and a case) is for the tests that need all
-of that.
+two schools build them with `two_schools()` and `with_personas(...)` (at the end); the `world`
+fixture (a small city with every role and a campaign, an alert and a case) is for the tests that
+need all of that.
 """
 
 from __future__ import annotations
