@@ -3,7 +3,7 @@ import pytest
 from xinqiao.audit.models import AppendOnlyError, AuditEvent
 
 
-def test_bulk_update_and_delete_are_refused(world):
+def test_bulk_update_and_delete_are_refused(logged):
     events = AuditEvent.objects.all()
     assert events.exists()
     with pytest.raises(AppendOnlyError):
@@ -13,7 +13,7 @@ def test_bulk_update_and_delete_are_refused(world):
     assert not AuditEvent.objects.filter(action="tampered").exists()
 
 
-def test_existing_event_cannot_be_saved(world):
+def test_existing_event_cannot_be_saved(logged):
     event = AuditEvent.objects.order_by("seq").first()
     event.action = "tampered"
     with pytest.raises(AppendOnlyError):

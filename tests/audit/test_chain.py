@@ -51,7 +51,7 @@ class _Buffer:
         pass
 
 
-def test_intact_chain_verifies(world):
+def test_intact_chain_verifies(logged):
     count = AuditEvent.objects.count()
     assert count > 20
     code, message = _verify()
@@ -59,7 +59,7 @@ def test_intact_chain_verifies(world):
     assert message.strip() == f"audit chain intact: {count} events"
 
 
-def test_first_event_links_to_genesis_and_each_to_its_predecessor(world):
+def test_first_event_links_to_genesis_and_each_to_its_predecessor(logged):
     events = list(AuditEvent.objects.order_by("seq"))
     assert events[0].seq == 1
     assert events[0].prev_hash == GENESIS
@@ -81,7 +81,7 @@ def test_empty_log_verifies(db):
         ("result", "denied"),
     ],
 )
-def test_altered_event_is_reported_first(world, column, value):
+def test_altered_event_is_reported_first(logged, column, value):
     _tamper(f"UPDATE audit_auditevent SET {column} = %s WHERE seq IN (5, 9)", [value])  # noqa: S608
     code, message = _verify()
     assert code != 0
@@ -90,7 +90,7 @@ def test_altered_event_is_reported_first(world, column, value):
     )
 
 
-def test_altered_event_with_recomputed_hash_breaks_the_next_link(world):
+def test_altered_event_with_recomputed_hash_breaks_the_next_link(logged):
     # A forger who recomputes the altered event's hash still breaks the link from event #6.
     from xinqiao.audit.services import digest_of
 
@@ -105,14 +105,14 @@ def test_altered_event_with_recomputed_hash_breaks_the_next_link(world):
     assert message == "audit chain broken: event #6 does not link to event #5"
 
 
-def test_deleted_event_is_reported(world):
+def test_deleted_event_is_reported(logged):
     _tamper("DELETE FROM audit_auditevent WHERE seq IN (7, 12)", [])
     code, message = _verify()
     assert code != 0
     assert message == "audit chain broken: event #7 is missing (next present is #8)"
 
 
-def test_model_refuses_to_change_or_delete_events(world):
+def test_model_refuses_to_change_or_delete_events(logged):
     event = AuditEvent.objects.order_by("seq").first()
     event.action = "changed"
     with pytest.raises(AppendOnlyError):
@@ -131,7 +131,7 @@ def test_model_refuses_to_change_or_delete_events(world):
         "UPDATE audit_auditevent SET result = 'ok'",
     ],
 )
-def test_postgres_trigger_refuses_update_and_delete(world, sql):
+def test_postgres_trigger_refuses_update_and_delete(logged, sql):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql)

@@ -22,7 +22,18 @@ from xinqiao.people.services import (
     update_student,
 )
 
+from ..factories import two_schools, with_personas
+
 NEW_ID = "360102201304040011"
+
+
+@pytest.fixture
+def schools(db):
+    """Two schools with a student per class, 甲区's station (a unit to move), the city admin who
+    makes every write, and the head teacher whose role is assigned and revoked."""
+    s = with_personas(two_schools(), "city_admin", "head_teacher")
+    s.station_a = create_unit(actor=None, parent=s.district_a, kind="station", name="甲区辅导站")
+    return s
 
 
 class Boom(Exception):
@@ -172,19 +183,19 @@ WRITE_NAMES = [
 
 
 @pytest.mark.parametrize("name", WRITE_NAMES)
-def test_write_records_its_event(world, name):
-    ((_name, actions, write),) = [entry for entry in _writes(world) if entry[0] == name]
+def test_write_records_its_event(schools, name):
+    ((_name, actions, write),) = [entry for entry in _writes(schools) if entry[0] == name]
     last = AuditEvent.objects.order_by("-seq").first()
     write()
     new = list(AuditEvent.objects.filter(seq__gt=last.seq).order_by("seq"))
     assert [e.action for e in new] == actions
-    assert all(e.actor_id == world.city_admin.pk for e in new)
+    assert all(e.actor_id == schools.city_admin.pk for e in new)
     assert new[0].prev_hash == last.hash
 
 
 @pytest.mark.parametrize("name", WRITE_NAMES)
-def test_rolled_back_write_leaves_no_event(world, name):
-    ((_name, _actions, write),) = [entry for entry in _writes(world) if entry[0] == name]
+def test_rolled_back_write_leaves_no_event(schools, name):
+    ((_name, _actions, write),) = [entry for entry in _writes(schools) if entry[0] == name]
     before = _snapshot()
     with pytest.raises(Boom):  # noqa: PT012 - the write and the failure share one transaction
         with transaction.atomic():
@@ -193,5 +204,5 @@ def test_rolled_back_write_leaves_no_event(world, name):
     assert _snapshot() == before
 
 
-def test_every_service_is_covered(world):
-    assert [name for name, _a, _w in _writes(world)] == WRITE_NAMES
+def test_every_service_is_covered(schools):
+    assert [name for name, _a, _w in _writes(schools)] == WRITE_NAMES

@@ -5,6 +5,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from xinqiao.access.roles import Role
+
+from ..factories import StaffFactory
+
 
 @pytest.fixture
 def chinese_default(settings):
@@ -25,6 +29,7 @@ def test_english_is_chosen_by_the_browser(db, chinese_default):
     assert "Sign in" in body
 
 
-def test_home_tiles_are_chinese_for_a_teacher(world, client_for, chinese_default):
-    body = client_for(world.psych).get(reverse("home")).content.decode()
+def test_home_tiles_are_chinese_for_a_teacher(db, client_for, chinese_default):
+    psych = StaffFactory(role=Role.PSYCHOLOGY_TEACHER).user
+    body = client_for(psych).get(reverse("home")).content.decode()
     assert "学生" in body

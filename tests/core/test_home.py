@@ -7,6 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from ..factories import two_schools, with_personas
+
 TILES = {
     "city_admin": ["orgs:tree", "orgs:term-list", "people:student-list", "people:staff-list"],
     "district_admin": ["orgs:tree", "people:student-list", "people:staff-list"],
@@ -23,21 +25,27 @@ TILES = {
 OURS = {"orgs:tree", "orgs:term-list", "people:student-list", "people:staff-list"}
 
 
+@pytest.fixture
+def schools(db):
+    """Two schools with a student per class and the personas the tiles are checked for."""
+    return with_personas(two_schools(), *TILES)
+
+
 def _tiles(response) -> set[str]:
     return set(re.findall(r'data-tile="([^"]+)"', response.content.decode())) & OURS
 
 
 @pytest.mark.parametrize(("persona", "expected"), TILES.items())
-def test_home_tiles_follow_capabilities(world, client_for, persona, expected):
-    response = client_for(getattr(world, persona)).get(reverse("home"))
+def test_home_tiles_follow_capabilities(schools, client_for, persona, expected):
+    response = client_for(getattr(schools, persona)).get(reverse("home"))
 
     assert response.status_code == 200
     assert _tiles(response) == set(expected)
 
 
 @pytest.mark.parametrize("persona", ["city_admin", "head_teacher", "psych", "parent", "sysadmin"])
-def test_every_tile_opens(world, client_for, persona):
-    client = client_for(getattr(world, persona))
+def test_every_tile_opens(schools, client_for, persona):
+    client = client_for(getattr(schools, persona))
     home = client.get(reverse("home"))
 
     statuses = {name: client.get(reverse(name)).status_code for name in _tiles(home)}

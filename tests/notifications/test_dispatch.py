@@ -14,12 +14,11 @@ from xinqiao.notifications.models import InboxMessage, Notification
 from xinqiao.notifications.services import dispatch_outbox
 
 
-def test_dispatch_moves_a_batch_in_the_same_statements_and_emails_one_by_one(world, settings):
+def test_dispatch_moves_a_batch_in_the_same_statements_and_emails_one_by_one(staff, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    users = [world.psych, world.school_admin, world.head_teacher, world.mentor]
-    dispatch_outbox()  # what the world's concern queued
-    world.psych.email = "psych@example.cn"
-    world.psych.save()
+    users = [staff.psych, staff.school_admin, staff.head_teacher, staff.mentor]
+    staff.psych.email = "psych@example.cn"
+    staff.psych.save()
     counts = []
     for recipients in (users[1:3], users[1:]):
         with transaction.atomic():
@@ -29,18 +28,17 @@ def test_dispatch_moves_a_batch_in_the_same_statements_and_emails_one_by_one(wor
         counts.append(len(queries))
     assert counts[0] == counts[1]
     with transaction.atomic():
-        notifications.notify(recipients=[world.psych], kind="t", subject="s")
+        notifications.notify(recipients=[staff.psych], kind="t", subject="s")
     assert dispatch_outbox() == 1
     assert [m.to for m in mail.outbox] == [["psych@example.cn"]]
     assert InboxMessage.objects.filter(notification__kind="t").count() == 6
 
 
-def test_a_failed_email_keeps_one_inbox_message_and_is_retried(world, monkeypatch):
-    world.psych.email = "psych@example.cn"
-    world.psych.save()
-    dispatch_outbox()  # what the world's concern queued
+def test_a_failed_email_keeps_one_inbox_message_and_is_retried(staff, monkeypatch):
+    staff.psych.email = "psych@example.cn"
+    staff.psych.save()
     with transaction.atomic():
-        notifications.notify(recipients=[world.psych], kind="t", subject="s")
+        notifications.notify(recipients=[staff.psych], kind="t", subject="s")
     sent = []
 
     def failing(**kwargs):
@@ -58,10 +56,9 @@ def test_a_failed_email_keeps_one_inbox_message_and_is_retried(world, monkeypatc
     assert len(sent) == 2
 
 
-def test_a_row_delivered_again_after_a_crash_is_shown_once(world):
-    dispatch_outbox()
+def test_a_row_delivered_again_after_a_crash_is_shown_once(staff):
     with transaction.atomic():
-        notifications.notify(recipients=[world.psych, world.psych, None], kind="t", subject="s")
+        notifications.notify(recipients=[staff.psych, staff.psych, None], kind="t", subject="s")
     assert Notification.objects.filter(kind="t").count() == 1  # each recipient once
     assert dispatch_outbox() == 1
     Notification.objects.filter(kind="t").update(dispatched_at=None)  # died before marking
@@ -70,27 +67,31 @@ def test_a_row_delivered_again_after_a_crash_is_shown_once(world):
 
 
 def test_notify_queues_in_the_transaction_and_kicks_the_dispatcher_after_commit(
-    world, monkeypatch, django_capture_on_commit_callbacks
+    staff, monkeypatch, django_capture_on_commit_callbacks
 ):
+    with transaction.atomic():  # a message about another student, which `about` must leave out
+        notifications.notify(recipients=[staff.psych], kind="other", subject="s", ref=staff.stu_a2)
     kicked = []
     monkeypatch.setattr(notifications, "kick_soon", kicked.append)
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
-            notifications.notify(recipients=[world.psych], kind="t", subject="s", ref=world.stu_a1)
+            notifications.notify(recipients=[staff.psych], kind="t", subject="s", ref=staff.stu_a1)
             assert kicked == []  # not before the commit
     assert [task.name for task in kicked] == ["xinqiao.notifications.tasks.dispatch_outbox"]
     row = Notification.objects.get(kind="t")
-    assert row.ref == world.stu_a1
-    assert list(Notification.objects.about(world.stu_a1)) == [row]
+    assert row.ref == staff.stu_a1
+    assert list(Notification.objects.about(staff.stu_a1)) == [row]
 
 
-def test_selectors_count_a_users_unread_messages_only(world):
+def test_selectors_count_a_users_unread_messages_only(staff):
+    with transaction.atomic():  # older messages, already read: they must not count
+        notifications.notify(recipients=[staff.psych, staff.mentor], kind="old", subject="old")
     dispatch_outbox()
     InboxMessage.objects.update(read_at="2026-12-01T00:00Z")
     with transaction.atomic():
-        notifications.notify(recipients=[world.psych, world.mentor], kind="t", subject="s")
-        notifications.notify(recipients=[world.psych], kind="t", subject="s2")
+        notifications.notify(recipients=[staff.psych, staff.mentor], kind="t", subject="s")
+        notifications.notify(recipients=[staff.psych], kind="t", subject="s2")
     dispatch_outbox()
-    assert selectors.unread_count(user=world.psych) == 2
-    assert selectors.unread_count(user=world.mentor) == 1
-    assert [m.subject for m in selectors.inbox(user=world.mentor)][:1] == ["s"]
+    assert selectors.unread_count(user=staff.psych) == 2
+    assert selectors.unread_count(user=staff.mentor) == 1
+    assert [m.subject for m in selectors.inbox(user=staff.mentor)][:1] == ["s"]

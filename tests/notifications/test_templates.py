@@ -92,13 +92,12 @@ def test_an_unknown_language_falls_back_to_the_site_language(settings):
     assert message_templates.pick(texts, "en-gb") == "hello"
 
 
-def test_the_email_of_a_case_notification_carries_no_student_data(world, settings):
+def test_the_email_of_a_case_notification_carries_no_student_data(staff, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    dispatch_outbox()
-    world.psych.email = "psych@example.cn"
-    world.psych.save()
+    staff.psych.email = "psych@example.cn"
+    staff.psych.save()
     with transaction.atomic():
-        notifications.notify(recipients=[world.psych], kind="case.opened", subject="王小明")
+        notifications.notify(recipients=[staff.psych], kind="case.opened", subject="王小明")
     dispatch_outbox()
     [email] = mail.outbox
     assert "王小明" not in email.subject + email.body
@@ -140,10 +139,9 @@ def test_the_registry_lists_the_configured_channels(recording_channel):
     assert names == ["email", "recording"]
 
 
-def test_a_new_channel_plugs_in_with_the_same_guarantees(world, recording_channel):
-    dispatch_outbox()
+def test_a_new_channel_plugs_in_with_the_same_guarantees(staff, recording_channel):
     with transaction.atomic():
-        notifications.notify(recipients=[world.psych, world.mentor], kind="t", subject="s")
+        notifications.notify(recipients=[staff.psych, staff.mentor], kind="t", subject="s")
     recording_channel.fail = True
     assert dispatch_outbox() == 0  # the inbox got them; the channel is retried
     assert InboxMessage.objects.filter(notification__kind="t").count() == 2

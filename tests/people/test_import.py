@@ -28,6 +28,7 @@ from xinqiao.people.models import (
     StudentStatus,
 )
 
+from ..factories import two_schools, with_personas
 from .roster_files import HEADERS, id_number, student_row, write_csv, write_xlsx
 
 
@@ -35,6 +36,14 @@ from .roster_files import HEADERS, id_number, student_row, write_csv, write_xlsx
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def schools(db):
+    """Two schools (a student per class, so re-imports meet existing students in and out of
+    scope), the term, and the users the command runs as: school A's admin, 甲区's admin, and a
+    psychology teacher who may not import."""
+    return with_personas(two_schools(), "school_admin", "district_admin", "psych")
 
 
 def run(path: Path, *args: str) -> tuple[str, str]:
@@ -67,7 +76,7 @@ def report_rows(job: ImportJob) -> list[dict[str, str]]:
 
 
 def last_job() -> ImportJob:
-    return ImportJob.objects.exclude(original_name="名单.csv").latest("id")
+    return ImportJob.objects.latest("id")
 
 
 def rows(n: int, **kw) -> list[dict[str, str]]:
@@ -76,7 +85,7 @@ def rows(n: int, **kw) -> list[dict[str, str]]:
 
 # --- created / updated / unchanged ---------------------------------------------------------------
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])
-def test_csv_in_each_encoding_creates_students(world, tmp_path, encoding):
+def test_csv_in_each_encoding_creates_students(schools, tmp_path, encoding):
     path = write_csv(tmp_path / "roster.csv", rows(5), encoding=encoding)
 
     out, _err = run(path)
@@ -86,8 +95,8 @@ def test_csv_in_each_encoding_creates_students(world, tmp_path, encoding):
     assert student.name == "学生3"
     assert student.gender == "M"
     assert student.birth_date == datetime.date(2013, 3, 1)
-    assert student.school_class == world.class_a1
-    assert student.school == world.school_a
+    assert student.school_class == schools.class_a1
+    assert student.school == schools.school_a
     assert student.id_number == student_row(3)["身份证件号"]
     assert student.id_number_hash == keyed_hash(student_row(3)["身份证件号"])
     guardian = student.guardians.get()
@@ -97,10 +106,10 @@ def test_csv_in_each_encoding_creates_students(world, tmp_path, encoding):
         "13800000003",
         True,
     )
-    assert Enrolment.objects.get(student=student).term == world.term
+    assert Enrolment.objects.get(student=student).term == schools.term
 
 
-def test_id_number_is_stored_encrypted(world, tmp_path):
+def test_id_number_is_stored_encrypted(schools, tmp_path):
     from django.db import connection
 
     run(write_csv(tmp_path / "roster.csv", rows(1)))
@@ -114,7 +123,7 @@ def test_id_number_is_stored_encrypted(world, tmp_path):
     assert student_row(1)["身份证件号"] not in stored
 
 
-def test_xlsx_import_with_date_cells(world, tmp_path):
+def test_xlsx_import_with_date_cells(schools, tmp_path):
     path = write_xlsx(tmp_path / "roster.xlsx", rows(4))
 
     out, _err = run(path)
@@ -125,7 +134,7 @@ def test_xlsx_import_with_date_cells(world, tmp_path):
     )
 
 
-def test_reimport_changes_nothing(world, tmp_path):
+def test_reimport_changes_nothing(schools, tmp_path):
     path = write_csv(tmp_path / "roster.csv", rows(6))
     run(path)
     before = counts()
@@ -141,7 +150,7 @@ def test_reimport_changes_nothing(world, tmp_path):
     assert dict(Student.objects.values_list("student_number", "updated_at")) == updated_at
 
 
-def test_reimport_xlsx_of_same_rows_changes_nothing(world, tmp_path):
+def test_reimport_xlsx_of_same_rows_changes_nothing(schools, tmp_path):
     run(write_csv(tmp_path / "roster.csv", rows(3)))
 
     out, _err = run(write_xlsx(tmp_path / "roster.xlsx", rows(3)))
@@ -149,7 +158,7 @@ def test_reimport_xlsx_of_same_rows_changes_nothing(world, tmp_path):
     assert last_line(out) == "created=0 updated=0 unchanged=3 rejected=0"
 
 
-def test_changed_fields_are_updated(world, tmp_path):
+def test_changed_fields_are_updated(schools, tmp_path):
     run(write_csv(tmp_path / "roster.csv", rows(3)))
     changed = rows(3)
     changed[0]["姓名"] = "新名字"
@@ -166,13 +175,13 @@ def test_changed_fields_are_updated(world, tmp_path):
     assert Student.objects.get(student_number=changed[2]["全国学籍号"]).left_behind is True
 
 
-def test_existing_student_of_fixture_is_updated_not_duplicated(world, tmp_path):
+def test_existing_student_of_fixture_is_updated_not_duplicated(schools, tmp_path):
     row = student_row(1)
     row.update(
         {
-            "全国学籍号": world.stu_a1.student_number,
+            "全国学籍号": schools.stu_a1.student_number,
             "姓名": "王小明",
-            "身份证件号": world.stu_a1.id_number,
+            "身份证件号": schools.stu_a1.id_number,
             "班级": "七(2)班",
         }
     )
@@ -180,12 +189,12 @@ def test_existing_student_of_fixture_is_updated_not_duplicated(world, tmp_path):
     out, _err = run(write_csv(tmp_path / "roster.csv", [row]))
 
     assert last_line(out) == "created=0 updated=1 unchanged=0 rejected=0"
-    world.stu_a1.refresh_from_db()
-    assert world.stu_a1.school_class == world.class_a2
-    assert Student.objects.filter(student_number=world.stu_a1.student_number).count() == 1
+    schools.stu_a1.refresh_from_db()
+    assert schools.stu_a1.school_class == schools.class_a2
+    assert Student.objects.filter(student_number=schools.stu_a1.student_number).count() == 1
 
 
-def test_class_change_becomes_enrolment_history(world, tmp_path):
+def test_class_change_becomes_enrolment_history(schools, tmp_path):
     run(write_csv(tmp_path / "autumn.csv", rows(2)))
     spring = create_term(
         actor=None,
@@ -203,12 +212,12 @@ def test_class_change_becomes_enrolment_history(world, tmp_path):
     # Row 1 moved class; row 2 gets its enrolment for the new term (also a change).
     assert last_line(out) == "created=0 updated=2 unchanged=0 rejected=0"
     student = Student.objects.get(student_number=moved[0]["全国学籍号"])
-    assert student.school_class == world.class_a2
+    assert student.school_class == schools.class_a2
     history = {e.term.code: e.school_class for e in student.enrolments.all()}
-    assert history == {world.term.code: world.class_a1, spring.code: world.class_a2}
+    assert history == {schools.term.code: schools.class_a1, spring.code: schools.class_a2}
 
 
-def test_import_of_a_past_term_keeps_the_current_class(world, tmp_path):
+def test_import_of_a_past_term_keeps_the_current_class(schools, tmp_path):
     past = create_term(
         actor=None,
         school_year_start=2025,
@@ -223,17 +232,17 @@ def test_import_of_a_past_term_keeps_the_current_class(world, tmp_path):
     run(write_csv(tmp_path / "past.csv", old), "--term", past.code)
 
     student = Student.objects.get(student_number=old[0]["全国学籍号"])
-    assert student.school_class == world.class_a1
-    assert student.enrolments.get(term=past).school_class == world.class_a2
+    assert student.school_class == schools.class_a1
+    assert student.enrolments.get(term=past).school_class == schools.class_a2
 
 
-def test_missing_class_is_created_under_known_grade(world, tmp_path):
+def test_missing_class_is_created_under_known_grade(schools, tmp_path):
     out, _err = run(write_csv(tmp_path / "roster.csv", rows(2, klass="5")))
 
     assert last_line(out) == "created=2 updated=0 unchanged=0 rejected=0"
-    new = OrgUnit.objects.get(parent=world.grade_a7, name="七(5)班")
+    new = OrgUnit.objects.get(parent=schools.grade_a7, name="七(5)班")
     assert new.kind == Kind.CLASS
-    assert new.school == world.school_a
+    assert new.school == schools.school_a
     assert Student.objects.filter(school_class=new).count() == 2
     assert AuditEvent.objects.filter(action="orgs.unit.created", object_id=str(new.pk)).exists()
 
@@ -248,21 +257,21 @@ def test_missing_class_is_created_under_known_grade(world, tmp_path):
         ("（2）班", "class_a2"),
     ],
 )
-def test_class_spellings_match_existing_class(world, tmp_path, klass, expected):
+def test_class_spellings_match_existing_class(schools, tmp_path, klass, expected):
     run(write_csv(tmp_path / "roster.csv", rows(1, klass=klass)))
 
     student = Student.objects.get(student_number=student_row(1)["全国学籍号"])
-    assert student.school_class == getattr(world, expected)
+    assert student.school_class == getattr(schools, expected)
 
 
 @pytest.mark.parametrize("grade", ["七年级", "7", "初一", "7年级"])
-def test_grade_spellings(world, tmp_path, grade):
+def test_grade_spellings(schools, tmp_path, grade):
     out, _err = run(write_csv(tmp_path / "roster.csv", rows(1, grade=grade)))
 
     assert last_line(out) == "created=1 updated=0 unchanged=0 rejected=0"
 
 
-def test_aliases_and_other_date_formats(world, tmp_path, settings):
+def test_aliases_and_other_date_formats(schools, tmp_path, settings):
     settings.XINQIAO_ROSTER_COLUMN_ALIASES = {"guardian_phone": ["紧急联系人手机"]}
     headers = [
         "学籍号",
@@ -307,7 +316,7 @@ def test_aliases_and_other_date_formats(world, tmp_path, settings):
     }
 
 
-def test_status_and_family_flags(world, tmp_path):
+def test_status_and_family_flags(schools, tmp_path):
     headers = [*HEADERS, "孤儿/事实无人抚养", "残疾", "低保/低收入", "随迁子女"]
     r = student_row(1)
     r.update(
@@ -336,7 +345,7 @@ def test_status_and_family_flags(world, tmp_path):
     ) == (False, True, False, True, True, True)
 
 
-def test_file_without_id_column_keeps_stored_id_numbers(world, tmp_path):
+def test_file_without_id_column_keeps_stored_id_numbers(schools, tmp_path):
     run(write_csv(tmp_path / "full.csv", rows(1)))
     headers = [h for h in HEADERS if h != "身份证件号"]
 
@@ -350,7 +359,7 @@ def test_file_without_id_column_keeps_stored_id_numbers(world, tmp_path):
 
 
 # --- bad rows ------------------------------------------------------------------------------------
-def test_bad_rows_are_reported_and_good_rows_go_in(world, tmp_path):
+def test_bad_rows_are_reported_and_good_rows_go_in(schools, tmp_path):
     data = rows(8)
     data[1]["全国学籍号"] = "G123"  # row 3
     good_id = data[2]["身份证件号"]
@@ -365,7 +374,7 @@ def test_bad_rows_are_reported_and_good_rows_go_in(world, tmp_path):
     assert last_line(out) == "created=2 updated=0 unchanged=0 rejected=6"
     assert "Error report" in err
     job = ImportJob.objects.get(original_name="roster.csv")
-    assert job.created_by == world.school_admin
+    assert job.created_by == schools.school_admin
     report = report_rows(job)
     got = [(r["Row"], r["Column"]) for r in report]
     assert got == [
@@ -386,10 +395,10 @@ def test_bad_rows_are_reported_and_good_rows_go_in(world, tmp_path):
     assert report[0]["全国学籍号"] == "G123"
     assert report[0]["姓名"] == "学生2"
     assert Student.objects.filter(name__startswith="学生").count() == 2
-    assert not Student.objects.filter(school=world.school_b, name__startswith="学生").exists()
+    assert not Student.objects.filter(school=schools.school_b, name__startswith="学生").exists()
 
 
-def test_error_report_is_in_the_users_language(world, tmp_path):
+def test_error_report_is_in_the_users_language(schools, tmp_path):
     data = rows(1)
     data[0]["性别"] = "?"
     out, _err = StringIO(), StringIO()
@@ -410,7 +419,7 @@ def test_error_report_is_in_the_users_language(world, tmp_path):
     assert header.split(",")[:3] in (["行号", "列", "原因"], ["Row", "Column", "Reason"])
 
 
-def test_duplicate_student_number_in_file_is_rejected(world, tmp_path):
+def test_duplicate_student_number_in_file_is_rejected(schools, tmp_path):
     data = [student_row(1), student_row(2), student_row(1, name="重复")]
 
     out, _err = run(write_csv(tmp_path / "roster.csv", data))
@@ -421,12 +430,12 @@ def test_duplicate_student_number_in_file_is_rejected(world, tmp_path):
     assert "row 2" in report[0]["Reason"]
 
 
-def test_existing_student_of_a_school_out_of_scope_is_not_taken_over(world, tmp_path):
+def test_existing_student_of_a_school_out_of_scope_is_not_taken_over(schools, tmp_path):
     row = student_row(1)
     row.update(
         {
-            "全国学籍号": world.stu_b1.student_number,
-            "身份证件号": world.stu_b1.id_number,
+            "全国学籍号": schools.stu_b1.student_number,
+            "身份证件号": schools.stu_b1.id_number,
             "姓名": "冒名",
         }
     )
@@ -436,20 +445,20 @@ def test_existing_student_of_a_school_out_of_scope_is_not_taken_over(world, tmp_
     )
 
     assert last_line(out) == "created=1 updated=0 unchanged=0 rejected=1"
-    world.stu_b1.refresh_from_db()
-    assert (world.stu_b1.name, world.stu_b1.school) == ("赵小刚", world.school_b)
+    schools.stu_b1.refresh_from_db()
+    assert (schools.stu_b1.name, schools.stu_b1.school) == ("赵小刚", schools.school_b)
     report = report_rows(last_job())
     assert report[0]["Row"] == "2"
     assert "乙区第二中学" in report[0]["Reason"]
 
 
-def test_district_admin_may_import_into_any_school_of_the_district(world, tmp_path):
+def test_district_admin_may_import_into_any_school_of_the_district(schools, tmp_path):
     out, _err = run(write_csv(tmp_path / "roster.csv", rows(2)), "--as", "district_admin_a")
 
     assert last_line(out) == "created=2 updated=0 unchanged=0 rejected=0"
 
 
-def test_school_option_limits_rows_to_that_school(world, tmp_path):
+def test_school_option_limits_rows_to_that_school(schools, tmp_path):
     data = rows(2)
     data[1]["学校标识码"] = "3601000002"
     data[1]["年级"] = "七年级"
@@ -459,16 +468,16 @@ def test_school_option_limits_rows_to_that_school(world, tmp_path):
     assert last_line(out) == "created=1 updated=0 unchanged=0 rejected=1"
 
 
-def test_file_without_school_column_needs_school_option(world, tmp_path):
+def test_file_without_school_column_needs_school_option(schools, tmp_path):
     headers = [h for h in HEADERS if h not in ("学校标识码", "学校名称")]
     path = write_csv(tmp_path / "roster.csv", rows(2), headers=headers)
 
-    out, _err = run(path, "--school", str(world.school_a.code))
+    out, _err = run(path, "--school", str(schools.school_a.code))
 
     assert last_line(out) == "created=2 updated=0 unchanged=0 rejected=0"
 
 
-def test_user_without_import_capability_is_refused(world, tmp_path):
+def test_user_without_import_capability_is_refused(schools, tmp_path):
     with pytest.raises(CommandError, match="may not import"):
         run(write_csv(tmp_path / "roster.csv", rows(1)), "--as", "psych_a")
     assert not Student.objects.filter(name__startswith="学生").exists()
@@ -494,7 +503,7 @@ def _bad_file(tmp_path: Path, kind: str) -> Path:
 @pytest.mark.parametrize(
     "kind", ["missing-column", "garbage", "empty", "broken-xlsx", "header-only-blank"]
 )
-def test_bad_file_changes_nothing_and_exits_non_zero(world, tmp_path, kind):
+def test_bad_file_changes_nothing_and_exits_non_zero(schools, tmp_path, kind):
     path = _bad_file(tmp_path, kind)
     before = counts()
 
@@ -508,13 +517,13 @@ def test_bad_file_changes_nothing_and_exits_non_zero(world, tmp_path, kind):
     assert job.error_message
 
 
-def test_missing_column_message_names_it(world, tmp_path):
+def test_missing_column_message_names_it(schools, tmp_path):
     with pytest.raises(SystemExit):
         run(_bad_file(tmp_path, "missing-column"))
     assert "姓名" in last_job().error_message
 
 
-def test_command_subprocess_exit_code_and_last_line(world, tmp_path):
+def test_command_subprocess_exit_code_and_last_line(schools, tmp_path):
     """The same through call_command's SystemExit as a shell would see: status 1, counts line."""
     out = StringIO()
     with pytest.raises(SystemExit):
@@ -525,7 +534,7 @@ def test_command_subprocess_exit_code_and_last_line(world, tmp_path):
 
 
 # --- dry run and audit ----------------------------------------------------------------------------
-def test_dry_run_writes_nothing_but_counts(world, tmp_path):
+def test_dry_run_writes_nothing_but_counts(schools, tmp_path):
     data = rows(4, klass="9")  # would also create class 七(9)班
     data[3]["性别"] = "x"
     before = counts()
@@ -538,7 +547,7 @@ def test_dry_run_writes_nothing_but_counts(world, tmp_path):
     assert last_job().dry_run is True
 
 
-def test_dry_run_of_an_existing_roster_counts_updates(world, tmp_path):
+def test_dry_run_of_an_existing_roster_counts_updates(schools, tmp_path):
     run(write_csv(tmp_path / "roster.csv", rows(3)))
     changed = rows(3)
     changed[0]["姓名"] = "改名"
@@ -551,13 +560,13 @@ def test_dry_run_of_an_existing_roster_counts_updates(world, tmp_path):
     assert Student.objects.get(student_number=changed[0]["全国学籍号"]).name == "学生1"
 
 
-def test_audit_events_per_chunk_and_job_and_chain_intact(world, tmp_path, settings):
+def test_audit_events_per_chunk_and_job_and_chain_intact(schools, tmp_path, settings):
     settings.XINQIAO_ROSTER_CHUNK_ROWS = 4
     run(write_csv(tmp_path / "roster.csv", rows(10)), "--as", "school_admin_a")
 
     chunks = list(AuditEvent.objects.filter(action="people.roster.imported").order_by("seq"))
     assert [e.fields["created"] for e in chunks] == [4, 4, 2]
-    assert all(e.actor_id == world.school_admin.pk for e in chunks)
+    assert all(e.actor_id == schools.school_admin.pk for e in chunks)
     assert chunks[0].fields["rows"] == [2, 5]
     ids = sorted(Student.objects.filter(name__startswith="学生").values_list("id", flat=True))
     covered = [pk for e in chunks for lo, hi in e.fields["students"] for pk in range(lo, hi + 1)]
@@ -569,7 +578,7 @@ def test_audit_events_per_chunk_and_job_and_chain_intact(world, tmp_path, settin
     assert verify_chain()[0] is True
 
 
-def test_id_number_birth_place_is_checked_like_the_validator(world, tmp_path):
+def test_id_number_birth_place_is_checked_like_the_validator(schools, tmp_path):
     r = student_row(1)
     bad = id_number(datetime.date(2013, 3, 1), 5, region="990000")  # no such region
     r["身份证件号"] = bad

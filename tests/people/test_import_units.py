@@ -23,9 +23,17 @@ from xinqiao.people.importer.rows import Encryptor, FastIdNumber, RowChecker, _r
 from xinqiao.people.models import GuardianRelation, ImportJob, Student
 from xinqiao.people.validators import validate_id_number
 
+from ..factories import two_schools, with_personas
 from .roster_files import HEADERS, id_number, student_row, write_csv
 
 FAST = FastIdNumber()
+
+
+@pytest.fixture
+def schools(db):
+    """The schools the roster files name (甲区第一中学's 七年级 and 七(1)班), the term, and the
+    school admin a large import runs as."""
+    return with_personas(two_schools(), "school_admin")
 
 
 def _slow_valid(value: str) -> bool:
@@ -116,7 +124,7 @@ def test_detect_encoding(raw, expected):
     assert detect_encoding(raw) == expected
 
 
-def test_gb18030_only_characters_survive(world, tmp_path, settings):
+def test_gb18030_only_characters_survive(schools, tmp_path, settings):
     """GB18030 encodes characters GBK cannot (e.g. 䶮 U+4DAE in a name)."""
     settings.MEDIA_ROOT = tmp_path / "media"
     rows = [student_row(i) for i in range(1, 30)]
@@ -170,7 +178,7 @@ def test_binary_is_a_bad_file(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pipelined_merge_with_worker_threads_on_postgresql(world, tmp_path, settings):
+def test_pipelined_merge_with_worker_threads_on_postgresql(schools, tmp_path, settings):
     """Large imports on PostgreSQL merge chunks in worker threads with their own connections."""
     if connection.vendor != "postgresql":
         pytest.skip("worker threads are used on PostgreSQL only")

@@ -19,6 +19,30 @@ from xinqiao.people.services import (
 )
 
 from ..conftest import ID_A1
+from ..factories import two_schools, with_personas
+
+
+@pytest.fixture
+def schools(db):
+    """Two schools with a student per class (王小明's mother and his own committee account linked
+    to him), and the staff of both schools and above them whose views of students and staff
+    differ."""
+    return with_personas(
+        two_schools(),
+        "city_admin",
+        "district_admin",
+        "station_counsellor",
+        "school_admin",
+        "psych",
+        "head_teacher",
+        "mentor",
+        "auditor",
+        "sysadmin",
+        "committee",
+        "parent",
+        "psych_b",
+        "head_teacher_b",
+    )
 
 
 def _html(response) -> str:
@@ -47,104 +71,104 @@ def _more_students(cls, term, n: int, *, start: int = 0) -> None:
 
 
 # --- student list -----------------------------------------------------------------------------
-def test_student_list_district_admin_sees_own_district_only(world, client_for):
-    response = _list(client_for(world.district_admin))
+def test_student_list_district_admin_sees_own_district_only(schools, client_for):
+    response = _list(client_for(schools.district_admin))
 
     assert response.status_code == 200
     assert sorted(_names(response)) == ["李小红", "王小明"]
     assert "赵小刚" not in _html(response)
 
 
-def test_student_list_city_admin_sees_all(world, client_for):
-    response = _list(client_for(world.city_admin))
+def test_student_list_city_admin_sees_all(schools, client_for):
+    response = _list(client_for(schools.city_admin))
 
     assert sorted(_names(response)) == ["李小红", "王小明", "赵小刚"]
 
 
-def test_student_list_head_teacher_sees_own_class_only(world, client_for):
-    response = _list(client_for(world.head_teacher))
+def test_student_list_head_teacher_sees_own_class_only(schools, client_for):
+    response = _list(client_for(schools.head_teacher))
 
     assert _names(response) == ["王小明"]
     assert "李小红" not in _html(response)
     assert "赵小刚" not in _html(response)
 
 
-def test_student_list_other_school_sees_nothing_of_school_a(world, client_for):
-    response = _list(client_for(world.psych_b))
+def test_student_list_other_school_sees_nothing_of_school_a(schools, client_for):
+    response = _list(client_for(schools.psych_b))
 
     assert _names(response) == ["赵小刚"]
     assert "王小明" not in _html(response)
     assert "李小红" not in _html(response)
 
 
-def test_student_list_parent_sees_own_child(world, client_for):
-    response = _list(client_for(world.parent))
+def test_student_list_parent_sees_own_child(schools, client_for):
+    response = _list(client_for(schools.parent))
 
     assert _names(response) == ["王小明"]
 
 
 @pytest.mark.parametrize("role", ["committee", "auditor", "sysadmin"])
-def test_student_list_wrong_role_gets_403(world, client_for, role):
-    response = _list(client_for(getattr(world, role)))
+def test_student_list_wrong_role_gets_403(schools, client_for, role):
+    response = _list(client_for(getattr(schools, role)))
 
     assert response.status_code == 403
 
 
-def test_student_list_search_by_name(world, client_for):
-    response = _list(client_for(world.city_admin), q="小红")
+def test_student_list_search_by_name(schools, client_for):
+    response = _list(client_for(schools.city_admin), q="小红")
 
     assert _names(response) == ["李小红"]
 
 
-def test_student_list_search_by_student_number(world, client_for):
-    response = _list(client_for(world.city_admin), q=world.stu_b1.student_number.lower())
+def test_student_list_search_by_student_number(schools, client_for):
+    response = _list(client_for(schools.city_admin), q=schools.stu_b1.student_number.lower())
 
     assert _names(response) == ["赵小刚"]
 
 
-def test_student_list_search_by_id_number(world, client_for):
-    response = _list(client_for(world.school_admin), q=ID_A1)
+def test_student_list_search_by_id_number(schools, client_for):
+    response = _list(client_for(schools.school_admin), q=ID_A1)
 
     assert _names(response) == ["王小明"]
 
 
-def test_student_list_search_cannot_reach_outside_scope(world, client_for):
-    response = _list(client_for(world.school_admin), q="赵小刚")
+def test_student_list_search_cannot_reach_outside_scope(schools, client_for):
+    response = _list(client_for(schools.school_admin), q="赵小刚")
 
     assert _names(response) == []
 
 
-def test_student_list_filter_by_class(world, client_for):
+def test_student_list_filter_by_class(schools, client_for):
     response = _list(
-        client_for(world.school_admin),
-        school=str(world.school_a.code),
-        school_class=str(world.class_a2.code),
+        client_for(schools.school_admin),
+        school=str(schools.school_a.code),
+        school_class=str(schools.class_a2.code),
     )
 
     assert _names(response) == ["李小红"]
 
 
-def test_student_list_filter_by_other_schools_class_finds_nothing_extra(world, client_for):
-    response = _list(client_for(world.school_admin), school_class=str(world.class_b1.code))
+def test_student_list_filter_by_other_schools_class_finds_nothing_extra(schools, client_for):
+    response = _list(client_for(schools.school_admin), school_class=str(schools.class_b1.code))
 
     assert "赵小刚" not in _names(response)
 
 
-def test_student_list_filter_by_school_and_district(world, client_for):
-    client = client_for(world.city_admin)
+def test_student_list_filter_by_school_and_district(schools, client_for):
+    client = client_for(schools.city_admin)
 
-    by_district = _list(client, district=str(world.district_b.code))
-    by_school = _list(client, school=str(world.school_a.code))
+    by_district = _list(client, district=str(schools.district_b.code))
+    by_school = _list(client, school=str(schools.school_a.code))
 
     assert _names(by_district) == ["赵小刚"]
     assert sorted(_names(by_school)) == ["李小红", "王小明"]
     assert "grade" in by_school.context["form"].fields
 
 
-def test_student_list_filter_by_status_gender_and_flags(world, client_for):
-    update_student(actor=None, student=world.stu_a2, left_behind=True, low_income=True)
-    update_student(actor=None, student=world.stu_a1, left_behind=True, status="suspended")
-    client = client_for(world.school_admin)
+def test_student_list_filter_by_status_gender_and_flags(schools, client_for):
+    update_student(actor=None, student=schools.stu_a2, left_behind=True, low_income=True)
+    update_student(actor=None, student=schools.stu_a1, left_behind=True, status="suspended")
+    client = client_for(schools.school_admin)
 
     flagged = _list(client, flags=["left_behind", "low_income"])
     suspended = _list(client, status="suspended")
@@ -156,9 +180,9 @@ def test_student_list_filter_by_status_gender_and_flags(world, client_for):
     assert "data-flag" in _html(flagged)
 
 
-def test_student_list_paginates_by_50(world, client_for):
-    _more_students(world.class_a1, world.term, 55)
-    client = client_for(world.school_admin)
+def test_student_list_paginates_by_50(schools, client_for):
+    _more_students(schools.class_a1, schools.term, 55)
+    client = client_for(schools.school_admin)
 
     first = _list(client)
     second = _list(client, page=2)
@@ -168,14 +192,14 @@ def test_student_list_paginates_by_50(world, client_for):
     assert first.context["page"].paginator.count == 57
 
 
-def test_student_list_query_count_does_not_grow_with_rows(world, client_for):
-    update_student(actor=None, student=world.stu_a1, left_behind=True)
-    client = client_for(world.school_admin)
+def test_student_list_query_count_does_not_grow_with_rows(schools, client_for):
+    update_student(actor=None, student=schools.stu_a1, left_behind=True)
+    client = client_for(schools.school_admin)
     _list(client)
     with CaptureQueriesContext(connection) as few:
         _list(client)
-    _more_students(world.class_a1, world.term, 30)
-    _more_students(world.class_a2, world.term, 10, start=100)
+    _more_students(schools.class_a1, schools.term, 30)
+    _more_students(schools.class_a2, schools.term, 10, start=100)
 
     with CaptureQueriesContext(connection) as many:
         response = _list(client)
@@ -184,8 +208,8 @@ def test_student_list_query_count_does_not_grow_with_rows(world, client_for):
     assert len(many.captured_queries) == len(few.captured_queries)
 
 
-def test_student_list_htmx_returns_the_browser_fragment(world, client_for):
-    response = client_for(world.school_admin).get(
+def test_student_list_htmx_returns_the_browser_fragment(schools, client_for):
+    response = client_for(schools.school_admin).get(
         reverse("people:student-list"), {"q": "王"}, HTTP_HX_REQUEST="true"
     )
 
@@ -194,8 +218,8 @@ def test_student_list_htmx_returns_the_browser_fragment(world, client_for):
     assert "<html" not in html
 
 
-def test_student_list_htmx_history_restore_gets_the_whole_page(world, client_for):
-    response = client_for(world.school_admin).get(
+def test_student_list_htmx_history_restore_gets_the_whole_page(schools, client_for):
+    response = client_for(schools.school_admin).get(
         reverse("people:student-list"),
         HTTP_HX_REQUEST="true",
         HTTP_HX_HISTORY_RESTORE_REQUEST="true",
@@ -209,80 +233,80 @@ def _detail(client, student):
     return client.get(reverse("people:student-detail", kwargs={"code": student.code}))
 
 
-def test_profile_shows_basic_data_enrolments_guardians(world, client_for):
-    appoint_committee_member(actor=None, student=world.stu_a1, term=world.term)
+def test_profile_shows_basic_data_enrolments_guardians(schools, client_for):
+    appoint_committee_member(actor=None, student=schools.stu_a1, term=schools.term)
 
-    response = _detail(client_for(world.head_teacher), world.stu_a1)
+    response = _detail(client_for(schools.head_teacher), schools.stu_a1)
 
     assert response.status_code == 200
     html = _html(response)
     assert "G360***********001X" in html  # the 学籍号 embeds the ID number: masked alike
-    assert world.stu_a1.student_number not in html
+    assert schools.stu_a1.student_number not in html
     assert "王妈妈" in html
     assert "13800138000" in html  # a head teacher calls parents
     assert 'data-testid="committee-terms"' in html
-    assert [e.term_id for e in response.context["profile"].enrolments] == [world.term.pk]
+    assert [e.term_id for e in response.context["profile"].enrolments] == [schools.term.pk]
 
 
-def test_profile_masks_id_number_by_default(world, client_for):
-    response = _detail(client_for(world.school_admin), world.stu_a1)
+def test_profile_masks_id_number_by_default(schools, client_for):
+    response = _detail(client_for(schools.school_admin), schools.stu_a1)
 
     html = _html(response)
     assert ID_A1 not in html
     assert "360***********001X" in html
-    assert reverse("people:student-reveal-id", kwargs={"code": world.stu_a1.code}) in html
+    assert reverse("people:student-reveal-id", kwargs={"code": schools.stu_a1.code}) in html
 
 
-def test_profile_masks_guardian_phone_for_district_admin(world, client_for):
-    response = _detail(client_for(world.district_admin), world.stu_a1)
+def test_profile_masks_guardian_phone_for_district_admin(schools, client_for):
+    response = _detail(client_for(schools.district_admin), schools.stu_a1)
 
     html = _html(response)
     assert "13800138000" not in html
     assert "138****8000" in html
 
 
-def test_profile_hides_reveal_action_from_psychology_teacher(world, client_for):
-    response = _detail(client_for(world.psych), world.stu_a1)
+def test_profile_hides_reveal_action_from_psychology_teacher(schools, client_for):
+    response = _detail(client_for(schools.psych), schools.stu_a1)
 
     assert response.status_code == 200
     assert "reveal-id" not in _html(response)
 
 
-def test_profile_view_is_audited(world, client_for):
-    _detail(client_for(world.psych), world.stu_a1)
+def test_profile_view_is_audited(schools, client_for):
+    _detail(client_for(schools.psych), schools.stu_a1)
 
     event = AuditEvent.objects.filter(action="people.student.viewed").latest("seq")
     assert (event.actor_id, event.object_id, event.actor_role) == (
-        world.psych.pk,
-        str(world.stu_a1.pk),
+        schools.psych.pk,
+        str(schools.stu_a1.pk),
         "psychology_teacher",
     )
     assert "id_number_masked" in event.fields["read"]
 
 
 @pytest.mark.parametrize("role", ["psych_b", "head_teacher_b"])
-def test_profile_other_school_gets_404(world, client_for, role):
-    response = _detail(client_for(getattr(world, role)), world.stu_a1)
+def test_profile_other_school_gets_404(schools, client_for, role):
+    response = _detail(client_for(getattr(schools, role)), schools.stu_a1)
 
     assert response.status_code == 404
     assert not AuditEvent.objects.filter(action="people.student.viewed").exists()
 
 
-def test_profile_head_teacher_other_class_gets_404(world, client_for):
-    response = _detail(client_for(world.head_teacher), world.stu_a2)
+def test_profile_head_teacher_other_class_gets_404(schools, client_for):
+    response = _detail(client_for(schools.head_teacher), schools.stu_a2)
 
     assert response.status_code == 404
 
 
-def test_profile_parent_of_another_child_gets_404(world, client_for):
-    response = _detail(client_for(world.parent), world.stu_a2)
+def test_profile_parent_of_another_child_gets_404(schools, client_for):
+    response = _detail(client_for(schools.parent), schools.stu_a2)
 
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize("role", ["committee", "auditor", "sysadmin"])
-def test_profile_wrong_role_gets_403(world, client_for, role):
-    response = _detail(client_for(getattr(world, role)), world.stu_a1)
+def test_profile_wrong_role_gets_403(schools, client_for, role):
+    response = _detail(client_for(getattr(schools, role)), schools.stu_a1)
 
     assert response.status_code == 403
 
@@ -292,18 +316,18 @@ def _reveal(client, student, **extra):
     return client.post(reverse("people:student-reveal-id", kwargs={"code": student.code}), **extra)
 
 
-def test_reveal_id_by_school_admin_is_shown_and_audited(world, client_for):
-    response = _reveal(client_for(world.school_admin), world.stu_a1, HTTP_HX_REQUEST="true")
+def test_reveal_id_by_school_admin_is_shown_and_audited(schools, client_for):
+    response = _reveal(client_for(schools.school_admin), schools.stu_a1, HTTP_HX_REQUEST="true")
 
     assert response.status_code == 200
     assert ID_A1 in _html(response)
     assert "<html" not in _html(response)
     event = AuditEvent.objects.filter(action="people.student.id_number_revealed").get()
-    assert (event.actor_id, event.fields) == (world.school_admin.pk, {"read": ["id_number"]})
+    assert (event.actor_id, event.fields) == (schools.school_admin.pk, {"read": ["id_number"]})
 
 
-def test_reveal_id_without_htmx_renders_the_profile(world, client_for):
-    response = _reveal(client_for(world.city_admin), world.stu_a1)
+def test_reveal_id_without_htmx_renders_the_profile(schools, client_for):
+    response = _reveal(client_for(schools.city_admin), schools.stu_a1)
 
     assert response.status_code == 200
     assert ID_A1 in _html(response)
@@ -313,23 +337,23 @@ def test_reveal_id_without_htmx_renders_the_profile(world, client_for):
 @pytest.mark.parametrize(
     "role", ["psych", "head_teacher", "mentor", "parent", "station_counsellor"]
 )
-def test_reveal_id_wrong_role_gets_403(world, client_for, role):
-    response = _reveal(client_for(getattr(world, role)), world.stu_a1)
+def test_reveal_id_wrong_role_gets_403(schools, client_for, role):
+    response = _reveal(client_for(getattr(schools, role)), schools.stu_a1)
 
     assert response.status_code == 403
     assert not AuditEvent.objects.filter(action="people.student.id_number_revealed").exists()
 
 
-def test_reveal_id_other_district_gets_404(world, client_for):
-    response = _reveal(client_for(world.district_admin), world.stu_b1)
+def test_reveal_id_other_district_gets_404(schools, client_for):
+    response = _reveal(client_for(schools.district_admin), schools.stu_b1)
 
     assert response.status_code == 404
 
 
-def test_reveal_id_get_is_405(world, client_for):
-    url = reverse("people:student-reveal-id", kwargs={"code": world.stu_a1.code})
+def test_reveal_id_get_is_405(schools, client_for):
+    url = reverse("people:student-reveal-id", kwargs={"code": schools.stu_a1.code})
 
-    response = client_for(world.school_admin).get(url)
+    response = client_for(schools.school_admin).get(url)
 
     assert response.status_code == 405
 
@@ -350,61 +374,61 @@ def _form_data(student, **changes):
     return data
 
 
-def test_school_admin_edits_a_student(world, client_for):
-    client = client_for(world.school_admin)
-    assert client.get(_edit_url(world.stu_a1)).status_code == 200
+def test_school_admin_edits_a_student(schools, client_for):
+    client = client_for(schools.school_admin)
+    assert client.get(_edit_url(schools.stu_a1)).status_code == 200
 
     response = client.post(
-        _edit_url(world.stu_a1), _form_data(world.stu_a1, name="王晓明", left_behind="on")
+        _edit_url(schools.stu_a1), _form_data(schools.stu_a1, name="王晓明", left_behind="on")
     )
 
-    world.stu_a1.refresh_from_db()
+    schools.stu_a1.refresh_from_db()
     assert response.status_code == 302
-    assert (world.stu_a1.name, world.stu_a1.left_behind) == ("王晓明", True)
+    assert (schools.stu_a1.name, schools.stu_a1.left_behind) == ("王晓明", True)
     event = AuditEvent.objects.filter(action="people.student.updated").latest("seq")
     assert sorted(event.fields["changed"]) == ["left_behind", "name"]
 
 
-def test_edit_changes_id_number_without_logging_it(world, client_for):
+def test_edit_changes_id_number_without_logging_it(schools, client_for):
     new_id = "360102201301010028"
 
-    response = client_for(world.school_admin).post(
-        _edit_url(world.stu_a1), _form_data(world.stu_a1, new_id_number=new_id)
+    response = client_for(schools.school_admin).post(
+        _edit_url(schools.stu_a1), _form_data(schools.stu_a1, new_id_number=new_id)
     )
 
-    world.stu_a1.refresh_from_db()
+    schools.stu_a1.refresh_from_db()
     assert response.status_code == 302, response.context["form"].errors
-    assert world.stu_a1.id_number == new_id
+    assert schools.stu_a1.id_number == new_id
     event = AuditEvent.objects.filter(action="people.student.updated").latest("seq")
     assert new_id not in str(event.fields)
 
 
-def test_edit_invalid_id_number_error_next_to_field(world, client_for):
-    response = client_for(world.school_admin).post(
-        _edit_url(world.stu_a1), _form_data(world.stu_a1, new_id_number="360102201301010023")
+def test_edit_invalid_id_number_error_next_to_field(schools, client_for):
+    response = client_for(schools.school_admin).post(
+        _edit_url(schools.stu_a1), _form_data(schools.stu_a1, new_id_number="360102201301010023")
     )
 
-    world.stu_a1.refresh_from_db()
+    schools.stu_a1.refresh_from_db()
     assert response.status_code == 200
     assert 'data-error-for="new_id_number"' in _html(response)
-    assert world.stu_a1.id_number == ID_A1
+    assert schools.stu_a1.id_number == ID_A1
 
 
-def test_edit_empty_name_error_next_to_field(world, client_for):
-    response = client_for(world.school_admin).post(
-        _edit_url(world.stu_a1), _form_data(world.stu_a1, name="")
+def test_edit_empty_name_error_next_to_field(schools, client_for):
+    response = client_for(schools.school_admin).post(
+        _edit_url(schools.stu_a1), _form_data(schools.stu_a1, name="")
     )
 
     assert response.status_code == 200
     assert 'data-error-for="name"' in _html(response)
 
 
-def test_edit_error_is_in_the_users_language(world, client_for):
-    client = client_for(world.school_admin)
+def test_edit_error_is_in_the_users_language(schools, client_for):
+    client = client_for(schools.school_admin)
     client.cookies["django_language"] = "zh-hans"
 
     response = client.post(
-        _edit_url(world.stu_a1), _form_data(world.stu_a1, birth_date="not a date")
+        _edit_url(schools.stu_a1), _form_data(schools.stu_a1, birth_date="not a date")
     )
 
     assert response.status_code == 200
@@ -413,19 +437,19 @@ def test_edit_error_is_in_the_users_language(world, client_for):
 
 
 @pytest.mark.parametrize("role", ["psych", "head_teacher", "station_counsellor", "parent"])
-def test_edit_wrong_role_gets_403(world, client_for, role):
-    response = client_for(getattr(world, role)).get(_edit_url(world.stu_a1))
+def test_edit_wrong_role_gets_403(schools, client_for, role):
+    response = client_for(getattr(schools, role)).get(_edit_url(schools.stu_a1))
 
     assert response.status_code == 403
 
 
-def test_edit_other_school_gets_404(world, client_for):
-    response = client_for(world.school_admin).post(
-        _edit_url(world.stu_b1), _form_data(world.stu_b1, name="x")
+def test_edit_other_school_gets_404(schools, client_for):
+    response = client_for(schools.school_admin).post(
+        _edit_url(schools.stu_b1), _form_data(schools.stu_b1, name="x")
     )
 
     assert response.status_code == 404
-    assert Student.objects.get(pk=world.stu_b1.pk).name == "赵小刚"
+    assert Student.objects.get(pk=schools.stu_b1.pk).name == "赵小刚"
 
 
 # --- staff ------------------------------------------------------------------------------------
@@ -437,8 +461,8 @@ def _staff_names(response) -> list[str]:
     return [s.name for s in response.context["page"]]
 
 
-def test_staff_list_psychology_teacher_sees_own_school_staff(world, client_for):
-    response = _staff(client_for(world.psych))
+def test_staff_list_psychology_teacher_sees_own_school_staff(schools, client_for):
+    response = _staff(client_for(schools.psych))
 
     names = _staff_names(response)
     assert response.status_code == 200
@@ -447,46 +471,46 @@ def test_staff_list_psychology_teacher_sees_own_school_staff(world, client_for):
     assert "乙校心理老师" not in _html(response)
 
 
-def test_staff_list_other_school_sees_nothing_of_school_a(world, client_for):
-    response = _staff(client_for(world.psych_b))
+def test_staff_list_other_school_sees_nothing_of_school_a(schools, client_for):
+    response = _staff(client_for(schools.psych_b))
 
     assert _staff_names(response) == ["乙校七1班主任", "乙校心理老师"]
 
 
-def test_staff_list_filters_by_position_and_shows_qualification(world, client_for):
+def test_staff_list_filters_by_position_and_shows_qualification(schools, client_for):
     create_staff(
         actor=None,
         username="psych_full_a",
         name="甲校专职心理",
-        org_unit=world.school_a,
+        org_unit=schools.school_a,
         qualification="心理学硕士",
-        positions=[(Position.PSYCHOLOGY_TEACHER_FULL, world.school_a)],
+        positions=[(Position.PSYCHOLOGY_TEACHER_FULL, schools.school_a)],
     )
 
-    response = _staff(client_for(world.school_admin), position=Position.PSYCHOLOGY_TEACHER_FULL)
+    response = _staff(client_for(schools.school_admin), position=Position.PSYCHOLOGY_TEACHER_FULL)
 
     assert _staff_names(response) == ["甲校专职心理"]
     assert "心理学硕士" in _html(response)
 
 
-def test_staff_list_psychology_ratio_hint(world, client_for):
-    response = _staff(client_for(world.district_admin))
+def test_staff_list_psychology_ratio_hint(schools, client_for):
+    response = _staff(client_for(schools.district_admin))
 
     rows = {r.school.pk: r for r in response.context["ratios"]}
-    assert (rows[world.school_a.pk].students, rows[world.school_a.pk].required) == (2, 1)
-    assert rows[world.school_a.pk].short
-    assert world.school_b.pk not in rows
+    assert (rows[schools.school_a.pk].students, rows[schools.school_a.pk].required) == (2, 1)
+    assert rows[schools.school_a.pk].short
+    assert schools.school_b.pk not in rows
 
 
 @pytest.mark.parametrize("role", ["head_teacher", "mentor", "parent", "auditor", "sysadmin"])
-def test_staff_list_wrong_role_gets_403(world, client_for, role):
-    response = _staff(client_for(getattr(world, role)))
+def test_staff_list_wrong_role_gets_403(schools, client_for, role):
+    response = _staff(client_for(getattr(schools, role)))
 
     assert response.status_code == 403
 
 
-def test_staff_list_query_count_does_not_grow_with_rows(world, client_for):
-    client = client_for(world.school_admin)
+def test_staff_list_query_count_does_not_grow_with_rows(schools, client_for):
+    client = client_for(schools.school_admin)
     _staff(client)
     with CaptureQueriesContext(connection) as few:
         _staff(client)
@@ -495,10 +519,10 @@ def test_staff_list_query_count_does_not_grow_with_rows(world, client_for):
             actor=None,
             username=f"t{i}",
             name=f"老师{i}",
-            org_unit=world.school_a,
+            org_unit=schools.school_a,
             positions=[
-                (Position.SUBJECT_TEACHER, world.class_a1),
-                (Position.HEAD_TEACHER, world.class_a2),
+                (Position.SUBJECT_TEACHER, schools.class_a1),
+                (Position.HEAD_TEACHER, schools.class_a2),
             ],
         )
 
