@@ -59,14 +59,14 @@ system-deps:
 
 # Everything but the browser tests in parallel, one worker per core (pytest-xdist; each worker
 # has its own test database, on PostgreSQL test_<name>_gw0, _gw1, …), then the browser tests in
-# one process: their live server shares SQLite's in-memory test database with its threads for the
-# rest of a session, which the worker's later tests must not inherit. Both always run; the 25
+# a session of their own (parallel too): their live server shares SQLite's in-memory test
+# database with its threads for the rest of a session, which other tests must not inherit. Both always run; the 25
 # slowest tests are printed so they are seen. One of them selecting no test (exit status 5, e.g.
 # PYTEST_ARGS=tests/people) is not a failure; both selecting none is.
 TEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev assets messages system-deps
 	@$(PY) -m pytest -n $(TEST_WORKERS) --durations=25 -m "not e2e" $(PYTEST_ARGS); rest=$$?; \
-	$(PY) -m pytest --durations=10 -m e2e $(PYTEST_ARGS); e2e=$$?; \
+	$(PY) -m pytest -n $(TEST_WORKERS) --durations=10 -m e2e $(PYTEST_ARGS); e2e=$$?; \
 	for s in $$rest $$e2e; do [ $$s -eq 0 ] || [ $$s -eq 5 ] || exit $$s; done; \
 	[ $$rest -eq 0 ] || [ $$e2e -eq 0 ] || { echo "make test: no test was selected"; exit 5; }
 
