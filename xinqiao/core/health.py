@@ -33,7 +33,6 @@ class Check:
     ok: bool
     age_s: float | None = None  # the figure, in seconds, where the check has one
     detail: str = ""
-    alert_chain: bool = False  # part of screening → alert → notification (the worklist warns)
 
     def as_dict(self) -> dict[str, object]:
         return {"ok": self.ok, "age_s": self.age_s, "detail": self.detail}
@@ -50,14 +49,13 @@ def register(name: str, probe: Callable[[], Check]) -> None:
 def oldest_age(name: str, oldest: datetime.datetime | None, *, what: str) -> Check:
     """A queue's check: healthy while its oldest row is younger than STALE_AFTER."""
     if oldest is None:
-        return Check(name, ok=True, age_s=0.0, detail=f"no {what} waiting", alert_chain=True)
+        return Check(name, ok=True, age_s=0.0, detail=f"no {what} waiting")
     age = max((timezone.now() - oldest).total_seconds(), 0.0)
     return Check(
         name,
         ok=age < STALE_AFTER.total_seconds(),
         age_s=round(age, 1),
         detail=f"oldest {what} waiting {age:.0f} s",
-        alert_chain=True,
     )
 
 
@@ -95,7 +93,6 @@ def _runners() -> Check:
             "worker",
             ok=embedded,
             detail="no heartbeat yet" if embedded else "no worker has ever reported",
-            alert_chain=True,
         )
     age = max((timezone.now() - beat.at).total_seconds(), 0.0)
     return Check(
@@ -103,24 +100,27 @@ def _runners() -> Check:
         ok=age < STALE_AFTER.total_seconds(),
         age_s=round(age, 1),
         detail=f"{beat.name} reported {age:.0f} s ago",
-        alert_chain=True,
     )
 
 
-def report() -> list[Check]:
-    """Every check; one that raises is reported failed with its error (never a 500)."""
+def report(*, only: frozenset[str] | None = None) -> list[Check]:
+    """Every check (or those named in `only`); one that raises is reported failed with its error
+    (never a 500)."""
     checks = []
     probes = {"database": _database, "redis": _redis, "worker": _runners, **_probes}
     for name, probe in probes.items():
+        if only is not None and name not in only:
+            continue
         try:
             checks.append(probe())
         except Exception as exc:  # a failing dependency is the answer, not an error
             log.warning("health: %s check failed: %s", name, exc)
             detail = f"{type(exc).__name__}: {exc}"[:300]
-            checks.append(Check(name, ok=False, detail=detail, alert_chain=name in STALLED_TEXTS))
+            checks.append(Check(name, ok=False, detail=detail))
     return checks
 
 
+# The checks of the alert chain (screening → alert → notification), as the worklist words them.
 STALLED_TEXTS = {
     "worker": _("the background worker has not reported for %(minutes)s minutes"),
     "hand_ins": _("a hand-in has waited %(minutes)s minutes for its alert check"),
@@ -132,10 +132,9 @@ def stalled_alert_chain(*, exclude: frozenset[str] = frozenset()) -> list[str]:
     """What holds up the alert chain, in the user's words (the worklist's warning); [] when
     it moves. `exclude`: checks the page reports in its own scope."""
     found = []
-    for check in report():
-        if check.ok or not check.alert_chain or check.name in exclude:
+    for check in report(only=frozenset(STALLED_TEXTS) - exclude):
+        if check.ok:
             continue
         minutes = max(int((check.age_s or 0) // 60), 1)
-        text = STALLED_TEXTS.get(check.name)
-        found.append(str(text % {"minutes": minutes}) if text else check.name)
+        found.append(str(STALLED_TEXTS[check.name] % {"minutes": minutes}))
     return found

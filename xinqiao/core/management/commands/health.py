@@ -26,10 +26,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        checks = health.report()
-        if options["only"]:
-            checks = [c for c in checks if c.name in options["only"]]
-            if unknown := set(options["only"]) - {c.name for c in checks}:
+        only = frozenset(options["only"]) or None
+        checks = health.report(only=only)
+        if only:
+            if unknown := only - {c.name for c in checks}:
                 raise CommandError("no such check: " + ", ".join(sorted(unknown)))
         if options["json"]:
             doc = {c.name: c.as_dict() for c in checks}
