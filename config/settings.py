@@ -136,6 +136,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "xinqiao.core.validators.CharacterClassValidator"},
 ]
+# Argon2id at OWASP's parameters (xinqiao/access/hashers.py); PBKDF2 hashes upgrade at sign-in.
+PASSWORD_HASHERS = [
+    "xinqiao.access.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
