@@ -48,12 +48,12 @@ run: $(VENV)/.installed-run assets messages
 # Browser tests drive Debian's Chromium and the catalogue test uses GNU gettext's xgettext;
 # install them with apt when missing (as root), else those tests skip loudly.
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v xgettext >/dev/null; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v xgettext >/dev/null || ! command -v redis-server >/dev/null; then \
 		if [ "$$(id -u)" = "0" ]; then \
-			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk gettext >/dev/null) \
-			|| echo "!!! could not install chromium/gettext: browser and catalogue tests will be SKIPPED"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk gettext redis-server >/dev/null) \
+			|| echo "!!! could not install chromium/gettext/redis-server: browser, catalogue and broker fault tests will be SKIPPED"; \
 		else \
-			echo "!!! chromium or gettext missing and not root: browser/catalogue tests will be SKIPPED (sudo apt-get install chromium gettext)"; \
+			echo "!!! chromium, gettext or redis-server missing and not root: browser/catalogue/broker fault tests will be SKIPPED (sudo apt-get install chromium gettext redis-server)"; \
 		fi; \
 	fi
 

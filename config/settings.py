@@ -136,6 +136,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "xinqiao.core.validators.CharacterClassValidator"},
 ]
+# Argon2id at OWASP's parameters (xinqiao/access/hashers.py); PBKDF2 hashes upgrade at sign-in.
+PASSWORD_HASHERS = [
+    "xinqiao.access.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -188,6 +193,8 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # monitoring asks the app directly, on loopback, without TLS
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -217,6 +224,17 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# A message a killed worker held comes back after the visibility timeout; the sweeps below, not
+# redelivery, bound how late an alert can be, so this only needs to exceed the longest task. The
+# socket timeouts keep a web request that queues a task from hanging on an unreachable Redis.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 900,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+# A worker keeps reconnecting to a broker that went away, however long it is gone.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery closes a worker's database connection around every task unless told to reuse it: a new
 # PostgreSQL connection per outbox dispatch cost more than the dispatch (bench/submit.py). Reused
@@ -248,12 +266,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
     },
 }
+# The entries every Celery worker also runs itself, on the database alone, in a thread
+# (xinqiao.core.scheduler): the alert chain keeps moving without beat, while Redis is down and
+# after a lost message.
+WORKER_SWEEPS = ["alerts-raise-pending", "notifications-dispatch-outbox", "alerts-run-escalations"]
 # The embedded default has no beat: xinqiao.core.scheduler runs the schedule above in a thread of
 # the web process while Celery is eager. False turns it off (e.g. a second web process).
 EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=CELERY_TASK_ALWAYS_EAGER)
 if REDIS_URL:
+    # Redis while it answers, the process's memory while it does not (xinqiao/core/cache.py).
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {"BACKEND": "xinqiao.core.cache.FallbackRedisCache", "LOCATION": REDIS_URL}
     }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

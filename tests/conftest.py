@@ -29,6 +29,7 @@ from xinqiao.people.models import GuardianRelation, ImportJob
 from xinqiao.people.services import add_guardian, create_student
 
 from .factories import PASSWORD
+from .redis_server import redis_server  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 

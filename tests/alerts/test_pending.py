@@ -363,10 +363,13 @@ class FakeTask:
 
     name = "tests.fake"
 
-    def __init__(self):
+    def __init__(self, broker_down=False):
         self.sent = []
+        self.broker_down = broker_down
 
-    def apply_async(self, countdown):
+    def apply_async(self, countdown, retry=True):
+        if self.broker_down:
+            raise ConnectionRefusedError(111, "Connection refused")
         self.sent.append(countdown)
 
     def delay(self):
@@ -386,6 +389,25 @@ def test_kick_soon_sends_one_message_per_second_per_task(settings, monkeypatch):
     clock[0] += 0.6
     queue.kick_soon(task)
     assert task.sent == [queue.KICK_DELAY, queue.KICK_DELAY]
+
+
+def test_kick_soon_gives_a_broker_that_is_down_a_rest(settings, monkeypatch):
+    """A request must not wait on a broker that is down: after one refusal no kick is tried for
+    BROKER_RETRY_AFTER seconds (the workers' sweeps do the work meanwhile)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    clock = [1000.0]
+    monkeypatch.setattr(queue.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(queue, "_last_sent", {})
+    monkeypatch.setattr(queue, "_broker_down_until", 0.0)
+    down, up = FakeTask(broker_down=True), FakeTask()
+    queue.kick_soon(down)  # refused: logged, not raised
+    queue.kick_soon(up)
+    clock[0] += queue.BROKER_RETRY_AFTER - 0.1
+    queue.kick_soon(up)
+    assert up.sent == []  # not tried while the broker rests
+    clock[0] += 0.2
+    queue.kick_soon(up)
+    assert up.sent == [queue.KICK_DELAY]
 
 
 def test_kick_soon_runs_at_once_with_eager_celery(settings):

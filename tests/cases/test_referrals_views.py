@@ -404,3 +404,15 @@ def test_inbox_query_count_does_not_grow_with_referrals(world, client_for):
     table = response.content.decode().split('data-testid="referral-inbox"', 1)[1]
     assert table.split("</table>")[0].count('href="/cases/referrals/') == 6
     assert len(six) == len(one)
+
+
+def test_a_sent_referral_reads_as_sent_not_as_a_time_in_chinese(world, client_for, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    html = (
+        client_for(world.psychiatrist)
+        .get(reverse("cases:referral-inbox"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+        .content.decode()
+    )
+    assert "<th>发送时间</th>" in html  # the column of the time it was sent
+    assert "已发送" in html  # its status
+    assert "提交时间" not in html

@@ -146,3 +146,55 @@ def test_the_loop_closes_database_connections_after_each_round(monkeypatch):
     with pytest.raises(Stop):
         Scheduler([Entry("x", "x", 30.0)], clock=FakeClock()).loop()
     assert closed == [True]
+
+
+@pytest.mark.django_db
+def test_a_round_records_the_runners_heartbeat(monkeypatch):
+    from xinqiao.core.models import Heartbeat
+
+    monkeypatch.setattr(scheduler, "resolve", lambda name: FakeTask(name, []))
+    clock = FakeClock()
+    sched = Scheduler([Entry("x", "x", 30.0)], name="worker celery@host", clock=clock)
+    sched.run_due()
+    first = Heartbeat.objects.get(name="worker celery@host").at
+    clock.now = 30
+    sched.run_due()
+    assert Heartbeat.objects.get().at > first  # one row per runner, moved on each round
+
+
+def test_nothing_a_round_raises_stops_the_loop(monkeypatch, caplog):
+    """A database that went away fails the round (and its heartbeat), not the runner."""
+
+    class Stop(BaseException):
+        pass
+
+    rounds: list[int] = []
+
+    def broken_round(self: Scheduler) -> list[str]:
+        rounds.append(1)
+        raise RuntimeError("server closed the connection unexpectedly")
+
+    def sleep(seconds: float) -> None:
+        if len(rounds) == 3:
+            raise Stop
+
+    monkeypatch.setattr(Scheduler, "run_due", broken_round)
+    monkeypatch.setattr("django.db.connections.close_all", lambda: 1 / 0)  # even this
+    monkeypatch.setattr(scheduler.time, "sleep", sleep)
+    with pytest.raises(Stop):
+        Scheduler([Entry("x", "x", 30.0)], clock=FakeClock()).loop()
+    assert len(rounds) == 3
+    assert sum("a round failed" in r.getMessage() for r in caplog.records) == 3
+
+
+def test_workers_sweep_the_alert_chains_queues_declared_in_the_schedule(settings):
+    entries = scheduler.sweep_entries()
+    assert {e.key for e in entries} == set(settings.WORKER_SWEEPS)
+    assert {e.task for e in entries} >= {
+        "xinqiao.alerts.tasks.raise_pending_alerts",
+        "xinqiao.notifications.tasks.dispatch_outbox",
+    }
+    assert max(e.interval for e in entries) <= 60  # an alert within a minute of a fault
+    settings.WORKER_SWEEPS = [*settings.WORKER_SWEEPS, "no-such-entry"]
+    with pytest.raises(ValueError, match="no-such-entry"):
+        scheduler.sweep_entries()

@@ -127,3 +127,21 @@ def test_navigation_entries(world, client_for):
     assert f'href="{campaigns}"' not in head
     mentor = client_for(world.mentor).get(reverse("home")).content.decode()
     assert f'href="{mine}"' not in mentor
+
+
+def test_status_words_are_states_not_verbs_in_chinese(world, client_for, settings):
+    """An open campaign reads 进行中 next to its 关闭 button — not 打开 (the verb)."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    campaign = make_campaign(world)
+    client = client_for(world.psych)
+    detail = reverse("screening:campaign-detail", kwargs={"code": campaign.code})
+    page = client.get(detail, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "草稿" in page
+    assert ">开始</button>" in page  # the button is the verb
+    url = reverse("screening:campaign-transition", kwargs={"code": campaign.code})
+    client.post(url, {"to": "open"})
+    page = client.get(detail, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "进行中" in page
+    assert "打开" not in page
+    client.post(url, {"to": "close"})
+    assert "已结束" in client.get(detail, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()

@@ -227,3 +227,10 @@ def test_guessing_numbers_for_one_code_is_rate_limited(world, sitting):
     for i in range(NUMBER_FAILURE_LIMIT):
         client.post("/take/", {"code": sitting.code, "student_number": f"G{i:018d}"})
     assert enter(client, sitting, world.stu_a1).status_code == 429
+
+
+@pytest.mark.parametrize("path", ["/take/", "/accounts/login/"])
+def test_every_page_footer_has_the_helplines_and_emergency_numbers_as_tel_links(world, path):
+    html = Client().get(path).content.decode()
+    for number in ("12355", "966525", "0791-88330120", "110", "120"):
+        assert f'href="tel:{number}"' in html

@@ -21,11 +21,18 @@ class AlertsConfig(AppConfig):
         from django.core.signals import request_started
 
         from xinqiao.access.roles import Cap
+        from xinqiao.core import health
         from xinqiao.core.navigation import NavItem, register
         from xinqiao.people.profile import register_section
         from xinqiao.screening.hooks import register_submission_hook
 
+        from .selectors import oldest_pending_hand_in
         from .services import evaluate_submission
+
+        health.register(
+            "hand_ins",
+            lambda: health.oldest_age("hand_ins", oldest_pending_hand_in(), what="hand-in"),
+        )
 
         register_section(_profile_section)
         register_submission_hook(evaluate_submission)

@@ -6,7 +6,7 @@ import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Min, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -53,6 +53,14 @@ def stalled_hand_ins(*, principal: Principal) -> int:
         student_id__in=alert_students(principal=principal).values("pk"),
         queued_at__lt=timezone.now() - STALLED_AFTER,
     ).count()
+
+
+def oldest_pending_hand_in() -> datetime.datetime | None:
+    """When the hand-in waiting longest for its alert was queued (operators' health figure; the
+    worklist warns from it through xinqiao.core.health)."""
+    found = PendingSubmission.objects.aggregate(oldest=Min("queued_at"))
+    oldest: datetime.datetime | None = found["oldest"]
+    return oldest
 
 
 def get_alert(*, principal: Principal, code: Any) -> Alert:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import PrincipalRequest
+from xinqiao.core import health
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 
@@ -32,6 +33,8 @@ def worklist(request: PrincipalRequest) -> HttpResponse:
             "alerts": alerts,
             "can_handle": principal.can(Cap.HANDLE_ALERTS),
             "stalled": selectors.stalled_hand_ins(principal=principal),
+            # the school's own hand-ins above; what stalls every school (the worker, delivery):
+            "chain_stalled": health.stalled_alert_chain(exclude=frozenset({"hand_ins"})),
         },
     )
 

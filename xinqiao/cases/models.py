@@ -333,7 +333,7 @@ class ConsentBasis(models.TextChoices):
 
 
 class ReferralStatus(models.TextChoices):
-    SENT = "sent", _("Sent")
+    SENT = "sent", pgettext_lazy("referral status", "Sent")
     RECEIVED = "received", _("Received by the hospital")
     SEEN = "seen", _("Seen by the psychiatrist")
     FEEDBACK = "feedback", _("Feedback given")

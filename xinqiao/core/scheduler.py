@@ -8,12 +8,22 @@ are resolved from the Celery app's registry, so an app declares its periodic wor
 nowhere else.
 
 Off under pytest, when Celery is not eager (beat's job then) and when `EMBEDDED_SCHEDULER` is
-false. Each task runs on its own: one that fails is logged and the others still run.
+false. Each task runs on its own: one that fails is logged and the others still run, and nothing
+a round raises stops the thread.
+
+Every Celery worker also runs the entries named in `settings.WORKER_SWEEPS` (the queues of the
+alert chain: hand-ins waiting for their alert, undelivered notifications, missed deadlines) in a
+thread of its main process, started by `worker_init`: the tasks run there, on the database alone,
+so the chain moves within one interval of any fault clearing — with or without celery beat, with
+Redis down, after a worker restart (its first round runs at once) or a lost message (a message
+held by a killed worker only comes back after the broker's visibility timeout). Both runners
+record a `Heartbeat` after each round (xinqiao.core.health reads its age).
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 import threading
 import time
@@ -69,9 +79,14 @@ class Scheduler:
     """Runs declared entries when due. `run_due` is one round; `clock` is injectable for tests."""
 
     def __init__(
-        self, entries: list[Entry], *, clock: Callable[[], float] = time.monotonic
+        self,
+        entries: list[Entry],
+        *,
+        name: str = "",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.entries = entries
+        self.name = name  # the heartbeat's name; none without one
         self.clock = clock
         self.next_run: dict[str, float] = {}  # an entry never run yet is due at once
 
@@ -89,6 +104,8 @@ class Scheduler:
                 log.exception("scheduler: periodic task %s (%s) failed", entry.key, entry.task)
             else:
                 ran.append(entry.key)
+        if ran and self.name:
+            beat(self.name)
         return ran
 
     def seconds_to_next(self) -> float:
@@ -97,15 +114,35 @@ class Scheduler:
         return min([MAX_SLEEP, *waits]) if waits else MAX_SLEEP
 
     def loop(self) -> None:
+        while True:
+            self.run_round()
+            time.sleep(max(self.seconds_to_next(), 1.0))
+
+    def run_round(self) -> None:
+        """`run_due`, whatever it raises (a database that went away, a failing heartbeat): the
+        runner must outlive every fault it is there to recover from."""
         from django.db import connections
 
-        while True:
+        try:
+            self.run_due()
+        except Exception:
+            log.exception("scheduler: a round failed")
+        finally:
+            # Held between rounds, a connection would pin SQLite's file, outlive a restarted
+            # PostgreSQL, and be inherited by the pool processes a worker forks.
             try:
-                self.run_due()
-            finally:
-                # the thread would otherwise hold its connections (and SQLite's file) forever
                 connections.close_all()
-            time.sleep(max(self.seconds_to_next(), 1.0))
+            except Exception:
+                log.warning("scheduler: closing connections failed", exc_info=True)
+
+
+def beat(name: str) -> None:
+    """Record that runner `name` finished a round."""
+    from django.utils import timezone
+
+    from .models import Heartbeat
+
+    Heartbeat.objects.update_or_create(name=name[:200], defaults={"at": timezone.now()})
 
 
 def enabled() -> bool:
@@ -122,6 +159,17 @@ _started = False
 _lock = threading.Lock()
 
 
+def _start_thread(scheduler: Scheduler) -> None:
+    def run() -> None:
+        from django.apps import apps
+
+        while not apps.ready:  # a worker sends worker_init while Django is still being set up
+            time.sleep(0.1)
+        scheduler.loop()
+
+    threading.Thread(target=run, name="xinqiao-scheduler", daemon=True).start()
+
+
 def start_once(**kwargs: Any) -> None:
     """Start the embedded scheduler's thread, once per process (a request_started receiver)."""
     global _started
@@ -131,5 +179,23 @@ def start_once(**kwargs: Any) -> None:
         if _started:
             return
         _started = True
-        scheduler = Scheduler(declared_entries())
-        threading.Thread(target=scheduler.loop, name="xinqiao-scheduler", daemon=True).start()
+        _start_thread(Scheduler(declared_entries(), name=f"embedded@{socket.gethostname()}"))
+
+
+def sweep_entries() -> list[Entry]:
+    """The declared entries every Celery worker runs itself (settings.WORKER_SWEEPS)."""
+    from django.conf import settings
+
+    keys = set(getattr(settings, "WORKER_SWEEPS", ()))
+    entries = [e for e in declared_entries() if e.key in keys]
+    if unknown := keys - {e.key for e in entries}:
+        raise ValueError(f"WORKER_SWEEPS names undeclared entries: {sorted(unknown)}")
+    return entries
+
+
+def start_worker_sweeps(sender: Any = None, **kwargs: Any) -> None:
+    """Celery `worker_init` receiver: the worker's sweep thread (see the module's docstring)."""
+    entries = sweep_entries()
+    if entries:
+        node = getattr(sender, "hostname", None) or f"celery@{socket.gethostname()}"
+        _start_thread(Scheduler(entries, name=f"worker {node}"))

@@ -8,7 +8,15 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
+        from xinqiao.core import health
         from xinqiao.core.navigation import NavItem, register
+
+        from .selectors import oldest_undelivered
+
+        health.register(
+            "notifications",
+            lambda: health.oldest_age("notifications", oldest_undelivered(), what="notification"),
+        )
 
         register(
             NavItem("notifications:inbox", _("Inbox"), None, "inbox", _("Your notifications."))

@@ -16,7 +16,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.utils.module_loading import import_string
 
 from . import message_templates
@@ -80,9 +80,18 @@ class InboxBackend:
         )
 
 
+def message_id(row: Notification) -> str:
+    """The same Message-ID for every send of one row: a retried email (at least once) is one
+    message to mail servers and clients that drop duplicates by id."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "localhost"
+    return f"<notification-{row.pk}@{domain}>"
+
+
 class EmailBackend(Backend):
     """Email to users with an address, in the dispatcher's language. It carries no student data:
-    the texts come from the kind's template (message_templates), not from the row's subject."""
+    the texts come from the kind's template (message_templates), not from the row's subject.
+    SMTP has no exactly-once: a dispatcher killed between the send and its commit sends again,
+    with the same Message-ID (`message_id`)."""
 
     name = "email"
 
@@ -91,13 +100,13 @@ class EmailBackend(Backend):
 
     def send(self, row: Notification) -> None:
         params = {"subject": row.subject}
-        send_mail(
+        EmailMessage(
             subject=message_templates.render(row.kind, "email_subject", params),
-            message=message_templates.render(row.kind, "email_body", params),
+            body=message_templates.render(row.kind, "email_body", params),
             from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[row.recipient.email],
-            fail_silently=False,
-        )
+            to=[row.recipient.email],
+            headers={"Message-ID": message_id(row)},
+        ).send(fail_silently=False)
 
     def mark_sent(self, row: Notification, now: datetime.datetime) -> list[str]:
         row.emailed_at = now

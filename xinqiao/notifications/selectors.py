@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -30,4 +31,14 @@ def unread_of_kind(*, user: Any, kind: str, limit: int = 20) -> list[Notificatio
         Notification.objects.filter(recipient=user, kind=kind)
         .filter(Q(inbox__isnull=True) | Q(inbox__read_at__isnull=True))
         .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def oldest_undelivered() -> datetime.datetime | None:
+    """When the oldest notification still to deliver was written (operators' health figure)."""
+    return (
+        Notification.objects.filter(dispatched_at__isnull=True)
+        .order_by("id")
+        .values_list("created_at", flat=True)
+        .first()
     )

@@ -33,10 +33,10 @@ class CampaignKind(models.TextChoices):
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
-    ARCHIVED = "archived", _("Archived")
+    DRAFT = "draft", pgettext_lazy("campaign status", "Draft")
+    OPEN = "open", pgettext_lazy("campaign status", "Open")
+    CLOSED = "closed", pgettext_lazy("campaign status", "Closed")
+    ARCHIVED = "archived", pgettext_lazy("campaign status", "Archived")
 
 
 class ConsentBasis(models.TextChoices):
