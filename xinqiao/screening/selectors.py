@@ -137,31 +137,45 @@ PROGRESS_GROUPS = {
     "grade": "grade",
     "class": "school_class",
 }
-COUNTED = [
-    AssignmentStatus.STARTED,
-    AssignmentStatus.COMPLETED,
-    AssignmentStatus.INVALID,
-    AssignmentStatus.NO_CONSENT,
-    AssignmentStatus.ABSENT,
-    AssignmentStatus.SUSPENDED,
-]
 
 
 @dataclass
 class ProgressRow:
+    """One unit's students by state. The states partition the students (each counted once, a
+    re-sit under its original): they add up to `total`, the unit's size."""
+
     unit: OrgUnit | None
-    assigned: int
-    started: int
-    completed: int
-    invalid: int
+    not_started: int
+    started: int  # answering now (the original or its re-sit)
+    completed: int  # handed in (the original or its re-sit)
+    invalid: int  # handed in but invalid: a re-sit is due
     no_consent: int
     absent: int
     suspended: int
 
+    STATES = (
+        "not_started",
+        "started",
+        "completed",
+        "invalid",
+        "no_consent",
+        "absent",
+        "suspended",
+    )
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, state) for state in self.STATES)
+
+    @property
+    def assigned(self) -> int:
+        """Everyone but the suspended."""
+        return self.total - self.suspended
+
     @property
     def missing(self) -> int:
-        """Still to take it: assigned (not suspended, consent in order) and not finished."""
-        return max(self.assigned - self.completed - self.invalid - self.no_consent, 0)
+        """Still to take it: not started, answering or absent (an invalid one awaits a re-sit)."""
+        return self.not_started + self.started + self.absent
 
     @property
     def percent(self) -> int:
@@ -176,23 +190,29 @@ def progress(
     by: str = "school",
     cap: str = Cap.VIEW_SCREENING_PROGRESS,
 ) -> list[ProgressRow]:
-    """Counts per unit in one GROUP BY. A re-sit completed counts as completed for its original."""
+    """Counts per unit in one GROUP BY. An original whose re-sit is handed in counts as handed
+    in, one whose re-sit is being answered as answering."""
     group = PROGRESS_GROUPS[by]
-    done_resit = Assignment.objects.filter(
-        resit_of=OuterRef("pk"), status=AssignmentStatus.COMPLETED
-    )
+    resits = Assignment.objects.filter(resit_of=OuterRef("pk"))
+    waiting = ~Q(resat=True) & ~Q(resitting=True)  # neither re-sat nor re-sitting
     rows = (
         scoped_assignments(principal, campaign, cap)
         .filter(resit_of__isnull=True)
-        .annotate(resat=Exists(done_resit))
+        .annotate(
+            resat=Exists(resits.filter(status=AssignmentStatus.COMPLETED)),
+            resitting=Exists(resits.filter(status=AssignmentStatus.STARTED)),
+        )
         .values(group)
         .annotate(
-            total=Count("id"),
-            started=Count("id", filter=Q(status=AssignmentStatus.STARTED)),
+            not_started=Count("id", filter=Q(status=AssignmentStatus.ASSIGNED)),
+            started=Count(
+                "id",
+                filter=Q(status=AssignmentStatus.STARTED) | (Q(resitting=True) & ~Q(resat=True)),
+            ),
             completed=Count("id", filter=Q(status=AssignmentStatus.COMPLETED) | Q(resat=True)),
-            invalid=Count("id", filter=Q(status=AssignmentStatus.INVALID, resat=False)),
+            invalid=Count("id", filter=Q(status=AssignmentStatus.INVALID) & waiting),
             no_consent=Count("id", filter=Q(status=AssignmentStatus.NO_CONSENT)),
-            absent=Count("id", filter=Q(status=AssignmentStatus.ABSENT, resat=False)),
+            absent=Count("id", filter=Q(status=AssignmentStatus.ABSENT) & waiting),
             suspended=Count("id", filter=Q(status=AssignmentStatus.SUSPENDED)),
         )
         .order_by(group)
@@ -200,37 +220,24 @@ def progress(
     rows = list(rows)
     units = OrgUnit.objects.in_bulk([r[group] for r in rows if r[group]])
     out = [
-        ProgressRow(
-            unit=units.get(r[group]),
-            assigned=r["total"] - r["suspended"],
-            started=r["started"],
-            completed=r["completed"],
-            invalid=r["invalid"],
-            no_consent=r["no_consent"],
-            absent=r["absent"],
-            suspended=r["suspended"],
-        )
+        ProgressRow(unit=units.get(r[group]), **{state: r[state] for state in ProgressRow.STATES})
         for r in rows
     ]
     out.sort(key=lambda row: row.unit.path if row.unit else "")
     return out
 
 
+def class_states(
+    principal: Principal, campaign: Campaign, school_class: OrgUnit
+) -> ProgressRow | None:
+    """One class's row of `progress` (the class page's summary)."""
+    rows = progress(principal, campaign, by="class", cap=Cap.VIEW_CLASS_PROGRESS)
+    return next((row for row in rows if row.unit == school_class), None)
+
+
 def progress_total(rows: Sequence[ProgressRow]) -> ProgressRow:
     return ProgressRow(
-        unit=None,
-        **{
-            name: sum(getattr(r, name) for r in rows)
-            for name in (
-                "assigned",
-                "started",
-                "completed",
-                "invalid",
-                "no_consent",
-                "absent",
-                "suspended",
-            )
-        },
+        unit=None, **{state: sum(getattr(r, state) for r in rows) for state in ProgressRow.STATES}
     )
 
 

@@ -264,11 +264,7 @@ def class_progress(request: PrincipalRequest, code: Any, class_code: Any) -> Htt
             "campaign": campaign,
             "school_class": school_class,
             "entries": entries,
-            "missing": sum(
-                1
-                for e in entries
-                if not e.done and e.assignment.status not in ("no_consent", "suspended")
-            ),
+            "states": selectors.class_states(principal, campaign, school_class),
             "sitting": sitting,
             "can_run_sitting": principal.sees_unit(school_class, Cap.RUN_SITTINGS)
             and campaign.status == CampaignStatus.OPEN,
