@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,12 +16,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.http import Http404
-from django.utils.translation import get_language
 
 from xinqiao.access.roles import Cap, Tier
 from xinqiao.access.scope import Principal
 from xinqiao.analytics.disclosure import suppress_small_cells
 from xinqiao.instruments.engine import get_definition
+from xinqiao.instruments.labels import band_label, check_label, instrument_name, score_label, text
 from xinqiao.notifications import selectors as notifications_selectors
 from xinqiao.notifications.models import Notification
 from xinqiao.orgs.models import PATH_END, SEGMENT_WIDTH, Kind, OrgUnit, subtree_q
@@ -45,14 +45,6 @@ SCREENING_CAPS = (
     Cap.MANAGE_CAMPAIGNS,
     Cap.VIEW_SCREENING_RESULTS,
 )
-
-
-def text(value: Mapping[str, str] | None) -> str:
-    if not value:
-        return ""
-    lang = (get_language() or "zh-hans").lower()
-    key = "zh-Hans" if lang.startswith("zh") else "en"
-    return value.get(key) or value.get("zh-Hans") or next(iter(value.values()), "")
 
 
 def primary_score(code: str, version: str | None = None) -> str:
@@ -369,30 +361,53 @@ class StudentResult:
     def invalid(self) -> bool:
         return any(not r.valid for r in self.responses)
 
-    def cells(self, columns: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    @property
+    def critical_labelled(self) -> list[tuple[str, list[str]]]:
+        """(instrument name, item numbers) of the critical items answered positively."""
+        return [(instrument_name(code), items) for code, items in self.critical]
+
+    def cells(self, columns: Sequence[ResultColumn]) -> list[dict[str, Any]]:
         by_code = {r.instrument_code: r for r in self.responses}
         out = []
-        for code, score in columns:
-            r = by_code.get(code)
+        for column in columns:
+            r = by_code.get(column.code)
+            band = None if r is None else r.bands.get(column.score)
             out.append(
                 {
-                    "score": None if r is None else r.scores.get(score),
-                    "band": None if r is None else r.bands.get(score),
+                    "score": None if r is None else r.scores.get(column.score),
+                    "band": band,
+                    "band_label": band_label(column.code, column.score, band),
                     "valid": None if r is None else r.valid,
-                    "flags": [] if r is None else r.flags,
+                    "flags": [] if r is None else [check_label(f) for f in r.flags],
                 }
             )
         return out
 
 
-def results_columns(campaign: Campaign) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class ResultColumn:
+    """An instrument's primary score as a results column: codes for data, labels for people."""
+
+    code: str
+    score: str
+
+    @property
+    def name(self) -> str:
+        return instrument_name(self.code)
+
+    @property
+    def score_label(self) -> str:
+        return score_label(self.code, self.score)
+
+
+def results_columns(campaign: Campaign) -> list[ResultColumn]:
     seen: dict[str, str] = {}
     for entry in campaign.battery.all().order_by("position", "stage_band"):
         if entry.instrument_code not in seen:
             seen[entry.instrument_code] = primary_score(
                 entry.instrument_code, entry.instrument_version
             )
-    return list(seen.items())
+    return [ResultColumn(code, score) for code, score in seen.items()]
 
 
 def school_results(
@@ -422,13 +437,25 @@ class BandCount:
     n: int
     bands: dict[str, int | None]
 
+    @property
+    def instrument_name(self) -> str:
+        return instrument_name(self.instrument)
+
+    @property
+    def labelled_bands(self) -> list[tuple[str, int | None]]:
+        return [
+            (band_label(self.instrument, self.score, band) if band != "none" else "—", n)
+            for band, n in self.bands.items()
+        ]
+
 
 def band_counts(
     campaign: Campaign, *, group: str, assignments: QuerySet[Assignment]
 ) -> list[BandCount]:
     """Count valid responses per (unit, instrument, band of the primary score), GROUP BY in SQL."""
     out: list[BandCount] = []
-    for code, score in results_columns(campaign):
+    for column in results_columns(campaign):
+        code, score = column.code, column.score
         rows = (
             Response.objects.filter(
                 assignment__in=assignments.values("pk"), instrument_code=code, valid=True
@@ -462,7 +489,8 @@ def aggregates(principal: Principal, campaign: Campaign, *, by: str) -> list[Agg
     assignments = scoped_assignments(principal, campaign, Cap.VIEW_SCREENING_PROGRESS)
     counts = band_counts(campaign, group=group, assignments=assignments)
     tables: dict[str, AggregateTable] = {}
-    for code, score in results_columns(campaign):
+    for column in results_columns(campaign):
+        code, score = column.code, column.score
         defn = get_definition(code)
         bands = [(b.code, text(b.label)) for b in defn.bands.get(score, ())]
         tables[code] = AggregateTable(code, score, bands, [])
@@ -490,6 +518,10 @@ class ArchiveEntry:
     score: str
     value: float | None
     band: str | None
+
+    @property
+    def band_label(self) -> str:
+        return band_label(self.response.instrument_code, self.score, self.band)
 
 
 def list_responses_for_student(*, principal: Principal, student: Student) -> list[ArchiveEntry]:
