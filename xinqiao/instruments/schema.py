@@ -1,6 +1,7 @@
 """JSON schema and semantic checks for instrument definitions (see docs/instruments.md).
 
-Pure Python: no Django import, so the engine can run in batch jobs and benchmarks.
+Pure Python: no Django import but the tags' lazy labels (no settings needed), so the engine can
+run in batch jobs and benchmarks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 import jsonschema
+
+from .tags import CODINGS, TAGS
 
 CHECK_NAMES = (
     "too_fast",
@@ -216,6 +219,11 @@ DEFINITION_SCHEMA: dict[str, Any] = {
                             },
                         ]
                     },
+                    "tags": {
+                        "type": "array",
+                        "items": {"enum": sorted(TAGS)},
+                        "uniqueItems": True,
+                    },
                     "notes": {"type": "string"},
                 },
                 "patternProperties": _EXT,
@@ -389,6 +397,13 @@ def _check_semantics(doc: Mapping[str, Any], file: str) -> None:
         instructed = item.get("instructed")
         if instructed and instructed["expected_code"] not in codes:
             fail(["items", i, "instructed", "expected_code"], "expected_code is not an option code")
+        for j, tag in enumerate(item.get("tags") or ()):
+            # a tag means the same answer everywhere: the item must use the tag's coding
+            if codes != CODINGS[TAGS[tag]]:
+                fail(
+                    ["items", i, "tags", j],
+                    f"tag {tag!r} needs the option codes {sorted(CODINGS[TAGS[tag]])}",
+                )
         ask = item.get("ask_if")
         if ask:
             for j, ref in enumerate(ask["any_of"]):
