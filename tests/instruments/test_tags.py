@@ -8,7 +8,8 @@ import pytest
 
 from xinqiao.instruments.definition import definition_from_document, get_definition, load_library
 from xinqiao.instruments.schema import DefinitionError
-from xinqiao.instruments.tags import CODINGS, LABELS, TAGS
+from xinqiao.instruments.tag_labels import LABELS
+from xinqiao.instruments.tags import CODINGS, TAGS
 
 
 def test_the_library_tags_every_suicide_item_by_meaning():

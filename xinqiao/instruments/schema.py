@@ -1,7 +1,6 @@
 """JSON schema and semantic checks for instrument definitions (see docs/instruments.md).
 
-Pure Python: no Django import but the tags' lazy labels (no settings needed), so the engine can
-run in batch jobs and benchmarks.
+Pure Python: no Django import, so the engine can run in batch jobs and benchmarks.
 """
 
 from __future__ import annotations
@@ -23,6 +22,10 @@ CHECK_NAMES = (
     "lie_scale",
     "instructed_item",
 )
+
+
+# Battery order of the domains (instruments without one go between anxiety and suicide risk).
+DOMAINS = ("wellbeing", "broadband", "depression", "anxiety", "suicide_risk")
 
 
 class DefinitionError(ValueError):
@@ -133,6 +136,18 @@ DEFINITION_SCHEMA: dict[str, Any] = {
                     "special",
                 ]
             },
+        },
+        # Where the instrument goes in a battery (screening orders well-being and mood first, the
+        # suicide-risk questions after the depression scale, never first).
+        "domain": {"enum": list(DOMAINS)},
+        # What students see: a title without scale acronym or clinician wording, and the licence
+        # notice in words for them (null: none; absent: the licence notice).
+        "student": {
+            "type": "object",
+            "required": ["title"],
+            "properties": {"title": _TEXT, "notice": {"oneOf": [_TEXT, {"type": "null"}]}},
+            "patternProperties": _EXT,
+            "additionalProperties": False,
         },
         "reference_period": {"oneOf": [_TEXT, {"type": "null"}]},
         "instructions": {"oneOf": [_TEXT, {"type": "null"}]},

@@ -5,14 +5,11 @@ An item carries `tags: [suicide.past_attempt]` in its instrument file; an alert 
 counts the same. Items sharing a tag share their meaning, period and coding (checked by
 tests/instruments/test_tags.py); docs/alert-rules.md lists which item carries which tag.
 
-Only Django's lazy gettext is imported (no settings needed), so the schema stays usable in batch
-jobs.
+Pure Python (the schema and the engine import it without Django); the readable labels are in
+`tag_labels.py`.
 """
 
 from __future__ import annotations
-
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 
 # tag -> coding every item with the tag uses: "yes_no" (0 = no, 1 = yes), "frequency_0_3"
 # (0 not at all … 3 nearly every day), "acuity" (0 = no, 5 = yes: ASQ's acuity question).
@@ -32,22 +29,3 @@ CODINGS: dict[str, frozenset[int]] = {
     "frequency_0_3": frozenset({0, 1, 2, 3}),
     "acuity": frozenset({0, 5}),
 }
-
-LABELS: dict[str, Promise] = {
-    "suicide.passive_ideation": _(
-        "wished to be dead, or felt they or their family would be better off if they were dead "
-        "(past few weeks)"
-    ),
-    "suicide.current_thoughts": _("thoughts of killing themselves in the past week"),
-    "suicide.recent_serious_thoughts": _("serious thoughts of ending their life in the past month"),
-    "suicide.thoughts_frequency": _(
-        "thoughts of being better off dead or of hurting themselves (how often, past two weeks)"
-    ),
-    "suicide.acute_thoughts": _("thoughts of killing themselves right now"),
-    "suicide.current_plan": _("a current plan to end their life"),
-    "suicide.past_attempt": _("ever tried to kill themselves"),
-}
-
-
-def label(tag: str) -> str:
-    return str(LABELS.get(tag, tag))
