@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Min, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.access.scope import Principal
 from xinqiao.audit.services import record_read
+from xinqiao.core.errors import DomainError
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import StudentQuerySet
 
+from . import rules as rules_mod
 from .models import Alert, Concern, PendingSubmission, RuleSet
 
 # Who may read the evidence (T3): the school's psychology teachers and the district station.
@@ -120,3 +124,33 @@ def list_rulesets(*, principal: Principal) -> QuerySet[RuleSet]:
         .select_related("unit", "created_by")
         .order_by("unit__path", "stage", "-version")
     )
+
+
+def get_ruleset(*, principal: Principal, code: Any) -> RuleSet:
+    """A saved rule set version the principal may edit (404 otherwise: another area's)."""
+    try:
+        found = list_rulesets(principal=principal).filter(code=code).first()
+    except (ValueError, ValidationError):
+        found = None
+    if found is None:
+        raise Http404
+    return found
+
+
+def ruleset_for_dry_run(*, code: Any = None, stage: str = "") -> tuple[str, Mapping[str, Any]]:
+    """(label, definition) of the rules `manage.py explain_rules` evaluates: the shipped default
+    without a code, else the saved version with that code, which must apply to `stage`."""
+    if not code:
+        active = rules_mod.default_active()
+        return active.label, active.definition
+    try:
+        ruleset = RuleSet.objects.select_related("unit").filter(code=code).first()
+    except (ValueError, ValidationError):
+        ruleset = None
+    if ruleset is None:
+        raise DomainError(_("No rule set has the code %(code)s.") % {"code": code})
+    if stage and ruleset.stage not in ("", stage):
+        raise DomainError(
+            _("Rule set %(label)s is for another school stage.") % {"label": ruleset.label}
+        )
+    return ruleset.label, ruleset.definition
