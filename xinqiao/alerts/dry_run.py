@@ -72,7 +72,7 @@ def parse_answers(text: str, *, code: str = "") -> list[int | None]:
     return values
 
 
-def _lang_text(value: Mapping[str, str] | None) -> str:
+def lang_text(value: Mapping[str, str] | None) -> str:
     if not value:
         return ""
     lang = (get_language() or "zh-hans").lower()
@@ -80,30 +80,30 @@ def _lang_text(value: Mapping[str, str] | None) -> str:
     return value.get(key) or value.get("zh-Hans") or next(iter(value.values()), "")
 
 
-def _answer_label(defn: Definition, item_id: str, value: int | None) -> str:
+def answer_label(defn: Definition, item_id: str, value: int | None) -> str:
     if value is None:
         return _("no answer")
     item = next(i for i in defn.items if i.id == item_id)
     for code, label in defn.option_sets[item.options]:
         if code == value:
-            return _lang_text(label)
+            return lang_text(label)
     return str(value)
 
 
 def _item_words(defn: Definition, item_id: str, value: int | None) -> str:
     item = next((i for i in defn.items if i.id == item_id), None)
-    question = _lang_text(item.text) if item and item.text else ""
+    question = lang_text(item.text) if item and item.text else ""
     if question:
         return _("%(code)s question %(id)s “%(text)s”: %(answer)s") % {
             "code": defn.code,
             "id": item_id,
             "text": question,
-            "answer": _answer_label(defn, item_id, value),
+            "answer": answer_label(defn, item_id, value),
         }
     return _("%(code)s question %(id)s: %(answer)s") % {
         "code": defn.code,
         "id": item_id,
-        "answer": _answer_label(defn, item_id, value),
+        "answer": answer_label(defn, item_id, value),
     }
 
 
@@ -144,7 +144,7 @@ def _explain(
             _("%(code)s %(score)s = %(value)s (rule: %(op)s %(threshold)s)")
             % {
                 "code": code,
-                "score": _lang_text(spec.label) if spec else name,
+                "score": lang_text(spec.label) if spec else name,
                 "value": _number(facts.instruments[code].scores.get(name)),
                 "op": OP_WORDS[str(op)],
                 "threshold": _number(cond["value"]),

@@ -94,11 +94,51 @@ def alert_evidence(*, principal: Principal, alert: Alert) -> dict[str, Any]:
         fields=["evidence", f"student:{alert.student.code}"],
         action="alerts.alert.evidence_viewed",
     )
+    triggers = list(alert.triggers.all())
+    _describe_items(triggers)
     return {
-        "triggers": list(alert.triggers.all()),
+        "triggers": triggers,
         "concerns": concerns,
         "escalations": list(alert.escalations.all()),
     }
+
+
+def _describe_items(triggers: list[Any]) -> None:
+    """Give each trigger's instruments their critical and unanswered items as the question's text
+    and the answer given (`critical_answers`, `missing_texts`), read from the stored responses."""
+    from xinqiao.screening.models import Response
+
+    from .dry_run import answer_label, lang_text
+    from .services.hand_ins import _definition
+
+    ids = {i.get("response") for t in triggers for i in (t.evidence or {}).get("instruments", [])}
+    responses = {
+        r.pk: r
+        for r in Response.objects.filter(pk__in=[i for i in ids if i]).only(
+            "pk", "instrument_code", "instrument_version", "answers"
+        )
+    }
+    for trigger in triggers:
+        for inst in (trigger.evidence or {}).get("instruments", []):
+            response = responses.get(inst.get("response"))
+            if response is None:
+                continue
+            defn = _definition(response.instrument_code, response.instrument_version)
+            answers = dict(zip(defn.item_ids, list(response.answers or []), strict=False))
+            items = {item.id: item for item in defn.items}
+
+            def words(
+                item_id: str, items: Any = items, answers: Any = answers, defn: Any = defn
+            ) -> dict[str, str]:
+                item = items.get(item_id)
+                return {
+                    "id": item_id,
+                    "text": lang_text(item.text) if item and item.text else "",
+                    "answer": answer_label(defn, item_id, answers.get(item_id)),
+                }
+
+            inst["critical_answers"] = [words(i) for i in inst.get("critical") or []]
+            inst["missing_texts"] = [words(i) for i in inst.get("missing") or [] if i in items]
 
 
 def concern_students(*, principal: Principal) -> StudentQuerySet:

@@ -21,6 +21,7 @@ from . import rules as rules_mod
 from . import selectors, services
 from .dry_run import dry_run, parse_answers
 from .forms import ConcernForm, DryRunForm, RuleSetForm, VerificationForm
+from .hooks import alert_links
 
 
 @requires(Cap.VIEW_ALERTS)
@@ -54,6 +55,8 @@ def alert_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
             "alert": alert,
             "evidence": evidence,
             "can_handle": principal.can(Cap.HANDLE_ALERTS) and alert.is_open,
+            "links": alert_links(principal, alert),
+            "student_link": principal.can(Cap.VIEW_STUDENTS),
         },
     )
 
