@@ -170,8 +170,9 @@ def test_the_editor_tries_the_text_being_edited(world, client_for):
 
 def test_the_editor_reports_bad_answers_and_an_unknown_tag(world, client_for):
     client = client_for(world.district_admin)
-    bad = client.post(EDITOR, _dry_run_post(world, **{"GAD-7": "0,0"}))
-    assert 'data-testid="dry-run-error"' in bad.content.decode()
+    bad = client.post(EDITOR, _dry_run_post(world, **{"GAD-7": "0,0"})).content.decode()
+    assert 'class="alert alert-danger py-2" role="alert"><div>GAD-7' in bad
+    assert 'data-testid="dry-run-result"' not in bad
     data = _dry_run_post(world, ASQ=ASQ_THOUGHTS)
     data["source"] = default_source().replace("suicide.current_thoughts", "suicide.thoughts_now")
     html = client.post(EDITOR, data).content.decode()

@@ -101,9 +101,6 @@ class DryRunForm(forms.Form):
                 required=False,
                 widget=forms.TextInput(attrs={"placeholder": ",".join(["0"] * len(defn.items))}),
             )
-        for field in self.fields.values():
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            field.widget.attrs.setdefault("class", css)
 
     def answers_text(self) -> dict[str, str]:
         data = self.cleaned_data
