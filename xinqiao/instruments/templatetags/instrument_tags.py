@@ -33,3 +33,8 @@ def instrument_name(code: str) -> str:
 @register.filter
 def respondent_label(respondent: str) -> str:
     return labels.respondent_label(respondent)
+
+
+@register.filter
+def score_label(code: str, score: str) -> str:
+    return labels.score_label(code, score)
