@@ -54,7 +54,7 @@ def test_asq_acuity_yes_is_red(world, assignment):
         "red.asq_acuity",
         "orange.asq_screen_positive",
     }
-    assert alert.ruleset_version == "default@1"
+    assert alert.ruleset_version == "default@2"
     assert alert.acknowledge_by == alert.level_since + datetime.timedelta(hours=1)
 
 
@@ -145,4 +145,58 @@ def test_rule_schema_refuses_code():
 
 
 def test_default_rules_validate():
-    assert rules.default_rules()["version"] == 1
+    assert rules.default_rules()["version"] == 2
+
+
+# --- items by meaning (semantic tags) -----------------------------------------------------------
+
+
+def test_phq_a_past_attempt_with_asq_current_thoughts_is_red(world, assignment):
+    # Issue 12: thoughts in the past week (ASQ 3) + "ever attempted" on PHQ-A (item 13) raised
+    # only orange while the red rule read ASQ's attempt question alone.
+    asq = respond(assignment, "ASQ", [0, 0, 1, 0, 0])
+    phq = respond(assignment, "PHQ-A", phq_a(thirteen=1))
+    [alert] = run(world, asq, phq)
+    assert alert.level == "red"
+    trigger = alert.triggers.get(rule="red.asq_attempt_with_phq9_item9")
+    assert trigger.level == "red"
+
+
+def test_phq_a_past_attempt_with_its_own_item9_two_is_red(world, assignment):
+    [alert] = run(world, respond(assignment, "PHQ-A", phq_a(item9=2, thirteen=1)))
+    assert alert.level == "red"
+    assert "red.asq_attempt_with_phq9_item9" in {t.rule for t in alert.triggers.all()}
+
+
+def test_asq_past_attempt_with_asq_current_thoughts_is_still_red(world, assignment):
+    [alert] = run(world, respond(assignment, "ASQ", [0, 0, 1, 1, 0]))
+    assert alert.level == "red"
+    assert "red.asq_attempt_with_phq9_item9" in {t.rule for t in alert.triggers.all()}
+
+
+def test_past_attempt_without_current_thoughts_stays_orange(world, assignment):
+    [alert] = run(world, respond(assignment, "PHQ-A", phq_a(item9=1, thirteen=1)))
+    assert alert.level == "orange"
+    assert {t.rule for t in alert.triggers.all()} == {
+        "orange.phq_item9",
+        "orange.phq_a_suicide_questions",
+    }
+
+
+def test_default_rules_read_suicide_items_by_tag_only():
+    # Every suicide-related item of the default rules is read by meaning, so a second instrument
+    # asking the same thing counts the same (docs/alert-rules.md).
+    def item_conditions(cond):
+        if "all" in cond or "any" in cond:
+            return [c for sub in cond.get("all") or cond.get("any") for c in item_conditions(sub)]
+        return [cond] if "item" in cond else []
+
+    by_id = {r["id"]: r for r in rules.default_rules()["rules"]}
+    for rule_id in (
+        "red.asq_acuity",
+        "red.asq_attempt_with_phq9_item9",
+        "orange.phq_item9",
+        "orange.phq_a_suicide_questions",
+    ):
+        assert item_conditions(by_id[rule_id]["when"]) == []
+        assert rules.tags_of(by_id[rule_id]["when"])

@@ -273,3 +273,97 @@ def test_save_ruleset_refuses_a_school_and_an_unknown_stage():
         save_ruleset(
             actor=city_admin, unit=school.parent, stage="kindergarten", source=_source("x")
         )
+
+
+# --- semantic tags -------------------------------------------------------------------------------
+
+
+def test_a_tag_rule_counts_any_instruments_item_with_the_tag():
+    rs = ruleset(rule("red.attempt", {"tag": "suicide.past_attempt", "op": "ge", "value": 1}))
+    x = rules.InstrumentFacts(
+        code="X",
+        items={"7": 1},
+        scores={},
+        missing=frozenset(),
+        critical_ids=frozenset(),
+        valid=True,
+        tags={"suicide.past_attempt": ("7",)},
+    )
+    y = rules.InstrumentFacts(
+        code="Y",
+        items={"2": 1, "3": 0},
+        scores={},
+        missing=frozenset(),
+        critical_ids=frozenset(),
+        valid=True,
+        tags={"suicide.past_attempt": ("3",)},  # item 2 is "yes" but means something else
+    )
+    [hit] = rules.evaluate(rs, facts(x)).hits
+    assert (hit.rule, hit.instruments) == ("red.attempt", ("X",))
+    assert rules.evaluate(rs, facts(y)).hits == []
+    assert rules.evaluate(rs, facts(inst("Z", {"1": None}))).hits == []
+
+
+@pytest.mark.django_db
+def test_a_custom_rule_set_with_a_tag_rule_raises_from_phq_a(world):
+    from tests.conftest import respond
+    from xinqiao.alerts.services import evaluate_submission
+    from xinqiao.screening.models import Assignment
+
+    district_admin = StaffFactory(role=Role.DISTRICT_ADMIN, org_unit=world.district_a).user
+    save_ruleset(
+        actor=district_admin,
+        unit=world.district_a,
+        stage="",
+        source=yaml.safe_dump(
+            {
+                "version": 1,
+                "rules": [
+                    {
+                        "id": "yellow.any_past_attempt",
+                        "level": "yellow",
+                        "kind": "critical",
+                        "when": {"tag": "suicide.past_attempt", "op": "ge", "value": 1},
+                    }
+                ],
+            }
+        ),
+    )
+    a = Assignment.objects.get(campaign=world.campaign, student=world.stu_a2)
+    phq = respond(a, "PHQ-A", [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, 0, 1])
+    [alert] = evaluate_submission(
+        assignment_id=a.pk,
+        student_id=world.stu_a2.pk,
+        school_id=world.stu_a2.school_id,
+        stage_band=a.stage_band,
+        responses=[phq],
+    )
+    assert (alert.level, [t.rule for t in alert.triggers.all()]) == (
+        "yellow",
+        ["yellow.any_past_attempt"],
+    )
+
+
+def test_validation_rejects_an_unknown_tag():
+    data = {
+        "version": 1,
+        "rules": [rule("o.typo", {"tag": "suicide.past_atempt", "op": "ge", "value": 1})],
+    }
+    with pytest.raises(DomainError, match=r"suicide\.past_atempt"):
+        rules.validate_rules(data)
+    nested = {
+        "version": 1,
+        "rules": [
+            rule(
+                "o.nested",
+                {
+                    "all": [
+                        {"age": "ge", "value": 1},
+                        {"any": [{"tag": "nope", "op": "eq", "value": 1}]},
+                    ]
+                },
+            )
+        ],
+    }
+    with pytest.raises(DomainError, match="nope"):
+        rules.validate_rules(nested)

@@ -21,6 +21,7 @@ from xinqiao.access.roles import Role
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import FollowUp, GuardianContact, Referral, ReferralStatus
 from xinqiao.cases.services import referrals as services
+from xinqiao.instruments.labels import score_label
 from xinqiao.notifications.models import InboxMessage
 from xinqiao.notifications.services import dispatch_outbox
 from xinqiao.orgs.services import create_unit
@@ -373,7 +374,7 @@ def test_referral_page_shows_latest_screening_totals_not_answers(world, client_f
     html = client_for(world.psychiatrist).get(url("referral-detail", world.referral_a2))
     table = html.content.decode().split('data-testid="screening-totals"', 1)[1].split("</table>")[0]
     assert "PHQ-9" in table
-    assert f"= {response.scores['total']}" in table
+    assert f"{score_label('PHQ-9', 'total')}: {response.scores['total']}" in table
     assert "answers" not in table
 
 

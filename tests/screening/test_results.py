@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.models import AuditEvent
+from xinqiao.instruments.labels import instrument_name, score_label
 from xinqiao.people.services import create_student
 from xinqiao.screening import selectors, services
 from xinqiao.screening.models import Assignment
@@ -51,6 +52,34 @@ def test_results_page_critical_first(world, client_for):
     assert AuditEvent.objects.filter(action="screening.results.viewed").exists()
 
 
+RAW_CODES = ("asq_result", "non_acute_positive", "too_fast", "positive", "severe", "moderate")
+
+
+def test_results_and_export_show_labels_not_codes_in_chinese(world, client_for, settings):
+    """A teacher reads 阳性 / 作答过快 / ASQ 筛查结果, never `non_acute_positive` or `too_fast`."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    answer(_a(world, world.stu_a1), seconds=0.1)  # too fast: invalid
+    answer(_a(world, world.stu_a2), {"ASQ": {"2": 1}, "PHQ-A": {"1": 3, "2": 3, "3": 2}})
+    client = client_for(world.psych)
+    html = client.get(_results_url(world), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    table = html[html.index('data-testid="results"') :]
+    for code in RAW_CODES:
+        assert code not in table, code
+    assert "作答过快" in table
+    assert "ASQ 筛查结果" in table
+    assert "第 2 题" in table
+    export = client.get(_results_url(world, "results-export"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    cells = [
+        str(c.value)
+        for row in load_workbook(io.BytesIO(export.content)).active.iter_rows()
+        for c in row
+        if c.value is not None
+    ]
+    for code in RAW_CODES:
+        assert not any(code in cell for cell in cells), code
+    assert any("作答过快" in cell for cell in cells)
+
+
 def test_invalid_questionnaires_listed_for_resit(world, client_for):
     answer(_a(world, world.stu_a1), seconds=0.1)
     html = client_for(world.psych).get(_results_url(world)).content.decode()
@@ -77,8 +106,9 @@ def test_export_is_audited_and_complete(world, client_for):
     sheet = load_workbook(io.BytesIO(response.content)).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[1][0] == world.stu_a1.student_number
-    assert "GAD-7 total" in values[0]
-    assert values[1][values[0].index("GAD-7 total")] == 2
+    header = f"{instrument_name('GAD-7')} {score_label('GAD-7', 'total')}"
+    assert header in values[0]
+    assert values[1][values[0].index(header)] == 2
     event = AuditEvent.objects.get(action="screening.results.exported")
     assert event.actor_id == world.psych.pk
     assert event.school_id == world.school_a.pk

@@ -58,7 +58,7 @@ def school():
 def test_progress_row_arithmetic():
     row = ProgressRow(
         unit=None,
-        assigned=10,
+        not_started=1,
         started=1,
         completed=4,
         invalid=1,
@@ -69,7 +69,7 @@ def test_progress_row_arithmetic():
     assert (row.missing, row.percent) == (3, 50)  # 4 of the 8 who may take it
     nobody_due = ProgressRow(
         unit=None,
-        assigned=2,
+        not_started=0,
         started=0,
         completed=0,
         invalid=0,
@@ -78,6 +78,7 @@ def test_progress_row_arithmetic():
         suspended=1,
     )
     assert (nobody_due.missing, nobody_due.percent) == (0, 0)
+    assert (row.total, row.assigned, nobody_due.total) == (10, 10, 3)
 
 
 def test_progress_by_class_follows_the_role(school):
@@ -110,6 +111,41 @@ def test_progress_counts_each_status_of_a_class(school):
     assert (c2.completed, c2.missing) == (0, 2)
     total = selectors.progress_total([c1, c2])
     assert (total.unit, total.assigned, total.completed, total.missing) == (None, 5, 1, 3)
+
+
+def test_the_states_of_a_class_add_up_to_its_size(school, client_for):
+    """Not started, answering, handed in, invalid / re-sit, no consent, absent, suspended: each
+    student once, a re-sit under its original (a head teacher once saw 已完成 0 · 尚未完成 46 for a
+    class of 47 after one invalid hand-in)."""
+    done, invalid, answering = school.in_c1
+    answer(assignment(school.campaign, done))
+    original = assignment(school.campaign, invalid)
+    Assignment.objects.filter(pk=original.pk).update(status=AssignmentStatus.INVALID)
+    Assignment.objects.filter(pk=assignment(school.campaign, answering).pk).update(
+        status=AssignmentStatus.STARTED
+    )
+    away, off = school.in_c2
+    services.mark_absent(actor=school.psych, assignment=assignment(school.campaign, away))
+    Assignment.objects.filter(pk=assignment(school.campaign, off).pk).update(
+        status=AssignmentStatus.SUSPENDED
+    )
+
+    def states(row: ProgressRow) -> dict[str, int]:
+        return {state: getattr(row, state) for state in ProgressRow.STATES if getattr(row, state)}
+
+    psych = principal_for(school.psych)
+    c1, c2 = selectors.progress(psych, school.campaign, by="class")
+    assert states(c1) == {"completed": 1, "invalid": 1, "started": 1}
+    assert states(c2) == {"absent": 1, "suspended": 1}
+    assert (c1.total, c2.total) == (3, 2)
+    resit = services.assign_resit(actor=school.psych, assignment=original)
+    assert states(selectors.progress(psych, school.campaign, by="class")[0])["invalid"] == 1
+    Assignment.objects.filter(pk=resit.pk).update(status=AssignmentStatus.STARTED)
+    c1 = selectors.progress(psych, school.campaign, by="class")[0]
+    assert states(c1) == {"completed": 1, "started": 2}  # the re-sit is being answered
+    assert c1.total == 3
+    page = client_for(school.head_c1).get("/screening/my-classes/").content.decode()
+    assert '<td class="text-end fw-semibold" data-testid="state-sum">3</td>' in page
 
 
 def test_a_district_campaign_is_counted_per_district_and_per_school(school):

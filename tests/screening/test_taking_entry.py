@@ -54,8 +54,9 @@ def test_questionnaire_page_renders_battery_with_instructions_and_licence(world,
     assert page.status_code == 200
     for code in ("PHQ-A", "GAD-7", "ASQ"):
         assert f'data-instrument="{code}"' in html
-    assert "自杀风险筛查问题" in html  # ASQ name in zh-Hans
-    assert "公有领域" in html  # the licence notice
+    assert "关于你最近的想法" in html  # ASQ's student-facing title, not its clinical name
+    assert "自杀风险筛查问题" not in html
+    assert "复制、翻译、展示或分发无需许可" in html  # PHQ-A's licence notice, in students' words
     assert 'data-ask-if="1,2,3,4"' in html  # ASQ acuity question shown only after a yes
     assert "<script>" not in html  # CSP: no inline scripts
     assert 'type="application/json"' in html
@@ -208,7 +209,8 @@ def test_english_interface(world, sitting):
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     enter(client, sitting, world.stu_a1)
     html = client.get("/take/q/").content.decode()
-    assert "Ask Suicide-Screening Questions" in html
+    assert "About your thoughts lately" in html  # ASQ's student-facing title in English
+    assert "Ask Suicide-Screening Questions" not in html
     _ = datetime  # keep import for fixtures using dates
 
 

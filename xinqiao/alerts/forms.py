@@ -76,3 +76,32 @@ class RuleSetForm(forms.Form):
             ("", _("Every stage")),
             *StageBand.choices,
         ]
+
+
+class DryRunForm(forms.Form):
+    """The dry run on the rule-set editor: one student's answers per instrument (as for
+    `manage.py score_instrument`), the stage and age; the rules are the editor's text."""
+
+    stage = forms.ChoiceField(label=_("School stage"))
+    age = forms.IntegerField(label=_("Age (years)"), required=False, min_value=5, max_value=30)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from xinqiao.instruments.engine import load_library
+        from xinqiao.screening.models import StageBand
+
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["stage"]).choices = StageBand.choices
+        self.fields["stage"].initial = StageBand.JUNIOR
+        self.codes: list[str] = []
+        for code, defn in sorted(load_library().items()):
+            self.codes.append(code)
+            self.fields[f"answers_{code}"] = forms.CharField(
+                label=_("%(code)s answers (%(n)s questions)")
+                % {"code": code, "n": len(defn.items)},
+                required=False,
+                widget=forms.TextInput(attrs={"placeholder": ",".join(["0"] * len(defn.items))}),
+            )
+
+    def answers_text(self) -> dict[str, str]:
+        data = self.cleaned_data
+        return {c: data[f"answers_{c}"] for c in self.codes if data.get(f"answers_{c}")}

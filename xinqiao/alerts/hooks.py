@@ -28,3 +28,19 @@ def alert_owners_for(students: Sequence[Any]) -> dict[int, Any]:
             break
         owners.update({pk: u for pk, u in resolver(waiting).items() if u is not None})
     return owners
+
+
+# `alert_links(principal, alert)`: pages of other apps about this alert that the user may open
+# (the cases app answers "the case it opened"). A resolver takes (principal, alert) and returns
+# (url, label) or None.
+LinkResolver = Callable[[Any, Any], tuple[str, str] | None]
+_link_resolvers: list[LinkResolver] = []
+
+
+def register_alert_link(resolver: LinkResolver) -> None:
+    if resolver not in _link_resolvers:
+        _link_resolvers.append(resolver)
+
+
+def alert_links(principal: Any, alert: Any) -> list[tuple[str, str]]:
+    return [link for resolver in _link_resolvers if (link := resolver(principal, alert))]

@@ -22,6 +22,7 @@ import yaml
 from django.utils.translation import gettext as _
 
 from xinqiao.core.errors import DomainError
+from xinqiao.instruments.tags import TAGS
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "rulesets" / "default.yaml"
 LEVELS = ("red", "orange", "yellow")
@@ -57,6 +58,15 @@ SCHEMA: dict[str, Any] = {
                 "kind": {"enum": ["critical", "score"]},
                 "when": {"$ref": "#/$defs/cond"},
                 "note": {"type": "string"},
+                "title": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "minProperties": 1,
+                    "properties": {
+                        "zh-Hans": {"type": "string", "minLength": 1, "maxLength": 80},
+                        "en": {"type": "string", "minLength": 1, "maxLength": 80},
+                    },
+                },
             },
         },
         "cond": {
@@ -82,6 +92,13 @@ SCHEMA: dict[str, Any] = {
                     "required": ["item", "id", "op", "value"],
                     "additionalProperties": False,
                     "properties": {"item": _name, "id": _name, "op": _op, "value": _num},
+                },
+                {
+                    # any instrument's item carrying the semantic tag (instruments/tags.py)
+                    "type": "object",
+                    "required": ["tag", "op", "value"],
+                    "additionalProperties": False,
+                    "properties": {"tag": {"type": "string"}, "op": _op, "value": _num},
                 },
                 {
                     "type": "object",
@@ -139,6 +156,20 @@ def validate_rules(data: Any) -> None:
     ids = [r["id"] for r in data["rules"]]
     if len(ids) != len(set(ids)):
         raise DomainError(_("Two rules have the same id."))
+    for rule in data["rules"]:
+        for tag in tags_of(rule["when"]):
+            if tag not in TAGS:
+                raise DomainError(
+                    _("Rule %(rule)s uses an unknown item tag: %(tag)s. Known tags: %(known)s")
+                    % {"rule": rule["id"], "tag": tag, "known": ", ".join(sorted(TAGS))}
+                )
+
+
+def tags_of(cond: Mapping[str, Any]) -> list[str]:
+    """Every tag a condition tests, in order."""
+    if "all" in cond or "any" in cond:
+        return [t for c in cond.get("all") or cond.get("any") or () for t in tags_of(c)]
+    return [cond["tag"]] if "tag" in cond else []
 
 
 @functools.cache
@@ -169,6 +200,7 @@ class InstrumentFacts:
     critical_ids: frozenset[str]  # critical items of the instrument
     valid: bool
     response_id: int | None = None
+    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # tag -> item ids
 
 
 @dataclass
@@ -190,6 +222,18 @@ def _test(cond: Mapping[str, Any], facts: Facts, seen: set[str]) -> bool:
         # Evaluate every branch so that the evidence names every instrument that matched.
         hits = [_test(c, facts, seen) for c in cond["any"]]
         return any(hits)
+    if "tag" in cond:
+        # Every instrument's item with the tag counts the same; evaluate all for the evidence.
+        matched = [
+            i
+            for i in facts.instruments.values()
+            if any(
+                (v := i.items.get(item_id)) is not None and OPS[cond["op"]](v, cond["value"])
+                for item_id in i.tags.get(cond["tag"], ())
+            )
+        ]
+        seen.update(i.code for i in matched)
+        return bool(matched)
     if "item" in cond:
         inst = facts.instruments.get(cond["item"])
         value: float | None = inst.items.get(cond["id"]) if inst else None
@@ -312,6 +356,27 @@ cache = _Cache()
 def default_active() -> ActiveRuleSet:
     d = _default()
     return ActiveRuleSet(f"default@{d['version']}", "", "", d)
+
+
+def rule_title(rule_id: str) -> str:
+    """What users read for a rule: its title in the active language, from the rule sets in force
+    and the shipped default (the id when no rule set gives one)."""
+    from xinqiao.instruments.labels import text
+
+    for rs in [*cache.refresh(), default_active()]:
+        for rule in rs.definition.get("rules", ()):
+            if rule.get("id") == rule_id and rule.get("title"):
+                return text(rule["title"])
+    return rule_id
+
+
+def ruleset_title(label: str) -> str:
+    """A rule set version's label for people: the shipped default by name."""
+    if label.startswith("default@"):
+        return _("Xinqiao default rules, version %(version)s") % {
+            "version": label.partition("@")[2]
+        }
+    return label
 
 
 def ruleset_for(*, school_id: int, stage: str) -> ActiveRuleSet:

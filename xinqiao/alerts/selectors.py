@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Min, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.access.scope import Principal
 from xinqiao.audit.services import record_read
+from xinqiao.core.errors import DomainError
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import StudentQuerySet
 
+from . import rules as rules_mod
 from .models import Alert, Concern, PendingSubmission, RuleSet
 
 # Who may read the evidence (T3): the school's psychology teachers and the district station.
@@ -90,11 +94,51 @@ def alert_evidence(*, principal: Principal, alert: Alert) -> dict[str, Any]:
         fields=["evidence", f"student:{alert.student.code}"],
         action="alerts.alert.evidence_viewed",
     )
+    triggers = list(alert.triggers.all())
+    _describe_items(triggers)
     return {
-        "triggers": list(alert.triggers.all()),
+        "triggers": triggers,
         "concerns": concerns,
         "escalations": list(alert.escalations.all()),
     }
+
+
+def _describe_items(triggers: list[Any]) -> None:
+    """Give each trigger's instruments their critical and unanswered items as the question's text
+    and the answer given (`critical_answers`, `missing_texts`), read from the stored responses."""
+    from xinqiao.screening.models import Response
+
+    from .dry_run import answer_label, lang_text
+    from .services.hand_ins import _definition
+
+    ids = {i.get("response") for t in triggers for i in (t.evidence or {}).get("instruments", [])}
+    responses = {
+        r.pk: r
+        for r in Response.objects.filter(pk__in=[i for i in ids if i]).only(
+            "pk", "instrument_code", "instrument_version", "answers"
+        )
+    }
+    for trigger in triggers:
+        for inst in (trigger.evidence or {}).get("instruments", []):
+            response = responses.get(inst.get("response"))
+            if response is None:
+                continue
+            defn = _definition(response.instrument_code, response.instrument_version)
+            answers = dict(zip(defn.item_ids, list(response.answers or []), strict=False))
+            items = {item.id: item for item in defn.items}
+
+            def words(
+                item_id: str, items: Any = items, answers: Any = answers, defn: Any = defn
+            ) -> dict[str, str]:
+                item = items.get(item_id)
+                return {
+                    "id": item_id,
+                    "text": lang_text(item.text) if item and item.text else "",
+                    "answer": answer_label(defn, item_id, answers.get(item_id)),
+                }
+
+            inst["critical_answers"] = [words(i) for i in inst.get("critical") or []]
+            inst["missing_texts"] = [words(i) for i in inst.get("missing") or [] if i in items]
 
 
 def concern_students(*, principal: Principal) -> StudentQuerySet:
@@ -120,3 +164,33 @@ def list_rulesets(*, principal: Principal) -> QuerySet[RuleSet]:
         .select_related("unit", "created_by")
         .order_by("unit__path", "stage", "-version")
     )
+
+
+def get_ruleset(*, principal: Principal, code: Any) -> RuleSet:
+    """A saved rule set version the principal may edit (404 otherwise: another area's)."""
+    try:
+        found = list_rulesets(principal=principal).filter(code=code).first()
+    except (ValueError, ValidationError):
+        found = None
+    if found is None:
+        raise Http404
+    return found
+
+
+def ruleset_for_dry_run(*, code: Any = None, stage: str = "") -> tuple[str, Mapping[str, Any]]:
+    """(label, definition) of the rules `manage.py explain_rules` evaluates: the shipped default
+    without a code, else the saved version with that code, which must apply to `stage`."""
+    if not code:
+        active = rules_mod.default_active()
+        return active.label, active.definition
+    try:
+        ruleset = RuleSet.objects.select_related("unit").filter(code=code).first()
+    except (ValueError, ValidationError):
+        ruleset = None
+    if ruleset is None:
+        raise DomainError(_("No rule set has the code %(code)s.") % {"code": code})
+    if stage and ruleset.stage not in ("", stage):
+        raise DomainError(
+            _("Rule set %(label)s is for another school stage.") % {"label": ruleset.label}
+        )
+    return ruleset.label, ruleset.definition

@@ -19,7 +19,9 @@ from xinqiao.core.forms import apply_service_error
 
 from . import rules as rules_mod
 from . import selectors, services
-from .forms import ConcernForm, RuleSetForm, VerificationForm
+from .dry_run import dry_run, parse_answers
+from .forms import ConcernForm, DryRunForm, RuleSetForm, VerificationForm
+from .hooks import alert_links
 
 
 @requires(Cap.VIEW_ALERTS)
@@ -53,6 +55,8 @@ def alert_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
             "alert": alert,
             "evidence": evidence,
             "can_handle": principal.can(Cap.HANDLE_ALERTS) and alert.is_open,
+            "links": alert_links(principal, alert),
+            "student_link": principal.can(Cap.VIEW_STUDENTS),
         },
     )
 
@@ -131,7 +135,12 @@ def ruleset_list(request: PrincipalRequest) -> HttpResponse:
 def ruleset_create(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
     units = selectors.rule_units(principal=principal)
-    initial = {"source": rules_mod.default_source(), "unit": units.first()}
+    initial: dict[str, Any] = {"source": rules_mod.default_source(), "unit": units.first()}
+    if request.GET.get("rule_set"):  # start from a saved version (of the editor's own area)
+        saved = selectors.get_ruleset(principal=principal, code=request.GET["rule_set"])
+        initial.update(source=saved.source, unit=saved.unit, stage=saved.stage)
+    if "dry_run" in request.POST:
+        return _dry_run(request, units, initial)
     form = RuleSetForm(request.POST or None, units=units, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -148,4 +157,24 @@ def ruleset_create(request: PrincipalRequest) -> HttpResponse:
         else:
             messages.success(request, _("A new version of the rules is in force."))
             return redirect("alerts:ruleset-list")
-    return render(request, "alerts/ruleset_form.html", {"form": form})
+    return render(request, "alerts/ruleset_form.html", {"form": form, "trial": DryRunForm()})
+
+
+def _dry_run(request: PrincipalRequest, units: Any, initial: dict[str, Any]) -> HttpResponse:
+    """The editor's text evaluated on one student's typed answers; nothing is saved."""
+    posted = {k: request.POST.get(k, "") for k in ("unit", "stage", "source", "note")}
+    form = RuleSetForm(units=units, initial={**initial, **posted})
+    trial = DryRunForm(request.POST)
+    result = None
+    if trial.is_valid():
+        try:
+            ruleset = rules_mod.parse_rules(posted["source"])
+            answers = {
+                code: parse_answers(text, code=code) for code, text in trial.answers_text().items()
+            }
+            result = dry_run(ruleset=ruleset, answers=answers, age=trial.cleaned_data["age"])
+        except DomainError as exc:
+            trial.add_error(None, exc.message)
+    return render(
+        request, "alerts/ruleset_form.html", {"form": form, "trial": trial, "result": result}
+    )

@@ -12,7 +12,7 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from xinqiao.access.roles import Role
         from xinqiao.access.scope import register_student_scope
-        from xinqiao.alerts.hooks import register_owner_resolver
+        from xinqiao.alerts.hooks import register_alert_link, register_owner_resolver
         from xinqiao.alerts.signals import alert_confirmed
         from xinqiao.core.navigation import register
         from xinqiao.people.profile import register_section
@@ -20,6 +20,7 @@ class CasesConfig(AppConfig):
 
         from .panels import register_panel
         from .selectors.boards import archive_section
+        from .selectors.common import case_link_for_alert
         from .selectors.referrals import psychiatrist_students_q
         from .services.lifecycle import case_owners_for_students, on_alert_confirmed
         from .services.transfers import on_students_changed
@@ -27,6 +28,7 @@ class CasesConfig(AppConfig):
 
         alert_confirmed.connect(on_alert_confirmed, dispatch_uid="cases-open-on-confirmed")
         register_owner_resolver(case_owners_for_students)  # new alerts go to the case owner
+        register_alert_link(case_link_for_alert)  # the alert page links to the case it opened
         students_changed.connect(on_students_changed, dispatch_uid="cases-student-moved")
         register_student_scope(Role.PSYCHIATRIST, psychiatrist_students_q)
         register_section(archive_section)

@@ -29,6 +29,7 @@ class Item:
     ask_if_any_of: tuple[str, ...]
     ask_if_min: int | None
     instructed: int | None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,15 @@ class Definition:
     def all_scores(self) -> tuple[ScoreSpec, ...]:
         return self.scores + self.derived
 
+    @functools.cached_property
+    def tagged_items(self) -> Mapping[str, tuple[str, ...]]:
+        """Semantic tag -> ids of the items carrying it (instruments/tags.py)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for item in self.items:
+            for tag in item.tags:
+                out[tag] = (*out.get(tag, ()), item.id)
+        return out
+
     def option_codes(self, item: Item) -> tuple[int, ...]:
         return tuple(code for code, _ in self.option_sets[item.options])
 
@@ -127,6 +137,7 @@ def definition_from_document(doc: Any, file: str = "<definition>") -> Definition
             ask_if_any_of=tuple((it.get("ask_if") or {}).get("any_of", ())),
             ask_if_min=(it.get("ask_if") or {}).get("min_code"),
             instructed=(it.get("instructed") or {}).get("expected_code"),
+            tags=tuple(it.get("tags") or ()),
         )
         for it in doc["items"]
     )

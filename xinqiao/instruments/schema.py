@@ -11,6 +11,8 @@ from typing import Any, NoReturn
 
 import jsonschema
 
+from .tags import CODINGS, TAGS
+
 CHECK_NAMES = (
     "too_fast",
     "straightlining",
@@ -20,6 +22,10 @@ CHECK_NAMES = (
     "lie_scale",
     "instructed_item",
 )
+
+
+# Battery order of the domains (instruments without one go between anxiety and suicide risk).
+DOMAINS = ("wellbeing", "broadband", "depression", "anxiety", "suicide_risk")
 
 
 class DefinitionError(ValueError):
@@ -131,6 +137,18 @@ DEFINITION_SCHEMA: dict[str, Any] = {
                 ]
             },
         },
+        # Where the instrument goes in a battery (screening orders well-being and mood first, the
+        # suicide-risk questions after the depression scale, never first).
+        "domain": {"enum": list(DOMAINS)},
+        # What students see: a title without scale acronym or clinician wording, and the licence
+        # notice in words for them (null: none; absent: the licence notice).
+        "student": {
+            "type": "object",
+            "required": ["title"],
+            "properties": {"title": _TEXT, "notice": {"oneOf": [_TEXT, {"type": "null"}]}},
+            "patternProperties": _EXT,
+            "additionalProperties": False,
+        },
         "reference_period": {"oneOf": [_TEXT, {"type": "null"}]},
         "instructions": {"oneOf": [_TEXT, {"type": "null"}]},
         "licence": {
@@ -215,6 +233,11 @@ DEFINITION_SCHEMA: dict[str, Any] = {
                                 "additionalProperties": False,
                             },
                         ]
+                    },
+                    "tags": {
+                        "type": "array",
+                        "items": {"enum": sorted(TAGS)},
+                        "uniqueItems": True,
                     },
                     "notes": {"type": "string"},
                 },
@@ -389,6 +412,13 @@ def _check_semantics(doc: Mapping[str, Any], file: str) -> None:
         instructed = item.get("instructed")
         if instructed and instructed["expected_code"] not in codes:
             fail(["items", i, "instructed", "expected_code"], "expected_code is not an option code")
+        for j, tag in enumerate(item.get("tags") or ()):
+            # a tag means the same answer everywhere: the item must use the tag's coding
+            if codes != CODINGS[TAGS[tag]]:
+                fail(
+                    ["items", i, "tags", j],
+                    f"tag {tag!r} needs the option codes {sorted(CODINGS[TAGS[tag]])}",
+                )
         ask = item.get("ask_if")
         if ask:
             for j, ref in enumerate(ask["any_of"]):

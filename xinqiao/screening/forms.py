@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -15,11 +16,15 @@ from xinqiao.orgs.models import Kind, OrgUnit, Term
 from .models import CampaignKind, ConsentBasis, ResultsVisibility, StageBand, StudentLogin
 from .selectors import text
 from .services import DEFAULT_BATTERY
+from .services.common import recommended_order
 
 
 def instrument_choices(band: str) -> list[tuple[str, str]]:
+    """Self-report instruments of a stage, in the recommended order (ticking keeps it)."""
     out = []
-    for code, defn in sorted(load_library().items()):
+    library = load_library()
+    for code in recommended_order(sorted(library)):
+        defn = library[code]
         stages = defn.document.get("stages") or []
         if defn.respondent != "self" or (stages and band not in stages):
             continue
@@ -27,10 +32,19 @@ def instrument_choices(band: str) -> list[tuple[str, str]]:
     return out
 
 
+def _codes(raw: str) -> list[str]:
+    return [c.upper() for c in re.split(r"[\s,，、;；]+", raw or "") if c]
+
+
 class BatteryFormMixin:
+    """One group of boxes per stage band and, beside it, the order students answer in: empty
+    means the recommended order (well-being and mood first, the suicide-risk questions after the
+    depression scale); instruments ticked but not named in the order follow in that order."""
+
     fields: dict[str, forms.Field]
 
     def add_battery_fields(self, initial: dict[str, list[str]] | None = None) -> None:
+        prefill = initial is not None
         initial = initial if initial is not None else DEFAULT_BATTERY
         for band, label in StageBand.choices:
             self.fields[f"battery_{band}"] = forms.MultipleChoiceField(
@@ -40,10 +54,42 @@ class BatteryFormMixin:
                 initial=initial.get(band, []),
                 widget=forms.CheckboxSelectMultiple,
             )
+            self.fields[f"order_{band}"] = forms.CharField(
+                label=_("Order students answer in"),
+                required=False,
+                initial=", ".join(initial.get(band, [])) if prefill else "",
+                help_text=_("Codes separated by commas. Empty: the recommended order."),
+                widget=forms.TextInput(
+                    attrs={"placeholder": ", ".join(recommended_order(initial.get(band, [])))}
+                ),
+            )
+
+    def battery_groups(self) -> list[tuple[Any, Any]]:
+        """(boxes, order) bound fields per stage band, for the templates."""
+        form: Any = self
+        return [(form[f"battery_{band}"], form[f"order_{band}"]) for band in StageBand.values]
+
+    def clean_battery_orders(self, data: dict[str, Any]) -> None:
+        form: Any = self
+        for band in StageBand.values:
+            known = {code for code, _label in instrument_choices(band)}
+            unknown = [c for c in _codes(data.get(f"order_{band}") or "") if c not in known]
+            if unknown:
+                form.add_error(
+                    f"order_{band}",
+                    _("Not an instrument of this stage: %(codes)s") % {"codes": ", ".join(unknown)},
+                )
 
     def battery(self) -> dict[str, list[str]]:
         data: dict[str, Any] = self.cleaned_data  # type: ignore[attr-defined]
-        return {band: list(data.get(f"battery_{band}") or []) for band in StageBand.values}
+        out: dict[str, list[str]] = {}
+        for band in StageBand.values:
+            ticked = list(data.get(f"battery_{band}") or [])
+            named = [c for c in _codes(data.get(f"order_{band}") or "") if c in ticked]
+            out[band] = list(dict.fromkeys(named)) + recommended_order(
+                [c for c in ticked if c not in named]
+            )
+        return out
 
 
 class CampaignForm(BatteryFormMixin, forms.Form):
@@ -103,6 +149,7 @@ class CampaignForm(BatteryFormMixin, forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        self.clean_battery_orders(data)
         owner = data.get("owner_unit")
         for unit in data.get("units") or []:
             if owner is not None and not owner.contains(unit):
@@ -121,8 +168,15 @@ class BatteryForm(BatteryFormMixin, forms.Form):
     def __init__(self, *args: Any, current: dict[str, list[str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.add_battery_fields(current)
-        for field in self.fields.values():
-            field.widget.attrs["class"] = "form-check-input"
+        for name, field in self.fields.items():
+            field.widget.attrs["class"] = (
+                "form-control form-control-sm" if name.startswith("order_") else "form-check-input"
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        self.clean_battery_orders(data)
+        return data
 
 
 def coverable_units(owner_units: Any) -> Any:

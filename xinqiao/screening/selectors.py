@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,12 +16,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.http import Http404
-from django.utils.translation import get_language
 
 from xinqiao.access.roles import Cap, Tier
 from xinqiao.access.scope import Principal
 from xinqiao.analytics.disclosure import suppress_small_cells
 from xinqiao.instruments.engine import get_definition
+from xinqiao.instruments.labels import band_label, check_label, instrument_name, score_label, text
 from xinqiao.notifications import selectors as notifications_selectors
 from xinqiao.notifications.models import Notification
 from xinqiao.orgs.models import PATH_END, SEGMENT_WIDTH, Kind, OrgUnit, subtree_q
@@ -45,14 +45,6 @@ SCREENING_CAPS = (
     Cap.MANAGE_CAMPAIGNS,
     Cap.VIEW_SCREENING_RESULTS,
 )
-
-
-def text(value: Mapping[str, str] | None) -> str:
-    if not value:
-        return ""
-    lang = (get_language() or "zh-hans").lower()
-    key = "zh-Hans" if lang.startswith("zh") else "en"
-    return value.get(key) or value.get("zh-Hans") or next(iter(value.values()), "")
 
 
 def primary_score(code: str, version: str | None = None) -> str:
@@ -137,31 +129,45 @@ PROGRESS_GROUPS = {
     "grade": "grade",
     "class": "school_class",
 }
-COUNTED = [
-    AssignmentStatus.STARTED,
-    AssignmentStatus.COMPLETED,
-    AssignmentStatus.INVALID,
-    AssignmentStatus.NO_CONSENT,
-    AssignmentStatus.ABSENT,
-    AssignmentStatus.SUSPENDED,
-]
 
 
 @dataclass
 class ProgressRow:
+    """One unit's students by state. The states partition the students (each counted once, a
+    re-sit under its original): they add up to `total`, the unit's size."""
+
     unit: OrgUnit | None
-    assigned: int
-    started: int
-    completed: int
-    invalid: int
+    not_started: int
+    started: int  # answering now (the original or its re-sit)
+    completed: int  # handed in (the original or its re-sit)
+    invalid: int  # handed in but invalid: a re-sit is due
     no_consent: int
     absent: int
     suspended: int
 
+    STATES = (
+        "not_started",
+        "started",
+        "completed",
+        "invalid",
+        "no_consent",
+        "absent",
+        "suspended",
+    )
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, state) for state in self.STATES)
+
+    @property
+    def assigned(self) -> int:
+        """Everyone but the suspended."""
+        return self.total - self.suspended
+
     @property
     def missing(self) -> int:
-        """Still to take it: assigned (not suspended, consent in order) and not finished."""
-        return max(self.assigned - self.completed - self.invalid - self.no_consent, 0)
+        """Still to take it: not started, answering or absent (an invalid one awaits a re-sit)."""
+        return self.not_started + self.started + self.absent
 
     @property
     def percent(self) -> int:
@@ -176,23 +182,29 @@ def progress(
     by: str = "school",
     cap: str = Cap.VIEW_SCREENING_PROGRESS,
 ) -> list[ProgressRow]:
-    """Counts per unit in one GROUP BY. A re-sit completed counts as completed for its original."""
+    """Counts per unit in one GROUP BY. An original whose re-sit is handed in counts as handed
+    in, one whose re-sit is being answered as answering."""
     group = PROGRESS_GROUPS[by]
-    done_resit = Assignment.objects.filter(
-        resit_of=OuterRef("pk"), status=AssignmentStatus.COMPLETED
-    )
+    resits = Assignment.objects.filter(resit_of=OuterRef("pk"))
+    waiting = ~Q(resat=True) & ~Q(resitting=True)  # neither re-sat nor re-sitting
     rows = (
         scoped_assignments(principal, campaign, cap)
         .filter(resit_of__isnull=True)
-        .annotate(resat=Exists(done_resit))
+        .annotate(
+            resat=Exists(resits.filter(status=AssignmentStatus.COMPLETED)),
+            resitting=Exists(resits.filter(status=AssignmentStatus.STARTED)),
+        )
         .values(group)
         .annotate(
-            total=Count("id"),
-            started=Count("id", filter=Q(status=AssignmentStatus.STARTED)),
+            not_started=Count("id", filter=Q(status=AssignmentStatus.ASSIGNED)),
+            started=Count(
+                "id",
+                filter=Q(status=AssignmentStatus.STARTED) | (Q(resitting=True) & ~Q(resat=True)),
+            ),
             completed=Count("id", filter=Q(status=AssignmentStatus.COMPLETED) | Q(resat=True)),
-            invalid=Count("id", filter=Q(status=AssignmentStatus.INVALID, resat=False)),
+            invalid=Count("id", filter=Q(status=AssignmentStatus.INVALID) & waiting),
             no_consent=Count("id", filter=Q(status=AssignmentStatus.NO_CONSENT)),
-            absent=Count("id", filter=Q(status=AssignmentStatus.ABSENT, resat=False)),
+            absent=Count("id", filter=Q(status=AssignmentStatus.ABSENT) & waiting),
             suspended=Count("id", filter=Q(status=AssignmentStatus.SUSPENDED)),
         )
         .order_by(group)
@@ -200,37 +212,24 @@ def progress(
     rows = list(rows)
     units = OrgUnit.objects.in_bulk([r[group] for r in rows if r[group]])
     out = [
-        ProgressRow(
-            unit=units.get(r[group]),
-            assigned=r["total"] - r["suspended"],
-            started=r["started"],
-            completed=r["completed"],
-            invalid=r["invalid"],
-            no_consent=r["no_consent"],
-            absent=r["absent"],
-            suspended=r["suspended"],
-        )
+        ProgressRow(unit=units.get(r[group]), **{state: r[state] for state in ProgressRow.STATES})
         for r in rows
     ]
     out.sort(key=lambda row: row.unit.path if row.unit else "")
     return out
 
 
+def class_states(
+    principal: Principal, campaign: Campaign, school_class: OrgUnit
+) -> ProgressRow | None:
+    """One class's row of `progress` (the class page's summary)."""
+    rows = progress(principal, campaign, by="class", cap=Cap.VIEW_CLASS_PROGRESS)
+    return next((row for row in rows if row.unit == school_class), None)
+
+
 def progress_total(rows: Sequence[ProgressRow]) -> ProgressRow:
     return ProgressRow(
-        unit=None,
-        **{
-            name: sum(getattr(r, name) for r in rows)
-            for name in (
-                "assigned",
-                "started",
-                "completed",
-                "invalid",
-                "no_consent",
-                "absent",
-                "suspended",
-            )
-        },
+        unit=None, **{state: sum(getattr(r, state) for r in rows) for state in ProgressRow.STATES}
     )
 
 
@@ -362,30 +361,53 @@ class StudentResult:
     def invalid(self) -> bool:
         return any(not r.valid for r in self.responses)
 
-    def cells(self, columns: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    @property
+    def critical_labelled(self) -> list[tuple[str, list[str]]]:
+        """(instrument name, item numbers) of the critical items answered positively."""
+        return [(instrument_name(code), items) for code, items in self.critical]
+
+    def cells(self, columns: Sequence[ResultColumn]) -> list[dict[str, Any]]:
         by_code = {r.instrument_code: r for r in self.responses}
         out = []
-        for code, score in columns:
-            r = by_code.get(code)
+        for column in columns:
+            r = by_code.get(column.code)
+            band = None if r is None else r.bands.get(column.score)
             out.append(
                 {
-                    "score": None if r is None else r.scores.get(score),
-                    "band": None if r is None else r.bands.get(score),
+                    "score": None if r is None else r.scores.get(column.score),
+                    "band": band,
+                    "band_label": band_label(column.code, column.score, band),
                     "valid": None if r is None else r.valid,
-                    "flags": [] if r is None else r.flags,
+                    "flags": [] if r is None else [check_label(f) for f in r.flags],
                 }
             )
         return out
 
 
-def results_columns(campaign: Campaign) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class ResultColumn:
+    """An instrument's primary score as a results column: codes for data, labels for people."""
+
+    code: str
+    score: str
+
+    @property
+    def name(self) -> str:
+        return instrument_name(self.code)
+
+    @property
+    def score_label(self) -> str:
+        return score_label(self.code, self.score)
+
+
+def results_columns(campaign: Campaign) -> list[ResultColumn]:
     seen: dict[str, str] = {}
     for entry in campaign.battery.all().order_by("position", "stage_band"):
         if entry.instrument_code not in seen:
             seen[entry.instrument_code] = primary_score(
                 entry.instrument_code, entry.instrument_version
             )
-    return list(seen.items())
+    return [ResultColumn(code, score) for code, score in seen.items()]
 
 
 def school_results(
@@ -415,13 +437,25 @@ class BandCount:
     n: int
     bands: dict[str, int | None]
 
+    @property
+    def instrument_name(self) -> str:
+        return instrument_name(self.instrument)
+
+    @property
+    def labelled_bands(self) -> list[tuple[str, int | None]]:
+        return [
+            (band_label(self.instrument, self.score, band) if band != "none" else "—", n)
+            for band, n in self.bands.items()
+        ]
+
 
 def band_counts(
     campaign: Campaign, *, group: str, assignments: QuerySet[Assignment]
 ) -> list[BandCount]:
     """Count valid responses per (unit, instrument, band of the primary score), GROUP BY in SQL."""
     out: list[BandCount] = []
-    for code, score in results_columns(campaign):
+    for column in results_columns(campaign):
+        code, score = column.code, column.score
         rows = (
             Response.objects.filter(
                 assignment__in=assignments.values("pk"), instrument_code=code, valid=True
@@ -455,7 +489,8 @@ def aggregates(principal: Principal, campaign: Campaign, *, by: str) -> list[Agg
     assignments = scoped_assignments(principal, campaign, Cap.VIEW_SCREENING_PROGRESS)
     counts = band_counts(campaign, group=group, assignments=assignments)
     tables: dict[str, AggregateTable] = {}
-    for code, score in results_columns(campaign):
+    for column in results_columns(campaign):
+        code, score = column.code, column.score
         defn = get_definition(code)
         bands = [(b.code, text(b.label)) for b in defn.bands.get(score, ())]
         tables[code] = AggregateTable(code, score, bands, [])
@@ -483,6 +518,10 @@ class ArchiveEntry:
     score: str
     value: float | None
     band: str | None
+
+    @property
+    def band_label(self) -> str:
+        return band_label(self.response.instrument_code, self.score, self.band)
 
 
 def list_responses_for_student(*, principal: Principal, student: Student) -> list[ArchiveEntry]:

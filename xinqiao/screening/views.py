@@ -264,11 +264,7 @@ def class_progress(request: PrincipalRequest, code: Any, class_code: Any) -> Htt
             "campaign": campaign,
             "school_class": school_class,
             "entries": entries,
-            "missing": sum(
-                1
-                for e in entries
-                if not e.done and e.assignment.status not in ("no_consent", "suspended")
-            ),
+            "states": selectors.class_states(principal, campaign, school_class),
             "sitting": sitting,
             "can_run_sitting": principal.sees_unit(school_class, Cap.RUN_SITTINGS)
             and campaign.status == CampaignStatus.OPEN,
@@ -476,8 +472,12 @@ def results_export(request: PrincipalRequest, code: Any, school: Any) -> HttpRes
     bold = book.add_format({"bold": True})
     header = [_("Student number"), _("Name"), _("Class"), _("Status"), _("Critical items")]
     band_label, flags_label = _("Band"), _("validity checks")
-    for code_, score in columns:
-        header += [f"{code_} {score}", f"{code_} {band_label}", f"{code_} {flags_label}"]
+    for column in columns:
+        header += [
+            f"{column.name} {column.score_label}",
+            f"{column.name} {band_label}",
+            f"{column.name} {flags_label}",
+        ]
     sheet.write_row(0, 0, header, bold)
     for i, row in enumerate(rows, start=1):
         values: list[Any] = [
@@ -485,10 +485,10 @@ def results_export(request: PrincipalRequest, code: Any, school: Any) -> HttpRes
             row.student.name,
             row.assignment.school_class.name if row.assignment.school_class else "",
             row.assignment.get_status_display(),
-            "; ".join(f"{c}: {','.join(items)}" for c, items in row.critical),
+            "; ".join(f"{name}: {','.join(items)}" for name, items in row.critical_labelled),
         ]
         for cell in row.cells(columns):
-            values += [cell["score"], cell["band"] or "", ",".join(cell["flags"])]
+            values += [cell["score"], cell["band_label"], "、".join(cell["flags"])]
         sheet.write_row(i, 0, values)
     sheet.freeze_panes(1, 0)
     book.close()

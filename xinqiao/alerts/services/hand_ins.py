@@ -30,30 +30,30 @@ from .raising import _attach, _new_alert, _open_or_raise, _raise_event, _raise_n
 log = logging.getLogger(__name__)
 
 
-def _definition_item_ids(code: str, version: str) -> tuple[tuple[str, ...], frozenset[str]]:
+def _definition(code: str, version: str) -> Any:
     try:
-        defn = get_definition(code, version)
+        return get_definition(code, version)
     except UnknownInstrumentError:
         from xinqiao.instruments.selectors import definition_for
 
-        defn = definition_for(code, version)
-    return tuple(defn.item_ids), frozenset(i.id for i in defn.items if i.critical_min is not None)
+        return definition_for(code, version)
 
 
 def facts_of(responses: Sequence[Any], age: Any) -> rules_mod.Facts:
     instruments = {}
     for r in responses:
-        item_ids, critical_ids = _definition_item_ids(r.instrument_code, r.instrument_version)
+        defn = _definition(r.instrument_code, r.instrument_version)
         answers = list(r.answers or [])
-        items = {i: (answers[n] if n < len(answers) else None) for n, i in enumerate(item_ids)}
+        items = {i: (answers[n] if n < len(answers) else None) for n, i in enumerate(defn.item_ids)}
         instruments[r.instrument_code] = rules_mod.InstrumentFacts(
             code=r.instrument_code,
             items=items,
             scores=dict(r.scores or {}),
             missing=frozenset(r.missing or []),
-            critical_ids=critical_ids,
+            critical_ids=frozenset(i.id for i in defn.items if i.critical_min is not None),
             valid=bool(r.valid),
             response_id=r.pk,
+            tags=defn.tagged_items,
         )
     return rules_mod.Facts(instruments, age)
 

@@ -15,6 +15,7 @@ from xinqiao.core.types import Actor, User
 
 from ..models import Alert, Level, Outcome, Status, Verification
 from ..signals import send_alert_confirmed
+from .raising import _set_deadlines
 
 
 def _lock(alert: Alert) -> Alert:
@@ -89,8 +90,11 @@ def verify_alert(
     alert.status = Status.VERIFIED
     alert.outcome = outcome
     alert.verified_at = now
-    if new_level:
+    if new_level and new_level != previous:
+        # The level now in force brings its own deadlines, from now: raised to red, the guardian
+        # must be informed by the end of this school day (and `red_guardian` escalates if not).
         alert.level = new_level
+        _set_deadlines(alert, now)
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by = now, actor
     if guardian_informed and alert.guardian_informed_at is None:

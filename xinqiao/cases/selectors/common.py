@@ -88,3 +88,26 @@ def can_handle(principal: Principal, case: Case) -> bool:
 def require_handle(principal: Principal, case: Case) -> None:
     if not can_handle(principal, case):
         raise PermissionDenied
+
+
+def case_link_for_alert(principal: Principal, alert: Any) -> tuple[str, str] | None:
+    """(url, label) of the case the alert opened or joined, when the user may see it (the alert
+    page links to it through `alerts.hooks.alert_links`)."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    if not principal.can(Cap.VIEW_CASES):
+        return None
+    case = (
+        visible_cases(principal=principal)
+        .filter(level_changes__alert=alert)
+        .order_by("-opened_at", "-id")
+        .first()
+    )
+    if case is None:
+        return None
+    return (
+        reverse("cases:case-detail", kwargs={"code": case.code}),
+        _("High-care case (%(level)s, %(status)s)")
+        % {"level": case.get_level_display(), "status": case.get_status_display()},
+    )

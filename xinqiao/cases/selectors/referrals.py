@@ -27,6 +27,7 @@ from django.utils import timezone
 from xinqiao.access import holders
 from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.access.scope import Principal
+from xinqiao.instruments.labels import band_label, instrument_name, score_label
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Guardian, Student
 
@@ -280,6 +281,18 @@ class ScreeningTotal:
     band: str | None
     valid: bool
     submitted_at: datetime.datetime
+
+    @property
+    def instrument_name(self) -> str:
+        return instrument_name(self.instrument)
+
+    @property
+    def score_label(self) -> str:
+        return score_label(self.instrument, self.score)
+
+    @property
+    def band_label(self) -> str:
+        return band_label(self.instrument, self.score, self.band)
 
 
 @dataclass

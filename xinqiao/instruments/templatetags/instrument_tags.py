@@ -6,6 +6,8 @@ from typing import Any
 from django import template
 from django.utils.translation import get_language
 
+from xinqiao.instruments import labels
+
 register = template.Library()
 
 
@@ -21,3 +23,18 @@ def localized(text: Mapping[str, str] | None) -> str:
 @register.filter
 def get_item(mapping: Mapping[str, Any], key: str) -> Any:
     return mapping.get(key)
+
+
+@register.filter
+def instrument_name(code: str) -> str:
+    return labels.instrument_name(code)
+
+
+@register.filter
+def respondent_label(respondent: str) -> str:
+    return labels.respondent_label(respondent)
+
+
+@register.filter
+def score_label(code: str, score: str) -> str:
+    return labels.score_label(code, score)

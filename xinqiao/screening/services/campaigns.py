@@ -28,14 +28,24 @@ from ..models import (
     StageBand,
 )
 from .assignments import create_assignments
-from .common import _require_manage, _require_status, can_manage, default_battery
+from .common import (
+    _require_manage,
+    _require_status,
+    can_manage,
+    check_battery_order,
+    default_battery,
+)
 
 
 def _validate_battery(battery: Mapping[str, Sequence[Any]]) -> list[BatteryEntry]:
+    """Entries in the order given (the order students answer in), refused if an instrument is
+    unknown, not self-report, or the order puts the suicide-risk questions first or before a
+    depression scale (common.check_battery_order)."""
     entries: list[BatteryEntry] = []
     for band, items in battery.items():
         if band not in StageBand.values:
             raise DomainError(_("Unknown school stage: %(band)s") % {"band": band}, field="battery")
+        domains: list[str] = []
         for position, item in enumerate(items):
             code, version = (item, None) if isinstance(item, str) else item
             try:
@@ -58,6 +68,12 @@ def _validate_battery(battery: Mapping[str, Sequence[Any]]) -> list[BatteryEntry
                     position=position,
                 )
             )
+            domains.append(str(defn.document.get("domain") or ""))
+        check_battery_order(
+            str(StageBand(band).label),
+            domains,
+            [e.instrument_code for e in entries[-len(domains) :]],
+        )
     return entries
 
 

@@ -9,6 +9,7 @@ from xinqiao.access.scope import principal_for
 from xinqiao.core.errors import DomainError
 from xinqiao.core.types import Actor
 from xinqiao.instruments.engine import get_definition
+from xinqiao.instruments.schema import DOMAINS
 from xinqiao.orgs.models import Kind, OrgUnit
 
 from ..models import Campaign, StageBand
@@ -21,6 +22,50 @@ DEFAULT_BATTERY: dict[str, list[str]] = {
     StageBand.SENIOR: ["PHQ-A", "GAD-7", "ASQ"],
     StageBand.VOCATIONAL: ["PHQ-A", "GAD-7", "ASQ"],
 }
+
+
+# --- order of a battery ----------------------------------------------------------------------
+# The practice of the field: general well-being and mood first, then anxiety, the suicide-risk
+# questions after the depression scale and never first (docs/screening.md cites the sources).
+# An instrument without a domain goes between anxiety and suicide risk.
+_RANK = {domain: n for n, domain in enumerate(DOMAINS)}
+_UNRANKED = _RANK["suicide_risk"] - 0.5
+
+
+def domain_of(code: str, version: str | None = None) -> str:
+    return str(get_definition(code, version).document.get("domain") or "")
+
+
+def order_rank(code: str, version: str | None = None) -> float:
+    return _RANK.get(domain_of(code, version), _UNRANKED)
+
+
+def recommended_order(codes: list[str]) -> list[str]:
+    """The codes in the recommended order (stable: the given order within a domain)."""
+    return sorted(codes, key=order_rank)
+
+
+def check_battery_order(band_label: str, domains: list[str], codes: list[str]) -> None:
+    """Refuse an order that puts the suicide-risk questions first or before a depression scale."""
+    for n, domain in enumerate(domains):
+        if domain != "suicide_risk":
+            continue
+        if n == 0 and len(domains) > 1:
+            raise DomainError(
+                _(
+                    "%(stage)s: %(code)s asks about suicide and cannot come first; put it after "
+                    "the mood questionnaires."
+                )
+                % {"stage": band_label, "code": codes[n]},
+                field="battery",
+            )
+        later = [codes[k] for k in range(n + 1, len(domains)) if domains[k] == "depression"]
+        if later:
+            raise DomainError(
+                _("%(stage)s: %(code)s asks about suicide and must come after %(after)s.")
+                % {"stage": band_label, "code": codes[n], "after": ", ".join(later)},
+                field="battery",
+            )
 
 
 def default_battery() -> dict[str, list[tuple[str, str]]]:

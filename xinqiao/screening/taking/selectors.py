@@ -81,13 +81,17 @@ def questionnaire(bound: Bound, drafts: list[dict[str, Any]]) -> list[Instrument
                     instructed=item.instructed is not None,
                 )
             )
+        # Students see the student-facing title and notice (no scale acronym, no clinician text);
+        # an instrument without them (a deployer's own) falls back to its names and licence.
+        student = doc.get("student") or {}
+        notice = student["notice"] if "notice" in student else (defn.licence or {}).get("notice")
         out.append(
             Instrument(
                 code=inst.code,
-                name=text(defn.names, lang),
+                name=text(student.get("title") or defn.names, lang),
                 instructions=text(doc.get("instructions"), lang),
                 reference_period=text(doc.get("reference_period"), lang),
-                notice=text((defn.licence or {}).get("notice"), lang),
+                notice=text(notice, lang),
                 questions=questions,
             )
         )

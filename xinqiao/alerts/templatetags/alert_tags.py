@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django import template
+
+from xinqiao.alerts import rules
+
+register = template.Library()
+
+
+@register.filter
+def rule_title(rule_id: str) -> str:
+    return rules.rule_title(rule_id)
+
+
+@register.filter
+def ruleset_title(label: str) -> str:
+    return rules.ruleset_title(label or "") or "—"
