@@ -363,6 +363,12 @@ def rule_title(rule_id: str) -> str:
     and the shipped default (the id when no rule set gives one)."""
     from xinqiao.instruments.labels import text
 
+    if rule_id.startswith("concern."):  # a person's report (services/concerns.py)
+        from .models import Urgency
+
+        urgency = rule_id.partition(".")[2]
+        label = dict(Urgency.choices).get(urgency, urgency)
+        return _("Concern reported: %(urgency)s") % {"urgency": label}
     for rs in [*cache.refresh(), default_active()]:
         for rule in rs.definition.get("rules", ()):
             if rule.get("id") == rule_id and rule.get("title"):

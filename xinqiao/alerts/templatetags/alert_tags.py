@@ -15,3 +15,11 @@ def rule_title(rule_id: str) -> str:
 @register.filter
 def ruleset_title(label: str) -> str:
     return rules.ruleset_title(label or "") or "—"
+
+
+@register.filter
+def stage_label(stage: str) -> str:
+    """A rule set's stage band in words ("" for every stage)."""
+    from xinqiao.screening.models import StageBand
+
+    return str(dict(StageBand.choices).get(stage, stage)) if stage else ""
