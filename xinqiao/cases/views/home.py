@@ -83,7 +83,7 @@ def my_class_panel(principal: Any, now: datetime.datetime) -> HomePanel:
     their tasks."""
     attention = selectors.class_attention(principal=principal)
     names = list(attention[:CLASS_ROWS])
-    total = len(names) if len(names) < CLASS_ROWS else attention.count()
+    total = attention.count()
     tasks = selectors.my_tasks(principal=principal).count()
     url = _url("cases:my-class")
     return HomePanel(
