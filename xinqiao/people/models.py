@@ -105,9 +105,7 @@ class Student(models.Model):
     id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     # Search keys (people/search.py), written with the row by `fill_search_keys`.
     name_initials = models.CharField(max_length=60, blank=True, db_index=True, editable=False)
-    student_number_rev = models.CharField(
-        max_length=20, blank=True, db_index=True, editable=False
-    )
+    student_number_rev = models.CharField(max_length=20, blank=True, db_index=True, editable=False)
     id_tail_hash = models.CharField(max_length=16, blank=True, db_index=True, editable=False)
     status = models.CharField(
         _("status"), max_length=16, choices=StudentStatus.choices, default=StudentStatus.ENROLLED
@@ -162,6 +160,13 @@ class Student(models.Model):
         "id_tail_hash": "id_number",
     }
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        keys = self.fill_search_keys(None if update_fields is None else set(update_fields))
+        if update_fields is not None:
+            kwargs["update_fields"] = [*update_fields, *(k for k in keys if k not in update_fields)]
+        super().save(*args, **kwargs)
+
     def fill_search_keys(self, sources: Any = None) -> list[str]:
         """Set the search keys computed from `sources` (default: all); returns the keys set. For
         bulk_create callers, which do not go through save."""
@@ -173,13 +178,6 @@ class Student(models.Model):
         if "id_tail_hash" in keys:
             self.id_tail_hash = search_keys.id_tail_hash(self.id_number or "")
         return keys
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        update_fields = kwargs.get("update_fields")
-        keys = self.fill_search_keys(None if update_fields is None else set(update_fields))
-        if update_fields is not None:
-            kwargs["update_fields"] = [*update_fields, *(k for k in keys if k not in update_fields)]
-        super().save(*args, **kwargs)
 
     @property
     def masked_id_number(self) -> str:
@@ -286,10 +284,6 @@ class Staff(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def fill_search_keys(self) -> list[str]:
-        self.name_initials = search_keys.name_initials(self.name)
-        return ["name_initials"]
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
         if update_fields is None or "name" in update_fields:
@@ -297,6 +291,10 @@ class Staff(models.Model):
             if update_fields is not None:
                 kwargs["update_fields"] = [*update_fields, *keys]
         super().save(*args, **kwargs)
+
+    def fill_search_keys(self) -> list[str]:
+        self.name_initials = search_keys.name_initials(self.name)
+        return ["name_initials"]
 
 
 class StaffPosition(models.Model):
