@@ -157,8 +157,8 @@ class Principal:
         return best
 
     # --- staff ----------------------------------------------------------------------------------
-    def staff(self) -> QuerySet[Staff]:
-        areas = [g.area for g in self.grants_with(Cap.VIEW_STAFF)]
+    def staff(self, cap: str = Cap.VIEW_STAFF) -> QuerySet[Staff]:
+        areas = [g.area for g in self.grants_with(cap)]
         return Staff.objects.filter(subtree_q(*areas, field="org_unit__path"))
 
 

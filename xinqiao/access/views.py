@@ -1,24 +1,26 @@
-"""Account administration for the system administrator: accounts and roles, no student data."""
+"""Account administration for the system administrator (accounts and roles, no student data),
+and the search endpoint every picker asks (access/pickers.py)."""
 
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind
 
-from . import selectors, services
+from . import pickers, selectors, services
 from .decorators import requires
 from .forms import AccountForm, PasswordResetForm, RoleAssignmentForm
 from .roles import Cap
-from .scope import PrincipalRequest
+from .scope import PrincipalRequest, principal_for
 
 ASSIGNABLE_KINDS = (Kind.CITY, Kind.DISTRICT, Kind.CENTRE, Kind.STATION, Kind.HOSPITAL, Kind.SCHOOL)
 
@@ -127,3 +129,32 @@ def account_reset_password(request: PrincipalRequest, username: str) -> HttpResp
         else:
             messages.success(request, _("Password reset and account unlocked."))
     return redirect("access:account-detail", username=user.username)
+
+
+@login_required
+@require_GET
+def pick(request: HttpRequest, source: str) -> HttpResponse:
+    """A picker's results (access/pickers.py): at most a page of the form's scope matching what
+    was typed, as the radio buttons (or check boxes) the picker swaps in. 404 for an unknown
+    source, 403 for a user without the form's capability."""
+    src = pickers.SOURCES.get(source)
+    name = request.GET.get("field", "")
+    if src is None or not pickers.FIELD_NAME.match(name):
+        raise Http404
+    principal = principal_for(request.user)
+    principal.require(src.cap)
+    rows = src.rows(principal)
+    query = request.GET.get(f"{name}__q", "")[:100].strip()
+    results, more = src.search(rows, query)
+    selected = src.selected(rows, request.GET.getlist(name))
+    context = pickers.results_context(
+        src,
+        name,
+        request.GET.get("input_id", f"id_{name}")[:100],
+        selected,
+        results,
+        more,
+        query,
+        multiple=request.GET.get("multiple") == "1",
+    )
+    return render(request, "includes/picker_results.html", context)
