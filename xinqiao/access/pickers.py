@@ -178,7 +178,7 @@ def pick_units(rows: QuerySet[OrgUnit], text: str, *, limit: int) -> list[OrgUni
 
 def _with_related(kind: str, rows: QuerySet[Any]) -> QuerySet[Any]:
     if kind == STUDENT:
-        return rows.select_related("school", "school_class")
+        return rows.select_related("school", "school_class__parent").defer("id_number")
     if kind == STAFF:
         return rows.select_related("org_unit")
     return rows.select_related("parent", "parent__parent")

@@ -66,7 +66,8 @@ class StudentQuerySet(models.QuerySet["Student"]):
         text = " ".join(text.split())
         if not text:
             return []
-        rows = self.order_by().select_related("school", "school_class")
+        # The ID number stays encrypted in the database and undecrypted here (deferred).
+        rows = self.order_by().select_related("school", "school_class__parent").defer("id_number")
         found: list[Student] = []
         if _NUMBER_TAIL.fullmatch(text):
             q = Q(pk__in=[])
