@@ -39,8 +39,15 @@ from _common import result_line, use_scratch_database
 from open_campaign import build_tree
 
 # Common surnames, roughly by frequency (王 and 李 ~7 % each), and given-name characters.
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "子梓浩宇轩涵欣怡雨晨思佳一诺博文俊杰嘉琪昊天明小红丽华强军伟芳娜静敏磊洋艳勇刚杰婷雪颖萱若曦瑞泽铭睿哲辰阳鑫宁悦可馨彤妍诗琳"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "子梓浩宇轩涵欣怡雨晨思佳一诺博文俊杰嘉琪昊天明小红丽华强军伟芳娜静敏磊洋艳勇刚杰"
+    "婷雪颖萱若曦瑞泽铭睿哲辰阳鑫宁悦可馨彤妍诗琳"
+)
 REPEAT = 15
 BOUNDED_READ = 5_000  # people_student rows a search may touch (a page is 21)
 
