@@ -164,3 +164,22 @@ def test_staff_and_unit_pickers(world, client_for):
     assert str(world.class_a1.code) in html
     assert str(world.class_b1.code) not in html
     assert set(SOURCES) >= {"test-students", "concern-student"}
+
+
+def test_role_assignment_picks_its_unit(world, client_for):
+    client = client_for(world.sysadmin)
+    html = _get(client, "role-unit", "甲区", field="org_unit").content.decode()
+    assert f'value="{world.district_a.code}"' in html
+    assert f'value="{world.class_a1.code}"' not in html  # classes are assigned elsewhere
+    assert _get(client_for(world.psych), "role-unit", "甲区", field="org_unit").status_code == 403
+    page = client.get(f"/accounts/manage/{world.psych.username}/").content.decode()
+    assert 'hx-get="/pick/role-unit/"' in page
+    assert "<option" not in page.split('id="id_org_unit"')[1].split("</form>")[0]
+
+
+def test_import_picks_its_school(world, client_for):
+    client = client_for(world.district_admin)
+    html = _get(client, "import-school", "中学", field="school").content.decode()
+    assert f'value="{world.school_a.code}"' in html
+    assert f'value="{world.school_b.code}"' not in html  # another district
+    assert _get(client_for(world.psych), "import-school", "中学", field="school").status_code == 403

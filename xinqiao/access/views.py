@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
-from xinqiao.orgs.models import Kind
 
 from . import pickers, selectors, services
 from .decorators import requires
@@ -22,12 +21,9 @@ from .forms import AccountForm, PasswordResetForm, RoleAssignmentForm
 from .roles import Cap
 from .scope import PrincipalRequest, principal_for
 
-ASSIGNABLE_KINDS = (Kind.CITY, Kind.DISTRICT, Kind.CENTRE, Kind.STATION, Kind.HOSPITAL, Kind.SCHOOL)
-
 
 def _role_form(request: PrincipalRequest, data: Any = None) -> RoleAssignmentForm:
-    units = request.principal.units(Cap.MANAGE_ACCOUNTS).filter(kind__in=ASSIGNABLE_KINDS)
-    return RoleAssignmentForm(data, units=units)
+    return RoleAssignmentForm(data, principal=request.principal)
 
 
 @requires(Cap.MANAGE_ACCOUNTS)
@@ -61,10 +57,16 @@ def account_create(request: PrincipalRequest) -> HttpResponse:
 @requires(Cap.MANAGE_ACCOUNTS)
 def account_detail(request: PrincipalRequest, username: str) -> HttpResponse:
     user = selectors.get_account(principal=request.principal, username=username)
+    return _account_page(request, user, role_form=_role_form(request))
+
+
+def _account_page(
+    request: PrincipalRequest, user: Any, *, role_form: RoleAssignmentForm
+) -> HttpResponse:
     return render(
         request,
         "access/account_detail.html",
-        {"account": user, "role_form": _role_form(request), "password_form": PasswordResetForm()},
+        {"account": user, "role_form": role_form, "password_form": PasswordResetForm()},
     )
 
 
@@ -85,6 +87,8 @@ def account_assign_role(request: PrincipalRequest, username: str) -> HttpRespons
             messages.error(request, error.message)
         else:
             messages.success(request, _("Role assigned."))
+    elif "org_unit__search" in request.POST:  # the unit search without JavaScript
+        return _account_page(request, user, role_form=form)
     else:
         messages.error(request, _("Choose a role and a unit."))
     return redirect("access:account-detail", username=user.username)
