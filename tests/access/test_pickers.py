@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.urls import reverse
 
 from xinqiao.access.pickers import SOURCES, staff_source, student_source, unit_source
 from xinqiao.access.roles import Cap, Tier
@@ -183,3 +184,19 @@ def test_import_picks_its_school(world, client_for):
     assert f'value="{world.school_a.code}"' in html
     assert f'value="{world.school_b.code}"' not in html  # another district
     assert _get(client_for(world.psych), "import-school", "中学", field="school").status_code == 403
+
+
+def test_campaign_form_picks_the_units_it_covers(world, client_for):
+    html = _get(client_for(world.psych), "campaign-unit", "七(1)", field="units").content.decode()
+    assert f'value="{world.class_a1.code}"' in html
+    assert f'value="{world.class_b1.code}"' not in html
+    html = _get(
+        client_for(world.city_admin), "campaign-unit", "乙区", field="units"
+    ).content.decode()
+    assert f'value="{world.district_b.code}"' in html
+    assert f'value="{world.class_b1.code}"' not in html  # a city covers districts and schools
+    refused = _get(client_for(world.head_teacher), "campaign-unit", "七", field="units")
+    assert refused.status_code == 403
+    page = client_for(world.city_admin).get(reverse("screening:campaign-create")).content.decode()
+    assert 'hx-get="/pick/campaign-unit/"' in page
+    assert 'name="units"' not in page  # nothing listed before a search
