@@ -120,7 +120,13 @@ class Principal:
         if grant.role == Role.PSYCHIATRIST:
             return Q(pk__in=[])  # until the cases app registers referrals
         area = grant.area
-        if area.kind in (Kind.GRADE, Kind.CLASS):
+        # A school's or a class's students by their own column (an index on people_student the
+        # planner can combine with a search's, see access/pickers.py); wider areas by path.
+        if area.kind == Kind.SCHOOL:
+            return Q(school_id=area.pk)
+        if area.kind == Kind.CLASS:
+            return Q(school_class_id=area.pk)
+        if area.kind == Kind.GRADE:
             return subtree_q(area, field="school_class__path")
         return subtree_q(area, field="school__path")
 

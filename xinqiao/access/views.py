@@ -142,11 +142,13 @@ def pick(request: HttpRequest, source: str) -> HttpResponse:
     was typed, as the radio buttons (or check boxes) the picker swaps in. 404 for an unknown
     source, 403 for a user without the form's capability."""
     src = pickers.SOURCES.get(source)
-    name = request.GET.get("field", "")
-    if src is None or not pickers.FIELD_NAME.match(name):
+    if src is None:
         raise Http404
     principal = principal_for(request.user)
     principal.require(src.cap)
+    name = request.GET.get("field", "choice")
+    if not pickers.FIELD_NAME.match(name):
+        raise Http404
     rows = src.rows(principal)
     query = request.GET.get(f"{name}__q", "")[:100].strip()
     results, more = src.search(rows, query)

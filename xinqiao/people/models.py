@@ -149,6 +149,18 @@ class Student(models.Model):
         indexes = [
             models.Index(fields=["school", "status"], name="student_school_status"),
             models.Index(fields=["school_class", "name"], name="student_class_name"),
+            # A picker's search inside one school: name / initials prefix (LIKE 'x%') on
+            # PostgreSQL, whatever the database's collation.
+            models.Index(
+                fields=["school", "name"],
+                name="student_school_name_like",
+                opclasses=["", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["school", "name_initials"],
+                name="student_school_initials_like",
+                opclasses=["", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
