@@ -32,7 +32,10 @@ class ConcernForm(forms.Form):
         max_length=2000,
     )
     seen_on = forms.DateField(
-        label=_("When"), widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+        label=_("When"),
+        # ISO, which a date input reads (the localised format left it empty in zh-hans)
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        initial=timezone.localdate,
     )
     urgency = forms.ChoiceField(
         label=_("How urgent"), choices=Urgency.choices, widget=forms.RadioSelect
