@@ -103,3 +103,27 @@ def test_another_schools_teacher_and_the_wrong_role_still_cannot_open_it(
 def test_no_case_link_for_an_alert_that_opened_none(world, client_for):
     html = client_for(world.psych).get(f"/alerts/{world.alert_a1.code}/").content.decode()
     assert 'data-testid="alert-links"' not in html
+
+
+def test_rules_rule_sets_and_scores_read_as_words_not_codes(world, client_for, verified, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    alert, _ = verified
+    html = (
+        client_for(world.psych)
+        .get(f"/alerts/{alert.code}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+        .content.decode()
+    )
+    evidence = html[html.index('data-testid="alert-evidence"') :]
+    evidence = evidence[: evidence.index("</table>")]
+    assert "自杀风险筛查阳性" in evidence  # orange.asq_screen_positive's title
+    assert "心桥默认规则（第 2 版）" in html  # not default@2
+    assert "ASQ 筛查结果" in evidence  # the score's label, not asq_result
+    for code in (">orange.asq_screen_positive<", "default@", "asq_result=", "positive_count="):
+        assert code not in html, code
+
+
+def test_every_default_rule_has_a_title_in_both_languages():
+    from xinqiao.alerts.rules import default_rules
+
+    for rule in default_rules()["rules"]:
+        assert set(rule["title"]) == {"zh-Hans", "en"}, rule["id"]

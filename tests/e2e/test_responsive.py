@@ -55,3 +55,74 @@ def test_english_pages_fit(page, login, world, viewport):
         reverse("people:student-detail", kwargs={"code": world.stu_a1.code}),
     ):
         _assert_fits(page, path)
+
+
+PHONE_390 = {"width": 390, "height": 844}
+
+
+def _loop_pages(world) -> dict[str, list[str]]:
+    """The loop's pages, per role that works them (issue 12: none may scroll sideways at 390 px)."""
+    campaign, school = world.campaign.code, world.school_a.code
+    return {
+        "psych": [
+            reverse("alerts:worklist"),
+            reverse("alerts:alert-detail", kwargs={"code": world.alert_a1.code}),
+            reverse("alerts:alert-verify", kwargs={"code": world.alert_a1.code}),
+            reverse("alerts:concern-create"),
+            reverse("screening:campaign-list"),
+            reverse("screening:campaign-detail", kwargs={"code": campaign}),
+            reverse("screening:results", kwargs={"code": campaign, "school": school}),
+            reverse("cases:case-list"),
+            reverse("cases:case-detail", kwargs={"code": world.case_a2.code}),
+            reverse("notifications:inbox"),
+        ],
+        "head_teacher": [
+            reverse("screening:my-classes"),
+            reverse(
+                "screening:class-progress",
+                kwargs={"code": campaign, "class_code": world.class_a1.code},
+            ),
+            reverse("alerts:concern-create"),
+        ],
+        "psychiatrist": [
+            reverse("cases:referral-inbox"),
+            reverse("cases:referral-detail", kwargs={"code": world.referral_a2.code}),
+        ],
+        "district_admin": [
+            reverse("screening:campaign-list"),
+            reverse("screening:campaign-aggregates", kwargs={"code": campaign}),
+        ],
+    }
+
+
+# Table cells whose short text wraps: Chinese breaks between any two characters, so a squeezed
+# column shows a name one character per line ("刘/岩").
+WRAPPED_CELLS = """
+[...document.querySelectorAll('td, th')].filter(cell => {
+  const text = cell.innerText.trim();
+  if (!text || text.length > 8) return false;
+  if (cell.querySelector('input, select, textarea, button')) return false;
+  const line = parseFloat(getComputedStyle(cell).lineHeight) || 24;
+  const range = document.createRange(); range.selectNodeContents(cell);
+  return range.getBoundingClientRect().height > 1.8 * line;
+}).map(cell => cell.innerText.trim())
+"""
+
+
+def test_the_loop_fits_a_phone_for_every_role(page, login, world, settings):
+    from tests.screening.test_campaign import answer
+    from xinqiao.screening.models import Assignment
+
+    for student in (world.stu_a1, world.stu_a2):  # results with every column and band badges
+        answer(
+            Assignment.objects.get(campaign=world.campaign, student=student, resit_of=None),
+            {"PHQ-A": {"1": 3, "2": 3, "3": 2}, "GAD-7": {"1": 2}},
+        )
+    settings.LANGUAGE_CODE = "zh-hans"
+    page.set_viewport_size(PHONE_390)
+    for persona, paths in _loop_pages(world).items():
+        page.context.clear_cookies()
+        login(getattr(world, persona).username, PASSWORD)
+        for path in paths:
+            _assert_fits(page, path)
+            assert page.evaluate(WRAPPED_CELLS) == [], f"{persona} {path}: cells wrap"

@@ -145,3 +145,31 @@ def test_status_words_are_states_not_verbs_in_chinese(world, client_for, setting
     assert "打开" not in page
     client.post(url, {"to": "close"})
     assert "已结束" in client.get(detail, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+
+def test_a_schools_form_offers_its_own_grades_stages_and_classes_as_boxes(world, client_for):
+    """School A is a junior high: grades 7–9, the junior battery only, classes ticked (no
+    Ctrl-click), and the kind agrees with the current (autumn) term."""
+    from xinqiao.access.scope import principal_for
+    from xinqiao.orgs.models import OrgUnit
+    from xinqiao.screening.forms import CampaignForm
+
+    owners = OrgUnit.objects.filter(pk=world.school_a.pk)
+    form = CampaignForm(owners=owners, principal=principal_for(world.psych))
+    assert [g for g, _label in form.fields["grade_levels"].choices] == [7, 8, 9]
+    assert [name for name in form.fields if name.startswith("battery_")] == ["battery_junior"]
+    assert form.fields["kind"].initial == "routine_autumn"
+    html = client_for(world.psych).get(reverse("screening:campaign-create")).content.decode()
+    assert f'type="checkbox" name="units" value="{world.class_a1.code}"' in html  # codes
+    assert 'name="battery_primary_lower"' not in html
+
+
+def test_a_licensed_instrument_without_its_texts_cannot_be_ticked(world):
+    """MHT and SCARED ship without item texts (their owners' licences): paper only until the
+    deployer imports the texts."""
+    from xinqiao.screening.forms import instrument_choices
+
+    junior = [code for code, _label in instrument_choices("junior")]
+    assert "PHQ-A" in junior
+    assert "MHT" not in junior
+    assert "SCARED" not in junior

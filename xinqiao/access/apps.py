@@ -8,6 +8,7 @@ class AccessConfig(AppConfig):
     verbose_name = _("Access")
 
     def ready(self) -> None:
+        from xinqiao.core import navigation
         from xinqiao.core.navigation import NavItem, register
 
         from .roles import Cap
@@ -19,5 +20,6 @@ class AccessConfig(AppConfig):
                 Cap.MANAGE_ACCOUNTS,
                 "people",
                 _("User accounts, roles, password resets and unlocking."),
+                group=navigation.ADMIN,
             )
         )

@@ -310,7 +310,7 @@ else:
 
 
 def _refuse_search(widget: Any) -> None:
-    if widget.searching:
+    if getattr(widget, "searching", False):  # a picker whose widget a form replaced: no search
         raise ValidationError(_("Choose one of the results, then send the form."), code="searching")
 
 

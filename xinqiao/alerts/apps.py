@@ -21,7 +21,7 @@ class AlertsConfig(AppConfig):
         from django.core.signals import request_started
 
         from xinqiao.access.roles import Cap
-        from xinqiao.core import health
+        from xinqiao.core import health, navigation
         from xinqiao.core.navigation import NavItem, register
         from xinqiao.people.profile import register_section
         from xinqiao.screening.hooks import register_submission_hook
@@ -44,6 +44,7 @@ class AlertsConfig(AppConfig):
                 Cap.VIEW_ALERTS,
                 "exclamation-triangle",
                 _("New alerts by deadline: acknowledge, interview and verify."),
+                group=navigation.MONITORING,
             )
         )
         register(
@@ -53,6 +54,7 @@ class AlertsConfig(AppConfig):
                 Cap.FILE_CONCERN,
                 "chat-heart",
                 _("Tell the psychology teacher about a student you are worried about."),
+                group=navigation.MONITORING,
             )
         )
         register(
@@ -62,6 +64,7 @@ class AlertsConfig(AppConfig):
                 Cap.EDIT_RULESETS,
                 "sliders",
                 _("The rules that turn screening results into preliminary alert levels."),
+                group=navigation.ADMIN,
             )
         )
 

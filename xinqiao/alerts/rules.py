@@ -58,6 +58,15 @@ SCHEMA: dict[str, Any] = {
                 "kind": {"enum": ["critical", "score"]},
                 "when": {"$ref": "#/$defs/cond"},
                 "note": {"type": "string"},
+                "title": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "minProperties": 1,
+                    "properties": {
+                        "zh-Hans": {"type": "string", "minLength": 1, "maxLength": 80},
+                        "en": {"type": "string", "minLength": 1, "maxLength": 80},
+                    },
+                },
             },
         },
         "cond": {
@@ -347,6 +356,33 @@ cache = _Cache()
 def default_active() -> ActiveRuleSet:
     d = _default()
     return ActiveRuleSet(f"default@{d['version']}", "", "", d)
+
+
+def rule_title(rule_id: str) -> str:
+    """What users read for a rule: its title in the active language, from the rule sets in force
+    and the shipped default (the id when no rule set gives one)."""
+    from xinqiao.instruments.labels import text
+
+    if rule_id.startswith("concern."):  # a person's report (services/concerns.py)
+        from .models import Urgency
+
+        urgency = rule_id.partition(".")[2]
+        label = dict(Urgency.choices).get(urgency, urgency)
+        return _("Concern reported: %(urgency)s") % {"urgency": label}
+    for rs in [*cache.refresh(), default_active()]:
+        for rule in rs.definition.get("rules", ()):
+            if rule.get("id") == rule_id and rule.get("title"):
+                return text(rule["title"])
+    return rule_id
+
+
+def ruleset_title(label: str) -> str:
+    """A rule set version's label for people: the shipped default by name."""
+    if label.startswith("default@"):
+        return _("Xinqiao default rules, version %(version)s") % {
+            "version": label.partition("@")[2]
+        }
+    return label
 
 
 def ruleset_for(*, school_id: int, stage: str) -> ActiveRuleSet:

@@ -124,7 +124,7 @@ def ruleset_list(request: PrincipalRequest) -> HttpResponse:
         "alerts/ruleset_list.html",
         {
             "rulesets": selectors.list_rulesets(principal=principal),
-            "default_label": rules_mod.default_active().label,
+            "default_label": rules_mod.ruleset_title(rules_mod.default_active().label),
         },
     )
 

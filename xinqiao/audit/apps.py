@@ -9,6 +9,7 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from xinqiao.access.roles import Cap
+        from xinqiao.core import navigation
         from xinqiao.core.navigation import NavItem, register
 
         register(
@@ -18,5 +19,6 @@ class AuditConfig(AppConfig):
                 Cap.VIEW_AUDIT_LOG,
                 "journal-text",
                 _("Search and export who did what, and when."),
+                group=navigation.ADMIN,
             )
         )

@@ -21,10 +21,13 @@ class EventSearchForm(forms.Form):
         label=_("Action"),
         max_length=80,
         required=False,
-        help_text=_("Starts with, e.g. people.student or people.student.viewed"),
+        help_text=_("Starts with the action's code, as shown in the Action column."),
     )
     object_type = forms.CharField(
-        label=_("Object type"), max_length=60, required=False, help_text=_("e.g. people.student")
+        label=_("Object type"),
+        max_length=60,
+        required=False,
+        help_text=_("The object's type code, as shown in the Object column."),
     )
     object_id = forms.CharField(label=_("Object ID"), max_length=64, required=False)
     school = forms.CharField(

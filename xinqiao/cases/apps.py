@@ -14,7 +14,8 @@ class CasesConfig(AppConfig):
         from xinqiao.access.scope import register_student_scope
         from xinqiao.alerts.hooks import register_alert_link, register_owner_resolver
         from xinqiao.alerts.signals import alert_confirmed
-        from xinqiao.core.navigation import register
+        from xinqiao.core.home import register_home_panel
+        from xinqiao.core.navigation import register, register_badge
         from xinqiao.people.profile import register_section
         from xinqiao.people.signals import students_changed
 
@@ -24,7 +25,7 @@ class CasesConfig(AppConfig):
         from .selectors.referrals import psychiatrist_students_q
         from .services.lifecycle import case_owners_for_students, on_alert_confirmed
         from .services.transfers import on_students_changed
-        from .views import boards, care, lifecycle, referrals, schooling
+        from .views import boards, care, home, lifecycle, referrals, schooling
 
         alert_confirmed.connect(on_alert_confirmed, dispatch_uid="cases-open-on-confirmed")
         register_owner_resolver(case_owners_for_students)  # new alerts go to the case owner
@@ -37,3 +38,7 @@ class CasesConfig(AppConfig):
         for module in (lifecycle, boards, referrals, schooling):
             for item in module.NAV_ITEMS:
                 register(item)
+        for spec in home.HOME_PANELS:
+            register_home_panel(spec)
+        for name, count in home.BADGES.items():
+            register_badge(name, count)

@@ -2,9 +2,10 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
-from xinqiao.core.navigation import navigation_for
+from xinqiao.core.navigation import Navigation
 
 # Shown with the helplines on every page: in danger now, call these.
 EMERGENCY_NUMBERS = [("110", _("Police")), ("120", _("Ambulance"))]
@@ -12,10 +13,14 @@ EMERGENCY_NUMBERS = [("110", _("Police")), ("120", _("Ambulance"))]
 
 def shell(request: HttpRequest) -> dict[str, Any]:
     principal = getattr(request, "principal", None)
+    match = getattr(request, "resolver_match", None)
+    nav = Navigation(principal, match.view_name if match else "") if principal else None
     return {
         "city_name": settings.XINQIAO_CITY_NAME,
         "helplines": settings.HELPLINES,
         "emergency_numbers": EMERGENCY_NUMBERS,
-        "nav_items": navigation_for(principal) if principal is not None else [],
+        # computed when a template first reads it (a partial response never counts the badges)
+        "nav": nav,
+        "nav_items": SimpleLazyObject(lambda: nav.items) if nav is not None else [],
         "principal": principal,
     }

@@ -1,17 +1,22 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from xinqiao.access.scope import PrincipalRequest
 
 from . import health
+from .home import panels_for
 
 
 @login_required
 def home(request: PrincipalRequest) -> HttpResponse:
-    """Tiles for what this user's roles can do (the navigation, minus home itself)."""
-    return render(request, "core/home.html")
+    """What needs the user now (each app's home panels the user's capabilities allow), then tiles
+    for what this user's roles can do (the navigation, minus home itself)."""
+    now = timezone.now()
+    panels = panels_for(request.principal, now)
+    return render(request, "core/home.html", {"panels": panels, "now": now})
 
 
 @never_cache

@@ -7,5 +7,8 @@ from django.utils.translation import gettext_lazy as _
 class UploadInstrumentForm(forms.Form):
     file = forms.FileField(
         label=_("Definition file (YAML or JSON)"),
-        help_text=_("One instrument version, as described in docs/instruments.md."),
+        help_text=_(
+            "One instrument version, in the format the documentation describes "
+            "(instruments chapter)."
+        ),
     )

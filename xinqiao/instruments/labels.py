@@ -21,6 +21,17 @@ CHECK_LABELS = {
     "lie_scale": _("lie scale above its limit"),
     "instructed_item": _("attention item answered wrongly"),
 }
+METHOD_LABELS = {
+    "sum": _("sum"),
+    "mean": _("mean"),
+    "count_at_least": _("count of answers at or above a threshold"),
+}
+LICENCE_LABELS = {
+    "public_domain": _("public domain"),
+    "free_with_attribution": _("free to use with attribution"),
+    "licensed_scoring_only": _("licensed: scoring only, item texts imported by the deployer"),
+    "custom": _("custom instrument"),
+}
 RESPONDENT_LABELS = {
     "self": _("the student"),
     "parent": _("a parent"),
@@ -72,3 +83,11 @@ def check_label(check: str) -> str:
 
 def respondent_label(respondent: str) -> str:
     return str(RESPONDENT_LABELS.get(respondent, respondent))
+
+
+def licence_label(status: str) -> str:
+    return str(LICENCE_LABELS.get(status, status))
+
+
+def method_label(method: str) -> str:
+    return str(METHOD_LABELS.get(method, method))

@@ -2,6 +2,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from xinqiao.access.roles import Cap
+from xinqiao.core import navigation
 from xinqiao.core.navigation import NavItem, register
 
 from . import views
@@ -21,5 +22,6 @@ register(
         Cap.VIEW_INSTRUMENTS,
         "clipboard",
         _("Validated scales, their licences and scoring"),
+        group=navigation.ADMIN,
     )
 )

@@ -9,9 +9,9 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from xinqiao.core import health
-        from xinqiao.core.navigation import NavItem, register
+        from xinqiao.core.navigation import NavItem, register, register_badge
 
-        from .selectors import oldest_undelivered
+        from .selectors import oldest_undelivered, unread_count
 
         health.register(
             "notifications",
@@ -19,5 +19,14 @@ class NotificationsConfig(AppConfig):
         )
 
         register(
-            NavItem("notifications:inbox", _("Inbox"), None, "inbox", _("Your notifications."))
+            NavItem(
+                "notifications:inbox",
+                _("Inbox"),
+                None,
+                "inbox",
+                _("Your notifications."),
+                order=1,
+                badge="inbox_unread",
+            )
         )
+        register_badge("inbox_unread", lambda principal: unread_count(user=principal.user))

@@ -9,6 +9,7 @@ class OrgsConfig(AppConfig):
 
     def ready(self) -> None:
         from xinqiao.access.roles import Cap
+        from xinqiao.core import navigation
         from xinqiao.core.navigation import NavItem, register
 
         register(
@@ -18,6 +19,7 @@ class OrgsConfig(AppConfig):
                 Cap.VIEW_ORG_TREE,
                 "diagram-3",
                 _("Browse the city, districts, schools, grades and classes."),
+                group=navigation.ADMIN,
             )
         )
         register(
@@ -27,5 +29,6 @@ class OrgsConfig(AppConfig):
                 Cap.MANAGE_TERMS,
                 "calendar",
                 _("Create school terms and set the current one."),
+                group=navigation.ADMIN,
             )
         )

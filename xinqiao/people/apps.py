@@ -9,6 +9,7 @@ class PeopleConfig(AppConfig):
 
     def ready(self) -> None:
         from xinqiao.access.roles import Cap
+        from xinqiao.core import navigation
         from xinqiao.core.navigation import NavItem, register
 
         register(
@@ -18,6 +19,7 @@ class PeopleConfig(AppConfig):
                 Cap.VIEW_STUDENTS,
                 "people",
                 _("Find a student by name or national student number."),
+                group=navigation.ADMIN,
             )
         )
         register(
@@ -27,6 +29,7 @@ class PeopleConfig(AppConfig):
                 Cap.VIEW_STAFF,
                 "person-badge",
                 _("Psychology teachers, head teachers and other staff."),
+                group=navigation.ADMIN,
             )
         )
         register(
@@ -36,5 +39,6 @@ class PeopleConfig(AppConfig):
                 Cap.IMPORT_ROSTER,
                 "upload",
                 _("Import the student roster from the student-status system (CSV or Excel)."),
+                group=navigation.ADMIN,
             )
         )

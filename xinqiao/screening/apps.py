@@ -16,10 +16,17 @@ class ScreeningConfig(AppConfig):
 
     def ready(self) -> None:
         from xinqiao.access.roles import Cap
+        from xinqiao.core import navigation
+        from xinqiao.core.home import HomePanelSpec, register_home_panel
         from xinqiao.core.navigation import NavItem, register
         from xinqiao.people.profile import register_section
         from xinqiao.people.signals import students_changed
 
+        from .home import campaigns_panel
+
+        register_home_panel(
+            HomePanelSpec("screening.campaigns", Cap.VIEW_SCREENING_PROGRESS, campaigns_panel, 60)
+        )
         students_changed.connect(_sync_assignments, dispatch_uid="screening-sync-assignments")
         register_section(_archive_section)
 
@@ -30,6 +37,7 @@ class ScreeningConfig(AppConfig):
                 Cap.VIEW_SCREENING_PROGRESS,
                 "clipboard-check",
                 _("Plan screening campaigns, follow progress and read results."),
+                group=navigation.MONITORING,
             )
         )
         register(
@@ -39,6 +47,7 @@ class ScreeningConfig(AppConfig):
                 Cap.VIEW_CLASS_PROGRESS,
                 "list-check",
                 _("Who in my class has not yet taken the screening questionnaire."),
+                group=navigation.MONITORING,
             )
         )
 

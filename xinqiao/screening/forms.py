@@ -12,9 +12,10 @@ from django.utils.translation import pgettext_lazy
 from xinqiao.access.pickers import PickerMultipleField, bind_pickers, unit_source
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import Principal
-from xinqiao.instruments.engine import load_library
+from xinqiao.instruments.models import Status
+from xinqiao.instruments.selectors import catalogue
 from xinqiao.orgs.forms import style_fields
-from xinqiao.orgs.models import OrgUnit, Term
+from xinqiao.orgs.models import Kind, OrgUnit, Stage, Term
 
 from . import selectors
 from .models import CampaignKind, ConsentBasis, ResultsVisibility, StageBand, StudentLogin
@@ -24,16 +25,52 @@ from .services.common import recommended_order
 
 
 def instrument_choices(band: str) -> list[tuple[str, str]]:
-    """Self-report instruments of a stage, in the recommended order (ticking keeps it)."""
+    """Self-report instruments of a stage that can be taken online (item texts present: a
+    licensed instrument whose texts the deployer has not imported is paper-only), in the
+    recommended order (ticking keeps it)."""
+    latest = {e.code: e.definition for e in catalogue() if e.status == Status.APPROVED}
     out = []
-    library = load_library()
-    for code in recommended_order(sorted(library)):
-        defn = library[code]
+    for code in recommended_order(sorted(latest)):
+        defn = latest[code]
         stages = defn.document.get("stages") or []
-        if defn.respondent != "self" or (stages and band not in stages):
+        if defn.respondent != "self" or not defn.text_shipped or (stages and band not in stages):
             continue
         out.append((code, f"{code} — {text(defn.names)}"))
     return out
+
+
+# The grades a school of each stage teaches, and the stage bands they fall in (as assignments
+# are banded when a campaign opens: screening/services/assignments.py).
+GRADES_OF_STAGE = {
+    Stage.PRIMARY: range(1, 7),
+    Stage.JUNIOR: range(7, 10),
+    Stage.SENIOR: range(10, 13),
+    Stage.NINE_YEAR: range(1, 10),
+    Stage.TWELVE_YEAR: range(1, 13),
+    Stage.VOCATIONAL: range(10, 13),
+    Stage.SPECIAL: range(1, 13),
+}
+
+
+def band_of(grade: int, stage: str) -> str:
+    if stage == Stage.VOCATIONAL:
+        return StageBand.VOCATIONAL
+    if grade <= 3:
+        return StageBand.PRIMARY_LOWER
+    if grade <= 6:
+        return StageBand.PRIMARY_UPPER
+    return StageBand.JUNIOR if grade <= 9 else StageBand.SENIOR
+
+
+def school_grades_and_bands(owners: Any) -> tuple[list[int], list[str]] | None:
+    """The grades and stage bands of the schools that may run a campaign, or None when a
+    district or the city may (every grade)."""
+    units = list(owners)
+    if not units or any(u.kind != Kind.SCHOOL for u in units):
+        return None
+    grades = sorted({g for u in units for g in GRADES_OF_STAGE.get(u.stage, range(1, 13))})
+    bands = {band_of(g, u.stage) for u in units for g in GRADES_OF_STAGE.get(u.stage, range(1, 13))}
+    return grades, [b for b in StageBand.values if b in bands]
 
 
 def _codes(raw: str) -> list[str]:
@@ -47,10 +84,15 @@ class BatteryFormMixin:
 
     fields: dict[str, forms.Field]
 
-    def add_battery_fields(self, initial: dict[str, list[str]] | None = None) -> None:
+    def add_battery_fields(
+        self, initial: dict[str, list[str]] | None = None, bands: list[str] | None = None
+    ) -> None:
         prefill = initial is not None
         initial = initial if initial is not None else DEFAULT_BATTERY
+        self.bands = bands or list(StageBand.values)
         for band, label in StageBand.choices:
+            if band not in self.bands:
+                continue
             self.fields[f"battery_{band}"] = forms.MultipleChoiceField(
                 label=label,
                 choices=instrument_choices(band),
@@ -71,11 +113,11 @@ class BatteryFormMixin:
     def battery_groups(self) -> list[tuple[Any, Any]]:
         """(boxes, order) bound fields per stage band, for the templates."""
         form: Any = self
-        return [(form[f"battery_{band}"], form[f"order_{band}"]) for band in StageBand.values]
+        return [(form[f"battery_{band}"], form[f"order_{band}"]) for band in self.bands]
 
     def clean_battery_orders(self, data: dict[str, Any]) -> None:
         form: Any = self
-        for band in StageBand.values:
+        for band in self.bands:
             known = {code for code, _label in instrument_choices(band)}
             unknown = [c for c in _codes(data.get(f"order_{band}") or "") if c not in known]
             if unknown:
@@ -87,7 +129,7 @@ class BatteryFormMixin:
     def battery(self) -> dict[str, list[str]]:
         data: dict[str, Any] = self.cleaned_data  # type: ignore[attr-defined]
         out: dict[str, list[str]] = {}
-        for band in StageBand.values:
+        for band in self.bands:
             ticked = list(data.get(f"battery_{band}") or [])
             named = [c for c in _codes(data.get(f"order_{band}") or "") if c in ticked]
             out[band] = list(dict.fromkeys(named)) + recommended_order(
@@ -148,8 +190,24 @@ class CampaignForm(BatteryFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner_unit"].queryset = owners  # type: ignore[attr-defined]
         bind_pickers(self, principal)
-        self.fields["term"].initial = Term.objects.current()
-        self.add_battery_fields()
+        current = Term.objects.current()
+        self.fields["term"].initial = current
+        if current is not None:  # the kind agrees with the term it defaults to
+            self.fields["kind"].initial = (
+                CampaignKind.ROUTINE_SPRING
+                if current.season == "spring"
+                else CampaignKind.ROUTINE_AUTUMN
+            )
+        school = school_grades_and_bands(owners)
+        if school is not None:  # a school's own grades and stages, its classes as boxes
+            grades, bands = school
+            self.fields["grade_levels"].choices = [(g, str(g)) for g in grades]  # type: ignore[attr-defined]
+            # One school's grades and classes are few: boxes (posting codes) instead of a search.
+            self.fields["units"].widget = forms.CheckboxSelectMultiple()
+            self.fields["units"].widget.choices = self.fields["units"].choices  # type: ignore[attr-defined]
+            self.add_battery_fields(bands=bands)
+        else:
+            self.add_battery_fields()
         style_fields(self)
         for field in self.fields.values():
             if isinstance(field.widget, forms.CheckboxSelectMultiple):

@@ -543,3 +543,66 @@ def with_attrs(rows: Iterable[Any], **computed: Any) -> None:
     for row in rows:
         for name, fn in computed.items():
             setattr(row, name, fn(row))
+
+
+# --- counts for the home page and the navigation ----------------------------------------------
+# Each is one query (an aggregate), whatever the number of rows.
+
+
+def _late_alert_q(now: datetime.datetime) -> Q:
+    return Q(status=Status.NEW, acknowledge_by__lt=now) | Q(verify_by__lt=now)
+
+
+def alert_counts(
+    *, principal: Principal, cap: str = Cap.HANDLE_CASES, now: datetime.datetime | None = None
+) -> dict[str, int]:
+    """Open alerts in scope ("open") and those past their deadline ("late"), in one query."""
+    return (
+        list_alerts(principal=principal)
+        .filter(_areas_q(principal, cap, "school__path"))
+        .order_by()
+        .aggregate(open=Count("id"), late=Count("id", filter=_late_alert_q(_now(now))))
+    )
+
+
+def follow_up_counts(
+    *, principal: Principal, cap: str = Cap.HANDLE_CASES, now: datetime.datetime | None = None
+) -> dict[str, int]:
+    """Open cases ("open"), their follow-ups overdue ("overdue") and due later today ("today")."""
+    now = _now(now)
+    return (
+        visible_cases(principal=principal, cap=cap)
+        .filter(status=CaseStatus.OPEN)
+        .order_by()
+        .aggregate(
+            open=Count("id"),
+            overdue=Count("id", filter=Q(next_follow_up_due__lt=now)),
+            today=Count(
+                "id",
+                filter=Q(next_follow_up_due__gte=now, next_follow_up_due__lt=end_of_today(now)),
+            ),
+        )
+    )
+
+
+def overdue_count(
+    *, principal: Principal, cap: str = Cap.HANDLE_CASES, now: datetime.datetime | None = None
+) -> int:
+    """Alerts past their deadline plus follow-ups overdue (the navigation's red badge): two
+    queries."""
+    now = _now(now)
+    late = alert_counts(principal=principal, cap=cap, now=now)["late"]
+    return late + follow_up_counts(principal=principal, cap=cap, now=now)["overdue"]
+
+
+def station_red_counts(
+    *, principal: Principal, now: datetime.datetime | None = None
+) -> dict[str, int]:
+    """The station's open red cases ("red") and those whose follow-up is overdue ("late")."""
+    station = _sub_principal(principal, Role.STATION_COUNSELLOR)
+    return (
+        visible_cases(principal=station, cap=Cap.VIEW_RED_BOARD)
+        .filter(status=CaseStatus.OPEN, level=Level.RED)
+        .order_by()
+        .aggregate(red=Count("id"), late=Count("id", filter=Q(next_follow_up_due__lt=_now(now))))
+    )

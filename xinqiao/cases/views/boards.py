@@ -20,6 +20,7 @@ from xinqiao.access.roles import Cap, Role
 from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.analytics.disclosure import SMALL_CELL
 from xinqiao.cases.panels import Panel
+from xinqiao.core import navigation
 from xinqiao.core.navigation import NavItem
 
 from ..models import ReferralStatus
@@ -273,6 +274,9 @@ NAV_ITEMS: list[NavItem] = [
             "else waits for you."
         ),
         order=10,  # the psychology teacher's first tile
+        group=navigation.CASES,
+        badge="cases_overdue",
+        badge_alarm=True,
     ),
     NavItem(
         "cases:my-class",
@@ -280,6 +284,7 @@ NAV_ITEMS: list[NavItem] = [
         Cap.VIEW_CLASS_ATTENTION,
         "people",
         _("Which students of your class need attention, and your tasks."),
+        group=navigation.CASES,
     ),
     NavItem(
         "cases:my-tasks",
@@ -287,6 +292,7 @@ NAV_ITEMS: list[NavItem] = [
         Cap.VIEW_CASE_TASKS,
         "check2-square",
         _("What you have been asked to do for students who need support."),
+        group=navigation.CASES,
     ),
     NavItem(
         "cases:overdue-board",
@@ -297,6 +303,9 @@ NAV_ITEMS: list[NavItem] = [
             "Open cases by level, overdue follow-ups and alerts, escalations, and step-downs "
             "to approve."
         ),
+        group=navigation.CASES,
+        badge="school_overdue",
+        badge_alarm=True,
     ),
     NavItem(
         "cases:red-board",
@@ -304,6 +313,7 @@ NAV_ITEMS: list[NavItem] = [
         Cap.VIEW_RED_BOARD,
         "exclamation-octagon",
         _("Red and escalated cases, and open cases per level (small counts hidden)."),
+        group=navigation.INDICATORS,
     ),
 ]
 

@@ -25,6 +25,7 @@ from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import PrincipalRequest
 from xinqiao.audit.services import record_read
+from xinqiao.core import navigation
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.core.navigation import NavItem
@@ -179,5 +180,6 @@ NAV_ITEMS: list[NavItem] = [
         Cap.VIEW_CASES,
         "folder2-open",
         _("Every high-care case in your scope: level, owner, next follow-up."),
+        group=navigation.CASES,
     )
 ]

@@ -22,6 +22,7 @@ from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.audit.services import record_event
+from xinqiao.core import navigation
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.core.navigation import NavItem
@@ -50,6 +51,7 @@ NAV_ITEMS: list[NavItem] = [
             "Students referred to you: confirm receipt, record the visit and give the school "
             "your advice."
         ),
+        group=navigation.CASES,
     )
 ]
 

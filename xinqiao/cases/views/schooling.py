@@ -23,6 +23,7 @@ from xinqiao.access.roles import Cap
 from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.audit.services import record_read
 from xinqiao.cases.panels import Panel
+from xinqiao.core import navigation
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.core.navigation import NavItem
@@ -474,6 +475,7 @@ NAV_ITEMS: list[NavItem] = [
         Cap.HANDLE_CASES,
         "search",
         gettext_lazy("Special-period sweeps: review every open case, re-screen a group"),
+        group=navigation.CASES,
     ),
     NavItem(
         "cases:incident-list",
@@ -481,6 +483,7 @@ NAV_ITEMS: list[NavItem] = [
         Cap.HANDLE_CASES,
         "exclamation-triangle",
         gettext_lazy("Critical incidents: the affected group, follow-up screening, group sessions"),
+        group=navigation.CASES,
     ),
     NavItem(
         "cases:transfer-incoming",
@@ -488,6 +491,7 @@ NAV_ITEMS: list[NavItem] = [
         Cap.HANDLE_CASES,
         "arrow-left-right",
         gettext_lazy("Cases to send to a student's new school, and cases sent to yours"),
+        group=navigation.CASES,
     ),
     NavItem(
         "cases:transfer-list",
@@ -495,5 +499,6 @@ NAV_ITEMS: list[NavItem] = [
         Cap.FORWARD_TRANSFERS,
         "arrow-left-right",
         gettext_lazy("Case transfers between schools waiting for the district station"),
+        group=navigation.CASES,
     ),
 ]

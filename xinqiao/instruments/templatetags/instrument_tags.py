@@ -33,3 +33,18 @@ def instrument_name(code: str) -> str:
 @register.filter
 def respondent_label(respondent: str) -> str:
     return labels.respondent_label(respondent)
+
+
+@register.filter
+def score_label(code: str, score: str) -> str:
+    return labels.score_label(code, score)
+
+
+@register.filter
+def licence_label(status: str) -> str:
+    return labels.licence_label(status)
+
+
+@register.filter
+def method_label(method: str) -> str:
+    return labels.method_label(method)
