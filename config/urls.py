@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
+from xinqiao.access import views as access_views
 from xinqiao.api.api import api
 from xinqiao.core import views as core_views
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("audit/", include("xinqiao.audit.urls")),
     path("accounts/manage/", include("xinqiao.access.urls")),
+    path("pick/<slug:source>/", access_views.pick, name="pick"),
     path("orgs/", include("xinqiao.orgs.urls")),
     path("students/", include("xinqiao.people.urls")),
     path("import/", include("xinqiao.people.import_urls")),

@@ -111,7 +111,7 @@ def test_concern_form_files_a_report(world, client_for):
     r = client.post(
         "/alerts/concerns/new/",
         {
-            "student": world.stu_a1.pk,
+            "student": world.stu_a1.code,
             "what_seen": "在家哭",
             "seen_on": "2026-11-01",
             "urgency": "watch",

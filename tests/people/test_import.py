@@ -586,3 +586,20 @@ def test_id_number_birth_place_is_checked_like_the_validator(schools, tmp_path):
     out, _err = run(write_csv(tmp_path / "roster.csv", [r]))
 
     assert last_line(out) == "created=0 updated=0 unchanged=0 rejected=1"
+
+
+def test_the_import_writes_the_search_keys(schools, tmp_path):
+    """Picker search keys (people/search.py) come with the imported row and follow a rename."""
+    from xinqiao.people.search import id_tail_hash, name_initials
+
+    run(write_csv(tmp_path / "roster.csv", rows(2)))
+    row = student_row(2)
+    student = Student.objects.get(student_number=row["全国学籍号"])
+    assert student.name_initials == name_initials("学生2") == "xs2"
+    assert student.student_number_rev == row["全国学籍号"][::-1]
+    assert student.id_tail_hash == id_tail_hash(row["身份证件号"])
+    assert student.id_tail_hash
+    renamed = [dict(r) for r in rows(2)]
+    renamed[1]["姓名"] = "王小明"
+    run(write_csv(tmp_path / "renamed.csv", renamed))
+    assert Student.objects.get(pk=student.pk).name_initials == "wxm"

@@ -125,7 +125,7 @@ def test_school_admin_cannot_choose_another_school(world, client_for, tmp_path):
         client,
         write_csv(tmp_path / "r.csv", [student_row(1)]),
         term=world.term.pk,
-        school=world.school_b.pk,
+        school=world.school_b.code,
     )
 
     assert response.status_code == 200  # form error: not a valid choice

@@ -30,7 +30,7 @@ def _form(world, **battery):
         "kind": "new_students",
         "term": world.term.pk,
         "owner_unit": world.school_a.pk,
-        "units": [world.grade_a7.pk],
+        "units": [str(world.grade_a7.code)],
         "opens_at": "2026-09-10T08:00",
         "closes_at": "2026-09-20T17:00",
         "consent_basis": "statutory_duty",

@@ -33,7 +33,7 @@ def test_psychology_teacher_creates_a_campaign(world, client_for):
             "kind": "new_students",
             "term": world.term.pk,
             "owner_unit": world.school_a.pk,
-            "units": [world.grade_a7.pk],
+            "units": [str(world.grade_a7.code)],
             "opens_at": "2026-09-10T08:00",
             "closes_at": "2026-09-20T17:00",
             "consent_basis": "guardian_consent",
@@ -150,16 +150,17 @@ def test_status_words_are_states_not_verbs_in_chinese(world, client_for, setting
 def test_a_schools_form_offers_its_own_grades_stages_and_classes_as_boxes(world, client_for):
     """School A is a junior high: grades 7–9, the junior battery only, classes ticked (no
     Ctrl-click), and the kind agrees with the current (autumn) term."""
+    from xinqiao.access.scope import principal_for
     from xinqiao.orgs.models import OrgUnit
-    from xinqiao.screening.forms import CampaignForm, coverable_units
+    from xinqiao.screening.forms import CampaignForm
 
     owners = OrgUnit.objects.filter(pk=world.school_a.pk)
-    form = CampaignForm(owners=owners, coverable=coverable_units(owners))
+    form = CampaignForm(owners=owners, principal=principal_for(world.psych))
     assert [g for g, _label in form.fields["grade_levels"].choices] == [7, 8, 9]
     assert [name for name in form.fields if name.startswith("battery_")] == ["battery_junior"]
     assert form.fields["kind"].initial == "routine_autumn"
     html = client_for(world.psych).get(reverse("screening:campaign-create")).content.decode()
-    assert 'type="checkbox" name="units"' in html
+    assert f'type="checkbox" name="units" value="{world.class_a1.code}"' in html  # codes
     assert 'name="battery_primary_lower"' not in html
 
 

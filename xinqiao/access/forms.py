@@ -1,12 +1,15 @@
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from xinqiao.orgs.models import OrgUnit
+from xinqiao.orgs.models import Kind
 
-from .roles import Role
+from .pickers import PickerField, bind_pickers, unit_source
+from .roles import Cap, Role
+
+if TYPE_CHECKING:
+    from .scope import Principal
 
 
 class AccountForm(forms.Form):
@@ -32,30 +35,17 @@ class PasswordResetForm(forms.Form):
     )
 
 
-if TYPE_CHECKING:  # the stubs make form fields generic; Django's classes are not at run time
-    _UnitField = forms.ModelChoiceField[OrgUnit]
-else:
-    _UnitField = forms.ModelChoiceField
-
-
-class UnitChoiceField(_UnitField):
-    def label_from_instance(self, obj: OrgUnit) -> str:
-        return f"{obj.name} ({obj.get_kind_display()})"
+# Units a role may be assigned at (classes: from the staff and class pages).
+ASSIGNABLE_KINDS = (Kind.CITY, Kind.DISTRICT, Kind.CENTRE, Kind.STATION, Kind.HOSPITAL, Kind.SCHOOL)
+ROLE_UNITS = unit_source("role-unit", cap=Cap.MANAGE_ACCOUNTS, kinds=ASSIGNABLE_KINDS)
 
 
 class RoleAssignmentForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Role"), choices=Role.choices, widget=forms.Select(attrs={"class": "form-select"})
     )
-    org_unit = UnitChoiceField(
-        label=_("Unit"),
-        queryset=OrgUnit.objects.none(),
-        to_field_name="code",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
+    org_unit = PickerField(ROLE_UNITS, label=_("Unit"))
 
-    def __init__(self, *args: Any, units: QuerySet[OrgUnit] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, principal: "Principal", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["org_unit"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = units if units is not None else OrgUnit.objects.none()
+        bind_pickers(self, principal)

@@ -120,7 +120,13 @@ class Principal:
         if grant.role == Role.PSYCHIATRIST:
             return Q(pk__in=[])  # until the cases app registers referrals
         area = grant.area
-        if area.kind in (Kind.GRADE, Kind.CLASS):
+        # A school's or a class's students by their own column (an index on people_student the
+        # planner can combine with a search's, see access/pickers.py); wider areas by path.
+        if area.kind == Kind.SCHOOL:
+            return Q(school_id=area.pk)
+        if area.kind == Kind.CLASS:
+            return Q(school_class_id=area.pk)
+        if area.kind == Kind.GRADE:
             return subtree_q(area, field="school_class__path")
         return subtree_q(area, field="school__path")
 
@@ -157,8 +163,8 @@ class Principal:
         return best
 
     # --- staff ----------------------------------------------------------------------------------
-    def staff(self) -> QuerySet[Staff]:
-        areas = [g.area for g in self.grants_with(Cap.VIEW_STAFF)]
+    def staff(self, cap: str = Cap.VIEW_STAFF) -> QuerySet[Staff]:
+        areas = [g.area for g in self.grants_with(cap)]
         return Staff.objects.filter(subtree_q(*areas, field="org_unit__path"))
 
 

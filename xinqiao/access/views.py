@@ -1,31 +1,29 @@
-"""Account administration for the system administrator: accounts and roles, no student data."""
+"""Account administration for the system administrator (accounts and roles, no student data),
+and the search endpoint every picker asks (access/pickers.py)."""
 
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
-from xinqiao.orgs.models import Kind
 
-from . import selectors, services
+from . import pickers, selectors, services
 from .decorators import requires
 from .forms import AccountForm, PasswordResetForm, RoleAssignmentForm
 from .roles import Cap
-from .scope import PrincipalRequest
-
-ASSIGNABLE_KINDS = (Kind.CITY, Kind.DISTRICT, Kind.CENTRE, Kind.STATION, Kind.HOSPITAL, Kind.SCHOOL)
+from .scope import PrincipalRequest, principal_for
 
 
 def _role_form(request: PrincipalRequest, data: Any = None) -> RoleAssignmentForm:
-    units = request.principal.units(Cap.MANAGE_ACCOUNTS).filter(kind__in=ASSIGNABLE_KINDS)
-    return RoleAssignmentForm(data, units=units)
+    return RoleAssignmentForm(data, principal=request.principal)
 
 
 @requires(Cap.MANAGE_ACCOUNTS)
@@ -59,10 +57,16 @@ def account_create(request: PrincipalRequest) -> HttpResponse:
 @requires(Cap.MANAGE_ACCOUNTS)
 def account_detail(request: PrincipalRequest, username: str) -> HttpResponse:
     user = selectors.get_account(principal=request.principal, username=username)
+    return _account_page(request, user, role_form=_role_form(request))
+
+
+def _account_page(
+    request: PrincipalRequest, user: Any, *, role_form: RoleAssignmentForm
+) -> HttpResponse:
     return render(
         request,
         "access/account_detail.html",
-        {"account": user, "role_form": _role_form(request), "password_form": PasswordResetForm()},
+        {"account": user, "role_form": role_form, "password_form": PasswordResetForm()},
     )
 
 
@@ -83,6 +87,8 @@ def account_assign_role(request: PrincipalRequest, username: str) -> HttpRespons
             messages.error(request, error.message)
         else:
             messages.success(request, _("Role assigned."))
+    elif "org_unit__search" in request.POST:  # the unit search without JavaScript
+        return _account_page(request, user, role_form=form)
     else:
         messages.error(request, _("Choose a role and a unit."))
     return redirect("access:account-detail", username=user.username)
@@ -127,3 +133,34 @@ def account_reset_password(request: PrincipalRequest, username: str) -> HttpResp
         else:
             messages.success(request, _("Password reset and account unlocked."))
     return redirect("access:account-detail", username=user.username)
+
+
+@login_required
+@require_GET
+def pick(request: HttpRequest, source: str) -> HttpResponse:
+    """A picker's results (access/pickers.py): at most a page of the form's scope matching what
+    was typed, as the radio buttons (or check boxes) the picker swaps in. 404 for an unknown
+    source, 403 for a user without the form's capability."""
+    src = pickers.SOURCES.get(source)
+    if src is None:
+        raise Http404
+    principal = principal_for(request.user)
+    principal.require(src.cap)
+    name = request.GET.get("field", "choice")
+    if not pickers.FIELD_NAME.match(name):
+        raise Http404
+    rows = src.rows(principal)
+    query = request.GET.get(f"{name}__q", "")[:100].strip()
+    results, more = src.search(rows, query)
+    selected = src.selected(rows, request.GET.getlist(name))
+    context = pickers.results_context(
+        src,
+        name,
+        request.GET.get("input_id", f"id_{name}")[:100],
+        selected,
+        results,
+        more,
+        query,
+        multiple=request.GET.get("multiple") == "1",
+    )
+    return render(request, "includes/picker_results.html", context)

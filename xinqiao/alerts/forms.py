@@ -6,37 +6,44 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.access.pickers import PickerField, bind_pickers, student_source
+from xinqiao.access.roles import Cap
+
+from . import selectors
 from .models import Level, Outcome, Urgency
 
 if TYPE_CHECKING:
+    from xinqiao.access.scope import Principal
     from xinqiao.orgs.models import OrgUnit
-    from xinqiao.people.models import Student
+
+
+CONCERN_STUDENTS = student_source(
+    "concern-student",
+    cap=Cap.FILE_CONCERN,
+    scope=lambda principal: selectors.concern_students(principal=principal),
+)
 
 
 class ConcernForm(forms.Form):
-    student: forms.ModelChoiceField[Student] = forms.ModelChoiceField(
-        queryset=None, label=_("Student")
-    )
+    student = PickerField(CONCERN_STUDENTS, label=_("Student"))
     what_seen = forms.CharField(
         label=_("What did you see or hear?"),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=2000,
     )
     seen_on = forms.DateField(
-        label=_("When"), widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+        label=_("When"),
+        # ISO, which a date input reads (the localised format left it empty in zh-hans)
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        initial=timezone.localdate,
     )
     urgency = forms.ChoiceField(
         label=_("How urgent"), choices=Urgency.choices, widget=forms.RadioSelect
     )
 
-    def __init__(self, *args: Any, students: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        student_field = cast("forms.ModelChoiceField[Student]", self.fields["student"])
-        student_field.queryset = students
-        # Per-instance override of the label hook, as Django documents it.
-        student_field.label_from_instance = lambda obj: (  # type: ignore[method-assign]
-            f"{obj.name} ({obj.school_class.name})" if obj.school_class else obj.name
-        )
+        bind_pickers(self, principal)
 
 
 class VerificationForm(forms.Form):

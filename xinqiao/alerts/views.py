@@ -91,9 +91,7 @@ def alert_verify(request: PrincipalRequest, code: Any) -> HttpResponse:
 @requires(Cap.FILE_CONCERN)
 def concern_create(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
-    form = ConcernForm(
-        request.POST or None, students=selectors.concern_students(principal=principal)
-    )
+    form = ConcernForm(request.POST or None, principal=principal)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

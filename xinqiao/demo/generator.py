@@ -369,6 +369,7 @@ class _Generator:
                 school_class=cls,
                 **flags,
             )
+            student.fill_search_keys()
             committee = spec.stage in COMMITTEE_STAGES and (
                 (gender == Gender.MALE and not boy_seen)
                 or (gender == Gender.FEMALE and not girl_seen)
@@ -619,6 +620,8 @@ class _Generator:
             )
             for p in self.people
         ]
+        for member in staff:
+            member.fill_search_keys()
         Staff.objects.bulk_create(staff, batch_size=BATCH)
         staff_pk = dict(Staff.objects.values_list("user__username", "pk"))
         StaffPosition.objects.bulk_create(

@@ -22,11 +22,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from xinqiao.access.decorators import requires
+from xinqiao.access.pickers import PickerField, bind_pickers, unit_source
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
-from xinqiao.orgs.models import Kind, OrgUnit, Term
+from xinqiao.orgs.models import Kind, Term
 
 from .importer import create_job, store_upload
 from .importer.selectors import get_import_job, list_import_jobs
@@ -40,6 +41,9 @@ def max_upload_bytes() -> int:
     return int(getattr(settings, "XINQIAO_ROSTER_MAX_UPLOAD_MB", 300)) * 1024 * 1024
 
 
+IMPORT_SCHOOLS = unit_source("import-school", cap=Cap.IMPORT_ROSTER, kinds=[Kind.SCHOOL])
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("Roster file"),
@@ -51,12 +55,14 @@ class ImportForm(forms.Form):
     term = forms.ModelChoiceField(
         label=gettext_lazy("Term"), queryset=Term.objects.none(), empty_label=None
     )
-    school = forms.ModelChoiceField(
+    school = PickerField(
+        IMPORT_SCHOOLS,
         label=gettext_lazy("School"),
-        queryset=OrgUnit.objects.none(),
         required=False,
-        empty_label=gettext_lazy("Schools named in the file (all in my scope)"),
-        help_text=gettext_lazy("Choose a school to limit the import to it."),
+        help_text=gettext_lazy(
+            "Choose a school to limit the import to it; none chosen: the schools named in the "
+            "file (all in my scope)."
+        ),
     )
     dry_run = forms.BooleanField(
         label=gettext_lazy("Dry run: check the file and count, change nothing"), required=False
@@ -68,15 +74,14 @@ class ImportForm(forms.Form):
         current = Term.objects.current()
         if current is not None:
             self.fields["term"].initial = current.pk
-        schools = principal.units(Cap.IMPORT_ROSTER).filter(kind=Kind.SCHOOL).order_by("path")
-        self.fields["school"].queryset = schools  # type: ignore[attr-defined]
-        if len(schools[:2]) == 1:
-            self.fields["school"].initial = schools[0].pk
+        bind_pickers(self, principal)
+        only = list(IMPORT_SCHOOLS.rows(principal).order_by("path")[:2])
+        if len(only) == 1:
+            self.fields["school"].initial = only[0]
         self.fields["file"].widget.attrs.update(
             {"class": "form-control", "accept": ",".join(ALLOWED_SUFFIXES)}
         )
-        for name in ("term", "school"):
-            self.fields[name].widget.attrs["class"] = "form-select"
+        self.fields["term"].widget.attrs["class"] = "form-select"
         self.fields["dry_run"].widget.attrs["class"] = "form-check-input"
 
     def clean_file(self) -> Any:

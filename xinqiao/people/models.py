@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from xinqiao.core.fields import EncryptedTextField
 from xinqiao.orgs.models import OrgUnit, Term
 
+from . import search as search_keys
 from .validators import mask_id_number, validate_mobile, validate_student_number
 
 
@@ -39,6 +41,12 @@ FAMILY_FLAGS: dict[str, Any] = {
 }
 
 
+PICK_LIMIT = 20  # rows a picker shows: a page, never the whole scope
+MIN_NUMBER_TAIL = 3  # fewer digits would match a tenth of a city
+_NUMBER_TAIL = re.compile(r"[0-9]+[0-9xX]?|[0-9]*[xX]")
+_LATIN = re.compile(r"[A-Za-z ]+")
+
+
 class StudentQuerySet(models.QuerySet["Student"]):
     def enrolled(self) -> StudentQuerySet:
         return self.filter(status=StudentStatus.ENROLLED)
@@ -48,6 +56,39 @@ class StudentQuerySet(models.QuerySet["Student"]):
         if not text:
             return self
         return self.filter(Q(name__contains=text) | Q(student_number__iexact=text))
+
+    def pick(self, text: str, *, limit: int = PICK_LIMIT) -> list[Student]:
+        """At most `limit` students matching what a picker's user typed, each an index range scan
+        (people/search.py): digits → the end of the student number (three digits or more) or,
+        four characters, the end of the ID number; Latin letters → pinyin initials; anything
+        else → the start of the name, then the start of the class name. No ORDER BY in SQL (the
+        scan stops after `limit` rows); the page is sorted by name here."""
+        text = " ".join(text.split())
+        if not text:
+            return []
+        # The ID number stays encrypted in the database and undecrypted here (deferred).
+        rows = self.order_by().select_related("school", "school_class__parent").defer("id_number")
+        found: list[Student] = []
+        if _NUMBER_TAIL.fullmatch(text):
+            q = Q(pk__in=[])
+            if len(text) >= MIN_NUMBER_TAIL:
+                q |= Q(student_number_rev__startswith=search_keys.reversed_number(text))
+            tail_hash = search_keys.search_id_tail(text)
+            if tail_hash:
+                q |= Q(id_tail_hash=tail_hash)
+            found = list(rows.filter(q)[:limit])
+        elif _LATIN.fullmatch(text):
+            initials = text.replace(" ", "").lower()
+            found = list(rows.filter(name_initials__startswith=initials)[:limit])
+        else:
+            found = list(rows.filter(name__startswith=text)[:limit])
+            if len(found) < limit:
+                more = rows.filter(school_class__name__startswith=text).exclude(
+                    pk__in=[s.pk for s in found]
+                )
+                found += list(more[: limit - len(found)])
+        found.sort(key=lambda s: (s.name, s.student_number))
+        return found
 
 
 class Student(models.Model):
@@ -63,6 +104,10 @@ class Student(models.Model):
     birth_date = models.DateField(_("birth date"))
     id_number = EncryptedTextField(_("resident ID number"), blank=True)
     id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    # Search keys (people/search.py), written with the row by `fill_search_keys`.
+    name_initials = models.CharField(max_length=60, blank=True, db_index=True, editable=False)
+    student_number_rev = models.CharField(max_length=20, blank=True, db_index=True, editable=False)
+    id_tail_hash = models.CharField(max_length=16, blank=True, db_index=True, editable=False)
     status = models.CharField(
         _("status"), max_length=16, choices=StudentStatus.choices, default=StudentStatus.ENROLLED
     )
@@ -104,10 +149,48 @@ class Student(models.Model):
         indexes = [
             models.Index(fields=["school", "status"], name="student_school_status"),
             models.Index(fields=["school_class", "name"], name="student_class_name"),
+            # A picker's search inside one school: name / initials prefix (LIKE 'x%') on
+            # PostgreSQL, whatever the database's collation.
+            models.Index(
+                fields=["school", "name"],
+                name="student_school_name_like",
+                opclasses=["", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["school", "name_initials"],
+                name="student_school_initials_like",
+                opclasses=["", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.student_number})"
+
+    # search key → the field it is computed from
+    SEARCH_KEYS: ClassVar[dict[str, str]] = {
+        "name_initials": "name",
+        "student_number_rev": "student_number",
+        "id_tail_hash": "id_number",
+    }
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        keys = self.fill_search_keys(None if update_fields is None else set(update_fields))
+        if update_fields is not None:
+            kwargs["update_fields"] = [*update_fields, *(k for k in keys if k not in update_fields)]
+        super().save(*args, **kwargs)
+
+    def fill_search_keys(self, sources: Any = None) -> list[str]:
+        """Set the search keys computed from `sources` (default: all); returns the keys set. For
+        bulk_create callers, which do not go through save."""
+        keys = [k for k, src in self.SEARCH_KEYS.items() if sources is None or src in sources]
+        if "name_initials" in keys:
+            self.name_initials = search_keys.name_initials(self.name)
+        if "student_number_rev" in keys:
+            self.student_number_rev = search_keys.reversed_number(self.student_number)
+        if "id_tail_hash" in keys:
+            self.id_tail_hash = search_keys.id_tail_hash(self.id_number or "")
+        return keys
 
     @property
     def masked_id_number(self) -> str:
@@ -196,7 +279,8 @@ class Staff(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff"
     )
-    name = models.CharField(_("name"), max_length=60)
+    name = models.CharField(_("name"), max_length=60, db_index=True)
+    name_initials = models.CharField(max_length=60, blank=True, db_index=True, editable=False)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     phone = models.CharField(_("mobile"), max_length=20, blank=True, validators=[validate_mobile])
     org_unit = models.ForeignKey(
@@ -212,6 +296,18 @@ class Staff(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "name" in update_fields:
+            keys = self.fill_search_keys()
+            if update_fields is not None:
+                kwargs["update_fields"] = [*update_fields, *keys]
+        super().save(*args, **kwargs)
+
+    def fill_search_keys(self) -> list[str]:
+        self.name_initials = search_keys.name_initials(self.name)
+        return ["name_initials"]
 
 
 class StaffPosition(models.Model):

@@ -9,11 +9,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from xinqiao.access.pickers import PickerMultipleField, bind_pickers, unit_source
+from xinqiao.access.roles import Cap
+from xinqiao.access.scope import Principal
 from xinqiao.instruments.models import Status
 from xinqiao.instruments.selectors import catalogue
 from xinqiao.orgs.forms import style_fields
 from xinqiao.orgs.models import Kind, OrgUnit, Stage, Term
 
+from . import selectors
 from .models import CampaignKind, ConsentBasis, ResultsVisibility, StageBand, StudentLogin
 from .selectors import text
 from .services import DEFAULT_BATTERY
@@ -134,16 +138,20 @@ class BatteryFormMixin:
         return out
 
 
+CAMPAIGN_UNITS = unit_source(
+    "campaign-unit",
+    cap=Cap.MANAGE_CAMPAIGNS,
+    scope=lambda principal: selectors.campaign_coverable_units(principal),
+)
+
+
 class CampaignForm(BatteryFormMixin, forms.Form):
     name = forms.CharField(label=pgettext_lazy("of a thing", "Name"), max_length=120)
     kind = forms.ChoiceField(label=_("Kind"), choices=CampaignKind.choices)
     term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.all())
     owner_unit = forms.ModelChoiceField(label=_("Run by"), queryset=OrgUnit.objects.none())
-    units = forms.ModelMultipleChoiceField(
-        label=_("Covers (empty: the whole unit running it)"),
-        queryset=OrgUnit.objects.none(),
-        required=False,
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+    units = PickerMultipleField(
+        CAMPAIGN_UNITS, label=_("Covers (empty: the whole unit running it)"), required=False
     )
     grade_levels = forms.TypedMultipleChoiceField(
         label=_("Grades (none ticked: all grades)"),
@@ -178,10 +186,10 @@ class CampaignForm(BatteryFormMixin, forms.Form):
         label=_("Students sign in with"), choices=StudentLogin.choices
     )
 
-    def __init__(self, *args: Any, owners: Any, coverable: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owners: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner_unit"].queryset = owners  # type: ignore[attr-defined]
-        self.fields["units"].queryset = coverable  # type: ignore[attr-defined]
+        bind_pickers(self, principal)
         current = Term.objects.current()
         self.fields["term"].initial = current
         if current is not None:  # the kind agrees with the term it defaults to
@@ -194,6 +202,7 @@ class CampaignForm(BatteryFormMixin, forms.Form):
         if school is not None:  # a school's own grades and stages, its classes as boxes
             grades, bands = school
             self.fields["grade_levels"].choices = [(g, str(g)) for g in grades]  # type: ignore[attr-defined]
+            # One school's grades and classes are few: boxes (posting codes) instead of a search.
             self.fields["units"].widget = forms.CheckboxSelectMultiple()
             self.fields["units"].widget.choices = self.fields["units"].choices  # type: ignore[attr-defined]
             self.add_battery_fields(bands=bands)
@@ -234,10 +243,3 @@ class BatteryForm(BatteryFormMixin, forms.Form):
         data = super().clean() or {}
         self.clean_battery_orders(data)
         return data
-
-
-def coverable_units(owner_units: Any) -> Any:
-    """Units a campaign may cover: districts, schools, grades and classes under the owners."""
-    return OrgUnit.objects.within(*owner_units).filter(
-        kind__in=[Kind.CITY, Kind.DISTRICT, Kind.SCHOOL, Kind.GRADE, Kind.CLASS]
-    )

@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.http import Http404
 
-from xinqiao.access.roles import Cap, Tier
+from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.access.scope import Principal
 from xinqiao.analytics.disclosure import suppress_small_cells
 from xinqiao.instruments.engine import get_definition
@@ -656,3 +656,31 @@ def open_campaign_completion(
     }
     empty = ProgressRow(unit=None, **dict.fromkeys(ProgressRow.STATES, 0))
     return [(c, by_campaign.get(c.pk, empty)) for c in campaigns]
+
+
+def campaign_owner_units(principal: Principal) -> QuerySet[OrgUnit]:
+    """Units the principal may run a campaign for: a psychology teacher's school, an
+    administrator's area."""
+    ids = []
+    for grant in principal.grants_with(Cap.MANAGE_CAMPAIGNS):
+        if grant.role == Role.PSYCHOLOGY_TEACHER:
+            if grant.unit.kind == Kind.SCHOOL:
+                ids.append(grant.unit.pk)
+        else:
+            ids.append(grant.area.pk)
+    return OrgUnit.objects.filter(pk__in=ids).order_by("path")
+
+
+def campaign_coverable_units(principal: Principal) -> QuerySet[OrgUnit]:
+    """Units a campaign may cover: a school's grades and classes, a district's or the city's
+    districts and schools (the campaign form's picker)."""
+    owners = list(campaign_owner_units(principal))
+    q = Q(pk__in=[])
+    for owner in owners:
+        kinds = (
+            [Kind.SCHOOL, Kind.GRADE, Kind.CLASS]
+            if owner.kind == Kind.SCHOOL
+            else [Kind.CITY, Kind.DISTRICT, Kind.SCHOOL]
+        )
+        q |= Q(path__gte=owner.path, path__lt=owner.path + "~", kind__in=kinds)
+    return OrgUnit.objects.filter(q).order_by("path")

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.access.decorators import requires
-from xinqiao.access.roles import Cap, Role
+from xinqiao.access.roles import Cap
 from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.analytics.disclosure import SMALL_CELL
 from xinqiao.audit.services import record_event
@@ -50,41 +50,17 @@ def campaign_list(request: PrincipalRequest) -> HttpResponse:
     )
 
 
-def _owner_units(principal: Principal) -> Any:
-    ids = []
-    for grant in principal.grants_with(Cap.MANAGE_CAMPAIGNS):
-        if grant.role == Role.PSYCHOLOGY_TEACHER:
-            if grant.unit.kind == Kind.SCHOOL:
-                ids.append(grant.unit.pk)
-        else:
-            ids.append(grant.area.pk)
-    return OrgUnit.objects.filter(pk__in=ids).order_by("path")
-
-
-def _coverable(owners: Any) -> Any:
-    owners = list(owners)
-    q = Q(pk__in=[])
-    for owner in owners:
-        kinds = (
-            [Kind.SCHOOL, Kind.GRADE, Kind.CLASS]
-            if owner.kind == Kind.SCHOOL
-            else [Kind.CITY, Kind.DISTRICT, Kind.SCHOOL]
-        )
-        q |= Q(path__gte=owner.path, path__lt=owner.path + "~", kind__in=kinds)
-    return OrgUnit.objects.filter(q).order_by("path")
-
-
 @requires(Cap.MANAGE_CAMPAIGNS)
 @require_http_methods(["GET", "POST"])
 def campaign_create(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
-    owners = _owner_units(principal)
+    owners = selectors.campaign_owner_units(principal)
     if not owners.exists():
         raise PermissionDenied
     form = CampaignForm(
         request.POST or None,
         owners=owners,
-        coverable=_coverable(owners),
+        principal=principal,
         initial={"owner_unit": owners.first()},
     )
     if request.method == "POST" and form.is_valid():

@@ -21,7 +21,7 @@ from django.db import connection
 
 from .columns import FLAG_FIELDS
 
-STAGE = "xinqiao_roster_stage_v1"
+STAGE = "xinqiao_roster_stage_v2"
 STAGE_COLUMNS = (
     "row_no",
     "student_number",
@@ -37,6 +37,9 @@ STAGE_COLUMNS = (
     "g_name",
     "g_relation",
     "g_phone",
+    "name_initials",
+    "student_number_rev",
+    "id_tail_hash",
 )
 
 
@@ -83,6 +86,9 @@ class Merger:
             "school_id",
             "school_class_id",
             *FLAG_FIELDS,
+            "name_initials",
+            "student_number_rev",
+            "id_tail_hash",
             "created_at",
             "updated_at",
         ]
@@ -99,10 +105,13 @@ class Merger:
             "s.school_id",
             "s.school_class_id",
             *(f"s.{f}" for f in FLAG_FIELDS),
+            "s.name_initials",
+            "s.student_number_rev",
+            "s.id_tail_hash",
             "%s",
             "%s",
         ]
-        sets = ["name", "gender", "birth_date"]
+        sets = ["name", "name_initials", "gender", "birth_date"]
         if "status" in self.present:
             sets.append("status")
         if self.placement:
@@ -117,6 +126,8 @@ class Merger:
                 "ELSE EXCLUDED.id_number END",
                 "id_number_hash = CASE WHEN EXCLUDED.id_number_hash = '' "
                 "THEN people_student.id_number_hash ELSE EXCLUDED.id_number_hash END",
+                "id_tail_hash = CASE WHEN EXCLUDED.id_number_hash = '' "
+                "THEN people_student.id_tail_hash ELSE EXCLUDED.id_tail_hash END",
             ]
             changed.append(
                 "(EXCLUDED.id_number_hash <> '' AND "
@@ -147,6 +158,9 @@ class Merger:
             "g_name": "varchar(60)",
             "g_relation": "varchar(16)",
             "g_phone": "varchar(20)",
+            "name_initials": "varchar(60)",
+            "student_number_rev": "varchar(20)",
+            "id_tail_hash": "varchar(16)",
         }
         cols = ", ".join(f"{c} {types.get(c, 'boolean')}" for c in STAGE_COLUMNS)
         if self.pg:

@@ -25,6 +25,7 @@ from stdnum.cn import ric
 from xinqiao.core import crypto
 from xinqiao.orgs.models import Kind, OrgUnit
 
+from .. import search as search_keys
 from ..models import GuardianRelation, StudentStatus
 from ..validators import STUDENT_NUMBER_RE, validate_mobile
 from .columns import FLAG_FIELDS, ColumnMap
@@ -33,7 +34,8 @@ from .columns import FLAG_FIELDS, ColumnMap
 ROW_NO, NUMBER, NAME, GENDER, BIRTH, ID_ENC, ID_HASH, STATUS, SCHOOL, CLASS = range(10)
 FLAGS_AT = 10  # six flags
 G_NAME, G_RELATION, G_PHONE = 16, 17, 18
-STAGED_WIDTH = 19
+NAME_INITIALS, NUMBER_REV, ID_TAIL = 19, 20, 21  # search keys (people/search.py)
+STAGED_WIDTH = 22
 
 Staged = list[Any]
 Errors = list[tuple[str, str]]
@@ -393,6 +395,7 @@ class RowChecker:
                     )
                 )
         out[NUMBER] = number
+        out[NUMBER_REV] = search_keys.reversed_number(number)
 
         name = text(cells[self.i_name])
         if not name:
@@ -400,6 +403,7 @@ class RowChecker:
         elif len(name) > 60 or "\ufffd" in name:
             errors.append((h("name"), _("The name is too long or contains unreadable characters.")))
         out[NAME] = name
+        out[NAME_INITIALS] = search_keys.name_initials(name)
 
         gender = GENDERS.get(text(cells[self.i_gender]).lower())
         if gender is None:
@@ -415,13 +419,16 @@ class RowChecker:
             errors.append((h("birth_date"), _("The birth date is not plausible.")))
         out[BIRTH] = birth
 
-        out[ID_ENC] = out[ID_HASH] = ""
+        out[ID_ENC] = out[ID_HASH] = out[ID_TAIL] = ""
         if self.i_id is not None:
             id_number = text(cells[self.i_id]).upper().replace(" ", "")
             if id_number:
                 if self.ids.valid(id_number):
                     out[ID_ENC] = self.crypto.encrypt(id_number)
                     out[ID_HASH] = self.crypto.hash(id_number)
+                    out[ID_TAIL] = self.crypto.hash(search_keys.id_tail_text(id_number))[
+                        : search_keys.ID_TAIL_HASH_LENGTH
+                    ]
                 else:
                     errors.append(
                         (
