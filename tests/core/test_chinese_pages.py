@@ -20,6 +20,7 @@ ALLOWED = {
     "ASQ", "PHQ", "GAD", "WHO", "PSC", "MHT", "SCARED", "RCADS", "CES", "DSRSC", "MSSMHS",
     "XLSX", "xlsx", "CSV", "csv", "PDF", "JPEG", "PNG", "JSON", "YAML", "Excel", "GBK", "UTF",
     "ICD", "PIPL", "Xinqiao", "English",
+    "zsm",  # the pickers' example of pinyin initials (张三明 → zsm)
 }  # fmt: skip
 WORD = re.compile(r"[A-Za-z]{3,}")
 # Elements whose content is not interface text: code, data being edited, and text marked as
