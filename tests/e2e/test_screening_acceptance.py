@@ -243,10 +243,10 @@ def test_done_when_path_through_the_ui(browser, live_server, world):
         first = rows.nth(0)
         assert "table-danger" in (first.get_attribute("class") or "")
         assert critical_student.name in first.inner_text()
-        assert "PHQ-A 9" in first.inner_text()
+        assert "（PHQ-A） · 第 9 题" in first.inner_text()  # the critical item, labelled
         assert rows.nth(1).get_attribute("class").strip() == "table-warning"  # invalid next
         assert fast_student.name in rows.nth(1).inner_text()
-        assert "too_fast" in rows.nth(1).inner_text()
+        assert "作答过快" in rows.nth(1).inner_text()  # the too_fast check, labelled
         for i in range(20):
             assert rows.nth(i).locator("td strong").count() >= 3  # a score per instrument
         results_html = psych.content()

@@ -170,6 +170,11 @@ class ProgressRow:
         return self.not_started + self.started + self.absent
 
     @property
+    def to_take(self) -> int:
+        """Still to take it, a re-sit included (a class's own count)."""
+        return self.missing + self.invalid
+
+    @property
     def percent(self) -> int:
         due = self.assigned - self.no_consent
         return round(100 * self.completed / due) if due > 0 else 0
