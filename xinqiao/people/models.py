@@ -105,9 +105,15 @@ class Student(models.Model):
     id_number = EncryptedTextField(_("resident ID number"), blank=True)
     id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     # Search keys (people/search.py), written with the row by `fill_search_keys`.
-    name_initials = models.CharField(max_length=60, blank=True, db_index=True, editable=False)
-    student_number_rev = models.CharField(max_length=20, blank=True, db_index=True, editable=False)
-    id_tail_hash = models.CharField(max_length=16, blank=True, db_index=True, editable=False)
+    name_initials = models.CharField(
+        max_length=60, blank=True, db_index=True, editable=False, db_default=""
+    )
+    student_number_rev = models.CharField(
+        max_length=20, blank=True, db_index=True, editable=False, db_default=""
+    )
+    id_tail_hash = models.CharField(
+        max_length=16, blank=True, db_index=True, editable=False, db_default=""
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=StudentStatus.choices, default=StudentStatus.ENROLLED
     )
@@ -280,7 +286,9 @@ class Staff(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff"
     )
     name = models.CharField(_("name"), max_length=60, db_index=True)
-    name_initials = models.CharField(max_length=60, blank=True, db_index=True, editable=False)
+    name_initials = models.CharField(
+        max_length=60, blank=True, db_index=True, editable=False, db_default=""
+    )
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     phone = models.CharField(_("mobile"), max_length=20, blank=True, validators=[validate_mobile])
     org_unit = models.ForeignKey(
