@@ -180,21 +180,14 @@ class ProgressRow:
         return round(100 * self.completed / due) if due > 0 else 0
 
 
-def progress(
-    principal: Principal,
-    campaign: Campaign,
-    *,
-    by: str = "school",
-    cap: str = Cap.VIEW_SCREENING_PROGRESS,
-) -> list[ProgressRow]:
-    """Counts per unit in one GROUP BY. An original whose re-sit is handed in counts as handed
-    in, one whose re-sit is being answered as answering."""
-    group = PROGRESS_GROUPS[by]
+def _state_counts(assignments: QuerySet[Assignment], group: str) -> list[dict[str, Any]]:
+    """Originals (re-sits counted under them) per `group`, one count per ProgressRow state, in one
+    GROUP BY: an original whose re-sit is handed in counts as handed in, one whose re-sit is
+    being answered as answering."""
     resits = Assignment.objects.filter(resit_of=OuterRef("pk"))
     waiting = ~Q(resat=True) & ~Q(resitting=True)  # neither re-sat nor re-sitting
-    rows = (
-        scoped_assignments(principal, campaign, cap)
-        .filter(resit_of__isnull=True)
+    return list(
+        assignments.filter(resit_of__isnull=True)
         .annotate(
             resat=Exists(resits.filter(status=AssignmentStatus.COMPLETED)),
             resitting=Exists(resits.filter(status=AssignmentStatus.STARTED)),
@@ -214,7 +207,19 @@ def progress(
         )
         .order_by(group)
     )
-    rows = list(rows)
+
+
+def progress(
+    principal: Principal,
+    campaign: Campaign,
+    *,
+    by: str = "school",
+    cap: str = Cap.VIEW_SCREENING_PROGRESS,
+) -> list[ProgressRow]:
+    """Counts per unit in one GROUP BY. An original whose re-sit is handed in counts as handed
+    in, one whose re-sit is being answered as answering."""
+    group = PROGRESS_GROUPS[by]
+    rows = _state_counts(scoped_assignments(principal, campaign, cap), group)
     units = OrgUnit.objects.in_bulk([r[group] for r in rows if r[group]])
     out = [
         ProgressRow(unit=units.get(r[group]), **{state: r[state] for state in ProgressRow.STATES})
@@ -631,33 +636,14 @@ def open_campaign_completion(
     )
     if not campaigns:
         return []
-    resits = Assignment.objects.filter(resit_of=OuterRef("pk"))
-    waiting = ~Q(resat=True) & ~Q(resitting=True)
-    rows = (
-        Assignment.objects.filter(campaign__in=[c.pk for c in campaigns], resit_of__isnull=True)
-        .filter(assignment_scope_q(principal, cap))
-        .annotate(
-            resat=Exists(resits.filter(status=AssignmentStatus.COMPLETED)),
-            resitting=Exists(resits.filter(status=AssignmentStatus.STARTED)),
-        )
-        .values("campaign")
-        .annotate(
-            not_started=Count("id", filter=Q(status=AssignmentStatus.ASSIGNED)),
-            started=Count(
-                "id",
-                filter=Q(status=AssignmentStatus.STARTED) | (Q(resitting=True) & ~Q(resat=True)),
-            ),
-            completed=Count("id", filter=Q(status=AssignmentStatus.COMPLETED) | Q(resat=True)),
-            invalid=Count("id", filter=Q(status=AssignmentStatus.INVALID) & waiting),
-            no_consent=Count("id", filter=Q(status=AssignmentStatus.NO_CONSENT)),
-            absent=Count("id", filter=Q(status=AssignmentStatus.ABSENT) & waiting),
-            suspended=Count("id", filter=Q(status=AssignmentStatus.SUSPENDED)),
-        )
-        .order_by("campaign")
+    rows = _state_counts(
+        Assignment.objects.filter(campaign__in=[c.pk for c in campaigns]).filter(
+            assignment_scope_q(principal, cap)
+        ),
+        "campaign",
     )
     by_campaign = {
-        r["campaign"]: ProgressRow(unit=None, **{s: r[s] for s in ProgressRow.STATES})  # type: ignore[literal-required]
-        for r in rows
+        r["campaign"]: ProgressRow(unit=None, **{s: r[s] for s in ProgressRow.STATES}) for r in rows
     }
     empty = ProgressRow(unit=None, **dict.fromkeys(ProgressRow.STATES, 0))
     return [(c, by_campaign.get(c.pk, empty)) for c in campaigns]
