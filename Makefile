@@ -59,8 +59,8 @@ system-deps:
 
 # Everything but the browser tests in parallel, one worker per core (pytest-xdist; each worker
 # has its own test database, on PostgreSQL test_<name>_gw0, _gw1, …), then the browser tests in
-# a session of their own (parallel too): their live server shares SQLite's in-memory test
-# database with its threads for the rest of a session, which other tests must not inherit. Both always run; the 25
+# a session of their own (parallel too): on SQLite their test database is a file, so that each
+# thread of the live server has its own connection (tests/e2e/conftest.py). Both always run; the 25
 # slowest tests are printed so they are seen. One of them selecting no test (exit status 5, e.g.
 # PYTEST_ARGS=tests/people) is not a failure; both selecting none is.
 TEST_WORKERS ?= auto

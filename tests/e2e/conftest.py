@@ -10,6 +10,12 @@
   synchronous code, so DJANGO_ALLOW_ASYNC_UNSAFE is safe here.
 - `live_server` makes pytest-django use a transactional database (the server thread must see the
   test's data), so the `world` fixture from tests/conftest.py works unchanged.
+- On SQLite the test database is a file, not Django's shared in-memory one. With the in-memory
+  database every request thread of the live server shares the test's one connection, and two
+  requests at once (a page's htmx polling during a navigation, twenty students answering) mix
+  their transactions: a session save then failed with "database table is locked" and the page
+  answered 400. A file gives each thread its own connection with WAL and a busy timeout, as in
+  the embedded default.
 """
 
 from __future__ import annotations
@@ -73,6 +79,18 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep(
             "!", f"{skipped} browser tests SKIPPED: {BANNER}", red=True, bold=True
         )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        path = tmp_path_factory.mktemp("e2e-database") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(path)
 
 
 @pytest.fixture(scope="session")
