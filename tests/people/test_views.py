@@ -165,6 +165,47 @@ def test_student_list_filter_by_school_and_district(schools, client_for):
     assert "grade" in by_school.context["form"].fields
 
 
+def test_student_list_school_filter_is_a_picker_past_the_drop_down_limit(
+    schools, client_for, monkeypatch
+):
+    """A city has more schools than a drop-down can hold (the old one stopped at 500): past
+    SELECT_LIMIT the school filter searches as one types, within the user's scope."""
+    monkeypatch.setattr("xinqiao.people.views.SELECT_LIMIT", 1)
+    client = client_for(schools.city_admin)
+
+    response = _list(client)
+    picked = _list(client, school=str(schools.school_a.code))
+    found = client.get(
+        reverse("pick", args=["filter-school"]),
+        {"field": "school", "school__q": schools.school_b.name},
+    )
+
+    html = _html(response)
+    assert 'name="school__q"' in html
+    assert '<select name="school"' not in html
+    assert sorted(_names(picked)) == ["李小红", "王小明"]
+    assert "checked" in _html(picked).split('name="school__q"')[1].split("</fieldset>")[0]
+    assert str(schools.school_b.code) in _html(found)
+
+
+def test_student_list_school_picker_keeps_to_the_scope(schools, client_for, monkeypatch):
+    monkeypatch.setattr("xinqiao.people.views.SELECT_LIMIT", 0)
+    client = client_for(schools.district_admin)
+
+    foreign = _list(client, school=str(schools.school_b.code))
+    found = client.get(
+        reverse("pick", args=["filter-school"]),
+        {"field": "school", "school__q": schools.school_b.name},
+    )
+    refused = client_for(schools.sysadmin).get(
+        reverse("pick", args=["filter-school"]), {"field": "school", "school__q": "校"}
+    )
+
+    assert "赵小刚" not in _names(foreign)
+    assert str(schools.school_b.code) not in _html(found)
+    assert refused.status_code == 403
+
+
 def test_student_list_filter_by_status_gender_and_flags(schools, client_for):
     update_student(actor=None, student=schools.stu_a2, left_behind=True, low_income=True)
     update_student(actor=None, student=schools.stu_a1, left_behind=True, status="suspended")
@@ -491,6 +532,18 @@ def test_staff_list_filters_by_position_and_shows_qualification(schools, client_
 
     assert _staff_names(response) == ["甲校专职心理"]
     assert "心理学硕士" in _html(response)
+
+
+def test_staff_list_unit_filter_is_a_picker_past_the_drop_down_limit(
+    schools, client_for, monkeypatch
+):
+    monkeypatch.setattr("xinqiao.people.views.SELECT_LIMIT", 0)
+    client = client_for(schools.city_admin)
+
+    response = _staff(client, unit=str(schools.school_b.code))
+
+    assert 'name="unit__q"' in _html(response)
+    assert _staff_names(response) == ["乙校七1班主任", "乙校心理老师"]
 
 
 def test_staff_list_psychology_ratio_hint(schools, client_for):

@@ -2,18 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.access.pickers import PickerField, unit_source
+from xinqiao.access.roles import Cap
 from xinqiao.orgs.forms import style_fields
+from xinqiao.orgs.models import Kind
 
 from .models import FAMILY_FLAGS, Gender, Position, Student, StudentStatus
+
+if TYPE_CHECKING:
+    from xinqiao.access.scope import Principal
+
+# Past this many units a filter's drop-down becomes a picker (a city has thousands of schools).
+SELECT_LIMIT = 100
+STAFF_UNIT_KINDS = (Kind.DISTRICT, Kind.SCHOOL, Kind.STATION, Kind.CENTRE)
+FILTER_SCHOOLS = unit_source(
+    "filter-school",
+    cap=Cap.VIEW_STUDENTS,
+    scope=lambda principal: principal.units(Cap.VIEW_STUDENTS).filter(
+        kind=Kind.SCHOOL, is_active=True
+    ),
+)
+FILTER_STAFF_UNITS = unit_source(
+    "filter-staff-unit",
+    cap=Cap.VIEW_STAFF,
+    scope=lambda principal: principal.units(Cap.VIEW_STAFF).filter(
+        kind__in=STAFF_UNIT_KINDS, is_active=True
+    ),
+)
 
 
 def _blank(label: Any) -> list[tuple[str, Any]]:
     return [("", label)]
+
+
+def _unit_filter(
+    form: forms.Form, name: str, units: list[Any] | None, blank: Any, principal: Principal | None
+) -> None:
+    """A drop-down of `units`, or — when there were too many for one (None) — a picker."""
+    field = cast(forms.ChoiceField, form.fields[name])
+    if units is not None:
+        field.choices = _blank(blank) + [(str(u.code), u.name) for u in units]
+        return
+    source = FILTER_SCHOOLS if name == "school" else FILTER_STAFF_UNITS
+    picker = PickerField(source, label=field.label, required=False)
+    if principal is not None:
+        picker.bind(principal)
+    form.fields[name] = picker
+    form.pickers.append(name)  # type: ignore[attr-defined]
 
 
 class StudentFilterForm(forms.Form):
@@ -39,8 +79,15 @@ class StudentFilterForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args: Any, unit_choices: dict[str, list[Any]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        unit_choices: dict[str, list[Any] | None],
+        principal: Principal | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.pickers: list[str] = []
         labels = {
             "district": _("All districts"),
             "school": _("All schools"),
@@ -48,13 +95,10 @@ class StudentFilterForm(forms.Form):
             "school_class": _("All classes"),
         }
         for name, label in labels.items():
-            units = unit_choices.get(name)
-            if units is None:
+            if name not in unit_choices:
                 del self.fields[name]
                 continue
-            cast(forms.ChoiceField, self.fields[name]).choices = _blank(label) + [
-                (str(u.code), u.name) for u in units
-            ]
+            _unit_filter(self, name, unit_choices[name], label, principal)
         style_fields(self)
         self.fields["flags"].widget.attrs = {"class": "form-check-input"}
         self.fields["q"].widget.attrs.update({"type": "search", "autocomplete": "off"})
@@ -104,10 +148,11 @@ class StaffFilterForm(forms.Form):
     )
     unit = forms.ChoiceField(label=_("Unit"), required=False)
 
-    def __init__(self, *args: Any, units: list[Any], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, units: list[Any] | None, principal: Principal | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["unit"]).choices = _blank(_("All units")) + [
-            (str(u.code), u.name) for u in units
-        ]
+        self.pickers: list[str] = []
+        _unit_filter(self, "unit", units, _("All units"), principal)
         style_fields(self)
         self.fields["q"].widget.attrs.update({"type": "search", "autocomplete": "off"})

@@ -23,7 +23,7 @@ from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind, OrgUnit
 
 from . import selectors, services
-from .forms import StaffFilterForm, StudentFilterForm, StudentForm
+from .forms import SELECT_LIMIT, StaffFilterForm, StudentFilterForm, StudentForm
 from .profile import sections_for
 
 PAGE_SIZE = 50
@@ -55,15 +55,18 @@ def _student_filters(request: PrincipalRequest) -> tuple[StudentFilterForm, OrgU
     """The filter form with the unit choices the user's scope offers, and the unit filtered on."""
     principal = request.principal
     get = request.GET
-    choices: dict[str, list[OrgUnit]] = {}
+    choices: dict[str, list[OrgUnit] | None] = {}
     districts = selectors.filter_units(principal=principal, kind=Kind.DISTRICT)
     district = _pick(principal, get.get("district", ""), Kind.DISTRICT, None)
     if len(districts) > 1:
         choices["district"] = districts
-    schools = selectors.filter_units(principal=principal, kind=Kind.SCHOOL, within=district)
-    school = _pick(principal, get.get("school", ""), Kind.SCHOOL, district)
+    schools = selectors.filter_units(
+        principal=principal, kind=Kind.SCHOOL, within=district, limit=SELECT_LIMIT + 1
+    )
+    many = len(schools) > SELECT_LIMIT  # a picker searches the whole scope, whatever district
+    school = _pick(principal, get.get("school", ""), Kind.SCHOOL, None if many else district)
     if len(schools) > 1 or school is not None:
-        choices["school"] = schools
+        choices["school"] = None if many else schools
     if school is None and len(schools) == 1:
         school = schools[0]
     grade = school_class = None
@@ -76,7 +79,7 @@ def _student_filters(request: PrincipalRequest) -> tuple[StudentFilterForm, OrgU
             principal=principal, kind=Kind.CLASS, within=grade or school
         )
         school_class = _pick(principal, get.get("school_class", ""), Kind.CLASS, grade or school)
-    form = StudentFilterForm(get or None, unit_choices=choices)
+    form = StudentFilterForm(get or None, unit_choices=choices, principal=principal)
     return form, school_class or grade or school or district
 
 
@@ -174,10 +177,12 @@ def student_edit(request: PrincipalRequest, code: Any) -> HttpResponse:
 @requires(Cap.VIEW_STAFF)
 def staff_list(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
-    units = selectors.staff_units(principal=principal)
-    form = StaffFilterForm(request.GET or None, units=units)
+    units = selectors.staff_units(principal=principal, limit=SELECT_LIMIT + 1)
+    many = len(units) > SELECT_LIMIT
+    form = StaffFilterForm(request.GET or None, units=None if many else units, principal=principal)
     cleaned = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    unit = next((u for u in units if str(u.code) == cleaned.get("unit")), None)
+    chosen = cleaned.get("unit")  # a unit of the scope (picker) or its code (drop-down)
+    unit = chosen if many else next((u for u in units if str(u.code) == chosen), None)
     staff = selectors.list_staff(
         principal=principal,
         position=cleaned.get("position", ""),
