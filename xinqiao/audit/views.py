@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap, Role
 from xinqiao.access.scope import PrincipalRequest
+from xinqiao.core.exports import XLSX_OPTIONS, safe_row
 from xinqiao.orgs.models import OrgUnit
 
 from .forms import RESULT_SUGGESTIONS, EventSearchForm
@@ -131,22 +132,20 @@ def _csv_stream(events: Iterator[AuditEvent]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(_header())  # BOM: Excel opens UTF-8 Chinese text correctly
     for event in events:
-        yield writer.writerow(_row(event))
+        yield writer.writerow(safe_row(_row(event)))
 
 
 def _xlsx_file(events: Iterator[AuditEvent]) -> Any:
     """Write the workbook row by row (constant memory) to a temporary file and return it."""
     out = tempfile.TemporaryFile(suffix=".xlsx")
-    workbook = xlsxwriter.Workbook(
-        out, {"constant_memory": True, "strings_to_numbers": False, "strings_to_urls": False}
-    )
+    workbook = xlsxwriter.Workbook(out, {"constant_memory": True, **XLSX_OPTIONS})
     sheet = workbook.add_worksheet(_("Audit log")[:31])
     bold = workbook.add_format({"bold": True})
     sheet.write_row(0, 0, _header(), bold)
     for number, event in enumerate(events, start=1):
         if number > XLSX_MAX_ROWS:
             break
-        sheet.write_row(number, 0, _row(event))
+        sheet.write_row(number, 0, safe_row(_row(event)))
     workbook.close()
     out.seek(0)
     return out

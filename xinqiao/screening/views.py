@@ -26,6 +26,7 @@ from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.analytics.disclosure import SMALL_CELL
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.exports import XLSX_OPTIONS, safe_row
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
@@ -441,9 +442,7 @@ def results_export(request: PrincipalRequest, code: Any, school: Any) -> HttpRes
     columns = selectors.results_columns(campaign)
     buffer = io.BytesIO()
     # Never turn a cell into a formula or link ("=HYPERLINK(…)" typed as a name): XLSX injection.
-    book = xlsxwriter.Workbook(
-        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    )
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS})
     sheet = book.add_worksheet(_("Results")[:31])
     bold = book.add_format({"bold": True})
     header = [_("Student number"), _("Name"), _("Class"), _("Status"), _("Critical items")]
@@ -465,7 +464,7 @@ def results_export(request: PrincipalRequest, code: Any, school: Any) -> HttpRes
         ]
         for cell in row.cells(columns):
             values += [cell["score"], cell["band_label"], "、".join(cell["flags"])]
-        sheet.write_row(i, 0, values)
+        sheet.write_row(i, 0, safe_row(values))
     sheet.freeze_panes(1, 0)
     book.close()
     record_event(

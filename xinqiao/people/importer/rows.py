@@ -23,6 +23,7 @@ from phonenumbers import PhoneMetadata
 from stdnum.cn import ric
 
 from xinqiao.core import crypto
+from xinqiao.core.exports import FORMULA_STARTS, has_control_characters
 from xinqiao.orgs.models import Kind, OrgUnit
 
 from .. import search as search_keys
@@ -160,7 +161,12 @@ def text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        value = value.strip()
+        # An error report neutralises formula-like cells with an apostrophe: fixed and imported
+        # again, the cell reads as typed.
+        if value[:1] == "'" and value[1:2] in FORMULA_STARTS:
+            return value[1:]
+        return value
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float) and value.is_integer():
@@ -400,7 +406,7 @@ class RowChecker:
         name = text(cells[self.i_name])
         if not name:
             errors.append((h("name"), _("The name is missing.")))
-        elif len(name) > 60 or "\ufffd" in name:
+        elif len(name) > 60 or "\ufffd" in name or has_control_characters(name):
             errors.append((h("name"), _("The name is too long or contains unreadable characters.")))
         out[NAME] = name
         out[NAME_INITIALS] = search_keys.name_initials(name)
@@ -470,6 +476,11 @@ class RowChecker:
                 ok = False
             elif len(gname) > 60:
                 errors.append((h("guardian_name"), _("The guardian's name is too long.")))
+                ok = False
+            elif has_control_characters(gname):
+                errors.append(
+                    (h("guardian_name"), _("The guardian's name contains unreadable characters."))
+                )
                 ok = False
             relation = _relation(grel) if grel else GuardianRelation.OTHER
             if relation is None:

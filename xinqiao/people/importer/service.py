@@ -34,6 +34,7 @@ from xinqiao.access.scope import Principal, principal_for
 from xinqiao.audit.context import AuditContext, current
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.exports import safe_row
 from xinqiao.core.types import Actor
 from xinqiao.orgs.models import Kind, OrgUnit, Term
 from xinqiao.orgs.services import create_unit
@@ -177,7 +178,7 @@ class ErrorReport:
             self._writer.writerow([*report_header(), *self.headers])
         values = [text(c) for c in cells]
         for column, reason in errors:
-            self._writer.writerow([row_no, column, reason, *values])
+            self._writer.writerow(safe_row([row_no, column, reason, *values]))
 
     @property
     def written(self) -> bool:
