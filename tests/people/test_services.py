@@ -52,13 +52,29 @@ def test_update_student_refuses_unknown_fields(schools):
 @pytest.mark.parametrize(
     ("number", "masked"),
     [
-        ("G36010220130101001X", "G360***********001X"),
-        ("36010220130101001X", "360***********001X"),
+        ("G36010220130101001X", "G360**************X"),
+        ("36010220130101001X", "360**************X"),
         ("ABC", "ABC"),
     ],
 )
 def test_mask_student_number(number, masked):
     assert selectors.mask_student_number(number) == masked
+
+
+def test_masked_id_number_with_the_birth_date_and_gender_leaves_many_candidates():
+    """Issue 13: the profile shows the birth date and gender next to the masked ID number. An
+    attacker who also knows the county (the worst case) enumerates what the mask hides; with the
+    last four shown that left one candidate (001X), now dozens."""
+    from stdnum.cn import ric
+
+    masked = selectors.mask_student_number("G36010220130101001X")
+    assert masked == "G360" + "*" * 14 + "X"  # nothing of the sequence shows
+    candidates = [
+        f"36010220130101{seq:03d}"
+        for seq in range(1000)
+        if seq % 2 == 1 and ric.calc_check_digit(f"36010220130101{seq:03d}") == masked[-1]
+    ]
+    assert len(candidates) >= 30
 
 
 def test_search_by_id_number_uses_the_keyed_hash(schools):

@@ -13,12 +13,15 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Schema
+from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_read
+from xinqiao.core.errors import DomainError
 from xinqiao.people import selectors as people
+from xinqiao.people.services import note_number_search
 
 from .schemas import (
     EnrolmentOut,
@@ -107,6 +110,10 @@ def students(request: HttpRequest, filters: Query[StudentFilter]) -> dict[str, A
     unit = people.scoped_unit(principal=principal, code=filters.unit) if filters.unit else None
     if filters.unit and unit is None:
         raise Http404
+    try:
+        note_number_search(actor=principal.user, text=filters.q)
+    except DomainError as refused:
+        raise HttpError(429, str(refused)) from refused
     qs = people.list_students(principal=principal, text=filters.q, unit=unit)
     page = Paginator(qs, PAGE_SIZE).get_page(filters.page)
     return {

@@ -47,6 +47,15 @@ def _looks_like_id_number(text: str) -> bool:
     return len(compact) == 18 and compact[:17].isdigit()
 
 
+def exact_number_kind(text: str) -> str:
+    """ "id_number" or "student_number" when `text` is a whole number of that kind (the 学籍号
+    embeds the ID number): such a search is audited and rate limited (services)."""
+    text = (text or "").strip()
+    if _looks_like_id_number(text):
+        return "id_number"
+    return "student_number" if STUDENT_NUMBER_RE.match(normalise_student_number(text)) else ""
+
+
 def search_students(qs: StudentQuerySet, text: str) -> StudentQuerySet:
     """By name (contains), 学籍号 (exact) or 身份证号 (exact, through its keyed hash)."""
     text = text.strip()

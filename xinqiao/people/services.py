@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from xinqiao.audit.services import record_event
 from xinqiao.core.crypto import keyed_hash
 from xinqiao.core.errors import DomainError
+from xinqiao.core.ratelimit import allow
 from xinqiao.core.types import Actor
 from xinqiao.orgs.models import Kind, OrgUnit, Term
 
@@ -34,6 +35,40 @@ from .validators import (
 )
 
 STUDENT_FIELDS = ("name", "gender", "birth_date", "status", *FAMILY_FLAGS)
+
+
+# Exact-number searches per user in a window: a person looks a student up, a script tries IDs.
+NUMBER_SEARCH_LIMIT = 30
+NUMBER_SEARCH_WINDOW = 10 * 60  # seconds
+
+
+def note_number_search(*, actor: Actor, text: str) -> None:
+    """Audit a search by a whole ID or student number (its keyed hash, never the number) and
+    refuse it past NUMBER_SEARCH_LIMIT in NUMBER_SEARCH_WINDOW; other searches pass untouched."""
+    from .selectors import exact_number_kind
+
+    kind = exact_number_kind(text)
+    if not kind or actor is None:
+        return
+    if not allow(
+        f"xq:number-search:{actor.pk}", limit=NUMBER_SEARCH_LIMIT, window=NUMBER_SEARCH_WINDOW
+    ):
+        record_event(
+            actor=actor,
+            action="people.number_search.refused",
+            fields={"kind": kind},
+            result="denied",
+        )
+        raise DomainError(
+            _("Too many searches by number. Try again in %(minutes)d minutes.")
+            % {"minutes": NUMBER_SEARCH_WINDOW // 60}
+        )
+    number = normalise_id_number(text) if kind == "id_number" else normalise_student_number(text)
+    record_event(
+        actor=actor,
+        action="people.number_search.done",
+        fields={"kind": kind, "hash": keyed_hash(number)},
+    )
 
 
 def _school_of_class(school_class: OrgUnit) -> OrgUnit:

@@ -72,7 +72,11 @@ def validate_mobile(value: str) -> None:
 
 
 def mask_id_number(value: str) -> str:
-    """Show the first 3 and last 4 characters only: 360***********123X."""
+    """Show the first 3 characters and the check character only: 360**************X.
+
+    The birth date is shown on the profile: with the last 4 (sequence and check digit) visible
+    too, only the county's 3 digits were hidden, and the check digit left about one guess in ten
+    (issue 13). Now the sequence stays hidden as well: hundreds of candidates."""
     if not value:
         return ""
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    return value[:3] + "*" * (len(value) - 4) + value[-1:]

@@ -87,14 +87,22 @@ def _student_filters(request: PrincipalRequest) -> tuple[StudentFilterForm, OrgU
 def student_list(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
     form, unit = _student_filters(request)
+    text, refused = form.value("q"), False
+    try:
+        services.note_number_search(actor=request.user, text=text)
+    except DomainError as error:
+        form.add_error("q", str(error))
+        refused = True
     students = selectors.list_students(
         principal=principal,
-        text=form.value("q"),
+        text=text,
         unit=unit,
         status=form.value("status"),
         gender=form.value("gender"),
         flags=form.value("flags"),
     )
+    if refused:
+        students = students.none()
     page = Paginator(students, PAGE_SIZE).get_page(request.GET.get("page"))
     for student in page:
         student.masked_number = selectors.mask_student_number(student.student_number)  # type: ignore[attr-defined]
