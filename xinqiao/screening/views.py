@@ -26,7 +26,7 @@ from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.analytics.disclosure import SMALL_CELL
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
-from xinqiao.core.exports import XLSX_OPTIONS, safe_row
+from xinqiao.core.exports import XLSX_OPTIONS
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
@@ -464,7 +464,7 @@ def results_export(request: PrincipalRequest, code: Any, school: Any) -> HttpRes
         ]
         for cell in row.cells(columns):
             values += [cell["score"], cell["band_label"], "、".join(cell["flags"])]
-        sheet.write_row(i, 0, safe_row(values))
+        sheet.write_row(i, 0, values)
     sheet.freeze_panes(1, 0)
     book.close()
     record_event(
