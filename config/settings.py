@@ -147,6 +147,10 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Lock an account+IP for 30 minutes after 5 failed logins.
+# The reverse proxies whose X-Forwarded-For names the client (xinqiao/core/client.py): addresses
+# or networks, e.g. "127.0.0.1,::1" for nginx on the same machine. Empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "xinqiao.core.client.client_ip"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -157,6 +157,18 @@ def test_code_guessing_is_rate_limited(world, sitting):
     assert COOKIE_NAME not in blocked.cookies
 
 
+def test_code_guessing_behind_the_proxy_blocks_that_client_only(world, sitting, settings):
+    """Behind the proxy every REMOTE_ADDR is the proxy: one pupil's guesses blocked the city."""
+    settings.TRUSTED_PROXIES = ["10.0.0.2"]
+    guesser = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.66")
+    classmate = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    for _ in range(FAILURE_LIMIT):
+        guesser.post("/take/", {"code": "QQQQQQ", "student_number": "G123456"})
+
+    assert enter(guesser, sitting, world.stu_a1).status_code == 429
+    assert enter(classmate, sitting, world.stu_a1).status_code == 302
+
+
 def test_forged_cookie_is_not_signed_in(world, sitting, campaign):
     client = Client()
     client.cookies[COOKIE_NAME] = "eyJhIjoxfQ:forged:signature"

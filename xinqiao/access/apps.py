@@ -11,7 +11,10 @@ class AccessConfig(AppConfig):
         from xinqiao.core import navigation
         from xinqiao.core.navigation import NavItem, register
 
+        from . import signin_audit
         from .roles import Cap
+
+        signin_audit.connect()
 
         register(
             NavItem(

@@ -3,6 +3,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from xinqiao.audit.context import AuditContext, current
+from xinqiao.core.client import client_ip
 
 from .scope import principal_for
 
@@ -16,9 +17,7 @@ class PrincipalMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         principal = principal_for(request.user)
         request.principal = principal  # type: ignore[attr-defined]  # typed by PrincipalRequest
-        token = current.set(
-            AuditContext(ip=request.META.get("REMOTE_ADDR"), role=principal.primary_role)
-        )
+        token = current.set(AuditContext(ip=client_ip(request), role=principal.primary_role))
         try:
             return self.get_response(request)
         finally:

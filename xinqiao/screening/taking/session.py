@@ -13,6 +13,8 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 
+from xinqiao.core.client import client_ip
+
 COOKIE_NAME = "xq_take"
 _SALT = "xinqiao.screening.take"
 # A sitting lasts a lesson; a make-up can run late. After this the student signs in again.
@@ -62,7 +64,7 @@ def bound_assignment_id(request: HttpRequest) -> int | None:
 
 
 def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    return client_ip(request)  # the real client behind the proxy: never one counter for all
 
 
 def _failure_key(request: HttpRequest, code: str = "") -> str:
