@@ -529,7 +529,7 @@ def test_my_tasks_mentor_sees_own_tasks(class_world, client_for):
         assert trace not in html, trace
 
 
-def test_my_tasks_committee_member_sees_only_keep_an_eye(class_world, client_for):
+def test_my_tasks_committee_member_sees_no_classmate_and_no_count(class_world, client_for):
     w = class_world
     team(w.in_case_case, w.committee, tier=3, task="内部措辞不应给学生看到", by=w.psych)
     other = case(student(w.class_a1, "别人的任务生"), level="orange", owner=w.psych)
@@ -543,8 +543,12 @@ def test_my_tasks_committee_member_sees_only_keep_an_eye(class_world, client_for
 
     html = html_of(response)
     assert response.status_code == 200
-    assert "在案生" in html
-    assert "Keep an eye on your classmate and tell the psychology teacher about any change" in html
+    assert "在案生" not in html  # a child never learns who has a case (issue 13)
+    assert 'data-testid="peer-guidance"' in html
+    assert 'data-row="task"' not in html
+    home = html_of(get(client_for(w.committee), "home"))
+    assert "在案生" not in home
+    assert 'data-count="cases.my_tasks.tasks"' not in home
     assert "内部措辞不应给学生看到" not in html
     assert "别人的任务生" not in html
     assert reverse("alerts:concern-create") in html

@@ -253,26 +253,26 @@ def test_only_the_schools_psychology_teacher_changes_the_team(world, case_a1, wh
         )
 
 
-def test_add_usual_team_adds_leaders_owner_head_teacher_and_committee(
+def test_add_usual_team_adds_leaders_owner_and_head_teacher_never_a_child(
     world, case_a1, committee_a1b, psych2
 ):
     added = services.add_usual_team(case_a1, actor=world.psych)
     got = sorted((m.user.username, m.tier) for m in added)
     assert got == [
-        ("committee_a1b", 3),
         ("head_teacher_a1", 2),
         ("psych_a", 1),
         ("school_admin_a", 1),
     ]
-    assert len(actions("cases.team_member.added")) == 4
-    # psych2 is not the owner; the mentor is chosen one by one; the student is never added.
+    assert len(actions("cases.team_member.added")) == 3
+    # psych2 is not the owner; the mentor and committee members (children, who must not learn
+    # who has a case) are chosen one by one; the student is never added.
     assert services.add_usual_team(case_a1, actor=world.psych) == []
     recipients = set(
         Notification.objects.filter(kind="case.team.added").values_list(
             "recipient__username", flat=True
         )
     )
-    assert recipients == {"committee_a1b", "head_teacher_a1", "school_admin_a"}  # not the actor
+    assert recipients == {"head_teacher_a1", "school_admin_a"}  # not the actor
 
 
 def test_remove_member_keeps_the_row_and_allows_adding_again(world, case_a1):
@@ -302,8 +302,20 @@ def test_closed_case_refuses_changes(world):
 # --- my tasks ---------------------------------------------------------------------------------
 
 
+def test_a_committee_member_added_by_hand_is_told_nothing(world, case_a1, committee_a1b):
+    member = services.add_team_member(
+        case_a1, actor=world.psych, user=committee_a1b, role=Role.COMMITTEE_MEMBER
+    )
+
+    assert member.tier == 3
+    assert not Notification.objects.filter(recipient=committee_a1b).exists()
+
+
 def test_my_tasks_show_task_and_student_but_no_level(world, case_a1, committee_a1b):
     services.add_usual_team(case_a1, actor=world.psych)
+    services.add_team_member(
+        case_a1, actor=world.psych, user=committee_a1b, role=Role.COMMITTEE_MEMBER
+    )
     [task] = selectors.my_tasks(world.head_teacher)
     assert (task.student_name, task.class_name, task.tier) == ("王小明", "七(1)班", 2)
     assert (

@@ -183,18 +183,20 @@ def add_team_member(
     if CaseTeamMember.objects.filter(case=case, user=user, removed_at__isnull=True).exists():
         raise DomainError(_("This person is already on the team."), field="member")
     member = _add_member(case, actor=actor, user=user, role=role, task=task)
-    _notify_new_members(case, [user], actor=actor)
+    if member.tier != TeamTier.PEERS:  # a child is never told that a classmate has a case
+        _notify_new_members(case, [user], actor=actor)
     return member
 
 
-USUAL_ROLES = (Role.SCHOOL_ADMIN, Role.PSYCHOLOGY_TEACHER, Role.HEAD_TEACHER, Role.COMMITTEE_MEMBER)
+# Committee members are children: they are added one by one, knowingly, never by default.
+USUAL_ROLES = (Role.SCHOOL_ADMIN, Role.PSYCHOLOGY_TEACHER, Role.HEAD_TEACHER)
 
 
 @transaction.atomic
 def add_usual_team(case: Case, *, actor: User) -> list[CaseTeamMember]:
-    """Add the usual team in one action: the school's moral-education leaders, the case owner,
-    the student's head teacher and the class's committee members (mentors are chosen one by
-    one). People already on the team are left as they are; returns the members added."""
+    """Add the usual team in one action: the school's moral-education leaders, the case owner and
+    the student's head teacher (mentors and committee members are chosen one by one). People
+    already on the team are left as they are; returns the members added."""
     case = _check(case, actor)
     present = set(
         CaseTeamMember.objects.filter(case=case, removed_at__isnull=True).values_list(

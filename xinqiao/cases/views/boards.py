@@ -147,13 +147,15 @@ def my_class(request: PrincipalRequest) -> HttpResponse:
 @requires(Cap.VIEW_CASE_TASKS)
 def my_tasks(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
-    tasks = _page(request, selectors.my_tasks(principal=principal), "tasks")
+    peers_only = selectors.only_peer_tasks(principal)
+    # A committee member (a child) is never shown which classmate has a case, nor how many.
+    tasks = None if peers_only else _page(request, selectors.my_tasks(principal=principal), "tasks")
     return render(
         request,
         "cases/boards/my_tasks.html",
         {
             "tasks": tasks,
-            "peers_only": selectors.only_peer_tasks(principal),
+            "peers_only": peers_only,
             "can_open_profile": principal.can(Cap.VIEW_STUDENTS),
             "can_report": principal.can(Cap.FILE_CONCERN),
         },

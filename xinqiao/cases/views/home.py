@@ -102,10 +102,12 @@ def my_class_panel(principal: Any, now: datetime.datetime) -> HomePanel:
 
 
 def my_tasks_panel(principal: Any, now: datetime.datetime) -> HomePanel | None:
-    """Mentors and committee members: how many tasks they have, never whose (the tasks page
-    shows each what their tier allows)."""
+    """Mentors: how many tasks they have, never whose (the tasks page shows what their tier
+    allows). Committee members get no panel."""
     if principal.can(Cap.VIEW_CLASS_ATTENTION):
         return None  # the head teacher's class panel already counts them
+    if selectors.only_peer_tasks(principal):
+        return None  # a committee member is a child: not even how many classmates have a case
     url = _url("cases:my-tasks")
     return HomePanel(
         title=_("My tasks"),
