@@ -99,9 +99,16 @@ def test_the_personal_code_works_whatever_the_campaigns_fallback(world, codes):
 
 
 def test_sign_in_by_personal_code_is_one_lookup(world, sitting, codes):
+    # As in real use, the database session has prepared its statements (PostgreSQL) already.
+    with pytest.raises(TakingError):
+        taking.sign_in(sitting_code="ZZZZZZ", personal_code=codes["a1"])
     with CaptureQueriesContext(connection) as ctx:
         taking.sign_in(sitting_code=sitting.code, personal_code=codes["a1"])
-    lookups = [q["sql"] for q in ctx.captured_queries if "personal_code_hash" in q["sql"]]
+    lookups = [  # PostgreSQL runs the statement prepared (EXECUTE xq_take_sign_in_personal)
+        q["sql"]
+        for q in ctx.captured_queries
+        if "personal_code_hash" in q["sql"] or "xq_take_sign_in_personal" in q["sql"]
+    ]
     assert len(lookups) == 1
     assert codes["a1"] not in " ".join(q["sql"] for q in ctx.captured_queries)
 
