@@ -115,10 +115,10 @@ def _enter(page, code: str, student) -> None:
     page.goto("/take/")
     page.locator("input[name=code]").fill(code)
     with page.expect_navigation():
-        page.locator("form[data-testid=enter-form] button[type=submit]").click()
+        page.locator("form[data-testid=enter-form] button[type=submit]").first.click()
     page.locator("input[name=student_number]").fill(student.student_number)
     with page.expect_navigation():
-        page.locator("form[data-testid=enter-form] button[type=submit]").click()
+        page.locator("form[data-testid=enter-form] button[type=submit]").first.click()
     page.locator("form[data-take].is-enhanced").wait_for()
 
 

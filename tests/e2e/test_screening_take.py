@@ -53,10 +53,10 @@ def enter(page, sitting, student) -> None:
     page.goto("/take/")
     page.locator("input[name=code]").fill(sitting.code.lower())
     with page.expect_navigation():
-        page.locator("form[data-testid=enter-form] button[type=submit]").click()
+        page.locator("form[data-testid=enter-form] button[type=submit]").first.click()
     page.locator("input[name=student_number]").fill(student.student_number)
     with page.expect_navigation():
-        page.locator("form[data-testid=enter-form] button[type=submit]").click()
+        page.locator("form[data-testid=enter-form] button[type=submit]").first.click()
     page.locator("form[data-take].is-enhanced").wait_for()
 
 

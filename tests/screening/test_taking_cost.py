@@ -63,7 +63,7 @@ def test_sign_in_is_one_lookup_one_update_and_the_audit_append(world, sitting, c
     assignment = assignment_of(campaign, world.stu_a1)
     assert (event.object_type, event.object_id) == ("screening.assignment", str(assignment.pk))
     assert event.school_id == assignment.school_id
-    assert event.fields == {"via": "sitting", "sitting": sitting.code}
+    assert event.fields == {"via": "sitting", "sitting": sitting.code, "identity": "number"}
     assert event.actor_role == "student"
     assert verify_chain()[0]
 

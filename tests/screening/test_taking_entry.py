@@ -43,7 +43,7 @@ def test_code_then_number_binds_the_browser_and_marks_started(world, sitting, ca
     assert assignment.started_at is not None
     event = AuditEvent.objects.get(action="screening.assignment.started")
     assert event.object_id == str(assignment.pk)
-    assert event.fields == {"via": "sitting", "sitting": sitting.code}
+    assert event.fields == {"via": "sitting", "sitting": sitting.code, "identity": "number"}
 
 
 def test_questionnaire_page_renders_battery_with_instructions_and_licence(world, sitting):

@@ -61,6 +61,10 @@ class Cap(models.TextChoices):
     VIEW_SCREENING_RESULTS = "view_screening_results", _("See individual screening results")
     MANAGE_ASSIGNMENTS = "manage_assignments", _("Mark students absent and assign re-sits")
     RUN_SITTINGS = "run_sittings", _("Open a class screening sitting")
+    PRINT_SIGN_IN_SLIPS = (
+        "print_sign_in_slips",
+        _("Print a class's sign-in slips and reissue personal codes"),
+    )
     RECORD_CONSENT = "record_consent", _("Record guardian consent for screening")
     VIEW_ALERTS = "view_alerts", _("See alerts of students in scope")
     HANDLE_ALERTS = "handle_alerts", _("Acknowledge and verify alerts")
@@ -171,7 +175,12 @@ _SCREENING_CAPS: dict[str, frozenset[str]] = {
     Role.DISTRICT_ADMIN: frozenset({C.MANAGE_CAMPAIGNS, C.VIEW_SCREENING_PROGRESS}),
     Role.STATION_COUNSELLOR: frozenset({C.VIEW_SCREENING_PROGRESS}),
     Role.SCHOOL_ADMIN: frozenset(
-        {C.VIEW_SCREENING_PROGRESS, C.VIEW_CLASS_PROGRESS, C.RECORD_CONSENT}
+        {
+            C.VIEW_SCREENING_PROGRESS,
+            C.VIEW_CLASS_PROGRESS,
+            C.RECORD_CONSENT,
+            C.PRINT_SIGN_IN_SLIPS,
+        }
     ),
     Role.PSYCHOLOGY_TEACHER: frozenset(
         {
@@ -182,9 +191,12 @@ _SCREENING_CAPS: dict[str, frozenset[str]] = {
             C.MANAGE_ASSIGNMENTS,
             C.RUN_SITTINGS,
             C.RECORD_CONSENT,
+            C.PRINT_SIGN_IN_SLIPS,
         }
     ),
-    Role.HEAD_TEACHER: frozenset({C.VIEW_CLASS_PROGRESS, C.RUN_SITTINGS, C.RECORD_CONSENT}),
+    Role.HEAD_TEACHER: frozenset(
+        {C.VIEW_CLASS_PROGRESS, C.RUN_SITTINGS, C.RECORD_CONSENT, C.PRINT_SIGN_IN_SLIPS}
+    ),
 }
 for _role, _caps in _SCREENING_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps

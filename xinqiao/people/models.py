@@ -114,6 +114,12 @@ class Student(models.Model):
     id_tail_hash = models.CharField(
         max_length=16, blank=True, db_index=True, editable=False, db_default=""
     )
+    # The personal sign-in code (people/personal_codes.py): encrypted, so the class slip can be
+    # printed again, and a keyed hash that sign-in compares. Empty until first issued.
+    personal_code = EncryptedTextField(
+        _("personal sign-in code"), blank=True, editable=False, db_default=""
+    )
+    personal_code_hash = models.CharField(max_length=64, blank=True, editable=False, db_default="")
     status = models.CharField(
         _("status"), max_length=16, choices=StudentStatus.choices, default=StudentStatus.ENROLLED
     )
@@ -166,6 +172,13 @@ class Student(models.Model):
                 fields=["school", "name_initials"],
                 name="student_school_initials_like",
                 opclasses=["", "varchar_pattern_ops"],
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["personal_code_hash"],
+                condition=~Q(personal_code_hash=""),
+                name="student_personal_code_unique",
             ),
         ]
 

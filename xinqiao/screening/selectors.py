@@ -675,3 +675,25 @@ def campaign_coverable_units(principal: Principal) -> QuerySet[OrgUnit]:
         )
         q |= Q(path__gte=owner.path, path__lt=owner.path + "~", kind__in=kinds)
     return OrgUnit.objects.filter(q).order_by("path")
+
+
+def get_slip_class(principal: Principal, class_code: Any) -> OrgUnit:
+    """A class whose sign-in slips the user may print: 404 outside the user's areas (or not a
+    class), 403 without PRINT_SIGN_IN_SLIPS there."""
+    unit = OrgUnit.objects.filter(code=class_code, kind=Kind.CLASS).select_related("parent").first()
+    if unit is None or not principal.sees_unit(unit, Cap.VIEW_ORG_TREE):
+        raise Http404
+    if not principal.sees_unit(unit, Cap.PRINT_SIGN_IN_SLIPS):
+        raise PermissionDenied
+    return unit
+
+
+def slip_students(principal: Principal, school_class: OrgUnit) -> list[Student]:
+    """The enrolled students of the class, by name, as the user may print them."""
+    return list(
+        principal.students(cap=Cap.PRINT_SIGN_IN_SLIPS)
+        .filter(school_class=school_class)
+        .enrolled()
+        .select_related("school_class__parent")
+        .order_by("name", "student_number")
+    )

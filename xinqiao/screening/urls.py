@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import slips, views
 
 app_name = "screening"
 
@@ -26,6 +26,17 @@ urlpatterns = [
     path("<uuid:code>/results/<uuid:school>/", views.results, name="results"),
     path(
         "<uuid:code>/results/<uuid:school>/export.xlsx", views.results_export, name="results-export"
+    ),
+    path("classes/<uuid:class_code>/slips/", slips.class_slips, name="class-slips"),
+    path(
+        "classes/<uuid:class_code>/slips/reissue/",
+        slips.reissue_class,
+        name="class-slips-reissue",
+    ),
+    path(
+        "classes/<uuid:class_code>/slips/reissue/<uuid:student>/",
+        slips.reissue_student,
+        name="student-code-reissue",
     ),
     path("sittings/<uuid:key>/", views.sitting_screen, name="sitting-screen"),
     path("sittings/<uuid:key>/status/", views.sitting_status, name="sitting-status"),

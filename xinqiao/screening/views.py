@@ -28,12 +28,14 @@ from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
 from xinqiao.core.exports import XLSX_OPTIONS
 from xinqiao.core.forms import apply_service_error
+from xinqiao.core.qr import qr_svg
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
 
 from . import selectors, services
 from .forms import BatteryForm, CampaignForm
 from .models import Assignment, BatteryEntry, CampaignStatus, Sitting
+from .taking.links import sitting_url
 
 # --- campaigns -------------------------------------------------------------------------------
 
@@ -222,6 +224,7 @@ def my_classes(request: PrincipalRequest) -> HttpResponse:
         "screening/my_classes.html",
         {
             "campaigns": selectors.my_classes(principal),
+            "can_print_slips": principal.can(Cap.PRINT_SIGN_IN_SLIPS),
             "notifications": selectors.unread_notifications(request.user),
         },
     )
@@ -243,6 +246,7 @@ def class_progress(request: PrincipalRequest, code: Any, class_code: Any) -> Htt
             "entries": entries,
             "states": selectors.class_states(principal, campaign, school_class),
             "sitting": sitting,
+            "can_print_slips": principal.sees_unit(school_class, Cap.PRINT_SIGN_IN_SLIPS),
             "can_run_sitting": principal.sees_unit(school_class, Cap.RUN_SITTINGS)
             and campaign.status == CampaignStatus.OPEN,
             "can_consent": principal.sees_unit(school_class, Cap.RECORD_CONSENT)
@@ -368,9 +372,21 @@ def _sitting_context(sitting: Sitting) -> dict[str, Any]:
 
 @requires(Cap.RUN_SITTINGS)
 def sitting_screen(request: PrincipalRequest, key: Any) -> HttpResponse:
-    """The classroom screen: the code, large, and how many have finished."""
+    """The classroom screen: the code, large, with a QR code of the sign-in page that has the
+    code filled in, and how many have finished."""
     sitting = selectors.get_sitting(request.principal, key)
-    return render(request, "screening/sitting_screen.html", _sitting_context(sitting))
+    context = _sitting_context(sitting)
+    try:
+        link = sitting_url(request, sitting.code)
+    except NoReverseMatch:  # the student side is not mounted
+        link = ""
+    context["sitting_link"] = link
+    context["sitting_qr"] = (
+        qr_svg(link, title=_("QR code of the sign-in page"), css_class="qr sitting-qr")
+        if link
+        else ""
+    )
+    return render(request, "screening/sitting_screen.html", context)
 
 
 @requires(Cap.RUN_SITTINGS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -12,18 +11,19 @@ from django.utils.translation import gettext as _
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_event
+from xinqiao.core.codes import UNAMBIGUOUS_ALPHABET, random_code
 from xinqiao.core.errors import DomainError
 from xinqiao.core.types import Actor
 from xinqiao.orgs.models import Kind, OrgUnit
 
 from ..models import Assignment, Campaign, CampaignStatus, Sitting
 
-SITTING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+SITTING_ALPHABET = UNAMBIGUOUS_ALPHABET  # no 0/O, 1/I/L
 SITTING_CODE_LENGTH = 6
 
 
 def _new_sitting_code() -> str:
-    return "".join(secrets.choice(SITTING_ALPHABET) for _ in range(SITTING_CODE_LENGTH))
+    return random_code(SITTING_CODE_LENGTH)
 
 
 def can_run_sitting(actor: Actor, school_class: OrgUnit) -> bool:

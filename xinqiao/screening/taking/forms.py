@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class EnterForm(forms.Form):
-    """Sitting code plus the student's identity: the number, or its last digits and birth date."""
+    """Sitting code plus the student's identity: the personal code from the class slip, or (the
+    fallback) the number, or its last digits and birth date."""
 
     code = forms.CharField(
         label=_("Sitting code"),
@@ -20,6 +21,22 @@ class EnterForm(forms.Form):
             }
         ),
         help_text=_("The six characters shown on the classroom screen."),
+    )
+    personal_code = forms.CharField(
+        label=_("Personal code"),
+        max_length=16,
+        required=False,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "inputmode": "text",
+                "class": "form-control form-control-lg take-code",
+                "data-personal-code": "",
+            }
+        ),
+        help_text=_("The eight characters on your sign-in slip, e.g. ABCD-EFGH."),
     )
     student_number = forms.CharField(
         label=_("National student number (全国学籍号)"),

@@ -33,6 +33,11 @@ from xinqiao.core.errors import DomainError
 from xinqiao.instruments.definition import Definition, Item, UnknownInstrumentError
 from xinqiao.instruments.engine import score_response
 from xinqiao.instruments.selectors import definition_for
+from xinqiao.people.personal_codes import (
+    is_personal_code,
+    normalise_personal_code,
+    personal_code_hash,
+)
 
 from ..hooks import run_submission_hooks
 from ..models import (
@@ -47,7 +52,6 @@ from ..models import (
     StudentLogin,
 )
 
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _CODE_RE = re.compile(r"^[A-Z0-9]{4,8}$")
 _CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,48}$")
 MAX_BATCH = 400  # answers per autosave request (the largest battery is well below this)
@@ -182,6 +186,7 @@ class SignIn:
 
 # The student's identity, by the campaign's `student_login`.
 _MATCH = {
+    "personal": "st.personal_code_hash = %s",
     "number": "st.student_number = %s",
     "digits": "st.student_number LIKE %s ESCAPE '\\' AND st.birth_date = %s",
 }
@@ -189,7 +194,8 @@ _MATCH = {
 
 @functools.cache
 def _sign_in_sql(match: str, vendor: str) -> str:
-    """The open sitting with its campaign and — for `match` ("number" / "digits", "" for none) —
+    """The open sitting with its campaign and — for `match` ("personal" / "number" / "digits", ""
+    for none) —
     the assignments of the matching student in the sitting's class: one statement."""
     from xinqiao.people.models import Student
 
@@ -208,10 +214,17 @@ def _sign_in_sql(match: str, vendor: str) -> str:
 
 
 def _sign_in_rows(
-    code: str, match: str, number: str, digits: str, birth_date: datetime.date | None
+    code: str,
+    match: str,
+    number: str,
+    digits: str,
+    birth_date: datetime.date | None,
+    personal_hash: str = "",
 ) -> list[tuple[Any, ...]]:
     params: list[Any]
-    if match == "number":
+    if match == "personal":
+        params = [personal_hash, code]
+    elif match == "number":
         params = [number, code]
     elif match == "digits":
         escaped = digits.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -233,21 +246,33 @@ def sign_in(
     student_number: str | None = None,
     last_digits: str | None = None,
     birth_date: datetime.date | None = None,
+    personal_code: str | None = None,
 ) -> SignIn:
     """Step 1, the sitting code; step 2, the student's identity (both may come at once).
 
-    The open sitting (campaign open, sitting not ended), its campaign and the student's
-    assignment in the sitting's class are read in one statement. With the identity given, the
-    assignment's status becomes `started` (first time) and the audit event
+    The identity is the student's personal code (people/personal_codes.py, matched by its keyed
+    hash) or, as a fallback, the campaign's route (`student_login`: the number, or its last
+    digits and the birth date). The open sitting (campaign open, sitting not ended), its campaign
+    and the student's assignment in the sitting's class are read in one statement. With the
+    identity given, the assignment's status becomes `started` (first time) and the audit event
     `screening.assignment.started` is written. Raises TakingError with a message for the student."""
     code = normalise_code(sitting_code)
     now = timezone.now()
     number = (student_number or "").strip().upper()
     digits = (last_digits or "").strip()
+    personal = normalise_personal_code(personal_code)
+    by_personal = is_personal_code(personal)
     by_number = 4 <= len(number) <= 20
     by_digits = 4 <= len(digits) <= 20 and birth_date is not None
-    match = "number" if by_number else ("digits" if by_digits else "")
-    rows = _sign_in_rows(code, match, number, digits, birth_date) if _CODE_RE.match(code) else []
+    match = (
+        "personal" if by_personal else ("number" if by_number else ("digits" if by_digits else ""))
+    )
+    personal_hash = personal_code_hash(personal) if by_personal else ""
+    rows = (
+        _sign_in_rows(code, match, number, digits, birth_date, personal_hash)
+        if _CODE_RE.match(code)
+        else []
+    )
     if not rows:
         raise TakingError(
             _("There is no open sitting with this code. Check the code on the classroom screen."),
@@ -261,7 +286,14 @@ def sign_in(
             _("This screening is not open at the moment. Please ask your teacher."), code="closed"
         )
     mode = "digits" if login == StudentLogin.LAST_DIGITS_BIRTH_DATE else "number"
-    if not (bool(last_digits or birth_date) if mode == "digits" else bool(student_number)):
+    if personal:  # a personal code typed (maybe mistyped) wins over the fallback
+        if not by_personal:
+            raise TakingError(
+                _("A personal code has eight letters and digits, e.g. ABCD-EFGH."),
+                code="not_found",
+            )
+        mode = "personal"
+    elif not (bool(last_digits or birth_date) if mode == "digits" else bool(student_number)):
         return SignIn(code=code, mode=mode, assignment_id=None)
     if mode == "digits" and not by_digits:
         raise TakingError(
@@ -271,7 +303,7 @@ def sign_in(
     if mode == "number" and not by_number:
         raise TakingError(_("Enter your national student number."), code="not_found")
     if match != mode:  # the form also carried the other kind of identity: look up this one
-        rows = _sign_in_rows(code, mode, number, digits, birth_date)
+        rows = _sign_in_rows(code, mode, number, digits, birth_date, personal_hash)
     # A re-sit is a newer assignment for the same student: the open one wins.
     found = sorted(
         (r[6:] for r in rows if r[6] is not None),
@@ -295,6 +327,7 @@ def sign_in(
         now=now,
         via="sitting",
         sitting=code,
+        identity=mode,
     )
     return SignIn(code=code, mode=mode, assignment_id=assignment_id)
 
@@ -327,6 +360,7 @@ def _mark_started(
     now: datetime.datetime,
     via: str,
     sitting: str = "",
+    identity: str = "",
 ) -> None:
     if status != AssignmentStatus.STARTED:
         at = connection.ops.adapt_datetimefield_value(now)
@@ -345,6 +379,8 @@ def _mark_started(
     fields: dict[str, Any] = {"via": via}
     if sitting:
         fields["sitting"] = sitting
+    if identity:  # how the student proved who they are: personal / number / digits
+        fields["identity"] = identity
     record_event(
         actor=None,
         action="screening.assignment.started",
@@ -478,7 +514,7 @@ _prepared_sessions: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictio
 def _prepared() -> dict[str, str]:
     """Every statement prepared in a session, by name (all at once: one round trip)."""
     out = {name: _sql(name, "postgresql") for name in ("bound", "drafts", "claim", "start")}
-    for match in ("", "number", "digits"):
+    for match in ("", "personal", "number", "digits"):
         out[f"sign_in_{match or 'code'}"] = _sign_in_sql(match, "postgresql")
     for rows in range(1, UPSERT_PREPARED_MAX + 1):
         out[f"upsert_{rows}"] = _upsert_sql(rows)

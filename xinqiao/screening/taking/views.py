@@ -51,7 +51,10 @@ def _render_enter(
 @never_cache
 @require_http_methods(["GET", "POST"])
 def enter(request: HttpRequest) -> HttpResponse:
-    """Step 1: the sitting code. Step 2: the student's number (or last digits + birth date).
+    """The sitting code and the student's personal code, in one POST (`/take/?code=…` fills in
+    the sitting code; the personal QR's `#p=…` fills in the personal code in the browser, so it
+    never reaches the server's logs). Fallback ("no personal code?"): the sitting code alone,
+    then the campaign's route (the number, or last digits + birth date).
 
     Both can come in one POST. Wrong codes and unknown students count against the client address
     (code guessing); past the limit nothing is looked up."""
@@ -76,6 +79,8 @@ def enter(request: HttpRequest) -> HttpResponse:
             student_number=data["student_number"],
             last_digits=data["last_digits"],
             birth_date=data["birth_date"],
+            # "No personal code?": the fallback button asks for the campaign's route.
+            personal_code="" if request.POST.get("fallback") else data["personal_code"],
         )
     except TakingError as exc:
         if exc.code == "not_found":
@@ -85,11 +90,13 @@ def enter(request: HttpRequest) -> HttpResponse:
         mode = (
             "code"
             if exc.code in ("unknown_code", "closed")
+            or (data["personal_code"].strip() and not request.POST.get("fallback"))
             else ("digits" if request.POST.get("mode") == "digits" else "number")
         )
         return _render_enter(request, form, mode=mode, error=exc.message, status=400)
-    if entry.assignment_id is None:  # the code is right: now who the student is
-        return _render_enter(request, EnterForm(initial={"code": entry.code}), mode=entry.mode)
+    if entry.assignment_id is None:  # the code is right, no personal code: the fallback route
+        form = EnterForm(initial={"code": entry.code})
+        return _render_enter(request, form, mode=entry.mode)
     response = redirect("take:questionnaire")
     bind(response, entry.assignment_id)
     return response

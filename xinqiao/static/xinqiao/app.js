@@ -3,6 +3,9 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-autosubmit]").forEach((el) => {
     el.addEventListener("change", () => el.form.submit());
   });
+  document.querySelectorAll("[data-print]").forEach((el) => {
+    el.addEventListener("click", () => window.print());
+  });
   document.querySelectorAll("[data-confirm]").forEach((el) => {
     el.addEventListener("click", (event) => {
       if (!window.confirm(el.dataset.confirm)) event.preventDefault();

@@ -476,3 +476,24 @@
   if (pending().length) flush();
   else setStatus(serverRows.length ? msg("Saved") : "");
 })();
+
+// The sign-in page: the personal QR code opens /take/#p=ABCDEFGH. The personal code is in the
+// fragment, which the browser never sends to the server (no access log holds it); it is copied
+// into the form here and then removed from the address bar and the history.
+(() => {
+  "use strict";
+
+  const field = document.querySelector("input[data-personal-code]");
+  if (!field) return;
+  const match = /(?:^#|&)p=([A-Za-z0-9-]{4,20})/.exec(window.location.hash || "");
+  if (!match) return;
+  const code = match[1].replace(/-/g, "").toUpperCase();
+  field.value = code.length === 8 ? code.slice(0, 4) + "-" + code.slice(4) : code;
+  try {
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  } catch (e) {
+    /* old browsers: the fragment stays in the address bar, still never sent */
+  }
+  const sitting = document.querySelector("input[name=code]");
+  if (sitting && !sitting.value) sitting.focus();
+})();
