@@ -16,6 +16,7 @@ from xinqiao.people.personal_codes import (
     normalise_personal_code,
     personal_code_hash,
 )
+from xinqiao.screening import services as screening
 from xinqiao.screening.services.sittings import SITTING_ALPHABET
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def test_codes_are_typed_in_any_case_with_or_without_the_dash():
 
 
 def test_issue_gives_each_enrolled_student_of_the_class_a_code_once(world):
-    issued = services.issue_personal_codes(actor=world.head_teacher, school_class=world.class_a1)
+    issued = screening.issue_personal_codes(actor=world.head_teacher, school_class=world.class_a1)
     assert issued == 1
     world.stu_a1.refresh_from_db()
     code = world.stu_a1.personal_code
@@ -54,7 +55,7 @@ def test_issue_gives_each_enrolled_student_of_the_class_a_code_once(world):
     assert event.fields == {"students": 1}
     assert code not in str(event.fields)
     # Printing again keeps the codes: nothing more to issue, no new event.
-    assert services.issue_personal_codes(actor=world.psych, school_class=world.class_a1) == 0
+    assert screening.issue_personal_codes(actor=world.psych, school_class=world.class_a1) == 0
     world.stu_a1.refresh_from_db()
     assert world.stu_a1.personal_code == code
     assert AuditEvent.objects.filter(action="people.personal_codes.issued").count() == 1
@@ -66,11 +67,11 @@ def test_issue_gives_each_enrolled_student_of_the_class_a_code_once(world):
 def test_a_student_who_left_gets_no_code(world):
     world.stu_a1.status = StudentStatus.TRANSFERRED_OUT
     world.stu_a1.save(update_fields=["status"])
-    assert services.issue_personal_codes(actor=world.psych, school_class=world.class_a1) == 0
+    assert screening.issue_personal_codes(actor=world.psych, school_class=world.class_a1) == 0
 
 
 def test_stored_value_is_not_the_plaintext(world):
-    services.issue_personal_codes(actor=world.psych, school_class=world.class_a1)
+    screening.issue_personal_codes(actor=world.psych, school_class=world.class_a1)
     world.stu_a1.refresh_from_db()
     code = world.stu_a1.personal_code
     stored, stored_hash = _raw_row(world.stu_a1)
@@ -82,7 +83,7 @@ def test_stored_value_is_not_the_plaintext(world):
 
 
 def test_lookup_by_the_keyed_hash(world):
-    services.issue_personal_codes(actor=world.psych, school_class=world.class_a1)
+    screening.issue_personal_codes(actor=world.psych, school_class=world.class_a1)
     world.stu_a1.refresh_from_db()
     code = world.stu_a1.personal_code
     typed = format_personal_code(code).lower()
@@ -95,10 +96,10 @@ def test_lookup_by_the_keyed_hash(world):
 
 
 def test_reissue_one_student_invalidates_the_old_code(world):
-    services.issue_personal_codes(actor=world.head_teacher, school_class=world.class_a1)
+    screening.issue_personal_codes(actor=world.head_teacher, school_class=world.class_a1)
     world.stu_a1.refresh_from_db()
     old = world.stu_a1.personal_code
-    n = services.reissue_personal_codes(
+    n = screening.reissue_personal_codes(
         actor=world.head_teacher, school_class=world.class_a1, student=world.stu_a1
     )
     assert n == 1
@@ -111,10 +112,10 @@ def test_reissue_one_student_invalidates_the_old_code(world):
 
 
 def test_reissue_a_whole_class(world):
-    services.issue_personal_codes(actor=world.psych, school_class=world.class_a1)
+    screening.issue_personal_codes(actor=world.psych, school_class=world.class_a1)
     world.stu_a1.refresh_from_db()
     old = world.stu_a1.personal_code
-    assert services.reissue_personal_codes(actor=world.psych, school_class=world.class_a1) == 1
+    assert screening.reissue_personal_codes(actor=world.psych, school_class=world.class_a1) == 1
     world.stu_a1.refresh_from_db()
     assert world.stu_a1.personal_code != old
     assert AuditEvent.objects.get(action="people.personal_codes.reissued").fields == {"students": 1}
@@ -122,7 +123,7 @@ def test_reissue_a_whole_class(world):
 
 def test_reissue_refuses_a_student_of_another_class(world):
     with pytest.raises(DomainError):
-        services.reissue_personal_codes(
+        screening.reissue_personal_codes(
             actor=world.psych, school_class=world.class_a1, student=world.stu_a2
         )
 
@@ -132,12 +133,14 @@ def test_reissue_refuses_a_student_of_another_class(world):
 )
 def test_only_staff_of_the_class_with_the_capability_may_issue(world, who):
     with pytest.raises(DomainError):
-        services.issue_personal_codes(actor=getattr(world, who), school_class=world.class_a1)
+        screening.issue_personal_codes(actor=getattr(world, who), school_class=world.class_a1)
     with pytest.raises(DomainError):
-        services.reissue_personal_codes(actor=getattr(world, who), school_class=world.class_a1)
+        screening.reissue_personal_codes(actor=getattr(world, who), school_class=world.class_a1)
     world.stu_a1.refresh_from_db()
     assert world.stu_a1.personal_code_hash == ""
 
 
 def test_school_admin_may_issue(world):
-    assert services.issue_personal_codes(actor=world.school_admin, school_class=world.class_a1) == 1
+    assert (
+        screening.issue_personal_codes(actor=world.school_admin, school_class=world.class_a1) == 1
+    )

@@ -9,7 +9,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from xinqiao.audit.models import AuditEvent
-from xinqiao.people import services as people
 from xinqiao.people.personal_codes import format_personal_code
 from xinqiao.screening import services as screening
 from xinqiao.screening.models import AssignmentStatus
@@ -30,8 +29,8 @@ def _clear_rate_limit():
 @pytest.fixture
 def codes(world):
     """Personal codes for classes A1 (stu_a1) and A2 (stu_a2), as printing their slips does."""
-    people.issue_personal_codes(actor=world.psych, school_class=world.class_a1)
-    people.issue_personal_codes(actor=world.psych, school_class=world.class_a2)
+    screening.issue_personal_codes(actor=world.psych, school_class=world.class_a1)
+    screening.issue_personal_codes(actor=world.psych, school_class=world.class_a2)
     world.stu_a1.refresh_from_db()
     world.stu_a2.refresh_from_db()
     return {"a1": world.stu_a1.personal_code, "a2": world.stu_a2.personal_code}
@@ -79,7 +78,7 @@ def test_wrong_or_malformed_codes_are_refused(world, sitting, codes, typed):
 
 
 def test_reissued_code_replaces_the_old_one(world, sitting, campaign, codes):
-    people.reissue_personal_codes(
+    screening.reissue_personal_codes(
         actor=world.head_teacher, school_class=world.class_a1, student=world.stu_a1
     )
     with pytest.raises(TakingError):

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -25,11 +26,10 @@ from xinqiao.access.scope import PrincipalRequest
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
 from xinqiao.core.qr import qr_svg
-from xinqiao.people import services as people_services
 from xinqiao.people.models import Student
 from xinqiao.people.personal_codes import format_personal_code
 
-from . import selectors
+from . import selectors, services
 from .taking.links import enter_url, personal_url
 
 
@@ -46,7 +46,7 @@ def class_slips(request: PrincipalRequest, class_code: Any) -> HttpResponse:
     """The slips; students without a personal code get one now (the first print issues them)."""
     principal = request.principal
     school_class = selectors.get_slip_class(principal, class_code)
-    issued = people_services.issue_personal_codes(actor=request.user, school_class=school_class)
+    issued = services.issue_personal_codes(actor=request.user, school_class=school_class)
     students = selectors.slip_students(principal, school_class)
     record_event(
         actor=request.user,
@@ -66,7 +66,11 @@ def class_slips(request: PrincipalRequest, class_code: Any) -> HttpResponse:
     return render(
         request,
         "screening/class_slips.html",
-        {"school_class": school_class, "slips": slips, "take_url": enter_url(request)},
+        {
+            "school_class": school_class,
+            "slips": slips,
+            "take_url": format_html('<span translate="no">{}</span>', enter_url(request)),
+        },
     )
 
 
@@ -76,7 +80,7 @@ def reissue_class(request: PrincipalRequest, class_code: Any) -> HttpResponse:
     """New personal codes for the whole class: every slip printed before stops working."""
     school_class = selectors.get_slip_class(request.principal, class_code)
     try:
-        n = people_services.reissue_personal_codes(actor=request.user, school_class=school_class)
+        n = services.reissue_personal_codes(actor=request.user, school_class=school_class)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -94,7 +98,7 @@ def reissue_student(request: PrincipalRequest, class_code: Any, student: Any) ->
     school_class = selectors.get_slip_class(principal, class_code)
     pupil = principal.get_student(student)  # 404 outside the user's scope
     try:
-        people_services.reissue_personal_codes(
+        services.reissue_personal_codes(
             actor=request.user, school_class=school_class, student=pupil
         )
     except DomainError as exc:

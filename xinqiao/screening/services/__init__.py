@@ -19,6 +19,7 @@ from .campaigns import (
 )
 from .common import DEFAULT_BATTERY, can_manage
 from .consent import record_consents
+from .personal_codes import issue_personal_codes, reissue_personal_codes
 from .reminders import behind_schedule, send_progress_reminders
 from .sittings import can_run_sitting, close_sitting, open_sitting
 
@@ -32,10 +33,12 @@ __all__ = [
     "close_campaign",
     "close_sitting",
     "create_campaign",
+    "issue_personal_codes",
     "mark_absent",
     "open_campaign",
     "open_sitting",
     "record_consents",
+    "reissue_personal_codes",
     "send_progress_reminders",
     "set_battery",
     "students_changed",
