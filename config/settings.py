@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "xinqiao.alerts",
     "xinqiao.cases",
     "xinqiao.notifications",
+    "xinqiao.family",
     "xinqiao.demo",
     "xinqiao.api",
 ]
@@ -303,6 +304,7 @@ LOGGING = {
 # 24-hour helplines shown to students, parents and on every alert / case page (R20).
 HELPLINES = [
     ("12355", "青少年服务台"),
+    ("12356", "全国心理援助热线"),
     ("966525", "心理援助热线"),
     ("0791-88330120", "心理援助热线"),
 ]

@@ -30,4 +30,5 @@ urlpatterns = [
     path("alerts/inbox/", include("xinqiao.notifications.urls")),
     path("alerts/", include("xinqiao.alerts.urls")),
     path("cases/", include("xinqiao.cases.urls")),
+    path("family/", include("xinqiao.family.urls")),
 ]

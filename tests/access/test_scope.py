@@ -31,8 +31,10 @@ def test_station_counsellor_covers_its_district(world):
 
 
 def test_parent_sees_only_own_child(world):
+    # Through their own capability (the family pages), never the staff students' one.
     p = principal_for(world.parent)
-    assert names(p.students()) == ["王小明"]
+    assert names(p.students(cap=Cap.VIEW_OWN_CHILDREN)) == ["王小明"]
+    assert names(p.students()) == []
 
 
 def test_roles_without_student_access_see_nothing(world):

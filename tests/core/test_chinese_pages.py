@@ -73,15 +73,17 @@ class _Text(HTMLParser):
             self.text.append(data)
 
 
-def _crawl(client, data: set[str]) -> dict[str, list[str]]:
+def _crawl(client, data: set[str], reached: set[str] | None = None) -> dict[str, list[str]]:
     """{path: English words} for every page reached from home; `data`: words that are data
-    (user names), not interface text."""
+    (user names), not interface text; `reached` collects the pages read."""
     seen, queue, found = {"/"}, deque(["/"]), {}
     while queue and len(seen) <= PAGES_PER_ROLE:
         path = queue.popleft()
         response = client.get(path, HTTP_ACCEPT_LANGUAGE="zh-hans")
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
             continue
+        if reached is not None:
+            reached.add(path)
         parser = _Text()
         parser.feed(response.content.decode())
         words = sorted({w for w in WORD.findall(" ".join(parser.text)) if w not in ALLOWED | data})
@@ -110,3 +112,40 @@ def test_no_english_on_any_page_in_chinese(world, client_for, settings, persona)
     usernames = get_user_model().objects.values_list("username", flat=True)
     found = _crawl(client_for(getattr(world, persona)), set(WORD.findall(" ".join(usernames))))
     assert found == {}, "\n".join(f"{path}: {' '.join(words)}" for path, words in found.items())
+
+
+def test_the_parents_crawl_reaches_their_own_pages(world, client_for, settings):
+    """The parent persona's crawl covers the family pages, a child's page with its consent form
+    among them (a campaign asking guardian consent is open)."""
+    import datetime
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from xinqiao.screening import services as screening_services
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    now = timezone.now()
+    campaign = screening_services.create_campaign(
+        actor=world.psych,
+        name="新学期心理健康筛查",
+        term=world.term,
+        kind="term_start",
+        owner_unit=world.school_a,
+        units=[world.class_a1],
+        opens_at=now - datetime.timedelta(hours=1),
+        closes_at=now + datetime.timedelta(days=10),
+        consent_basis="guardian_consent",
+    )
+    screening_services.open_campaign(actor=world.psych, campaign=campaign)
+    reached: set[str] = set()
+    found = _crawl(client_for(world.parent), {"parent"}, reached)
+    assert found == {}
+    family = {
+        reverse("family:home"),
+        reverse("family:child-detail", args=[world.stu_a1.code]),
+        reverse("family:messages"),
+        reverse("family:guidance"),
+    }
+    assert family <= reached
+    assert not {p for p in reached if p.startswith("/students/")}

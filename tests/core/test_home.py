@@ -16,7 +16,7 @@ TILES = {
     "psych": ["orgs:tree", "people:student-list", "people:staff-list"],
     "head_teacher": ["orgs:tree", "people:student-list"],
     "mentor": ["orgs:tree", "people:student-list"],
-    "parent": ["people:student-list"],
+    "parent": [],  # the family pages instead (tests/family/test_views.py)
     "psychiatrist": ["people:student-list"],
     "committee": [],
     "auditor": [],

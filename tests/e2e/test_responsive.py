@@ -92,6 +92,14 @@ def _loop_pages(world) -> dict[str, list[str]]:
             reverse("screening:campaign-list"),
             reverse("screening:campaign-aggregates", kwargs={"code": campaign}),
         ],
+        "parent": [
+            reverse("home"),
+            reverse("family:home"),
+            reverse("family:child-detail", kwargs={"code": world.stu_a1.code}),
+            reverse("family:messages"),
+            reverse("family:guidance"),
+            reverse("alerts:concern-create") + f"?student={world.stu_a1.code}",
+        ],
     }
 
 

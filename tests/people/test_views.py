@@ -102,10 +102,11 @@ def test_student_list_other_school_sees_nothing_of_school_a(schools, client_for)
     assert "李小红" not in _html(response)
 
 
-def test_student_list_parent_sees_own_child(schools, client_for):
+def test_student_list_refuses_a_parent(schools, client_for):
+    # A parent has their own pages (family app) and never the staff search with its filters.
     response = _list(client_for(schools.parent))
 
-    assert _names(response) == ["王小明"]
+    assert response.status_code == 403
 
 
 @pytest.mark.parametrize("role", ["committee", "auditor", "sysadmin"])
@@ -365,10 +366,10 @@ def test_profile_head_teacher_other_class_gets_404(schools, client_for):
     assert response.status_code == 404
 
 
-def test_profile_parent_of_another_child_gets_404(schools, client_for):
-    response = _detail(client_for(schools.parent), schools.stu_a2)
-
-    assert response.status_code == 404
+def test_profile_refuses_a_parent(schools, client_for):
+    # Even their own child's staff profile: the family pages show what a parent may see.
+    for child in (schools.stu_a1, schools.stu_a2):
+        assert _detail(client_for(schools.parent), child).status_code == 403
 
 
 @pytest.mark.parametrize("role", ["committee", "auditor", "sysadmin"])

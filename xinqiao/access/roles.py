@@ -83,6 +83,11 @@ class Cap(models.TextChoices):
     VIEW_RED_BOARD = "view_red_board", _("See the red-case board")
     GIVE_REFERRAL_FEEDBACK = "give_referral_feedback", _("Receive referrals and give feedback")
     FORWARD_TRANSFERS = "forward_transfers", _("Forward case transfers between schools")
+    VIEW_OWN_CHILDREN = "view_own_children", _("See my own children's family pages")
+    GIVE_CONSENT = (
+        "give_consent",
+        _("Give or refuse screening consent for my own children"),
+    )
 
 
 C = Cap
@@ -162,7 +167,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.MENTOR: frozenset({C.VIEW_STUDENTS, C.VIEW_ORG_TREE, C.FILE_CONCERN}),
     Role.COMMITTEE_MEMBER: frozenset({C.FILE_CONCERN}),
-    Role.PARENT: frozenset({C.VIEW_STUDENTS, C.FILE_CONCERN, C.VIEW_GUARDIAN_CONTACT}),
+    # A parent never gets the staff student search: their own pages (family app) read their
+    # children through VIEW_OWN_CHILDREN (the guardian link, scope.py).
+    Role.PARENT: frozenset({C.VIEW_OWN_CHILDREN, C.GIVE_CONSENT, C.FILE_CONCERN}),
     Role.PSYCHIATRIST: frozenset({C.VIEW_STUDENTS}),
     Role.AUDITOR: frozenset({C.VIEW_AUDIT_LOG}),
     Role.SYSTEM_ADMIN: frozenset({C.MANAGE_ACCOUNTS, C.VIEW_ORG_TREE}),

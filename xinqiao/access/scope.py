@@ -85,6 +85,14 @@ class Principal:
     def can(self, cap: str) -> bool:
         return any(role_has(g.role, cap) for g in self.grants)
 
+    def holds_apart_from(self, cap: str | None, other: str) -> bool:
+        """Whether some role of this user gives `cap` (any role when None) without `other`
+        (the navigation: a parent's own entries replace some staff ones, for parents only)."""
+        return any(
+            (cap is None or role_has(g.role, cap)) and not role_has(g.role, other)
+            for g in self.grants
+        )
+
     def require(self, cap: str) -> None:
         if not self.can(cap):
             raise PermissionDenied
@@ -137,8 +145,11 @@ class Principal:
             q |= self._student_q(grant)
         return Student.objects.filter(q)
 
-    def get_student(self, code: Any, *, tier: int = Tier.T1) -> Student:
-        """A student by opaque code: 404 out of scope, 403 when only a lower tier is allowed."""
+    def get_student(
+        self, code: Any, *, tier: int = Tier.T1, cap: str = Cap.VIEW_STUDENTS
+    ) -> Student:
+        """A student by opaque code: 404 out of scope, 403 when only a lower tier is allowed.
+        `cap`: the capability whose grants count (a parent's is Cap.VIEW_OWN_CHILDREN)."""
         student = (
             Student.objects.filter(code=code)
             .select_related("school", "school_class", "school_class__parent")
@@ -146,16 +157,17 @@ class Principal:
         )
         if student is None:
             raise Http404
-        if self.tier_for(student) == Tier.NONE:
+        held = self.tier_for(student, cap=cap)
+        if held == Tier.NONE:
             raise Http404
-        if self.tier_for(student) < tier:
+        if held < tier:
             raise PermissionDenied
         return student
 
-    def tier_for(self, student: Student) -> int:
+    def tier_for(self, student: Student, *, cap: str = Cap.VIEW_STUDENTS) -> int:
         """Highest tier this user holds for one student (Tier.NONE when out of scope)."""
         best = Tier.NONE
-        for grant in self.grants_with(Cap.VIEW_STUDENTS):
+        for grant in self.grants_with(cap):
             if ROLE_TIER[grant.role] <= best:
                 continue
             if Student.objects.filter(pk=student.pk).filter(self._student_q(grant)).exists():

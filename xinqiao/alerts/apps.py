@@ -55,6 +55,7 @@ class AlertsConfig(AppConfig):
                 "chat-heart",
                 _("Tell the psychology teacher about a student you are worried about."),
                 group=navigation.MONITORING,
+                hidden_for=Cap.VIEW_OWN_CHILDREN,  # a parent reports from their child's page
             )
         )
         register(

@@ -91,7 +91,10 @@ def alert_verify(request: PrincipalRequest, code: Any) -> HttpResponse:
 @requires(Cap.FILE_CONCERN)
 def concern_create(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
-    form = ConcernForm(request.POST or None, principal=principal)
+    # ?student=<code> preselects a student (a parent's link from their child's page); a code
+    # outside the user's concern scope selects nothing (the picker's rows are the scope).
+    initial = {"student": request.GET.get("student", "")[:40]} if request.method == "GET" else {}
+    form = ConcernForm(request.POST or None, principal=principal, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

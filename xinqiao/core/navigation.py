@@ -61,6 +61,10 @@ class NavItem:
     group: str = TOP  # one of GROUPS' keys, or TOP
     badge: str = ""  # the name of a registered badge counter, shown next to the label
     badge_alarm: bool = False  # the badge counts something late: drawn red
+    # Not shown to a user whose every role holding `cap` also holds this one: a parent's own
+    # pages replace the entry (the family group's school messages stand for the inbox, the
+    # child's page links the concern form); a teacher who is also a parent keeps it.
+    hidden_for: str | None = None
 
 
 # Apps append their entries here (in their AppConfig.ready or at import of their urls).
@@ -91,6 +95,16 @@ class Navigator(Protocol):
     def can(self, cap: str) -> bool: ...
 
 
+def _shown(principal: Navigator, item: NavItem) -> bool:
+    if item.cap is not None and not principal.can(item.cap):
+        return False
+    if item.hidden_for is None or not principal.can(item.hidden_for):
+        return True
+    # Principal.holds_apart_from: some role gives `cap` without `hidden_for`.
+    apart = getattr(principal, "holds_apart_from", None)
+    return bool(apart(item.cap, item.hidden_for)) if apart is not None else False
+
+
 def _signed_in(principal: Navigator) -> bool:
     return bool(
         getattr(principal, "grants", None)
@@ -104,7 +118,7 @@ def navigation_for(principal: Navigator) -> list[dict[str, Any]]:
     if not _signed_in(principal):
         return items
     for item in sorted(NAV_ITEMS, key=lambda i: i.order):
-        if item.cap is not None and not principal.can(item.cap):
+        if not _shown(principal, item):
             continue
         try:
             url = reverse(item.url_name)

@@ -801,7 +801,8 @@ def seed_demo_city(
     cases: bool = False,
 ) -> DemoCity:
     """Build the demo city into an empty database (see the module docstring); with `cases`, also
-    its alerts and high-care cases (xinqiao/demo/cases.py, through the real services)."""
+    its alerts and high-care cases (xinqiao/demo/cases.py, through the real services) and the
+    demo parent's consent campaign (xinqiao/demo/family.py)."""
     if OrgUnit.objects.exists():
         raise ValueError("the database already has an org tree; the demo city needs an empty one")
     city = _Generator(students=students, seed=seed, actor=actor).run()
@@ -809,4 +810,7 @@ def seed_demo_city(
         from .cases import seed_demo_cases
 
         city.counts.update(seed_demo_cases(seed=seed).counts)
+        from .family import seed_demo_family
+
+        city.counts.update(seed_demo_family())
     return city

@@ -8,6 +8,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
+        from xinqiao.access.roles import Cap
         from xinqiao.core import health
         from xinqiao.core.navigation import NavItem, register, register_badge
 
@@ -27,6 +28,7 @@ class NotificationsConfig(AppConfig):
                 _("Your notifications."),
                 order=1,
                 badge="inbox_unread",
+                hidden_for=Cap.VIEW_OWN_CHILDREN,  # a parent reads them as "school messages"
             )
         )
         register_badge("inbox_unread", lambda principal: unread_count(user=principal.user))

@@ -697,3 +697,74 @@ def slip_students(principal: Principal, school_class: OrgUnit) -> list[Student]:
         .select_related("school_class__parent")
         .order_by("name", "student_number")
     )
+
+
+# --- guardians' consent (the family pages) -------------------------------------------------------
+# Once a student has begun the questionnaire the guardian's answer can no longer change it.
+STARTED_STATES = (AssignmentStatus.STARTED, AssignmentStatus.COMPLETED, AssignmentStatus.INVALID)
+
+
+@dataclass
+class ConsentRequest:
+    """One open campaign that asks a child's guardian for consent, with the answer so far. Only
+    what a guardian may know: the campaign's name and dates, and whether the child has begun
+    (never a score, band, alert or level)."""
+
+    campaign: Campaign
+    student: Student
+    started: bool
+    granted: bool | None = None  # None: no answer recorded yet
+    answered_at: Any = None
+    answered_by_me: bool = False
+    note: str = ""
+
+    @property
+    def awaiting(self) -> bool:
+        return self.granted is None and not self.started
+
+    @property
+    def can_answer(self) -> bool:
+        return not self.started
+
+
+def guardian_consent_requests(
+    *, principal: Principal, students: Iterable[Student]
+) -> list[ConsentRequest]:
+    """The open campaigns that ask for guardian consent and cover these students (each one the
+    principal may answer for: Cap.GIVE_CONSENT), newest first; three queries whatever the count."""
+    from .models import Consent, ConsentBasis
+
+    allowed = principal.students(cap=Cap.GIVE_CONSENT).filter(pk__in=[s.pk for s in students])
+    by_pk = {s.pk: s for s in students}
+    assignments = list(
+        Assignment.objects.filter(
+            student_id__in=allowed.values("pk"),
+            resit_of__isnull=True,
+            campaign__status=CampaignStatus.OPEN,
+            campaign__consent_basis=ConsentBasis.GUARDIAN_CONSENT,
+        )
+        .select_related("campaign")
+        .order_by("-campaign__opens_at", "campaign_id", "student_id")
+    )
+    consents = {
+        (c.campaign_id, c.student_id): c
+        for c in Consent.objects.filter(
+            campaign_id__in={a.campaign_id for a in assignments},
+            student_id__in={a.student_id for a in assignments},
+        )
+    }
+    requests = []
+    for a in assignments:
+        consent = consents.get((a.campaign_id, a.student_id))
+        requests.append(
+            ConsentRequest(
+                campaign=a.campaign,
+                student=by_pk[a.student_id],
+                started=a.status in STARTED_STATES or a.started_at is not None,
+                granted=consent.granted if consent else None,
+                answered_at=consent.recorded_at if consent else None,
+                answered_by_me=bool(consent and consent.recorded_by_id == principal.user_id),
+                note=consent.note if consent else "",
+            )
+        )
+    return requests

@@ -18,13 +18,14 @@ from .campaigns import (
     set_battery,
 )
 from .common import DEFAULT_BATTERY, can_manage
-from .consent import record_consents
+from .consent import answer_consent_as_guardian, record_consents
 from .personal_codes import issue_personal_codes, reissue_personal_codes
 from .reminders import behind_schedule, send_progress_reminders
 from .sittings import can_run_sitting, close_sitting, open_sitting
 
 __all__ = [
     "DEFAULT_BATTERY",
+    "answer_consent_as_guardian",
     "archive_campaign",
     "assign_resit",
     "behind_schedule",

@@ -77,3 +77,76 @@ def record_consents(
         fields={"students": len(ids), "granted": granted, "basis": basis},
     )
     return len(ids)
+
+
+@transaction.atomic
+def answer_consent_as_guardian(
+    *,
+    actor: Actor,
+    campaign: Campaign,
+    student: Student,
+    granted: bool,
+    note: str = "",
+) -> Consent:
+    """A guardian gives or refuses consent for their own child (the family pages).
+
+    Effects, in order: the child's assignment row is locked (two clicks are serialised); the
+    answer is refused once the child has begun the questionnaire; the same answer again changes
+    nothing and writes no event (a double click); otherwise the one consent row of the campaign
+    and child is written (basis: guardian consent, recorded by the guardian), the assignment moves
+    between no consent and assigned as for staff-recorded consent, and
+    `screening.consent.answered` is audited."""
+    from ..selectors import STARTED_STATES
+
+    principal = principal_for(actor)
+    if not principal.students(cap=Cap.GIVE_CONSENT).filter(pk=student.pk).exists():
+        raise DomainError(_("You can answer only for your own child."))
+    campaign = Campaign.objects.get(pk=campaign.pk)
+    if not campaign.needs_guardian_consent:
+        raise DomainError(_("This screening does not ask for your consent."))
+    if campaign.status != CampaignStatus.OPEN:
+        raise DomainError(_("This screening is not open."))
+    note = note.strip()
+    assignments = list(
+        Assignment.objects.select_for_update().filter(campaign=campaign, student=student)
+    )
+    if not assignments:
+        raise DomainError(_("Your child is not part of this screening."))
+    if any(a.status in STARTED_STATES or a.started_at is not None for a in assignments):
+        raise DomainError(
+            _("Your child has already begun the questionnaire; the answer can no longer change.")
+        )
+    consent = Consent.objects.filter(campaign=campaign, student=student).first()
+    if (
+        consent is not None
+        and consent.granted == granted
+        and consent.note == note
+        and consent.basis == ConsentBasis.GUARDIAN_CONSENT
+        and consent.recorded_by_id == getattr(actor, "pk", None)
+    ):
+        return consent  # the same answer again: nothing to change, nothing to audit
+    before = None if consent is None else consent.granted
+    now = timezone.now()
+    if consent is None:
+        consent = Consent(campaign=campaign, student=student)
+    consent.basis = ConsentBasis.GUARDIAN_CONSENT
+    consent.granted = granted
+    consent.recorded_by = actor
+    consent.recorded_at = now
+    consent.note = note
+    consent.save()
+    _apply_consent_status(campaign, Assignment.objects.filter(pk__in=[a.pk for a in assignments]))
+    record_event(
+        actor=actor,
+        action="screening.consent.answered",
+        obj=campaign,
+        school_id=student.school_id,
+        fields={
+            "student": str(student.code),
+            "granted": granted,
+            "before": before,
+            "basis": ConsentBasis.GUARDIAN_CONSENT,
+            "note": bool(note),
+        },
+    )
+    return consent
