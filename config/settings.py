@@ -278,6 +278,8 @@ CELERY_BEAT_SCHEDULE = {
 WORKER_SWEEPS = ["alerts-raise-pending", "notifications-dispatch-outbox", "alerts-run-escalations"]
 # The embedded default has no beat: xinqiao.core.scheduler runs the schedule above in a thread of
 # the web process while Celery is eager. False turns it off (e.g. a second web process).
+# Days a psychiatrist keeps access to a referred student after the feedback or the case's closure.
+PSYCHIATRIST_ACCESS_DAYS = env.int("PSYCHIATRIST_ACCESS_DAYS", default=30)
 EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=CELERY_TASK_ALWAYS_EAGER)
 if REDIS_URL:
     # Redis while it answers, the process's memory while it does not (xinqiao/core/cache.py).

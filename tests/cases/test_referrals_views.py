@@ -4,6 +4,7 @@ student on any URL of the project."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import pytest
@@ -364,6 +365,31 @@ def test_psychiatrist_of_another_hospital_sees_no_student_on_any_url(world, othe
         if any(n in body for n in names)
     ]
     assert leaks == []
+
+
+@pytest.mark.parametrize("ended", ["feedback", "case_closed"])
+def test_psychiatrist_access_ends_after_feedback_or_closure(world, client_for, settings, ended):
+    """Issue 13: access to a referred student ends a configurable time after the referral's
+    feedback or the case's closure."""
+    from xinqiao.cases.models import Case
+
+    settings.PSYCHIATRIST_ACCESS_DAYS = 30
+    client = client_for(world.psychiatrist)
+    page = url("referral-detail", world.referral_a2)
+    assert client.get(page).status_code == 200
+    for days, expected in ((29, 200), (31, 404)):
+        when = timezone.now() - datetime.timedelta(days=days)
+        if ended == "feedback":
+            Referral.objects.filter(pk=world.referral_a2.pk).update(feedback_at=when)
+        else:
+            Case.objects.filter(pk=world.referral_a2.case_id).update(closed_at=when)
+        assert client.get(page).status_code == expected, days
+    from xinqiao.access.scope import principal_for
+
+    user = get_user_model().objects.get(pk=world.psychiatrist.pk)
+    assert not principal_for(user).students().filter(pk=world.stu_a2.pk).exists()
+    inbox = client.get(reverse("cases:referral-inbox")).content.decode()
+    assert world.stu_a2.name not in inbox
 
 
 def test_referral_page_shows_latest_screening_totals_not_answers(world, client_for):

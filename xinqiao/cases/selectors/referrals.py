@@ -5,7 +5,8 @@
 - The psychiatrist's scope. A psychiatrist's grant sits at a hospital; it covers the students with
   a referral (not cancelled) to that hospital that names this psychiatrist, or that names nobody
   yet (any psychiatrist of the hospital may take it; taking it names them, and the others lose
-  it). Nothing else: no case page, no other student of the school. Registered with the access
+  it). Access ends PSYCHIATRIST_ACCESS_DAYS (default 30) after the feedback or the case's
+  closure. Nothing else: no case page, no other student of the school. Registered with the access
   layer (`register_student_scope`), so `principal.students()` and `get_student` follow it.
 - What a psychiatrist reads of a referral: the reason, the student's name, age, school and class,
   the guardians (phone masked), the school's owner, the legal basis, the current level and the
@@ -19,6 +20,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -60,12 +62,25 @@ def _hospital_grants(principal: Principal) -> list[OrgUnit]:
     ]
 
 
+def access_days() -> int:
+    """How long a psychiatrist keeps access to a referral after its feedback or the case's
+    closure (issue 13: access ends; settings.PSYCHIATRIST_ACCESS_DAYS)."""
+    return int(getattr(settings, "PSYCHIATRIST_ACCESS_DAYS", 30))
+
+
 def _referral_at_q(user: Any, hospital: OrgUnit, prefix: str = "") -> Q:
-    """Referrals to `hospital` naming `user` or nobody, not cancelled."""
+    """Referrals to `hospital` naming `user` or nobody, not cancelled, and neither answered nor
+    closed more than PSYCHIATRIST_ACCESS_DAYS ago."""
+    since = timezone.now() - datetime.timedelta(days=access_days())
     return (
         Q(**{f"{prefix}hospital": hospital})
         & (Q(**{f"{prefix}psychiatrist": user}) | Q(**{f"{prefix}psychiatrist__isnull": True}))
         & ~Q(**{f"{prefix}status": ReferralStatus.CANCELLED})
+        & (Q(**{f"{prefix}feedback_at__isnull": True}) | Q(**{f"{prefix}feedback_at__gte": since}))
+        & (
+            Q(**{f"{prefix}case__closed_at__isnull": True})
+            | Q(**{f"{prefix}case__closed_at__gte": since})
+        )
     )
 
 
