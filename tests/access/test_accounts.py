@@ -42,11 +42,11 @@ def test_create_account_assign_role_and_revoke(schools, client_for):
     assert response.status_code == 302
     response = client.post(
         reverse("access:account-assign-role", args=["new_psych"]),
-        {"role": Role.PSYCHOLOGY_TEACHER, "org_unit": str(schools.school_b.code)},
+        {"role": Role.MENTOR, "org_unit": str(schools.school_b.code)},  # T1: given at once
     )
     assert response.status_code == 302
     assignment = RoleAssignment.objects.get(user__username="new_psych")
-    assert (assignment.role, assignment.org_unit) == (Role.PSYCHOLOGY_TEACHER, schools.school_b)
+    assert (assignment.role, assignment.org_unit) == (Role.MENTOR, schools.school_b)
     client.post(
         reverse("access:account-revoke-role", args=["new_psych"]), {"assignment": assignment.pk}
     )

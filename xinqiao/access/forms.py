@@ -45,6 +45,16 @@ class RoleAssignmentForm(forms.Form):
         label=_("Role"), choices=Role.choices, widget=forms.Select(attrs={"class": "form-select"})
     )
     org_unit = PickerField(ROLE_UNITS, label=_("Unit"))
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=300,
+        required=False,
+        help_text=_(
+            "Needed for a role that reads children's data, for the auditor and for the system "
+            "administrator: a second system administrator approves it."
+        ),
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
 
     def __init__(self, *args: Any, principal: "Principal", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

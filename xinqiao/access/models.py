@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -39,3 +41,41 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} @ {self.org_unit}"
+
+
+class RoleRequest(models.Model):
+    """A role that needs a second person (access/grants.py): asked for by one system
+    administrator, given only when another approves it."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_requests"
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    org_unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+    )
+    reason = models.CharField(_("reason"), max_length=300)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    approved = models.BooleanField(null=True)
+
+    class Meta:
+        verbose_name = _("role request")
+        verbose_name_plural = _("role requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "org_unit"],
+                condition=models.Q(decided_at__isnull=True),
+                name="rolerequest_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.role} @ {self.org_unit_id}"

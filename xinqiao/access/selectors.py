@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from .models import RoleAssignment
+from .models import RoleAssignment, RoleRequest
 from .roles import Cap
 from .scope import Principal
 
@@ -37,3 +37,19 @@ def get_account(*, principal: Principal, username: str) -> Any:
     if user is None:
         raise Http404
     return user
+
+
+def pending_role_requests(*, principal: Principal, user: Any = None) -> QuerySet[RoleRequest]:
+    """Role requests awaiting a second system administrator (access/grants.py), oldest first."""
+    principal.require(Cap.MANAGE_ACCOUNTS)
+    requests = RoleRequest.objects.filter(decided_at__isnull=True)
+    if user is not None:
+        requests = requests.filter(user=user)
+    return requests.select_related("user", "org_unit", "requested_by").order_by("requested_at")
+
+
+def get_pending_role_request(*, principal: Principal, code: Any) -> RoleRequest:
+    request = pending_role_requests(principal=principal).filter(code=code).first()
+    if request is None:
+        raise Http404
+    return request

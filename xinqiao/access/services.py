@@ -13,6 +13,20 @@ from xinqiao.people.models import Staff, StaffPosition
 from .models import RoleAssignment
 from .roles import ROLE_UNIT_KINDS, Role
 
+# Roles that may never be held together by one person (三权分立; access/grants.py).
+EXCLUSIVE_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.AUDITOR})
+
+
+def check_exclusive(user: Any, role: str) -> None:
+    """Refuse a role that would make one person both system administrator and auditor."""
+    if role not in EXCLUSIVE_ROLES:
+        return
+    others = EXCLUSIVE_ROLES - {role}
+    if RoleAssignment.objects.active().filter(user=user, role__in=others).exists():
+        raise DomainError(
+            _("The system administrator and the auditor must be two different people.")
+        )
+
 
 @transaction.atomic
 def assign_role(*, actor: Actor, user: Any, role: str, org_unit: OrgUnit) -> RoleAssignment:
@@ -23,6 +37,7 @@ def assign_role(*, actor: Actor, user: Any, role: str, org_unit: OrgUnit) -> Rol
             _("The role %(role)s cannot be given at a unit of this kind.")
             % {"role": Role(role).label}
         )
+    check_exclusive(user, role)
     assignment, created = RoleAssignment.objects.get_or_create(
         user=user, role=role, org_unit=org_unit, defaults={"is_active": True}
     )

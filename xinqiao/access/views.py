@@ -15,9 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 
-from . import pickers, selectors, services
+from . import grants, pickers, selectors, services
 from .decorators import requires
 from .forms import AccountForm, PasswordResetForm, RoleAssignmentForm
+from .models import RoleRequest
 from .roles import Cap
 from .scope import PrincipalRequest, principal_for
 
@@ -32,7 +33,12 @@ def account_list(request: PrincipalRequest) -> HttpResponse:
     users = selectors.list_accounts(principal=request.principal, search=search)
     page = Paginator(users, 50).get_page(request.GET.get("page"))
     form = AccountForm()
-    return render(request, "access/account_list.html", {"page": page, "q": search, "form": form})
+    pending = selectors.pending_role_requests(principal=request.principal)
+    return render(
+        request,
+        "access/account_list.html",
+        {"page": page, "q": search, "form": form, "role_requests": pending},
+    )
 
 
 @requires(Cap.MANAGE_ACCOUNTS)
@@ -63,11 +69,32 @@ def account_detail(request: PrincipalRequest, username: str) -> HttpResponse:
 def _account_page(
     request: PrincipalRequest, user: Any, *, role_form: RoleAssignmentForm
 ) -> HttpResponse:
+    pending = selectors.pending_role_requests(principal=request.principal, user=user)
     return render(
         request,
         "access/account_detail.html",
-        {"account": user, "role_form": role_form, "password_form": PasswordResetForm()},
+        {
+            "account": user,
+            "role_form": role_form,
+            "password_form": PasswordResetForm(),
+            "role_requests": pending,
+        },
     )
+
+
+@requires(Cap.MANAGE_ACCOUNTS)
+@require_POST
+def role_request_decide(request: PrincipalRequest, code: Any) -> HttpResponse:
+    """A second system administrator approves or refuses a role request (access/grants.py)."""
+    role_request = selectors.get_pending_role_request(principal=request.principal, code=code)
+    approve = request.POST.get("decision") == "approve"
+    try:
+        grants.decide_role_request(actor=request.user, request=role_request, approve=approve)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Role given.") if approve else _("Request refused."))
+    return redirect("access:account-detail", username=role_request.user.get_username())
 
 
 @requires(Cap.MANAGE_ACCOUNTS)
@@ -77,16 +104,22 @@ def account_assign_role(request: PrincipalRequest, username: str) -> HttpRespons
     form = _role_form(request, request.POST)
     if form.is_valid():
         try:
-            services.assign_role(
+            given = grants.request_role(
                 actor=request.user,
                 user=user,
                 role=form.cleaned_data["role"],
                 org_unit=form.cleaned_data["org_unit"],
+                reason=form.cleaned_data["reason"],
             )
         except DomainError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, _("Role assigned."))
+            if isinstance(given, RoleRequest):
+                messages.success(
+                    request, _("Requested: the role is given when another system admin approves.")
+                )
+            else:
+                messages.success(request, _("Role assigned."))
     elif "org_unit__search" in request.POST:  # the unit search without JavaScript
         return _account_page(request, user, role_form=form)
     else:
