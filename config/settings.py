@@ -9,36 +9,45 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config import instance
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+
+# The instance folder: database (embedded default), uploads, this instance's secrets.
+VAR_DIR = Path(env.str("XINQIAO_VAR_DIR", default=str(BASE_DIR / "var")))
 
 XINQIAO_ENV = env.str("XINQIAO_ENV", default="development")
 PRODUCTION = XINQIAO_ENV == "production"
 
-# Development-only defaults; production refuses them (see _refuse_defaults below).
-_DEV_SECRET_KEY = "dev-insecure-xinqiao-secret-key-change-me-0123456789abcdef"  # noqa: S105
-_DEV_FIELD_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLXhpbnFpYW8tZmllbGQta2V5ISE="  # 32 bytes, base64
+# Production: from the environment, checked below. Otherwise this instance's own secrets,
+# generated on its first start into VAR_DIR (config/instance.py): no key is in the repository.
+_instance = {} if PRODUCTION else instance.load_or_create(VAR_DIR)
+SECRET_KEY = env.str("SECRET_KEY", default=_instance.get("SECRET_KEY", ""))
+FIELD_ENCRYPTION_KEY = env.str(
+    "FIELD_ENCRYPTION_KEY", default=_instance.get("FIELD_ENCRYPTION_KEY", "")
+)
 
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=_DEV_FIELD_ENCRYPTION_KEY)
 
-
-def _refuse_defaults() -> None:
-    for name, value, default in (
-        ("SECRET_KEY", SECRET_KEY, _DEV_SECRET_KEY),
-        ("FIELD_ENCRYPTION_KEY", FIELD_ENCRYPTION_KEY, _DEV_FIELD_ENCRYPTION_KEY),
+def _refuse_weak_secrets() -> None:
+    for name, weak, rule in (
+        ("SECRET_KEY", instance.weak_secret_key(SECRET_KEY), "at least 50 random characters"),
+        (
+            "FIELD_ENCRYPTION_KEY",
+            instance.weak_field_key(FIELD_ENCRYPTION_KEY),
+            "32 random bytes in base64",
+        ),
     ):
-        if value == default or not value:
+        if weak:
             raise ImproperlyConfigured(
-                f"XINQIAO_ENV=production but {name} is not set (or still the development "
-                f"default). Set the environment variable {name} to a new random value."
+                f"XINQIAO_ENV=production but {name} is not set or too weak ({rule}). "
+                f"Set the environment variable {name} to a new random value."
             )
 
 
 if PRODUCTION:
-    _refuse_defaults()
+    _refuse_weak_secrets()
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list(

@@ -22,6 +22,7 @@ def run(args: list[str], tmp_path: Path, **variables: str) -> subprocess.Complet
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "XINQIAO_VAR_DIR": str(tmp_path / "var"),
         **variables,
     }
     return subprocess.run(
@@ -58,16 +59,25 @@ def test_embedded_default_check_is_clean(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("variable", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY"])
-@pytest.mark.parametrize("how", ["unset", "empty", "dev-default"])
-def test_production_refuses_a_default_secret(tmp_path, variable, how):
-    from config import settings as config
+WEAK = {
+    "SECRET_KEY": {"short": "x" * 20, "repeated": "a" * 60},
+    "FIELD_ENCRYPTION_KEY": {
+        "short": base64.b64encode(b"0123456789abcdef").decode(),  # 16 bytes
+        "repeated": base64.b64encode(b"\x00" * 32).decode(),
+        "phrase": "a passphrase that is not base64!",
+    },
+}
 
-    dev_default = {
-        "SECRET_KEY": config._DEV_SECRET_KEY,
-        "FIELD_ENCRYPTION_KEY": config._DEV_FIELD_ENCRYPTION_KEY,
-    }[variable]
-    value = {"unset": None, "empty": "", "dev-default": dev_default}[how]
+
+@pytest.mark.parametrize(
+    ("variable", "how"),
+    [
+        *[(v, how) for v in WEAK for how in ("unset", "empty")],
+        *[(v, how) for v, cases in WEAK.items() for how in cases],
+    ],
+)
+def test_production_refuses_a_missing_or_weak_secret(tmp_path, variable, how):
+    value = {"unset": None, "empty": ""}.get(how, WEAK[variable].get(how))
     result = run(["-c", SETUP], tmp_path, **production(tmp_path, **{variable: value}))
     assert result.returncode != 0
     assert "started" not in result.stdout
@@ -75,6 +85,31 @@ def test_production_refuses_a_default_secret(tmp_path, variable, how):
     last = result.stderr.strip().splitlines()[-1]
     assert variable in last
     assert f"Set the environment variable {variable}" in last
+
+
+def test_an_instance_makes_its_own_keys_on_first_start(tmp_path):
+    """Issue 13: the embedded default used a key from the repository, so its database could be
+    decrypted by anyone with the code. Each instance now generates its own, once."""
+    script = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.SECRET_KEY); print(s.FIELD_ENCRYPTION_KEY)"
+    )
+    first = run(["-c", script], tmp_path / "a")
+    again = run(["-c", script], tmp_path / "a")
+    other = run(["-c", script], tmp_path / "b")
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == again.stdout  # kept in the instance folder
+    assert first.stdout != other.stdout  # never shared between instances
+    secret_key, field_key = first.stdout.split()
+    assert len(base64.b64decode(field_key)) == 32
+    assert len(secret_key) >= 50
+    stored = tmp_path / "a" / "var" / "instance-secrets.json"
+    assert stored.stat().st_mode & 0o777 == 0o600
+    tracked = subprocess.run(
+        ["git", "grep", "-l", field_key], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert tracked.stdout == ""  # no key of an instance is in the repository
 
 
 def test_production_starts_with_real_secrets(tmp_path):
