@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.test import override_settings
 
 from xinqiao.access.models import RoleAssignment
-from xinqiao.access.roles import ROLE_UNIT_KINDS, Role
+from xinqiao.access.roles import ROLE_UNIT_KINDS, Cap, Role
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.models import AuditEvent
 from xinqiao.audit.services import verify_chain
@@ -304,7 +304,7 @@ def test_head_teacher_sees_only_the_class(demo, db):
 
 def test_parent_sees_own_child(demo, db):
     user = get_user_model().objects.get(username="demo_parent_mhyc")
-    seen = list(principal_for(user).students())
+    seen = list(principal_for(user).students(cap=Cap.VIEW_OWN_CHILDREN))
     assert len(seen) == 1
     assert Guardian.objects.filter(student=seen[0], user=user).exists()
 
