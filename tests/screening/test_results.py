@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -18,7 +19,7 @@ from xinqiao.audit.models import AuditEvent
 from xinqiao.instruments.labels import instrument_name, score_label
 from xinqiao.people.services import create_student
 from xinqiao.screening import selectors, services
-from xinqiao.screening.models import Assignment
+from xinqiao.screening.models import AnswerDraft, Assignment, Response
 from xinqiao.screening.views import archive_context
 
 from .test_campaign import answer, make_campaign
@@ -159,14 +160,47 @@ def test_district_sees_aggregates_with_small_cells_suppressed(world, client_for)
     assert row["minimal"] is None
     url = reverse("screening:campaign-aggregates", kwargs={"code": campaign.code})
     html = client_for(world.district_admin).get(url + "?by=school").content.decode()
-    assert "&lt;5" in html
+    assert "data-hidden-cell" in html
     assert world.school_b.name not in html
     assert world.stu_a1.name not in html
     city = selectors.aggregates(principal_for(world.city_admin), campaign, by="district")
     phq = next(t for t in city if t.instrument == "PHQ-A")
     by_unit = {r["unit"]: r for r in phq.rows}
-    assert by_unit[world.district_b]["n"] == 1
+    assert by_unit[world.district_b]["n"] is None  # one respondent: nothing of the row is shown
     assert by_unit[world.district_b]["minimal"] is None
+
+
+def _phq_table(html: str) -> str:
+    start = html.index('data-testid="aggregate-PHQ-A"')
+    return html[start : html.index("</table>", start)]
+
+
+@pytest.mark.parametrize("by", ["school", "district"])
+def test_one_respondent_tells_the_school_admin_nothing(world, client_for, by):
+    """Issue 13: with one respondent, "1 · <5 0 0 0 <5" told a school admin, who may not see that
+    student's result, that the student was "severe". Now the row shows nothing, and the page is
+    the same whichever band the student is in."""
+    url = reverse("screening:campaign-aggregates", kwargs={"code": world.campaign.code})
+    client = client_for(world.school_admin)
+    assert client.get(url).status_code == 200  # the school admin reads the aggregates …
+    assert client.get(_results_url(world)).status_code in (403, 404)  # … not the results
+    pages = []
+    for overrides in ({}, {"PHQ-A": dict.fromkeys([str(i) for i in range(1, 10)], 3)}):
+        Assignment.objects.filter(campaign=world.campaign).update(status="assigned")
+        Response.objects.filter(assignment__campaign=world.campaign).delete()
+        AnswerDraft.objects.filter(assignment__campaign=world.campaign).delete()
+        answer(_a(world, world.stu_a1), overrides)
+        response = client.get(f"{url}?by={by}")
+        assert response.status_code == 200
+        (table,) = [t for t in response.context["tables"] if t.instrument == "PHQ-A"]
+        (row,) = table.rows
+        assert row["n"] is None
+        assert row["cells"] == [None] * len(table.bands)
+        assert table.total["n"] is None
+        assert table.total["cells"] == [None] * len(table.bands)
+        pages.append(_phq_table(response.content.decode()))
+    assert pages[0] == pages[1]
+    assert re.search(r'<td class="text-end">\s*\d', pages[0]) is None  # no count at all
 
 
 # --- student archive ---------------------------------------------------------------------------

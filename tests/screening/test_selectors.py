@@ -245,8 +245,8 @@ def test_aggregates_count_valid_questionnaires_only(school):
     )
     phq = next(t for t in tables if t.instrument == "PHQ-A")
     [row] = phq.rows
-    assert (row["unit"], row["n"]) == (school.unit, 1)
-    assert row["minimal"] is None  # one student: a small cell
+    assert (row["unit"], row["n"]) == (school.unit, None)  # one valid response: a small total
+    assert row["minimal"] is None
 
 
 # --- which campaigns ------------------------------------------------------------------------------

@@ -1,75 +1,142 @@
 """Statistical disclosure control: what an aggregate may publish about small groups.
 
-Every published count of students (T0, architecture.md) goes through here: screening's band
-counts, the red board's case counts, and the next dashboards, indicators and inspection reports
-must too, instead of hiding cells their own way. A count of 1..SMALL_CELL-1 is never shown
-(primary suppression), and a suppressed cell is never recoverable by subtraction from a published
-total and the other published cells of its row or column (complementary suppression).
+Every published count of students (T0, architecture.md) goes through here: screening's aggregate
+results, the red board's case counts, and the next dashboards, indicators and inspection reports
+must too, instead of hiding cells their own way. The rule (docs/disclosure.md) works on *cells*
+(any published count: a band of a school, a school's total, a district's subtotal, the grand total)
+and *lines* (an additive relation a reader can use: a total and the cells that add up to it — a
+row with its total, a column with its total, a district's subtotal with its schools). Repeated
+until nothing changes:
+
+1. **Small counts** — a cell from 1 to k-1 (k = SMALL_CELL = 5) is hidden, totals included. A
+   row whose total is small therefore shows nothing at all (rule 2 hides its zeros, rule 1 its
+   other cells, which are all smaller than the total).
+2. **Zeros beside hidden cells** — in a line with a hidden cell, zeros are hidden too: a zero shown
+   next to hidden cells tells the reader where the hidden students are *not*, and the total then
+   narrows them to fewer cells (with one respondent, "1 · <5 0 0 0 <5" names the band).
+3. **Complementary suppression** — a line with a hidden cell has at least two hidden cells, one
+   of them not zero (more are hidden: the line's parts first, smallest first, its total last), so
+   that no hidden cell is the line's total minus what is shown, and a hidden zero is not known to
+   be zero (the non-zero hidden cell of the line could give it some of its students).
+4. **Enough behind a shown total** — when a line's total is shown, its hidden parts hold at least
+   k students together (more parts are hidden, smallest first, else the total), since hidden
+   parts adding up to less than k would each be known to be under k.
+
+What is guaranteed (and checked by tests/analytics/test_disclosure_adversarial.py, which solves
+for every hidden cell over all non-negative integer tables agreeing with what is published): no
+published count lies in 1..k-1, and no hidden cell that holds students has a single possible
+value or is provably in 1..k-1 (it can be 0, or k and more). A hidden zero may still be worked
+out as zero when a whole line is zero (nobody of a district in a band): that names nobody. The
+pattern of hidden cells of a row with a small total does not depend on how its students fall
+into the bands (the whole row is hidden).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
-# Counts below this are hidden ("<5"); zero is shown (it reveals nobody).
+# Counts from 1 to SMALL_CELL-1 are never published.
 SMALL_CELL = 5
 
+K = TypeVar("K", bound=Hashable)
 
-def suppress_small_cells(
-    rows: Sequence[Mapping[str, int | None]],
+
+def protect(
+    values: Mapping[K, int],
+    lines: Iterable[tuple[K, Sequence[K]]],
+    *,
+    threshold: int = SMALL_CELL,
+) -> set[K]:
+    """The cells to hide. `values`: every published count by key; `lines`: (total, parts) for
+    every additive relation between published cells (total = sum of parts). Deterministic: ties
+    are broken by the order of `values`."""
+    all_lines = [(total, [total, *parts]) for total, parts in lines]
+    order = {key: i for i, key in enumerate(values)}
+    hidden = {c for c, v in values.items() if 0 < v < threshold}
+    changed = True
+    while changed:
+        changed = False
+        for total, cells in all_lines:
+            if not any(c in hidden for c in cells):
+                continue
+            for c in cells:
+                if values[c] == 0 and c not in hidden:
+                    hidden.add(c)
+                    changed = True
+            n_hidden = sum(1 for c in cells if c in hidden)
+            non_zero = sum(1 for c in cells if c in hidden and values[c] > 0)
+            candidates = sorted(
+                (c for c in cells if c not in hidden),
+                key=lambda c: (c == total, values[c], order[c]),
+            )
+            while (n_hidden < 2 or non_zero < 1) and candidates:
+                hidden.add(candidates.pop(0))
+                n_hidden += 1
+                non_zero += 1
+                changed = True
+            if total in hidden:
+                continue
+            residual = sum(values[c] for c in cells[1:] if c in hidden)
+            candidates = [c for c in candidates if c != total]
+            while residual < threshold and candidates:
+                c = candidates.pop(0)
+                hidden.add(c)
+                residual += values[c]
+                changed = True
+            if residual < threshold:
+                hidden.add(total)
+                changed = True
+    return hidden
+
+
+def table_lines(
+    n_rows: int, columns: Sequence[str], total_column: str
+) -> list[tuple[tuple[int, str], list[tuple[int, str]]]]:
+    """The lines of a table whose last row holds the column totals and whose `total_column` holds
+    the row totals: each row, and each column (the total column included)."""
+    parts = [c for c in columns if c != total_column]
+    lines = [((i, total_column), [(i, c) for c in parts]) for i in range(n_rows)]
+    last = n_rows - 1
+    lines += [((last, c), [(i, c) for i in range(last)]) for c in columns]
+    return lines
+
+
+def suppress_table(
+    rows: Sequence[Mapping[str, Any]],
     columns: Sequence[str],
     *,
     threshold: int = SMALL_CELL,
-) -> list[dict[str, int | None]]:
-    """Replace counts 1..threshold-1 by None (shown "<5"), row by row.
-
-    For rows published with their total beside them: when exactly one cell of a row would be
-    hidden, the row total would give it back by subtraction, so the next smallest cell (non-zero
-    first) is hidden too.
-    """
+) -> list[dict[str, Any]]:
+    """A table with margins: the last row holds the column totals and the last of `columns` the
+    row totals. Returns copies of the rows with hidden cells set to None (see `protect`)."""
+    values = {(i, c): int(row[c]) for i, row in enumerate(rows) for c in columns}
+    hidden = protect(values, table_lines(len(rows), columns, columns[-1]), threshold=threshold)
     out = []
-    for row in rows:
+    for i, row in enumerate(rows):
         new = dict(row)
-        hidden = [c for c in columns if isinstance(row.get(c), int) and 0 < row[c] < threshold]  # type: ignore[operator]
-        if len(hidden) == 1:
-            # The smallest other non-zero cell; if there is none, a zero (hiding a zero
-            # still stops "n minus the rest" from giving the small cell back).
-            others = sorted(
-                (c for c in columns if c not in hidden and isinstance(row.get(c), int)),
-                key=lambda c: (row[c] == 0, row[c]),  # type: ignore[arg-type, return-value]
-            )
-            if others:
-                hidden.append(others[0])
-        for c in hidden:
-            new[c] = None
+        for c in columns:
+            if (i, c) in hidden:
+                new[c] = None
         out.append(new)
     return out
 
 
-def suppress_table(
-    rows: Sequence[dict[str, Any]], columns: Sequence[str], *, threshold: int = SMALL_CELL
-) -> list[dict[str, Any]]:
-    """For a table with margins (the last row the column totals, the last column the row totals):
-    suppress_small_cells, then complementary suppression until no row and no column has exactly
-    one hidden cell, since a single hidden cell in either direction could be given back by
-    subtraction."""
-    out = suppress_small_cells(rows, columns, threshold=threshold)
-
-    def key(value: Any) -> tuple[bool, int]:
-        return (value == 0, int(value))
-
-    changed = True
-    while changed:
-        changed = False
-        for row in out:
-            shown = [c for c in columns if row[c] is not None]
-            if len(columns) - len(shown) == 1 and shown:
-                row[min(shown, key=lambda c: key(row[c]))] = None
-                changed = True
-        for c in columns:
-            shown_rows = [r for r in out if r[c] is not None]
-            if len(out) - len(shown_rows) == 1 and shown_rows:
-                min(shown_rows, key=lambda r: key(r[c]))[c] = None
-                changed = True
-    return out
+def hierarchy_lines(
+    groups: Mapping[Hashable, Sequence[Hashable]], columns: Sequence[str], total_column: str
+) -> list[tuple[tuple[str, Hashable, str], list[tuple[str, Hashable, str]]]]:
+    """The lines of a two-level table: units (rows) in groups, each group's subtotal row, and the
+    grand total row ("all", None, column); every row's `total_column` is the sum of its other
+    columns. Cells are keyed (level, key, column) with level "unit", "group" or "all"."""
+    parts = [c for c in columns if c != total_column]
+    rows: list[tuple[str, Hashable]] = [("all", None)]
+    rows += [("group", g) for g in groups]
+    rows += [("unit", u) for units in groups.values() for u in units]
+    lines: list[tuple[tuple[str, Hashable, str], list[tuple[str, Hashable, str]]]] = [
+        ((level, key, total_column), [(level, key, c) for c in parts]) for level, key in rows
+    ]
+    for c in columns:
+        lines.append((("all", None, c), [("group", g, c) for g in groups]))
+        for g, units in groups.items():
+            lines.append((("group", g, c), [("unit", u, c) for u in units]))
+    return lines

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.http import Http404
 
 from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.access.scope import Principal
-from xinqiao.analytics.disclosure import suppress_small_cells
+from xinqiao.analytics.disclosure import hierarchy_lines, protect
 from xinqiao.instruments.engine import get_definition
 from xinqiao.instruments.labels import band_label, check_label, instrument_name, score_label, text
 from xinqiao.notifications import selectors as notifications_selectors
@@ -490,32 +490,87 @@ class AggregateTable:
     instrument: str
     score: str
     bands: list[tuple[str, str]]  # (code, label)
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]]  # {"unit", "n", band codes…, "cells"}; None = hidden
+    total: dict[str, Any] | None = None  # the area's row, same shape
+
+
+# Responses whose primary score has no band of the definition: counted in n, never shown alone.
+NO_BAND = "none"
+
+
+def _protected_table(
+    code: str,
+    score: str,
+    bands: list[tuple[str, str]],
+    counts: Iterable[Mapping[str, Any]],
+    by: str,
+) -> AggregateTable:
+    known = {b for b, _ in bands}
+    by_school: dict[Any, dict[str, int]] = {}
+    groups: dict[Any, list[Any]] = {}
+    for r in counts:
+        school, district = r["assignment__school"], r["assignment__school__parent"]
+        if school not in by_school:
+            by_school[school] = {}
+            groups.setdefault(district, []).append(school)
+        band = r["band"] if r["band"] in known else NO_BAND
+        by_school[school][band] = by_school[school].get(band, 0) + r["n"]
+    columns = [b for b, _ in bands]
+    if any(NO_BAND in cells for cells in by_school.values()):
+        columns.append(NO_BAND)
+    columns.append("n")
+    values: dict[tuple[str, Any, str], int] = {}
+    for school, cells in by_school.items():
+        for c in columns[:-1]:
+            values["unit", school, c] = cells.get(c, 0)
+        values["unit", school, "n"] = sum(cells.values())
+    for district, schools in groups.items():
+        for c in columns:
+            values["group", district, c] = sum(values["unit", s, c] for s in schools)
+    for c in columns:
+        values["all", None, c] = sum(values["group", d, c] for d in groups)
+    hidden = protect(values, hierarchy_lines(groups, columns, "n"))
+    units = OrgUnit.objects.in_bulk([k for k in [*by_school, *groups] if k])
+
+    def row(level: str, key: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"unit": units.get(key) if key else None}
+        for c in columns:
+            out[c] = None if (level, key, c) in hidden else values[level, key, c]
+        out["cells"] = [out[b] for b, _ in bands]
+        return out
+
+    level, keys = ("unit", list(by_school)) if by == "school" else ("group", list(groups))
+    rows = sorted((row(level, k) for k in keys), key=lambda r: r["unit"].path if r["unit"] else "")
+    total = row("all", None) if by_school else None
+    return AggregateTable(code, score, bands, rows, total)
 
 
 def aggregates(principal: Principal, campaign: Campaign, *, by: str) -> list[AggregateTable]:
-    """Band counts per district or school with small cells suppressed (no individual data)."""
-    group = {"district": "school__parent", "school": "school"}[by]
+    """Band counts per district or school, no individual data: per instrument, one query counting
+    valid responses by school and band, and one loading the units.
+
+    Both views, and the area's total row, come from one protected two-level table (schools within
+    their districts, the districts' subtotals, the total), so that no view gives back a cell the
+    other hides (analytics.disclosure, docs/disclosure.md)."""
+    if by not in ("district", "school"):
+        raise ValueError(by)
     assignments = scoped_assignments(principal, campaign, Cap.VIEW_SCREENING_PROGRESS)
-    counts = band_counts(campaign, group=group, assignments=assignments)
-    tables: dict[str, AggregateTable] = {}
+    tables = []
     for column in results_columns(campaign):
         code, score = column.code, column.score
         defn = get_definition(code)
         bands = [(b.code, text(b.label)) for b in defn.bands.get(score, ())]
-        tables[code] = AggregateTable(code, score, bands, [])
-    for c in counts:
-        table = tables[c.instrument]
-        row: dict[str, Any] = {"unit": c.unit, "n": c.n}
-        row.update({code: c.bands.get(code, 0) for code, _ in table.bands})
-        table.rows.append(row)
-    for table in tables.values():
-        cols = [code for code, _ in table.bands]
-        safe: list[dict[str, Any]] = suppress_small_cells(table.rows, cols)
-        for safe_row in safe:
-            safe_row["cells"] = [safe_row[c] for c in cols]
-        table.rows = safe
-    return list(tables.values())
+        counts = (
+            Response.objects.filter(
+                assignment__in=assignments.values("pk"), instrument_code=code, valid=True
+            )
+            .annotate(band=KT(f"bands__{score}"))
+            .values("assignment__school", "assignment__school__parent", "band")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        tables.append(_protected_table(code, score, bands, counts, by))
+    return tables
 
 
 # --- a student's archive ---------------------------------------------------------------------
