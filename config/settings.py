@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "xinqiao.access.middleware.PrincipalMiddleware",
+    # 403 and 404 raised by views (the access layer) go into the audit trail, rate-bound.
+    "xinqiao.audit.middleware.DeniedRequestMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -271,6 +273,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "xinqiao.alerts.tasks.raise_pending_alerts",
         "schedule": 30.0,
     },
+    # Audit: verify the chain since the last anchor, check it against that anchor, append the
+    # new head as the next anchor (xinqiao/audit/anchor.py); summarise rate-bound denied requests.
+    "audit-verify-and-anchor": {
+        "task": "xinqiao.audit.tasks.verify_and_anchor",
+        "schedule": 300.0,
+    },
 }
 # The entries every Celery worker also runs itself, on the database alone, in a thread
 # (xinqiao.core.scheduler): the alert chain keeps moving without beat, while Redis is down and
@@ -312,3 +320,49 @@ XINQIAO_CITY_NAME = env.str("XINQIAO_CITY_NAME", default="示例市")
 # The students' hot SQL (screening/taking) runs as statements prepared once per PostgreSQL
 # session. Set to false behind a transaction-pooling PgBouncer (sessions are not kept per client).
 XINQIAO_PREPARED_SQL = env.bool("XINQIAO_PREPARED_SQL", default=True)
+
+# --- audit trail (docs/audit-actions.md) ---------------------------------------------------------
+# The audit chain's HMAC key: never in the database, so recomputing hashes after an edit is
+# detected. Production: AUDIT_CHAIN_KEY from the environment (base64 of 32 random bytes; refused
+# when missing). Embedded default: generated on first start into the instance folder (var/keys/,
+# never committed). Under pytest: a fixed test key.
+_TEST_AUDIT_CHAIN_KEY = "dGVzdC1vbmx5LXhpbnFpYW8tYXVkaXQtY2hhaW4ta2V5IQ=="
+
+
+def _instance_key(name: str) -> str:
+    """A random key kept in var/keys/<name>, made (mode 600) the first time it is asked for."""
+    import base64
+    import os
+
+    folder = VAR_DIR / "keys"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / name
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+    return path.read_text(encoding="ascii").strip()
+
+
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
+if not AUDIT_CHAIN_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "XINQIAO_ENV=production but AUDIT_CHAIN_KEY is not set. Set it to base64 of 32 random "
+            "bytes, the same on every server, and keep a copy with the other keys."
+        )
+    import sys as _sys
+
+    AUDIT_CHAIN_KEY = (
+        _TEST_AUDIT_CHAIN_KEY if "pytest" in _sys.modules else _instance_key("audit-chain.key")
+    )
+# The anchors: one JSON line per verified chain head, appended; keep it where the database's user
+# cannot rewrite it (docs/operations.md, "The audit anchor").
+AUDIT_ANCHOR_PATH = Path(env.str("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchors.jsonl")))
+# Also send each anchor to syslog: the socket or "host:port" of the syslog daemon; empty: off.
+AUDIT_ANCHOR_SYSLOG = env.str("AUDIT_ANCHOR_SYSLOG", default="")
+# Denied requests (403/404) recorded per user (or client address) and minute; past it, one
+# summary event counts the rest.
+AUDIT_DENIED_PER_MINUTE = env.int("AUDIT_DENIED_PER_MINUTE", default=10)
