@@ -11,7 +11,7 @@ import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -273,6 +273,46 @@ def record_read(*, actor: Actor, obj: Model, fields: list[str], action: str | No
         action=action or f"{obj._meta.label_lower}.viewed",
         obj=obj,
         fields={"read": fields},
+    )
+
+
+# A list page names at most a page of students; the event lists their ids (never names).
+LIST_READ_MAX = 500
+
+
+def _student_id(row: Any) -> int | None:
+    meta = getattr(row, "_meta", None)
+    if meta is not None and meta.label_lower == "people.student":
+        return int(row.pk)
+    found = getattr(row, "student_id", None)
+    if found is not None:
+        return int(found)
+    for via in ("case", "alert"):
+        related = getattr(row, via, None)
+        if related is not None and getattr(related, "student_id", None) is not None:
+            return int(related.student_id)
+    return None
+
+
+def record_list_read(
+    *,
+    actor: Actor,
+    action: str,
+    rows: Iterable[Any],
+    read: list[str],
+    fields: dict[str, Any] | None = None,
+) -> None:
+    """Log a page that lists named students with a level or result (a worklist, a board): one
+    event per page shown, naming the students listed by id (rows: students, or records with a
+    `student_id`, `case` or `alert`). Nothing is written when the page lists nobody."""
+    ids = sorted({sid for row in rows if (sid := _student_id(row)) is not None})
+    if not ids:
+        return
+    record_event(
+        actor=actor,
+        action=action,
+        object_type="people.student",
+        fields={"read": read, "count": len(ids), "students": ids[:LIST_READ_MAX], **(fields or {})},
     )
 
 
