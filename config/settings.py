@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "xinqiao.access.middleware.PrincipalMiddleware",
+    # 403 and 404 raised by views (the access layer) go into the audit trail, rate-bound.
+    "xinqiao.audit.middleware.DeniedRequestMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -280,6 +282,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "xinqiao.alerts.tasks.raise_pending_alerts",
         "schedule": 30.0,
     },
+    # Audit: verify the chain since the last anchor, check it against that anchor, append the
+    # new head as the next anchor (xinqiao/audit/anchor.py); summarise rate-bound denied requests.
+    "audit-verify-and-anchor": {
+        "task": "xinqiao.audit.tasks.verify_and_anchor",
+        "schedule": 300.0,
+    },
 }
 # The entries every Celery worker also runs itself, on the database alone, in a thread
 # (xinqiao.core.scheduler): the alert chain keeps moving without beat, while Redis is down and
@@ -323,3 +331,22 @@ XINQIAO_CITY_NAME = env.str("XINQIAO_CITY_NAME", default="示例市")
 # The students' hot SQL (screening/taking) runs as statements prepared once per PostgreSQL
 # session. Set to false behind a transaction-pooling PgBouncer (sessions are not kept per client).
 XINQIAO_PREPARED_SQL = env.bool("XINQIAO_PREPARED_SQL", default=True)
+
+# --- audit trail (docs/audit-actions.md) ---------------------------------------------------------
+# The audit chain's HMAC key: never in the database, so recomputing hashes after an edit is
+# detected (base64 of 32 random bytes, the same on every server; checked with the other secrets).
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default=_instance.get("AUDIT_CHAIN_KEY", ""))
+if PRODUCTION and instance.weak_field_key(AUDIT_CHAIN_KEY):
+    raise ImproperlyConfigured(
+        "XINQIAO_ENV=production but AUDIT_CHAIN_KEY is not set or too weak (32 random bytes in "
+        "base64, the same on every server). Set the environment variable AUDIT_CHAIN_KEY to a "
+        "new random value and keep a copy with the other keys."
+    )
+# The anchors: one JSON line per verified chain head, appended; keep it where the database's user
+# cannot rewrite it (docs/operations.md, "The audit anchor").
+AUDIT_ANCHOR_PATH = Path(env.str("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchors.jsonl")))
+# Also send each anchor to syslog: the socket or "host:port" of the syslog daemon; empty: off.
+AUDIT_ANCHOR_SYSLOG = env.str("AUDIT_ANCHOR_SYSLOG", default="")
+# Denied requests (403/404) recorded per user (or client address) and minute; past it, one
+# summary event counts the rest.
+AUDIT_DENIED_PER_MINUTE = env.int("AUDIT_DENIED_PER_MINUTE", default=10)

@@ -334,3 +334,9 @@ def respond(assignment, code, answers, *, valid=None):
         submitted_at=timezone.now(),
         client_key=f"k-{assignment.pk}-{code}",
     )
+
+
+@pytest.fixture(autouse=True)
+def _audit_anchor_in_tmp(settings, tmp_path):
+    # The audit anchors go to the test's own folder, not to the checkout's var/.
+    settings.AUDIT_ANCHOR_PATH = tmp_path / "audit-anchors.jsonl"

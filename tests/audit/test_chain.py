@@ -56,7 +56,7 @@ def test_intact_chain_verifies(logged):
     assert count > 20
     code, message = _verify()
     assert code == 0
-    assert message.strip() == f"audit chain intact: {count} events"
+    assert message.strip() == f"audit chain intact: {count} events; anchored #{count}"
 
 
 def test_first_event_links_to_genesis_and_each_to_its_predecessor(logged):
@@ -173,6 +173,7 @@ def test_manage_py_exits_non_zero_naming_the_event(tmp_path, migrated_sqlite):
         "HOME": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{migrated_sqlite}",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "AUDIT_ANCHOR_PATH": str(tmp_path / "anchors.jsonl"),
     }
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -194,7 +195,7 @@ def test_manage_py_exits_non_zero_naming_the_event(tmp_path, migrated_sqlite):
     assert run("-c", script).returncode == 0
     ok = run("manage.py", "verify_audit")
     assert ok.returncode == 0, ok.stderr
-    assert "audit chain intact: 5 events" in ok.stdout
+    assert "audit chain intact: 5 events; anchored #5" in ok.stdout
     tamper = (
         "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]);"
         "db.execute(\"UPDATE audit_auditevent SET object_id='x' WHERE seq=3\"); db.commit()"

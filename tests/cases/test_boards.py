@@ -804,3 +804,15 @@ def test_archive_section_query_count_does_not_grow_with_history(archive_world):
         archive_section(principal, w.stu_a2)
 
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_worklist_is_an_audited_read_of_the_students_it_lists(worklist_world, client_for):
+    w = worklist_world
+    assert get(client_for(w.psych), "cases:worklist").status_code == 200
+    event = AuditEvent.objects.filter(action="cases.worklist.viewed").get()
+    assert event.actor_id == w.psych.pk
+    assert event.fields["read"] == ["name", "level"]
+    assert w.red_new.student_id in event.fields["students"]
+    assert w.overdue.student_id in event.fields["students"]
+    assert w.stu_b1.pk not in event.fields["students"]  # school B's rows are not shown
+    assert event.fields["count"] == len(event.fields["students"])

@@ -41,6 +41,7 @@ def production(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "XINQIAO_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "AUDIT_CHAIN_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "ALLOWED_HOSTS": "xinqiao.example.edu.cn",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
     }
@@ -136,3 +137,23 @@ def test_production_is_secure_by_default(tmp_path):
     result = run(["-c", script], tmp_path, **production(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False True True True True ['xinqiao.example.edu.cn']"
+
+
+def test_production_refuses_to_start_without_an_audit_chain_key(tmp_path):
+    result = run(["-c", SETUP], tmp_path, **production(tmp_path, AUDIT_CHAIN_KEY=None))
+    assert result.returncode != 0
+    assert "AUDIT_CHAIN_KEY is not set" in result.stderr
+
+
+def test_embedded_default_generates_its_own_audit_chain_key(tmp_path):
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.AUDIT_CHAIN_KEY)"
+    )
+    first = run(["-c", script], tmp_path)
+    again = run(["-c", script], tmp_path)
+    assert first.returncode == 0, first.stderr
+    key = first.stdout.strip()
+    assert key == again.stdout.strip()  # kept in the instance folder, not made anew each start
+    assert len(base64.b64decode(key)) == 32
+    assert key not in (ROOT / "config" / "settings.py").read_text()

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import PrincipalRequest
+from xinqiao.audit.services import record_list_read
 from xinqiao.core import health
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
@@ -28,6 +29,10 @@ from .hooks import alert_links
 def worklist(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
     alerts = selectors.worklist(principal=principal)
+    # Named students with their alert level: an audited read.
+    record_list_read(
+        actor=request.user, action="alerts.worklist.viewed", rows=alerts, read=["name", "level"]
+    )
     return render(
         request,
         "alerts/worklist.html",

@@ -74,6 +74,20 @@ def event_list(request: PrincipalRequest) -> HttpResponse:
             event.role_label = roles.get(event.actor_role, event.actor_role)  # type: ignore[attr-defined]
             event.school_name = schools.get(event.school_id or 0, "")  # type: ignore[attr-defined]
             event.fields_json = json.dumps(event.fields, ensure_ascii=False, sort_keys=True)  # type: ignore[attr-defined]
+        # The auditor's own searches are audited too (after the page is read, so the event does
+        # not appear on the page it records).
+        search: dict[str, Any] = {
+            "filters": form.event_filter().describe() if form.is_bound else {}
+        }
+        for key in ("before", "after"):
+            if data.get(key) is not None:
+                search[key] = data[key]
+        record_event(
+            actor=request.user,
+            action="audit.log.searched",
+            object_type="audit.auditevent",
+            fields=search,
+        )
     return render(
         request,
         "audit/event_list.html",

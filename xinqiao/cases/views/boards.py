@@ -19,6 +19,7 @@ from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap, Role
 from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.analytics.disclosure import SMALL_CELL
+from xinqiao.audit.services import record_list_read
 from xinqiao.cases.panels import Panel
 from xinqiao.core import navigation
 from xinqiao.core.navigation import NavItem
@@ -45,6 +46,19 @@ class Section:
 
 def _page(request: HttpRequest, rows: Any, key: str) -> Page:
     return Paginator(rows, PAGE_SIZE).get_page(request.GET.get(key))
+
+
+def _audit_sections(request: PrincipalRequest, action: str, sections: list[Section]) -> None:
+    """The board lists named students with their level: an audited read of what was shown."""
+    rows = [row for section in sections for row in section.page]
+    shown = [section.key for section in sections if len(section.page.object_list)]
+    record_list_read(
+        actor=request.user,
+        action=action,
+        rows=rows,
+        read=["name", "level"],
+        fields={"sections": shown},
+    )
 
 
 def _link_cases(rows: Any, get_code: Any) -> None:
@@ -124,6 +138,7 @@ def worklist(request: PrincipalRequest) -> HttpResponse:
         _link_cases(by_key[key].page, lambda c: c.code)
     for key in ("referrals", "stepdowns", "transfers"):
         _link_cases(by_key[key].page, lambda row: row.case.code)
+    _audit_sections(request, "cases.worklist.viewed", sections)
     return render(request, "cases/boards/worklist.html", {"sections": sections, "now": now})
 
 
@@ -132,6 +147,12 @@ def my_class(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
     students = _page(request, selectors.class_attention(principal=principal), "page")
     tasks = _page(request, selectors.my_tasks(principal=principal), "tasks")
+    record_list_read(
+        actor=request.user,
+        action="cases.class_attention.viewed",
+        rows=[*students, *tasks],
+        read=["name", "needs_attention"],
+    )
     return render(
         request,
         "cases/boards/my_class.html",
@@ -150,6 +171,10 @@ def my_tasks(request: PrincipalRequest) -> HttpResponse:
     peers_only = selectors.only_peer_tasks(principal)
     # A committee member (a child) is never shown which classmate has a case, nor how many.
     tasks = None if peers_only else _page(request, selectors.my_tasks(principal=principal), "tasks")
+    if tasks is not None:
+        record_list_read(
+            actor=request.user, action="cases.tasks.viewed", rows=tasks, read=["name", "level"]
+        )
     return render(
         request,
         "cases/boards/my_tasks.html",
@@ -210,6 +235,7 @@ def overdue_board(request: PrincipalRequest) -> HttpResponse:
     )
     _link_cases(by_key["overdue"].page, lambda c: c.code)
     _link_cases(by_key["stepdowns"].page, lambda r: r.case.code)
+    _audit_sections(request, "cases.overdue_board.viewed", sections)
     return render(
         request,
         "cases/boards/overdue_board.html",
@@ -254,6 +280,11 @@ def red_board(request: PrincipalRequest) -> HttpResponse:
         selectors.with_attrs(alerts, days=lambda e: selectors.days_since(e.escalated_at, now))
         context["city"] = cases
         context["city_alerts"] = alerts
+    listed = [*(context["station"] or []), *(context["city"] or [])]
+    listed += list(context.get("city_alerts") or [])
+    record_list_read(
+        actor=request.user, action="cases.red_board.viewed", rows=listed, read=["name", "level"]
+    )
     return render(request, "cases/boards/red_board.html", context)
 
 
