@@ -258,5 +258,3 @@ def describe_user_agent(agent: str) -> str:
     system = next((name for pattern, name in _SYSTEMS if re.search(pattern, agent)), "")
     parts = [p for p in (browser, system) if p]
     return " · ".join(parts) if parts else _("Unknown browser")
-
-
