@@ -246,7 +246,7 @@ class PatternPasswordValidator:
     def get_help_text(self) -> str:
         return _(
             "Your password cannot be made only of common words, pinyin names, keyboard "
-            "patterns (such as 1qaz2wsx), dates or repeated characters."
+            "patterns, dates or repeated characters."
         )
 
 

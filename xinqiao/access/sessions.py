@@ -67,6 +67,7 @@ def on_signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if request is None or not hasattr(request, "session"):
         return
     now = timezone.now()
+    ip = client_ip(request)
     request.session[START_KEY] = int(now.timestamp())
     request.session[SEEN_KEY] = int(now.timestamp())
     if request.session.session_key is None:
@@ -78,7 +79,7 @@ def on_signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
             "public_id": secrets.token_hex(16),
             "created_at": now,
             "last_seen": now,
-            "ip": client_ip(request)[:45],
+            "ip": "" if ip == "unknown" else ip[:45],
             "user_agent": request.headers.get("User-Agent", "")[:300],
         },
     )
