@@ -95,6 +95,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "xinqiao.access.middleware.PrincipalMiddleware",
+    # idle and absolute session expiry; then a password someone else set must be changed first
+    "xinqiao.access.sessions.SessionActivityMiddleware",
+    "xinqiao.access.passwords.PasswordChangeRequiredMiddleware",
     # 403 and 404 raised by views (the access layer) go into the audit trail, rate-bound.
     "xinqiao.audit.middleware.DeniedRequestMiddleware",
 ]
@@ -143,11 +146,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "OPTIONS": {"min_length": 12},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "xinqiao.core.validators.CharacterClassValidator"},
+    # Common words, pinyin names, keyboard walks, dates, repeats (ASVS L2; access/passwords.py)
+    {"NAME": "xinqiao.access.passwords.PatternPasswordValidator"},
 ]
 # Argon2id at OWASP's parameters (xinqiao/access/hashers.py); PBKDF2 hashes upgrade at sign-in.
 PASSWORD_HASHERS = [
@@ -171,9 +176,14 @@ AXES_RESET_ON_SUCCESS = True
 # Attempts while locked do not restart the clock: the lock ends 30 minutes after the 5th failure.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
-# Idle logout after 30 minutes: the session expires 30 min after the last request.
-SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Idle logout after 30 minutes without the user's own requests: background polling (requests with
+# the X-Background header) does not count (xinqiao/access/sessions.py). The last-activity time is
+# written at most once a minute, and only then is the session saved: not on every request.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_IDLE_TIMEOUT = SESSION_COOKIE_AGE
+# Every session ends this long after sign-in, whatever the activity.
+SESSION_ABSOLUTE_AGE = env.int("SESSION_ABSOLUTE_AGE", default=12 * 3600)
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- i18n ---------------------------------------------------------------------------------------

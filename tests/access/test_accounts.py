@@ -89,10 +89,10 @@ def test_reset_password_unlocks(schools, client_for):
     assert locked.status_code == 429
     client_for(schools.sysadmin).post(
         reverse("access:account-reset-password", args=["psych_b"]),
-        {"password": "Fresh-Passw0rd!"},
+        {"password": "Fresh-Kq7-Passw0rd!"},
     )
     response = anonymous.post(
-        reverse("login"), {"username": "psych_b", "password": "Fresh-Passw0rd!"}
+        reverse("login"), {"username": "psych_b", "password": "Fresh-Kq7-Passw0rd!"}
     )
     assert response.status_code == 302
 

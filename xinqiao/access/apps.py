@@ -11,10 +11,12 @@ class AccessConfig(AppConfig):
         from xinqiao.core import navigation
         from xinqiao.core.navigation import NavItem, register
 
-        from . import signin_audit
+        from . import passwords, sessions, signin_audit
         from .roles import Cap
 
         signin_audit.connect()
+        sessions.connect()
+        passwords.connect()
 
         register(
             NavItem(

@@ -79,3 +79,50 @@ class RoleRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.role} @ {self.org_unit_id}"
+
+
+class PasswordState(models.Model):
+    """Whether the user must choose a new password before anything else (issue 13): set when an
+    administrator or an import sets the password, cleared when the user changes it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="password_state",
+    )
+    must_change = models.BooleanField(_("must change password"), default=False)
+    set_by_other_at = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("password state")
+        verbose_name_plural = _("password states")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {'must change' if self.must_change else 'ok'}"
+
+
+class UserSession(models.Model):
+    """One signed-in session of a user, for the list of one's own sessions (access/sessions.py).
+
+    `session_key` is the Django session's key, as the session table itself holds it: signing a
+    session out deletes that session. Forms name a session by `public_id`, never by its key."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signed_in_sessions"
+    )
+    session_key = models.CharField(max_length=40, unique=True)
+    public_id = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    ip = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("signed-in session")
+        verbose_name_plural = _("signed-in sessions")
+        indexes = [models.Index(fields=["user", "last_seen"], name="usersession_user_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.ip} since {self.created_at:%Y-%m-%d %H:%M}"

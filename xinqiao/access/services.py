@@ -11,7 +11,9 @@ from xinqiao.orgs.models import OrgUnit
 from xinqiao.people.models import Staff, StaffPosition
 
 from .models import RoleAssignment
+from .passwords import require_password_change
 from .roles import ROLE_UNIT_KINDS, Role
+from .sessions import end_all_sessions
 
 # Roles that may never be held together by one person (三权分立; access/grants.py).
 EXCLUSIVE_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.AUDITOR})
@@ -79,6 +81,7 @@ def create_account(*, actor: Actor, username: str, name: str, password: str) -> 
     validate_password(password, user)
     user.set_password(password)
     user.save()
+    require_password_change(user=user)
     record_event(
         actor=actor, action="access.account.created", obj=user, fields={"username": username}
     )
@@ -107,6 +110,8 @@ def reset_password(*, actor: Actor, user: Any, password: str) -> Any:
     validate_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
+    require_password_change(user=user)
+    end_all_sessions(user=user)
     unlock_account(actor=actor, user=user)
     record_event(actor=actor, action="access.account.password_reset", obj=user, fields={})
     return user

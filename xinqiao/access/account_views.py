@@ -1,0 +1,101 @@
+"""A signed-in user's own account: change one's password, see and end one's sessions (issue 13).
+Every signed-in user may use these pages, for their own account only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from xinqiao.core.errors import DomainError
+
+from . import passwords, sessions
+from .models import UserSession
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "access/password_change.html"
+    success_url = reverse_lazy("account:sessions")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["must_change"] = bool(self.request.session.get(passwords.MUST_CHANGE_KEY))
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user: Any = self.request.user
+        old_key = self.request.session.session_key
+        response = super().form_valid(form)  # saves, keeps this session (under a new key)
+        key = self.request.session.session_key
+        sessions.rekey(old_key=old_key, new_key=key)
+        passwords.password_changed(user=user)
+        self.request.session.pop(passwords.MUST_CHANGE_KEY, None)
+        message = _("Your password was changed.")
+        if sessions.has_other_sessions(user=user, current_key=key):
+            sessions.revoke_other_sessions(actor=user, user=user, current_key=key)
+            message += " " + _("Your other sessions were signed out.")
+        messages.success(self.request, message)
+        return response
+
+
+password_change = login_required(PasswordChangeView.as_view())
+
+
+@login_required
+def session_list(request: Any) -> HttpResponse:
+    rows = sessions.list_own_sessions(user=request.user, current_key=request.session.session_key)
+    return render(
+        request,
+        "access/sessions.html",
+        {
+            "sessions": rows,
+            "others": sum(1 for r in rows if not r["current"]),
+            "idle_minutes": sessions.idle_timeout() // 60,
+            "absolute_hours": sessions.absolute_age() // 3600,
+        },
+    )
+
+
+@login_required
+@require_POST
+def session_revoke(request: Any, public_id: str) -> HttpResponse:
+    try:
+        sessions.revoke_session(
+            actor=request.user,
+            user=request.user,
+            public_id=public_id,
+            current_key=request.session.session_key,
+        )
+    except UserSession.DoesNotExist:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The session was signed out."))
+    return redirect("account:sessions")
+
+
+@login_required
+@require_POST
+def session_revoke_others(request: Any) -> HttpResponse:
+    count = sessions.revoke_other_sessions(
+        actor=request.user, user=request.user, current_key=request.session.session_key
+    )
+    messages.success(
+        request,
+        ngettext(
+            "Signed out of %(count)d other session.",
+            "Signed out of %(count)d other sessions.",
+            count,
+        )
+        % {"count": count},
+    )
+    return redirect("account:sessions")
