@@ -77,6 +77,12 @@ def test_production_refuses_a_default_secret(tmp_path, variable, how):
     assert f"Set the environment variable {variable}" in last
 
 
+def test_production_refuses_to_turn_two_factor_off(tmp_path):
+    result = run(["-c", SETUP], tmp_path, **production(tmp_path, OTP_REQUIRED="false"))
+    assert result.returncode != 0
+    assert "OTP_REQUIRED" in result.stderr.strip().splitlines()[-1]
+
+
 def test_production_starts_with_real_secrets(tmp_path):
     result = run(["-c", SETUP], tmp_path, **production(tmp_path))
     assert result.returncode == 0, result.stderr
