@@ -64,6 +64,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "xinqiao.core",
     "xinqiao.audit",
     "xinqiao.orgs",
@@ -89,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -97,6 +101,8 @@ MIDDLEWARE = [
     "xinqiao.access.middleware.PrincipalMiddleware",
     # idle and absolute session expiry; then a password someone else set must be changed first
     "xinqiao.access.sessions.SessionActivityMiddleware",
+    # staff pass the second step (or enrol) before anything else
+    "xinqiao.access.two_factor.SecondFactorMiddleware",
     "xinqiao.access.passwords.PasswordChangeRequiredMiddleware",
     # 403 and 404 raised by views (the access layer) go into the audit trail, rate-bound.
     "xinqiao.audit.middleware.DeniedRequestMiddleware",
@@ -175,6 +181,17 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 # Attempts while locked do not restart the clock: the lock ends 30 minutes after the 5th failure.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+
+# Two-factor sign-in (docs/two-factor.md): TOTP with an authenticator app plus one-time recovery
+# codes (django-otp). Every staff role must enrol and verify before it can use anything but the
+# enrolment page and sign-out; production refuses to start with OTP_REQUIRED off.
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=True)
+if PRODUCTION and not OTP_REQUIRED:
+    raise ImproperlyConfigured("XINQIAO_ENV=production requires OTP_REQUIRED=true (two-factor).")
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="心桥 Xinqiao")
+# Second-step attempts per account: this many in the window (seconds), then refused until it ends.
+OTP_ATTEMPTS_LIMIT = 5
+OTP_ATTEMPTS_WINDOW = 15 * 60
 
 # Idle logout after 30 minutes without the user's own requests: background polling (requests with
 # the X-Background header) does not count (xinqiao/access/sessions.py). The last-activity time is

@@ -29,6 +29,7 @@ from xinqiao.people.models import GuardianRelation, ImportJob
 from xinqiao.people.services import add_guardian, create_student
 
 from .factories import PASSWORD
+from .otp import verified_client
 from .redis_server import redis_server  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -297,12 +298,11 @@ def world(db):
 
 @pytest.fixture
 def client_for(db):
-    """client_for(user) → a Django test client signed in as that user."""
+    """client_for(user) → a Django test client signed in as that user, second step passed."""
 
     def make(user) -> Client:
-        client = Client()
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        return client
+        # Signed in and past the second step, with an authenticator made here (tests/otp.py).
+        return verified_client(user)
 
     return make
 

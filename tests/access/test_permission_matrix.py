@@ -24,6 +24,8 @@ from django.views.static import serve
 
 from xinqiao.access.roles import Role
 
+from ..otp import verified_client
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "permissions.md"
 ANONYMOUS = "anonymous"
@@ -180,7 +182,7 @@ def test_url_answers_each_role_as_documented(world, row):
         client = Client()
         if user is not None:
             user = get_user_model().objects.get(pk=user.pk)  # fresh: no cached principal
-            client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+            client = verified_client(user)
         try:
             response = _get(client, url)
         except Exception as exc:

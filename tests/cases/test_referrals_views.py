@@ -11,13 +11,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
 from tests.access.test_permission_matrix import ROWS, sample_kwargs
 from tests.conftest import _user, respond
+from tests.otp import verified_client
 from xinqiao.access.roles import Role
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import FollowUp, GuardianContact, Referral, ReferralStatus
@@ -335,8 +335,7 @@ def test_navigation_shows_referrals_to_psychiatrists_only(world, client_for):
 # --- no other student on any URL --------------------------------------------------------------
 def _bodies(world, user):
     user = get_user_model().objects.get(pk=user.pk)
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client = verified_client(user)
     for row in ROWS:
         try:
             target = reverse(row["url"], kwargs=sample_kwargs(world, row["sample"]))

@@ -113,6 +113,12 @@ def test_an_instance_makes_its_own_keys_on_first_start(tmp_path):
     assert tracked.stdout == ""  # no key of an instance is in the repository
 
 
+def test_production_refuses_to_turn_two_factor_off(tmp_path):
+    result = run(["-c", SETUP], tmp_path, **production(tmp_path, OTP_REQUIRED="false"))
+    assert result.returncode != 0
+    assert "OTP_REQUIRED" in result.stderr.strip().splitlines()[-1]
+
+
 def test_production_starts_with_real_secrets(tmp_path):
     result = run(["-c", SETUP], tmp_path, **production(tmp_path))
     assert result.returncode == 0, result.stderr

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from tests.otp import verify_session
 from xinqiao.access.scope import principal_for
 from xinqiao.alerts.models import OPEN_STATUSES, Alert
 from xinqiao.audit.models import AuditEvent
@@ -42,6 +43,11 @@ from xinqiao.people.models import Student
 
 STUDENTS = 800  # enough students at mhyc for every story (committee members are never picked)
 SEED = 2026
+
+
+def _sign_in(client: Client, user) -> None:
+    client.force_login(user)
+    verify_session(client, user)
 
 
 @pytest.fixture
@@ -103,9 +109,9 @@ def test_seed_demo_loads_cases_at_every_level(media):
         assert referral in seen_by["demo_psychiatrist_1_1"]
         assert not any(referral in seen_by[n] for n in seen_by if n != "demo_psychiatrist_1_1")
     client = Client()
-    client.force_login(user("demo_psychiatrist_1_1"))
+    _sign_in(client, user("demo_psychiatrist_1_1"))
     inbox = client.get("/cases/referrals/").content.decode()
-    client.force_login(user("demo_psychiatrist_1_2"))
+    _sign_in(client, user("demo_psychiatrist_1_2"))
     other_inbox = client.get("/cases/referrals/").content.decode()
     for referral in referred:
         assert referral.student.name in inbox
@@ -116,7 +122,7 @@ def test_seed_demo_loads_cases_at_every_level(media):
     leader = principal_for(user("demo_school_admin_mhyc"))
     [pending] = boards.pending_step_downs(principal=leader, cap="approve_level_changes")
     assert (pending.from_level, pending.to_level, pending.status) == ("red", "orange", "pending")
-    client.force_login(user("demo_school_admin_mhyc"))
+    _sign_in(client, user("demo_school_admin_mhyc"))
     page = client.get(f"/cases/{pending.case.code}/").content.decode()
     assert 'data-testid="step-down-decide-form"' in page
 
@@ -127,11 +133,11 @@ def test_seed_demo_loads_cases_at_every_level(media):
     assert all(a.status in OPEN_STATUSES for a in alerts)
     overdue = list(boards.overdue_follow_ups(principal=psych, now=timezone.now()))
     assert [c.level for c in overdue] == ["orange"]  # one follow-up is overdue (a week and more)
-    client.force_login(user("demo_psych_mhyc_1"))
+    _sign_in(client, user("demo_psych_mhyc_1"))
     assert client.get("/cases/worklist/").status_code == 200
 
     # The head teacher of 七(1)班 sees two students needing attention, no level.
-    client.force_login(user("demo_head_mhyc_7_1"))
+    _sign_in(client, user("demo_head_mhyc_7_1"))
     page = client.get("/cases/my-class/").content.decode()
     attention = boards.class_attention(principal=principal_for(user("demo_head_mhyc_7_1")))
     assert attention.count() >= 2

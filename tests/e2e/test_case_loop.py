@@ -48,7 +48,7 @@ from xinqiao.people.models import Student
 from xinqiao.screening.models import Assignment, Response
 from xinqiao.screening.taking import services as taking
 
-from .conftest import DESKTOP, PHONE
+from .conftest import DESKTOP, PHONE, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -91,11 +91,7 @@ class Browser:
 
     def sign_in(self, username: str):
         page = self.open()
-        page.goto("/accounts/login/")
-        page.locator("input[name=username]").fill(username)
-        page.locator("input[name=password]").fill(DEMO_PASSWORD)
-        with page.expect_navigation():
-            page.locator("form:has(input[name=password]) button[type=submit]").click()
+        sign_in(page, username, DEMO_PASSWORD)
         assert "/accounts/login/" not in page.url, f"{username} could not sign in"
         return page
 

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from xinqiao.screening.models import Assignment, AssignmentStatus, Response
 
 from ..factories import PASSWORD
-from .conftest import no_horizontal_overflow
+from .conftest import no_horizontal_overflow, sign_in
 from .test_screening_take import current, open_sitting, step
 
 pytestmark = [pytest.mark.e2e]
@@ -28,11 +28,7 @@ def test_student_signs_in_with_the_personal_code_and_hands_in(browser, live_serv
     try:
         # The head teacher prints the class's slips: the first print issues the codes.
         teacher = staff.new_page()
-        teacher.goto("/accounts/login/")
-        teacher.locator("input[name=username]").fill(world.head_teacher.username)
-        teacher.locator("input[name=password]").fill(PASSWORD)
-        with teacher.expect_navigation():
-            teacher.locator("form:has(input[name=password]) button[type=submit]").click()
+        sign_in(teacher, world.head_teacher.username, PASSWORD)
         teacher.goto(f"/screening/classes/{world.class_a1.code}/slips/")
         slip = teacher.get_by_test_id("slip").filter(has_text=world.stu_a1.name)
         printed = slip.get_by_test_id("slip-code").inner_text().strip()

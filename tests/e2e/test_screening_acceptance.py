@@ -31,7 +31,7 @@ from xinqiao.people.services import create_student
 from xinqiao.screening.models import Assignment, Campaign, Response
 
 from ..conftest import PASSWORD
-from .conftest import DESKTOP, PHONE
+from .conftest import DESKTOP, PHONE, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -57,11 +57,7 @@ def _sign_in(browser, live_server, username: str):
     context.set_default_timeout(20_000)
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # data-confirm buttons
-    page.goto("/accounts/login/")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    with page.expect_navigation():
-        page.locator("form:has(input[name=password]) button[type=submit]").click()
+    sign_in(page, username, PASSWORD)
     return context, page
 
 

@@ -15,6 +15,7 @@ from xinqiao.demo.generator import (
     demo_logins,
     seed_demo_city,
 )
+from xinqiao.demo.two_factor import demo_allowed, demo_secret_grouped, enrol_demo_accounts
 from xinqiao.orgs.models import OrgUnit
 
 
@@ -34,7 +35,10 @@ class Command(BaseCommand):
         if OrgUnit.objects.exists():
             if if_empty:
                 self.stdout.write("seed_demo: the database already has data; demo city not loaded.")
-                self.print_logins(demo_logins())  # a second `make run` still shows how to log in
+                logins = demo_logins()
+                if logins:  # a demo city from before two-factor sign-in gets its authenticators
+                    self.enrol_second_factor()
+                self.print_logins(logins)  # a second `make run` still shows how to log in
                 return
             raise CommandError(
                 "The database already has an org tree. The demo city loads only into an empty "
@@ -62,7 +66,19 @@ class Command(BaseCommand):
             f"{counts.get('cases_closed', 0)} closed, {counts.get('alerts_open', 0)} alerts to "
             "verify: see docs/demo.md."
         )
+        self.enrol_second_factor()
         self.print_logins(city.logins)
+
+    def enrol_second_factor(self) -> None:
+        """Development only: the demo staff accounts share one published authenticator secret."""
+        self.second_factor = demo_allowed()
+        if self.second_factor:
+            enrol_demo_accounts()
+        else:
+            self.stdout.write(
+                "Demo accounts got no authenticator (DEBUG is off or this is production): each "
+                "staff account sets up its own at the first sign-in."
+            )
 
     def print_logins(self, logins: list[DemoLogin]) -> None:
         if not logins:
@@ -76,4 +92,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<{w0}}  {role:<{w1}}  {unit}")
             if i == 0:
                 self.stdout.write(f"  {'-' * w0}  {'-' * w1}  {'-' * 20}")
+        if getattr(self, "second_factor", False):
+            self.stdout.write(
+                f"Two-factor sign-in: staff accounts share the authenticator secret "
+                f"{demo_secret_grouped()}; `python manage.py demo_otp` prints the current code."
+            )
         self.stdout.write("More accounts follow the same pattern: see docs/demo.md.")
