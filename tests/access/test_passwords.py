@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
+from tests.otp import verify_session
 from xinqiao.access.models import PasswordState
 from xinqiao.access.passwords import PatternPasswordValidator, free_characters
 from xinqiao.audit.models import AuditEvent
@@ -143,6 +144,7 @@ def _sign_in(username: str, password: str) -> Client:
     client = Client()
     response = client.post(reverse("login"), {"username": username, "password": password})
     assert response.status_code == 302
+    verify_session(client, get_user_model().objects.get(username=username))  # the second step
     return client
 
 

@@ -7,11 +7,13 @@ import datetime
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
+from tests.otp import verify_session
 from xinqiao.access.models import UserSession
 from xinqiao.access.sessions import describe_user_agent
 from xinqiao.audit.models import AuditEvent
@@ -40,6 +42,7 @@ def _sign_in(username: str, agent: str = FIREFOX, ip: str = "10.0.0.7") -> Clien
     client = Client(HTTP_USER_AGENT=agent, REMOTE_ADDR=ip)
     response = client.post(reverse("login"), {"username": username, "password": PASSWORD})
     assert response.status_code == 302
+    verify_session(client, get_user_model().objects.get(username=username))  # the second step
     return client
 
 
