@@ -11,7 +11,7 @@
 3. The results page lists every sitter with scores and flags, the critical student first, the
    invalid one flagged.
 4. The head teacher of A1 sees completion only: who is missing, no scores, bands or item texts.
-5. The district admin sees aggregates with small cells suppressed ("<5").
+5. The district admin sees aggregates with small cells suppressed ("*", docs/disclosure.md).
 6. A user of school B gets 404 everywhere.
 """
 
@@ -293,9 +293,9 @@ def test_done_when_path_through_the_ui(browser, live_server, world):
         assert body.count() == 1  # district A, one row
         cells = [c.strip() for c in body.nth(0).locator("td").all_inner_texts()]
         assert cells[1] == "19"  # valid responses (the invalid one is not counted)
-        assert "<5" in cells[2:]
+        assert "*" in cells[2:]  # hidden: small counts and the cells that would give them back
         for cell in cells[2:]:
-            assert cell == "<5" or int(cell) == 0 or int(cell) >= 5, cells
+            assert cell == "*" or int(cell) == 0 or int(cell) >= 5, cells
         html = district.content()
         assert not [s.name for s in sitters if s.name in html]
         assert not [s.student_number for s in sitters if s.student_number in html]
