@@ -17,7 +17,9 @@ class PrincipalMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         principal = principal_for(request.user)
         request.principal = principal  # type: ignore[attr-defined]  # typed by PrincipalRequest
-        token = current.set(AuditContext(ip=client_ip(request), role=principal.primary_role))
+        token = current.set(
+            AuditContext(ip=client_ip(request) or None, role=principal.primary_role)
+        )
         try:
             return self.get_response(request)
         finally:

@@ -79,7 +79,7 @@ def on_signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
             "public_id": secrets.token_hex(16),
             "created_at": now,
             "last_seen": now,
-            "ip": "" if ip == "unknown" else ip[:45],
+            "ip": ip[:45],
             "user_agent": request.headers.get("User-Agent", "")[:300],
         },
     )

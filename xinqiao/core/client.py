@@ -42,10 +42,11 @@ def _trusted(address: Any, networks: Iterable[Network]) -> bool:
 
 
 def client_ip(request: HttpRequest) -> str:
+    """The client's address, or "" when the request carries none (a test client's force_login)."""
     remote = request.META.get("REMOTE_ADDR") or ""
     networks = trusted_networks()
     if not networks or not _trusted(_address(remote), networks):
-        return remote or "unknown"
+        return remote
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     for hop in reversed([h for h in forwarded.split(",") if h.strip()]):
         address = _address(hop)

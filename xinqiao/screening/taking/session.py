@@ -64,7 +64,7 @@ def bound_assignment_id(request: HttpRequest) -> int | None:
 
 
 def client_address(request: HttpRequest) -> str:
-    return client_ip(request)  # the real client behind the proxy: never one counter for all
+    return client_ip(request) or "unknown"  # the real client behind the proxy, not the proxy
 
 
 def _failure_key(request: HttpRequest, code: str = "") -> str:
