@@ -5,6 +5,8 @@ Redis with the production settings (XINQIAO_ENV=production) on loopback."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import json
 import math
@@ -20,6 +22,9 @@ from _common import ROOT
 
 SECRET = "bench-submit-secret-key-" + "x" * 40
 FIELD_KEY = "YmVuY2gtc3VibWl0LWZpZWxkLWtleS0zMi1ieXRlcyE="  # 32 bytes, base64
+# The audit chain's key: 32 bytes that look random (production refuses weak keys), the same in
+# every process of a run.
+AUDIT_KEY = base64.b64encode(hashlib.sha256(b"xinqiao bench audit chain key").digest()).decode()
 CSRF = "BenchCsrfSecret0123456789abcdefA"  # 32 chars: cookie and header (unmasked form)
 CLASS_SIZE = 50
 
@@ -216,6 +221,7 @@ def layout_env(tmp: Path, settings_module: str, db_url: str, redis_url: str) -> 
         "XINQIAO_ENV": "production",
         "SECRET_KEY": SECRET,
         "FIELD_ENCRYPTION_KEY": FIELD_KEY,
+        "AUDIT_CHAIN_KEY": AUDIT_KEY,
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "ERROR",

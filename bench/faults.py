@@ -82,6 +82,7 @@ from typing import Any
 
 from _common import ROOT, use_scratch_database
 from _layout import (
+    AUDIT_KEY,
     CLASS_SIZE,
     CSRF,
     FIELD_KEY,
@@ -1083,6 +1084,7 @@ def main() -> None:
 
     os.environ["SECRET_KEY"] = SECRET
     os.environ["FIELD_ENCRYPTION_KEY"] = FIELD_KEY
+    os.environ["AUDIT_CHAIN_KEY"] = AUDIT_KEY
     os.environ.pop("REDIS_URL", None)  # the bench process itself reads the database only
     db_url = use_scratch_database(DB_NAME)
     t = time.perf_counter()

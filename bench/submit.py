@@ -46,6 +46,7 @@ from pathlib import Path
 
 from _common import ROOT, result_line, use_scratch_database
 from _layout import (
+    AUDIT_KEY,
     CLASS_SIZE,
     CSRF,
     FIELD_KEY,
@@ -472,6 +473,7 @@ def main() -> None:
 
     os.environ["SECRET_KEY"] = SECRET
     os.environ["FIELD_ENCRYPTION_KEY"] = FIELD_KEY
+    os.environ["AUDIT_CHAIN_KEY"] = AUDIT_KEY
     db_url = use_scratch_database("xinqiao_bench_submit")
     t0 = time.perf_counter()
     data = seed(n_students, math.ceil((warm_students + path_students) / CLASS_SIZE))
