@@ -222,6 +222,7 @@ def layout_env(tmp: Path, settings_module: str, db_url: str, redis_url: str) -> 
         "SECRET_KEY": SECRET,
         "FIELD_ENCRYPTION_KEY": FIELD_KEY,
         "AUDIT_CHAIN_KEY": AUDIT_KEY,
+        "AUDIT_ANCHOR_PATH": str(tmp / "audit-anchors.jsonl"),  # each run's own database
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "ERROR",

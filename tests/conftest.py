@@ -58,6 +58,14 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _no_activity_write_mid_test(settings):
+    # A signed-in request records activity once a minute since the last time (an extra query or
+    # two): a slow test straddling that minute would make query counts flaky. Tests of session
+    # expiry set it back (tests/access/test_sessions.py, tests/core/test_auth.py).
+    settings.SESSION_ACTIVITY_WRITE_INTERVAL = 24 * 3600
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness would dominate the suite; tests don't need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

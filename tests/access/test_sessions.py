@@ -29,6 +29,11 @@ WECHAT = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _activity_recorded_every_minute(settings):
+    settings.SESSION_ACTIVITY_WRITE_INTERVAL = 60  # as in production (tests/conftest.py)
+
+
 @pytest.fixture
 def schools(db):
     return with_personas(two_schools(), "psych", "psych_b")

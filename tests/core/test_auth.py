@@ -26,6 +26,11 @@ def _signed_in(client: Client) -> bool:
     return "_auth_user_id" in client.session
 
 
+@pytest.fixture(autouse=True)
+def _activity_recorded_every_minute(settings):
+    settings.SESSION_ACTIVITY_WRITE_INTERVAL = 60  # as in production (tests/conftest.py)
+
+
 @pytest.fixture
 def teacher(db):
     return get_user_model().objects.create_user("teacher", password=PASSWORD)

@@ -8,8 +8,8 @@ sign-out.
   settings.SESSION_IDLE_TIMEOUT, or older than settings.SESSION_ABSOLUTE_AGE, is ended (audited
   `access.session.expired`). A request that is not a background one (no `X-Background: 1`
   header: the polling elements of the worklists and progress panels send it) counts as activity:
-  the last-activity time moves, at most once every ACTIVITY_WRITE_INTERVAL, and only then is the
-  session (and its cookie) saved: SESSION_SAVE_EVERY_REQUEST is off.
+  the last-activity time moves, at most once every SESSION_ACTIVITY_WRITE_INTERVAL (60 s), and
+  only then is the session (and its cookie) saved: SESSION_SAVE_EVERY_REQUEST is off.
 - Sign-out (user_logged_out) deletes the row; revoking a session deletes the Django session.
 """
 
@@ -38,7 +38,6 @@ from .models import UserSession
 
 START_KEY = "_xq_started"
 SEEN_KEY = "_xq_seen"
-ACTIVITY_WRITE_INTERVAL = 60  # seconds: the last-activity time moves at most this often
 BACKGROUND_HEADER = "X-Background"
 
 
@@ -53,6 +52,11 @@ def absolute_age() -> int:
 def is_background(request: HttpRequest) -> bool:
     """A request the page makes by itself (polling, auto-refresh): not the user's activity."""
     return request.headers.get(BACKGROUND_HEADER) == "1"
+
+
+def activity_write_interval() -> int:
+    """Seconds: the last-activity time moves at most this often."""
+    return int(getattr(settings, "SESSION_ACTIVITY_WRITE_INTERVAL", 60))
 
 
 def _store(session_key: str) -> Any:
@@ -129,7 +133,7 @@ class SessionActivityMiddleware:
         if reason:
             _expire(request, user, reason)
             return
-        if not is_background(request) and now - seen >= ACTIVITY_WRITE_INTERVAL:
+        if not is_background(request) and now - seen >= activity_write_interval():
             session[SEEN_KEY] = now
             if session.session_key:
                 UserSession.objects.filter(session_key=session.session_key).update(
