@@ -3,6 +3,15 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+# A short code typed on a phone: capitals, no autocorrect (the sitting code, the personal code).
+_CODE_INPUT = {
+    "autocomplete": "off",
+    "autocapitalize": "characters",
+    "spellcheck": "false",
+    "inputmode": "text",
+    "class": "form-control form-control-lg take-code",
+}
+
 
 class EnterForm(forms.Form):
     """Sitting code plus the student's identity: the personal code from the class slip, or (the
@@ -11,31 +20,14 @@ class EnterForm(forms.Form):
     code = forms.CharField(
         label=_("Sitting code"),
         max_length=12,
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "off",
-                "autocapitalize": "characters",
-                "spellcheck": "false",
-                "inputmode": "text",
-                "class": "form-control form-control-lg take-code",
-            }
-        ),
+        widget=forms.TextInput(attrs=_CODE_INPUT),
         help_text=_("The six characters shown on the classroom screen."),
     )
     personal_code = forms.CharField(
         label=_("Personal code"),
         max_length=16,
         required=False,
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "off",
-                "autocapitalize": "characters",
-                "spellcheck": "false",
-                "inputmode": "text",
-                "class": "form-control form-control-lg take-code",
-                "data-personal-code": "",
-            }
-        ),
+        widget=forms.TextInput(attrs={**_CODE_INPUT, "data-personal-code": ""}),
         help_text=_("The eight characters on your sign-in slip, e.g. ABCD-EFGH."),
     )
     student_number = forms.CharField(
