@@ -31,6 +31,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "SECRET_KEY": lambda: secrets.token_urlsafe(50),
     "FIELD_ENCRYPTION_KEY": _field_key,
     "AUDIT_CHAIN_KEY": _field_key,
+    "FIELD_HASH_KEY": _field_key,
 }
 
 
@@ -43,6 +44,9 @@ def load_or_create(var_dir: Path) -> dict[str, str]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         current: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
         missing = {name: make() for name, make in GENERATORS.items() if name not in current}
+        if "FIELD_ENCRYPTION_KEY" in current and "FIELD_HASH_KEY" in missing:
+            # Made before hashes had their own key: they were made with the field key.
+            missing["FIELD_HASH_KEY"] = current["FIELD_ENCRYPTION_KEY"]
         if missing:
             current.update(missing)
             temporary = var_dir / f".{FILE_NAME}.{os.getpid()}.tmp"

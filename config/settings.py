@@ -28,6 +28,14 @@ SECRET_KEY = env.str("SECRET_KEY", default=_instance.get("SECRET_KEY", ""))
 FIELD_ENCRYPTION_KEY = env.str(
     "FIELD_ENCRYPTION_KEY", default=_instance.get("FIELD_ENCRYPTION_KEY", "")
 )
+# Keys a stored value may still be sealed with while `rotate_keys` runs (docs/security.md).
+FIELD_ENCRYPTION_OLD_KEYS = env.list("FIELD_ENCRYPTION_OLD_KEYS", default=[])
+# The keyed hashes' own key, so rotating the field key changes no hash. Unset: the field key
+# (instances older than the split made their hashes with it).
+FIELD_HASH_KEY = env.str("FIELD_HASH_KEY", default=_instance.get("FIELD_HASH_KEY", ""))
+# "aes": AES-256-GCM + HMAC-SHA256; "sm": SM4-GCM + HMAC-SM3 (密评). Changing it on a running
+# instance: set it, then run `rotate_keys` (core/crypto.py).
+CRYPTO_SUITE = env.str("CRYPTO_SUITE", default="aes")
 
 
 def _refuse_weak_secrets() -> None:
@@ -37,6 +45,11 @@ def _refuse_weak_secrets() -> None:
             "FIELD_ENCRYPTION_KEY",
             instance.weak_field_key(FIELD_ENCRYPTION_KEY),
             "32 random bytes in base64",
+        ),
+        (
+            "FIELD_HASH_KEY",
+            bool(FIELD_HASH_KEY) and instance.weak_field_key(FIELD_HASH_KEY),
+            "32 random bytes in base64, or unset to use the field key",
         ),
     ):
         if weak:
@@ -48,6 +61,8 @@ def _refuse_weak_secrets() -> None:
 
 if PRODUCTION:
     _refuse_weak_secrets()
+if CRYPTO_SUITE not in ("aes", "sm"):
+    raise ImproperlyConfigured('CRYPTO_SUITE must be "aes" or "sm".')
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list(

@@ -161,7 +161,7 @@ def test_generated_numbers_are_valid_and_ids_are_encrypted(demo, db):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id_number FROM {Student._meta.db_table}")  # noqa: S608
         raw = [row[0] for row in cursor.fetchall()]
-    assert all(value.startswith("v1:") for value in raw)
+    assert all(value.startswith("v2:aes:") for value in raw)
     assert not any(s.id_number in value for s in students[:50] for value in raw)
 
 

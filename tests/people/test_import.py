@@ -119,7 +119,7 @@ def test_id_number_is_stored_encrypted(schools, tmp_path):
             [student_row(1)["全国学籍号"]],
         )
         stored = cursor.fetchone()[0]
-    assert stored.startswith("v1:")
+    assert stored.startswith("v2:aes:")
     assert student_row(1)["身份证件号"] not in stored
 
 

@@ -64,8 +64,11 @@ def test_fast_id_check_agrees_with_the_validator(region, birth, seq, tamper):
 
 def test_encryptor_is_compatible_with_the_field_encryption():
     enc = Encryptor()
-    token = enc.encrypt("36010220130101001X")
-    assert crypto.decrypt(token) == "36010220130101001X"
+    token = enc.encrypt("36010220130101001X", "G36010220130101001X")
+    field = Student._meta.get_field("id_number")
+    assert field.open_token("G36010220130101001X", token) == "36010220130101001X"
+    with pytest.raises(crypto.TamperedValue):  # bound to its row
+        field.open_token("G36010220130101002X", token)
     assert enc.hash("36010220130101001x") == crypto.keyed_hash("36010220130101001X")
 
 

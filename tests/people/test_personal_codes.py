@@ -77,7 +77,7 @@ def test_stored_value_is_not_the_plaintext(world):
     stored, stored_hash = _raw_row(world.stu_a1)
     assert code not in stored
     assert code.lower() not in stored
-    assert stored.startswith("v1:")  # AES-GCM, decrypted only by the model field
+    assert stored.startswith("v2:aes:")  # AES-GCM, opened only through the model
     assert code not in stored_hash
     assert len(stored_hash) == 64
 

@@ -218,7 +218,7 @@ class Verification(models.Model):
     new_level = models.CharField(
         _("verified level"), max_length=8, choices=Level.choices, blank=True
     )
-    reason = EncryptedTextField(_("reason"))
+    reason = EncryptedTextField(_("reason"), row_key="alert_id")
     guardian_informed = models.BooleanField(_("guardian informed"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,8 +1,9 @@
 """Uploaded case documents (signed acknowledgements, consents, medical papers), encrypted at rest.
 
 Files are checked by their first bytes (not the name a browser sends), sealed with the field key
-(AES-GCM) and written under MEDIA_ROOT/cases/ with a random name. Only the row knows which case a
-file belongs to; reading one goes through `read_document`, which the download view audits.
+(core/crypto.py, bound to their path) and written under MEDIA_ROOT/cases/ with a random name.
+Only the row knows which case a file belongs to; reading one goes through `read_document`, which
+the download view audits.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from xinqiao.core.crypto import decrypt_bytes, encrypt_bytes
+from xinqiao.core.crypto import decrypt_bytes, encrypt_bytes, file_aad
 from xinqiao.core.errors import DomainError
 from xinqiao.core.types import User
 
@@ -33,6 +34,10 @@ _SIGNATURES: dict[bytes, str] = {
 
 def _root() -> Path:
     return Path(settings.MEDIA_ROOT) / "cases"
+
+
+def _aad(storage_name: str) -> bytes:
+    return file_aad(f"cases/{storage_name}")  # bound to its path: a swapped file does not open
 
 
 def sniff_content_type(head: bytes) -> str | None:
@@ -56,7 +61,7 @@ def save_document(*, case: Case, kind: str, upload: Any, actor: User) -> CaseDoc
     storage_name = f"{uuid.uuid4().hex}.bin"
     root = _root()
     root.mkdir(parents=True, exist_ok=True)
-    (root / storage_name).write_bytes(encrypt_bytes(data))
+    (root / storage_name).write_bytes(encrypt_bytes(data, aad=_aad(storage_name)))
     return CaseDocument.objects.create(
         case=case,
         kind=kind,
@@ -71,4 +76,5 @@ def save_document(*, case: Case, kind: str, upload: Any, actor: User) -> CaseDoc
 
 
 def read_document(document: CaseDocument) -> bytes:
-    return decrypt_bytes((_root() / document.storage_name).read_bytes())
+    blob = (_root() / document.storage_name).read_bytes()
+    return decrypt_bytes(blob, aad=_aad(document.storage_name))

@@ -98,6 +98,7 @@ class ChangeKind(models.TextChoices):
 class LevelChange(models.Model):
     """The case's full history of levels: who changed it, when, why, on what evidence."""
 
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="level_changes")
     kind = models.CharField(max_length=14, choices=ChangeKind.choices)
     from_level = models.CharField(max_length=8, choices=Level.choices, blank=True)
@@ -132,6 +133,7 @@ class StepDownRequest(models.Model):
     """A psychology teacher asks to lower the level one step (or close a yellow case); the
     moral-education leader approves. The minimum stays are checked when asked and when approved."""
 
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="step_down_requests")
     from_level = models.CharField(max_length=8, choices=Level.choices)
     to_level = models.CharField(max_length=8, choices=Level.choices, blank=True)  # blank: close
@@ -197,6 +199,7 @@ class CaseTeamMember(models.Model):
 class SupportPlan(models.Model):
     """The support plan; a new version replaces the previous one (the newest is in force)."""
 
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="plans")
     goal = EncryptedTextField(_("goal"))
     actions = EncryptedTextField(_("actions"))
@@ -236,7 +239,7 @@ class FollowUp(models.Model):
     trend = models.CharField(_("since last time"), max_length=10, choices=Trend.choices)
     risk_signs = models.BooleanField(_("signs of risk (thoughts, plan, means)"), default=False)
     level_at_time = models.CharField(max_length=8, choices=Level.choices)
-    note = EncryptedTextField(_("note"))
+    note = EncryptedTextField(_("note"), row_key="client_key")
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     # Retry-safe: the form carries a key; a double submit records one follow-up.
     client_key = models.CharField(max_length=64, unique=True)
@@ -271,8 +274,10 @@ class GuardianContact(models.Model):
     )
     method = models.CharField(_("how"), max_length=12, choices=ContactMethod.choices)
     contacted_at = models.DateTimeField(_("when"))
-    what_was_said = EncryptedTextField(_("what was said"))
-    guardian_response = EncryptedTextField(_("guardian's response"), blank=True)
+    what_was_said = EncryptedTextField(_("what was said"), row_key="client_key")
+    guardian_response = EncryptedTextField(
+        _("guardian's response"), blank=True, row_key="client_key"
+    )
     # Consent to what this contact asked about (support, referral); referral consent is separate.
     consent = models.CharField(
         _("consent"), max_length=10, choices=ConsentAnswer.choices, default=ConsentAnswer.NOT_ASKED
@@ -462,10 +467,10 @@ class SchoolingChange(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=SchoolingChangeKind.choices)
     effective_on = models.DateField(_("from"))
     expected_until = models.DateField(_("expected until"), null=True, blank=True)
-    reason = EncryptedTextField(_("reason"), blank=True)
-    medical_opinion = EncryptedTextField(_("medical opinion"), blank=True)
-    return_assessment = EncryptedTextField(_("return assessment"), blank=True)
-    return_plan = EncryptedTextField(_("return plan"), blank=True)
+    reason = EncryptedTextField(_("reason"), blank=True, row_key="client_key")
+    medical_opinion = EncryptedTextField(_("medical opinion"), blank=True, row_key="client_key")
+    return_assessment = EncryptedTextField(_("return assessment"), blank=True, row_key="client_key")
+    return_plan = EncryptedTextField(_("return plan"), blank=True, row_key="client_key")
     documents = models.ManyToManyField(CaseDocument, blank=True, related_name="+")
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
@@ -488,6 +493,7 @@ class TransferStatus(models.TextChoices):
 class CaseTransfer(models.Model):
     """An open case follows a student to a new school only through the district station."""
 
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="transfers")
     from_school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     to_school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
@@ -555,6 +561,7 @@ class Sweep(models.Model):
 
 
 class SweepReview(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sweep = models.ForeignKey(Sweep, on_delete=models.CASCADE, related_name="reviews")
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="sweep_reviews")
     reviewed_by = models.ForeignKey(
@@ -605,7 +612,7 @@ class GroupSession(models.Model):
     facilitator = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     participants = models.ManyToManyField(Student, related_name="+")
     topic = models.CharField(_("topic"), max_length=120)
-    note = EncryptedTextField(_("note"), blank=True)
+    note = EncryptedTextField(_("note"), blank=True, row_key="client_key")
     recorded_at = models.DateTimeField()
     # Retry-safe: the form carries a key; a double submit records one session.
     client_key = models.CharField(max_length=64, unique=True)

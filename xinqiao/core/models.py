@@ -17,3 +17,14 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CryptoState(models.Model):
+    """Which hash key and suite made the stored keyed hashes (one row); `rotate_keys` recomputes
+    them when today's differ (core/rotation.py)."""
+
+    hash_fingerprint = models.CharField(max_length=40)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.hash_fingerprint

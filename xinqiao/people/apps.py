@@ -9,8 +9,12 @@ class PeopleConfig(AppConfig):
 
     def ready(self) -> None:
         from xinqiao.access.roles import Cap
-        from xinqiao.core import navigation
+        from xinqiao.core import navigation, rotation
         from xinqiao.core.navigation import NavItem, register
+
+        from .search import rehash_students
+
+        rotation.register_rehash(rehash_students)
 
         register(
             NavItem(

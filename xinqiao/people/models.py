@@ -102,7 +102,8 @@ class Student(models.Model):
     name = models.CharField(_("name"), max_length=60, db_index=True)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))
-    id_number = EncryptedTextField(_("resident ID number"), blank=True)
+    # Bound to the student number: the importer seals before the row (and its code) exists.
+    id_number = EncryptedTextField(_("resident ID number"), blank=True, row_key="student_number")
     id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     # Search keys (people/search.py), written with the row by `fill_search_keys`.
     name_initials = models.CharField(
@@ -117,7 +118,11 @@ class Student(models.Model):
     # The personal sign-in code (people/personal_codes.py): encrypted, so the class slip can be
     # printed again, and a keyed hash that sign-in compares. Empty until first issued.
     personal_code = EncryptedTextField(
-        _("personal sign-in code"), blank=True, editable=False, db_default=""
+        _("personal sign-in code"),
+        blank=True,
+        editable=False,
+        db_default="",
+        row_key="student_number",
     )
     personal_code_hash = models.CharField(max_length=64, blank=True, editable=False, db_default="")
     status = models.CharField(

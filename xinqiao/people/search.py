@@ -64,3 +64,32 @@ def search_id_tail(text: str) -> str:
     if len(text) != ID_TAIL_LENGTH:
         return ""
     return keyed_hash(_ID_TAIL_PREFIX + text)[:ID_TAIL_HASH_LENGTH]
+
+
+def rehash_students(batch_size: int) -> int:
+    """Recompute every student's keyed hashes from the decrypted values (after the hash key or
+    the cipher suite changed: `rotate_keys`). Resumable: each batch commits on its own."""
+    from django.db import transaction
+
+    from .models import Student
+    from .personal_codes import personal_code_hash
+
+    hashed = ["id_number_hash", "id_tail_hash", "personal_code_hash"]
+    last, count = 0, 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Student.objects.filter(pk__gt=last)
+                .order_by("pk")
+                .only("pk", "code", "id_number", "personal_code")[:batch_size]
+            )
+            if not batch:
+                return count
+            for student in batch:
+                student.id_number_hash = keyed_hash(student.id_number) if student.id_number else ""
+                student.id_tail_hash = id_tail_hash(student.id_number)
+                code = student.personal_code
+                student.personal_code_hash = personal_code_hash(code) if code else ""
+            Student.objects.bulk_update(batch, hashed)
+            count += len(batch)
+            last = batch[-1].pk

@@ -139,9 +139,13 @@ def _insert_reviews(sweep: Sweep) -> int:
     """One review per open case the school holds, in one statement whatever the number."""
     review, case = SweepReview._meta.db_table, Case._meta.db_table
     qn = connection.ops.quote_name
+    # Each review's row key (its encrypted note is bound to it), made by the database.
+    code = (
+        "gen_random_uuid()" if connection.vendor == "postgresql" else "lower(hex(randomblob(16)))"
+    )
     sql = (
-        f"INSERT INTO {qn(review)} (sweep_id, case_id, note) "
-        f"SELECT %s, c.id, '' FROM {qn(case)} c WHERE c.school_id = %s AND c.status = %s"
+        f"INSERT INTO {qn(review)} (code, sweep_id, case_id, note) "
+        f"SELECT {code}, %s, c.id, '' FROM {qn(case)} c WHERE c.school_id = %s AND c.status = %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [sweep.pk, sweep.school_id, CaseStatus.OPEN])

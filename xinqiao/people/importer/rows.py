@@ -8,6 +8,7 @@ caller activates the importing user's language.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import re
 import unicodedata
@@ -266,34 +267,21 @@ class FastIdNumber:
 
 
 class Encryptor:
-    """crypto.encrypt / keyed_hash with the keys derived once (same output format)."""
+    """crypto.encrypt / keyed_hash for the ID number column, the key and suite looked up once."""
 
     def __init__(self) -> None:
-        import base64
-        import hashlib
-        import hmac
-        import os
+        from .. import models
 
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-        from django.conf import settings
+        self._sealer = crypto.current()
+        self._field = models.Student._meta.get_field("id_number")
 
-        self._aead = AESGCM(
-            crypto._derive(settings.FIELD_ENCRYPTION_KEY, b"xinqiao field encryption")
-        )
-        self._hash_key = crypto._derive(settings.FIELD_ENCRYPTION_KEY, b"xinqiao keyed hash")
-        self._b64, self._urandom, self._hmac, self._sha = (
-            base64.b64encode,
-            os.urandom,
-            hmac.new,
-            hashlib.sha256,
-        )
-
-    def encrypt(self, value: str) -> str:
-        nonce = self._urandom(12)
-        return "v1:" + self._b64(nonce + self._aead.encrypt(nonce, value.encode(), None)).decode()
+    def encrypt(self, value: str, student_number: str) -> str:
+        """The ID number sealed for the student row keyed by `student_number`."""
+        blob = self._sealer.seal(value.encode(), self._field.aad_for(student_number))  # type: ignore[attr-defined]
+        return self._sealer.prefix + base64.b64encode(blob).decode()
 
     def hash(self, value: str) -> str:
-        return self._hmac(self._hash_key, value.upper().encode(), self._sha).hexdigest()
+        return crypto.keyed_hash(value)
 
 
 class RowChecker:
@@ -430,7 +418,7 @@ class RowChecker:
             id_number = text(cells[self.i_id]).upper().replace(" ", "")
             if id_number:
                 if self.ids.valid(id_number):
-                    out[ID_ENC] = self.crypto.encrypt(id_number)
+                    out[ID_ENC] = self.crypto.encrypt(id_number, number)
                     out[ID_HASH] = self.crypto.hash(id_number)
                     out[ID_TAIL] = self.crypto.hash(search_keys.id_tail_text(id_number))[
                         : search_keys.ID_TAIL_HASH_LENGTH
