@@ -21,6 +21,9 @@ until nothing changes:
 4. **Enough behind a shown total** — when a line's total is shown, its hidden parts hold at least
    k students together (more parts are hidden, smallest first, else the total), since hidden
    parts adding up to less than k would each be known to be under k.
+5. **Audit** — linked tables (schools within districts) can still leave a hidden cell provably
+   small; each hidden cell with 1..k-1 students is solved for by linear programming, and while
+   one is exposed another cell of its lines is hidden and rules 1–4 run again.
 
 What is guaranteed (and checked by tests/analytics/test_disclosure_adversarial.py, which solves
 for every hidden cell over all non-negative integer tables agreeing with what is published): no
@@ -50,10 +53,43 @@ def protect(
 ) -> set[K]:
     """The cells to hide. `values`: every published count by key; `lines`: (total, parts) for
     every additive relation between published cells (total = sum of parts). Deterministic: ties
-    are broken by the order of `values`."""
+    are broken by the order of `values`.
+
+    Rules 1–4 (above), then an audit: each hidden cell that holds students is solved for, as an
+    attacker would, over all tables agreeing with what is shown (`_ranges`); while one is pinned
+    or provably small, one more cell of its lines is hidden and the rules run again. The rules
+    alone hold for one table with margins; linked tables (schools within districts) need the
+    audit."""
     all_lines = [(total, [total, *parts]) for total, parts in lines]
     order = {key: i for i, key in enumerate(values)}
     hidden = {c for c, v in values.items() if 0 < v < threshold}
+    while True:
+        _apply_rules(values, all_lines, hidden, order, threshold)
+        exposed = _exposed(values, all_lines, hidden, threshold)
+        if exposed is None:
+            return hidden
+        more = sorted(
+            (
+                c
+                for total, cells in all_lines
+                if exposed in cells
+                for c in cells
+                if c not in hidden and values[c] > 0
+            ),
+            key=lambda c: (any(c == t for t, _ in all_lines), values[c], order[c]),
+        )
+        if not more:
+            return hidden
+        hidden.add(more[0])
+
+
+def _apply_rules(
+    values: Mapping[K, int],
+    all_lines: list[tuple[K, list[K]]],
+    hidden: set[K],
+    order: Mapping[K, int],
+    threshold: int,
+) -> None:
     changed = True
     while changed:
         changed = False
@@ -87,7 +123,86 @@ def protect(
             if residual < threshold:
                 hidden.add(total)
                 changed = True
-    return hidden
+
+
+def _exposed(
+    values: Mapping[K, int],
+    all_lines: list[tuple[K, list[K]]],
+    hidden: set[K],
+    threshold: int,
+) -> K | None:
+    """The first hidden cell with 1..threshold-1 students that a reader can prove to hold
+    1..threshold-1 (pinned included), or None. A cell of `threshold` or more cannot be exposed:
+    its greatest possible value is at least its true one."""
+    small = {c for c in hidden if 0 < values[c] < threshold}
+    for cell, (low, high) in _ranges(values, all_lines, hidden, small).items():
+        if low >= 1 and high is not None and high < threshold:
+            return cell
+    return None
+
+
+def _ranges(
+    values: Mapping[K, int],
+    all_lines: list[tuple[K, list[K]]],
+    hidden: set[K],
+    asked: set[K],
+) -> dict[K, tuple[int, int | None]]:
+    """The least and (when the least is not 0) the greatest value of each `asked` hidden cell over
+    all non-negative tables agreeing with the shown cells and the lines, by linear programming per
+    connected group of hidden cells. The lines' matrices (tables with margins, nested subtotals)
+    are totally unimodular, so the optima are integers (rounded from HiGHS's floating point)."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    relevant = [cells for _, cells in all_lines if any(c in hidden for c in cells)]
+    parent = {c: c for c in hidden}
+
+    def root(c: K) -> K:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for cells in relevant:
+        inside = [c for c in cells if c in hidden]
+        for c in inside[1:]:
+            parent[root(c)] = root(inside[0])
+    groups: dict[K, list[K]] = {}
+    for c in hidden:
+        groups.setdefault(root(c), []).append(c)
+    wanted = {root(c) for c in asked}
+    out: dict[K, tuple[int, int | None]] = {}
+    for group, members in groups.items():
+        if group not in wanted:
+            continue
+        index = {c: i for i, c in enumerate(members)}
+        rows, rhs = [], []
+        for cells in relevant:
+            if not any(c in index for c in cells):
+                continue
+            total, parts = cells[0], cells[1:]
+            row = np.zeros(len(members))
+            constant = 0
+            for sign, c in [(1, total)] + [(-1, p) for p in parts]:
+                if c in index:
+                    row[index[c]] += sign
+                else:
+                    constant -= sign * values[c]
+            rows.append(row)
+            rhs.append(constant)
+        a_eq, b_eq = np.array(rows), np.array(rhs, dtype=float)
+        for c in members:
+            if c not in asked:
+                continue
+            objective = np.zeros(len(members))
+            objective[index[c]] = 1
+            low = round(linprog(objective, A_eq=a_eq, b_eq=b_eq, method="highs").fun)
+            if low == 0:
+                out[c] = (0, None)  # could be nobody: safe whatever the maximum
+                continue
+            high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, method="highs")
+            out[c] = (low, None if high.status == 3 else round(-high.fun))  # 3: unbounded
+    return out
 
 
 def table_lines(
