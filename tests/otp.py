@@ -15,17 +15,18 @@ from typing import Any
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import hotp
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from xinqiao.access.models import SealedTOTPDevice
 
 
-def give_authenticator(user: Any) -> TOTPDevice:
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+def give_authenticator(user: Any) -> SealedTOTPDevice:
+    device = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        device = SealedTOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
     return device
 
 
-def verify_session(client: Client, user: Any) -> TOTPDevice:
+def verify_session(client: Client, user: Any) -> SealedTOTPDevice:
     device = give_authenticator(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
@@ -45,7 +46,7 @@ def code_at(key: bytes, t: int, digits: int = 6) -> str:
     return str(hotp(key, t, digits=digits)).zfill(digits)
 
 
-def code_for(device: TOTPDevice) -> str:
+def code_for(device: SealedTOTPDevice) -> str:
     device.refresh_from_db()
     now_t = (int(time.time()) - device.t0) // device.step + device.drift
     return code_at(device.bin_key, max(now_t, device.last_t + 1), device.digits)

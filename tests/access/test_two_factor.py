@@ -12,11 +12,11 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import PASSWORD
 from tests.otp import code_at, code_for, give_authenticator
 from xinqiao.access import two_factor
+from xinqiao.access.models import SealedTOTPDevice
 from xinqiao.audit.models import AuditEvent
 from xinqiao.core.errors import DomainError
 
@@ -131,12 +131,14 @@ def test_enrolment_shows_a_qr_code_and_confirms_with_a_right_code(people):
     page = client.get(ENROL).content.decode()
     assert 'data-testid="two-factor-qr"' in page
     assert "<svg" in page
-    device = TOTPDevice.objects.get(user=people.psych)
+    device = SealedTOTPDevice.objects.get(user=people.psych)
     assert not device.confirmed
     assert device.config_url.startswith("otpauth://totp/")
     assert "issuer=" in device.config_url
     key = _secret_hex(page)
-    assert key == device.key
+    assert key == device.bin_key.hex()
+    assert key not in device.key  # stored sealed, bound to its user
+    assert device.key.startswith("v2:")
     # Reloading the page shows the same secret (the app may already hold it).
     assert _secret_hex(client.get(ENROL).content.decode()) == key
 
@@ -200,7 +202,9 @@ def test_second_step_refuses_an_unsafe_next(people):
 
 def test_recovery_code_signs_in_once(people):
     client = password_client(people.head_teacher)
-    device = TOTPDevice.objects.get(pk=two_factor.start_enrolment(user=people.head_teacher).pk)
+    device = SealedTOTPDevice.objects.get(
+        pk=two_factor.start_enrolment(user=people.head_teacher).pk
+    )
     body = client.post(ENROL, {"code": code_for(device)}).content.decode()
     code = re.findall(r"<li>([a-z2-7]{4}-[a-z2-7]{4})</li>", body)[3]
 
@@ -250,7 +254,7 @@ def test_the_second_step_is_rate_limited_per_account(people, settings):
     assert [e.fields["reason"] for e in failed] == ["wrong_code"] * 5 + ["rate_limited"]
     # Another account is not affected.
     other = password_client(people.psych_b)
-    code_b = code_for(TOTPDevice.objects.get(user=people.psych_b))
+    code_b = code_for(SealedTOTPDevice.objects.get(user=people.psych_b))
     assert other.post(VERIFY, {"code": code_b}).status_code == 302
 
 

@@ -8,6 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from xinqiao.access.models import SealedTOTPDevice
+from xinqiao.access.two_factor import reseal_authenticator_secrets
 from xinqiao.cases import documents
 from xinqiao.core import crypto, rotation
 from xinqiao.core.models import CryptoState
@@ -145,6 +147,8 @@ def _document(world, case):
 @pytest.mark.parametrize("suite", ["aes", "sm"])
 def test_rotate_keys_re_encrypts_everything_and_is_resumable(world, settings, suite, case_a1):  # noqa: F811
     document = _document(world, case_a1)
+    device = SealedTOTPDevice.objects.create(user=world.psych, name="app", confirmed=True)
+    secret = device.bin_key
     old = settings.FIELD_ENCRYPTION_KEY
     call_command("rotate_keys", stdout=open(os.devnull, "w"))  # records today's hash fingerprint
     settings.FIELD_ENCRYPTION_KEY = new_key()
@@ -160,9 +164,28 @@ def test_rotate_keys_re_encrypts_everything_and_is_resumable(world, settings, su
         for s in (world.stu_a1, world.stu_a2, world.stu_b1)
     )
     assert documents.read_document(document) == PDF
+    device = SealedTOTPDevice.objects.get(pk=device.pk)
+    assert crypto.is_current(device.key)
+    assert device.bin_key == secret
     assert CryptoState.objects.get().hash_fingerprint == crypto.hash_fingerprint()
     # The hashes follow the suite: exact ID search still finds the student.
     assert [s.pk for s in search_students(Student.objects.all(), ID_A1)] == [world.stu_a1.pk]
     # Nothing left to do on a second run (a run that stopped part-way resumes this way).
     assert rotation.reseal_model(Student).values_resealed == 0
     assert rotation.reseal_files() == 0
+
+
+def test_authenticator_secrets_stored_in_hex_are_sealed_bound_to_their_user(world):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    plain = TOTPDevice.objects.create(
+        user=world.psych, name="app", confirmed=True
+    )  # hex, as before
+    secret = bytes.fromhex(plain.key)
+    assert reseal_authenticator_secrets() == 1
+    device = SealedTOTPDevice.objects.get(pk=plain.pk)
+    assert device.key.startswith("v2:")
+    assert device.bin_key == secret
+    write_raw("otp_totp_totpdevice", "user_id", device.pk, str(world.psych_b.pk))
+    with pytest.raises(crypto.TamperedValue):  # moved to another user: does not open
+        SealedTOTPDevice.objects.get(pk=plain.pk).bin_key  # noqa: B018

@@ -11,9 +11,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import hotp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import PASSWORD
+from xinqiao.access.models import SealedTOTPDevice
 from xinqiao.access.roles import Role
 from xinqiao.access.services import create_staff
 from xinqiao.demo.two_factor import (
@@ -55,8 +55,8 @@ def test_demo_staff_get_the_shared_secret_in_development(demo_people, settings):
     assert enrol_demo_accounts() == 2
     assert enrol_demo_accounts() == 0  # once
 
-    keys = dict(TOTPDevice.objects.values_list("user__username", "key"))
-    assert keys == {"demo_psych_x_1": DEMO_TOTP_KEY.hex(), "demo_sysadmin": DEMO_TOTP_KEY.hex()}
+    keys = {d.user.username: d.bin_key for d in SealedTOTPDevice.objects.select_related("user")}
+    assert keys == {"demo_psych_x_1": DEMO_TOTP_KEY, "demo_sysadmin": DEMO_TOTP_KEY}
     assert DEMO_TOTP_SECRET == "LBUW44LJMFXS2RDFNVXS2VCPKRIC2MRW"  # as docs/demo.md prints it
 
 
@@ -87,4 +87,4 @@ def test_never_outside_development(demo_people, settings, debug, production):
         enrol_demo_accounts()
     with pytest.raises(CommandError):
         call_command("demo_otp", stdout=io.StringIO())
-    assert not TOTPDevice.objects.exists()
+    assert not SealedTOTPDevice.objects.exists()

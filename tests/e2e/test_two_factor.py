@@ -9,10 +9,10 @@ import time
 from base64 import b32decode
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import PASSWORD
 from tests.otp import code_at, code_for
+from xinqiao.access.models import SealedTOTPDevice
 
 from .conftest import no_horizontal_overflow
 
@@ -65,7 +65,7 @@ def test_psychology_teacher_enrols_signs_out_and_signs_in_with_a_code(browser, l
         _password_step(page, world.psych.username)
         assert "/accounts/two-factor/verify/" in page.url
         assert no_horizontal_overflow(page)
-        device = TOTPDevice.objects.get(user=world.psych, confirmed=True)
+        device = SealedTOTPDevice.objects.get(user=world.psych, confirmed=True)
         assert device.bin_key == key
         page.locator("input[name=code]").fill(code_for(device))  # the app's next code
         with page.expect_navigation():

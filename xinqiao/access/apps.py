@@ -8,11 +8,13 @@ class AccessConfig(AppConfig):
     verbose_name = _("Access")
 
     def ready(self) -> None:
-        from xinqiao.core import navigation
+        from xinqiao.core import navigation, rotation
         from xinqiao.core.navigation import NavItem, register
 
-        from . import passwords, sessions, signin_audit
+        from . import passwords, sessions, signin_audit, two_factor
         from .roles import Cap
+
+        rotation.register_reseal(two_factor.reseal_authenticator_secrets)
 
         signin_audit.connect()
         sessions.connect()

@@ -2,8 +2,9 @@
 the second step at sign-in, recovery codes, the administrator's reset, and the middleware that
 keeps an unverified session to the enrolment page, the second step and sign-out.
 
-Built on django-otp: a `TOTPDevice` (an authenticator app, RFC 6238, 30-second steps, one step of
-tolerance, replay refused) and a `StaticDevice` holding the one-time recovery codes. django-otp
+Built on django-otp: a TOTP device (an authenticator app, RFC 6238, 30-second steps, one step of
+tolerance, replay refused; `models.SealedTOTPDevice` keeps its secret sealed, not in hex) and a
+`StaticDevice` holding the one-time recovery codes. django-otp
 stores static tokens as given; we give it a keyed hash of each code (`_code_digest`), so the codes
 themselves are never at rest: they are shown once, when made. The session counts as verified when
 `django_otp.login` has put the device in it (`user.is_verified()`, OTPMiddleware).
@@ -27,14 +28,15 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from xinqiao.audit.services import record_event
+from xinqiao.core import crypto
 from xinqiao.core.crypto import keyed_hash
 from xinqiao.core.errors import DomainError
 from xinqiao.core.ratelimit import allow
 from xinqiao.core.types import Actor, User
 
+from .models import SealedTOTPDevice
 from .roles import Role
 
 # Every staff role. Students have no accounts (the /take/ flow) except committee members, who are
@@ -76,15 +78,16 @@ def required_for(user: Any) -> bool:
     return required_for_roles(roles)
 
 
-def authenticator(user: Any, *, confirmed: bool | None = True) -> TOTPDevice | None:
-    devices = TOTPDevice.objects.filter(user=user)
+def authenticator(user: Any, *, confirmed: bool | None = True) -> SealedTOTPDevice | None:
+    devices = SealedTOTPDevice.objects.filter(user=user)
     if confirmed is not None:
         devices = devices.filter(confirmed=confirmed)
-    return devices.order_by("-pk").first()
+    device: SealedTOTPDevice | None = devices.order_by("-pk").first()
+    return device
 
 
 def is_enrolled(user: Any) -> bool:
-    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
+    return bool(SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def recovery_codes_left(user: Any) -> int:
@@ -95,7 +98,25 @@ def issuer() -> str:
     return str(getattr(settings, "OTP_TOTP_ISSUER", "") or "Xinqiao")
 
 
-def secret_for_manual_entry(device: TOTPDevice) -> str:
+def reseal_authenticator_secrets(model: Any = None) -> int:
+    """Seal every authenticator secret not sealed with today's suite and key (a hex secret from
+    before secrets were sealed, or an older key): the migration and `rotate_keys` call it. Works
+    on the raw column, so the migration's historical model will do."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    model = model or TOTPDevice
+    count = 0
+    for pk, user_id, key in model.objects.values_list("pk", "user_id", "key").iterator():
+        if crypto.is_current(key):
+            continue
+        aad = crypto.field_aad("otp_totp_totpdevice", "key", user_id)
+        secret = crypto.open_token(key, aad=aad) if key.startswith("v2:") else bytes.fromhex(key)
+        model.objects.filter(pk=pk).update(key=crypto.seal_token(secret, aad=aad))
+        count += 1
+    return count
+
+
+def secret_for_manual_entry(device: SealedTOTPDevice) -> str:
     """The device's key in base32 (what authenticator apps ask for), in groups of four."""
     text = b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
@@ -127,12 +148,15 @@ def _new_recovery_codes(user: Any) -> list[str]:
 
 # --- enrolment ------------------------------------------------------------------------------------
 @transaction.atomic
-def start_enrolment(*, user: User) -> TOTPDevice:
+def start_enrolment(*, user: User) -> SealedTOTPDevice:
     """The user's unconfirmed authenticator (a new secret, or the one already shown)."""
     pending = authenticator(user, confirmed=False)
     if pending is not None:
         return pending
-    return TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    device: SealedTOTPDevice = SealedTOTPDevice.objects.create(
+        user=user, name=TOTP_DEVICE_NAME, confirmed=False
+    )
+    return device
 
 
 def _attempt_allowed(user: Any) -> bool:
@@ -162,7 +186,7 @@ class TooManyAttempts(DomainError):
 
 
 def confirm_enrolment(
-    *, request: HttpRequest, user: User, device: TOTPDevice, code: str
+    *, request: HttpRequest, user: User, device: SealedTOTPDevice, code: str
 ) -> list[str]:
     """Confirm the authenticator with one code from it; the session counts as verified and the
     new recovery codes are returned (to be shown once). DomainError on a wrong code."""
@@ -170,10 +194,10 @@ def confirm_enrolment(
         _failed(user, stage="enrol", reason="rate_limited")
         raise TooManyAttempts
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
+        device = SealedTOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
         ok = device.confirmed is False and device.verify_token(_normalise(code))
         if ok:
-            TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+            SealedTOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             codes = _new_recovery_codes(user)
@@ -202,11 +226,15 @@ def verify_second_factor(*, request: HttpRequest, user: User, code: str) -> str:
         _failed(user, stage="sign_in", reason="rate_limited")
         raise TooManyAttempts
     value = _normalise(code)
-    device: TOTPDevice | StaticDevice | None = None
+    device: SealedTOTPDevice | StaticDevice | None = None
     kind = ""
     with transaction.atomic():
         if value.isdigit() and len(value) == 6:
-            totp = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+            totp = (
+                SealedTOTPDevice.objects.select_for_update()
+                .filter(user=user, confirmed=True)
+                .first()
+            )
             if totp is not None and totp.verify_token(value):
                 device, kind = totp, "totp"
         elif value:
@@ -252,7 +280,7 @@ def reset_second_factor(*, actor: Actor, user: Any, reason: str) -> None:
             field="reason",
         )
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
+        SealedTOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
         record_event(
             actor=actor,

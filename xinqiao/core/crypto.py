@@ -147,14 +147,22 @@ def field_aad(table: str, column: str, row: object) -> bytes:
     return f"{table}\x1f{column}\x1f{row}".encode()
 
 
-def encrypt(plaintext: str, *, aad: bytes = b"") -> str:
+def seal_token(data: bytes, *, aad: bytes = b"") -> str:
     sealer = current()
-    return sealer.prefix + base64.b64encode(sealer.seal(plaintext.encode(), aad)).decode()
+    return sealer.prefix + base64.b64encode(sealer.seal(data, aad)).decode()
+
+
+def open_token(token: str, *, aad: bytes = b"") -> bytes:
+    sealer, blob = _sealer_for(token)
+    return sealer.open(blob, aad)
+
+
+def encrypt(plaintext: str, *, aad: bytes = b"") -> str:
+    return seal_token(plaintext.encode(), aad=aad)
 
 
 def decrypt(token: str, *, aad: bytes = b"") -> str:
-    sealer, blob = _sealer_for(token)
-    return sealer.open(blob, aad).decode()
+    return open_token(token, aad=aad).decode()
 
 
 def _legacy() -> AESGCM:

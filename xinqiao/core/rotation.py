@@ -28,9 +28,23 @@ BATCH_SIZE = 500
 _REHASHERS: list[Callable[[int], int]] = []
 
 
+# Functions that re-seal values kept outside encrypted fields (a library's column); each returns
+# the number of values it re-encrypted.
+_RESEALERS: list[Callable[[], int]] = []
+
+
 def register_rehash(function: Callable[[int], int]) -> None:
     if function not in _REHASHERS:
         _REHASHERS.append(function)
+
+
+def register_reseal(function: Callable[[], int]) -> None:
+    if function not in _RESEALERS:
+        _RESEALERS.append(function)
+
+
+def reseal_others() -> int:
+    return sum(reseal() for reseal in _RESEALERS)
 
 
 def encrypted_fields(model: Any) -> list[EncryptedTextField]:

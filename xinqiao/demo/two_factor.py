@@ -14,9 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_otp.oath import hotp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from xinqiao.access.models import RoleAssignment
+from xinqiao.access.models import RoleAssignment, SealedTOTPDevice
 from xinqiao.access.two_factor import REQUIRED_ROLES, TOTP_DEVICE_NAME
 from xinqiao.audit.services import record_event
 
@@ -69,17 +68,16 @@ def enrol_demo_accounts() -> int:
         .values_list("user_id", flat=True)
         .distinct()
     )
-    have = TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True)
+    have = SealedTOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True)
     ids = list(
         user_model.objects.filter(pk__in=staff).exclude(pk__in=have).values_list("pk", flat=True)
     )
-    TOTPDevice.objects.bulk_create(
-        [
-            TOTPDevice(user_id=pk, name=TOTP_DEVICE_NAME, key=DEMO_TOTP_KEY.hex(), confirmed=True)
-            for pk in ids
-        ],
-        batch_size=500,
-    )
+    devices = []
+    for pk in ids:
+        device = SealedTOTPDevice(user_id=pk, name=TOTP_DEVICE_NAME, confirmed=True)
+        device.set_secret(DEMO_TOTP_KEY)
+        devices.append(device)
+    SealedTOTPDevice.objects.bulk_create(devices, batch_size=500)
     if ids:
         record_event(
             actor=None, action="demo.second_factor.enrolled", fields={"accounts": len(ids)}

@@ -30,6 +30,7 @@ class Command(BaseCommand):
                 f"{progress.values_resealed} values re-encrypted"
             )
         self.stdout.write(f"files re-encrypted: {rotation.reseal_files()}")
+        self.stdout.write(f"other secrets re-encrypted: {rotation.reseal_others()}")
         fingerprint = crypto.hash_fingerprint()
         state = CryptoState.objects.first()
         if state is None or state.hash_fingerprint != fingerprint:
