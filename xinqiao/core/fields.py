@@ -95,8 +95,8 @@ class EncryptedTextField(models.TextField):
 
     def pre_save(self, model_instance: Any, add: bool) -> Any:
         value = getattr(model_instance, self.attname)
-        if value is None:
-            return None
+        if value is None or hasattr(value, "resolve_expression"):
+            return value  # a database default is not a value: the insert says DEFAULT
         return Sealed(self.seal(self._row(model_instance), value))
 
     def get_prep_value(self, value: Any) -> Any:
