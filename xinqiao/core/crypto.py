@@ -208,6 +208,11 @@ def decrypt_bytes(blob: bytes, *, aad: bytes = b"") -> bytes:
     return _sealer(suite_name, master).open(body, aad)
 
 
+def is_sealed_file(blob: bytes) -> bool:
+    """Made by encrypt_bytes (a plaintext file from before encryption is not)."""
+    return blob.startswith(_FILE_MAGIC)
+
+
 def file_is_current(blob: bytes) -> bool:
     sealer = current()
     return blob.startswith(_FILE_MAGIC + f"{sealer.suite}:{sealer.key_id}\n".encode())
