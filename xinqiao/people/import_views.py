@@ -27,6 +27,7 @@ from xinqiao.access.pickers import PickerField, bind_pickers, unit_source
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.core.errors import DomainError
+from xinqiao.core.exports import watermark_csv
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind, Term
 
@@ -152,7 +153,8 @@ def job_progress(request: PrincipalRequest, code: Any) -> HttpResponse:
 @login_required
 @require_GET
 def job_errors(request: PrincipalRequest, code: Any) -> HttpResponse:
-    """The error report: CSV in UTF-8 with BOM (opens in Excel), decrypted for the download;
+    """The error report: CSV in UTF-8 with BOM (opens in Excel), decrypted for the download and
+    watermarked with who downloads it;
     header only when no row failed; gone (404) once the retention period deleted it."""
     job = _job(request, code)
     filename = f"{Path(job.original_name).stem}-errors.csv"
@@ -161,7 +163,8 @@ def job_errors(request: PrincipalRequest, code: Any) -> HttpResponse:
     if job.error_report:
         if not files.media_path(job.error_report).is_file():
             raise Http404
-        response = HttpResponse(files.read(job.error_report), content_type="text/csv")
+        report = watermark_csv(request.user, files.read(job.error_report))
+        response = HttpResponse(report, content_type="text/csv")
         response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
     from django.utils import translation
@@ -171,7 +174,7 @@ def job_errors(request: PrincipalRequest, code: Any) -> HttpResponse:
         body = header + "\r\n"
         if job.error_message:
             body += ',,"' + job.error_message.replace('"', '""') + '"\r\n'
-    response = HttpResponse(("\ufeff" + body).encode("utf-8"), content_type="text/csv")
+    response = HttpResponse(watermark_csv(request.user, body.encode()), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
