@@ -162,3 +162,18 @@ def test_files_of_finished_jobs_are_deleted_after_the_retention_period(
 def test_the_purge_is_a_declared_periodic_task(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["people-purge-import-files"]
     assert entry["task"] == purge_import_files.name
+
+
+def test_a_downloaded_error_report_can_be_corrected_and_imported_again(world, client_for, tmp_path):
+    """The watermark line above the header is skipped like a sheet title."""
+    client = client_for(world.school_admin)
+    job = imported_job(world, client, tmp_path)
+    report = client.get(reverse("imports:job-errors", kwargs={"code": job.code})).content
+    corrected = report.decode("utf-8-sig").replace(",110,", ",13800138000,")
+    path = tmp_path / "corrected.csv"
+    path.write_text(corrected, encoding="utf-8-sig")
+
+    assert upload(client, path, world).status_code == 302
+
+    again = ImportJob.objects.latest("id")
+    assert (again.status, again.created, again.rejected) == ("succeeded", 1, 0)
