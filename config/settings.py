@@ -330,6 +330,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "xinqiao.audit.tasks.verify_and_anchor",
         "schedule": 300.0,
     },
+    # People: delete uploaded rosters and error reports past UPLOAD_RETENTION_DAYS.
+    "people-purge-import-files": {
+        "task": "xinqiao.people.tasks.purge_import_files",
+        "schedule": 3600.0,
+    },
 }
 # The entries every Celery worker also runs itself, on the database alone, in a thread
 # (xinqiao.core.scheduler): the alert chain keeps moving without beat, while Redis is down and
@@ -337,6 +342,9 @@ CELERY_BEAT_SCHEDULE = {
 WORKER_SWEEPS = ["alerts-raise-pending", "notifications-dispatch-outbox", "alerts-run-escalations"]
 # The embedded default has no beat: xinqiao.core.scheduler runs the schedule above in a thread of
 # the web process while Celery is eager. False turns it off (e.g. a second web process).
+# Days an uploaded roster and its error report are kept after the import finished (sealed at
+# rest meanwhile); then the periodic purge deletes them and the job page says so.
+UPLOAD_RETENTION_DAYS = env.int("UPLOAD_RETENTION_DAYS", default=30)
 # Days a psychiatrist keeps access to a referred student after the feedback or the case's closure.
 PSYCHIATRIST_ACCESS_DAYS = env.int("PSYCHIATRIST_ACCESS_DAYS", default=30)
 EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=CELERY_TASK_ALWAYS_EAGER)

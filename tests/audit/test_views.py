@@ -30,9 +30,12 @@ def seqs(response):
 
 
 def export_rows(response):
+    """The rows after the watermark line (checked here: every export has one)."""
     body = b"".join(response.streaming_content).decode("utf-8")
     assert body.startswith("\ufeff")
-    return list(csv.reader(io.StringIO(body[1:])))
+    rows = list(csv.reader(io.StringIO(body[1:])))
+    assert rows[0][0].startswith("Exported by: ")
+    return rows[1:]
 
 
 def _at(seq: int, when: datetime.datetime) -> None:
@@ -312,8 +315,13 @@ def test_xlsx_export(world, client_for):
     body = b"".join(response.streaming_content)
     sheet = openpyxl.load_workbook(io.BytesIO(body), read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0].startswith(f"Exported by: {world.auditor.get_full_name()}")
+    assert f"（{world.auditor.username}）" in rows[0][0]
+    assert rows[1][0] == "Sequence"
     expected = AuditEvent.objects.filter(school_id=world.school_a.pk).order_by("-seq")
-    assert [int(r[0]) for r in rows[1:]] == [e.seq for e in expected]
+    assert [int(r[0]) for r in rows[2:]] == [e.seq for e in expected]
+    properties = openpyxl.load_workbook(io.BytesIO(body)).properties
+    assert properties.creator == f"{world.auditor.get_full_name()}（{world.auditor.username}）"
     exported = AuditEvent.objects.order_by("-seq").first()
     assert exported.action == "audit.log.exported"
     assert exported.fields["filters"] == {"school": world.school_a.pk}
@@ -331,7 +339,7 @@ def test_export_runs_no_formula(world, client_for, fmt):
         assert export_rows(response)[1][6] == '\'=HYPERLINK("x")'  # shown as text
     else:
         body = b"".join(response.streaming_content)
-        cell = openpyxl.load_workbook(io.BytesIO(body)).worksheets[0].cell(row=2, column=7)
+        cell = openpyxl.load_workbook(io.BytesIO(body)).worksheets[0].cell(row=3, column=7)
         assert cell.data_type == "s"  # a string cell, not a formula
         assert cell.value == '=HYPERLINK("x")'
 

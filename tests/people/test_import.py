@@ -19,6 +19,7 @@ from xinqiao.audit.services import verify_chain
 from xinqiao.core.crypto import keyed_hash
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.orgs.services import create_term
+from xinqiao.people.importer import files
 from xinqiao.people.models import (
     Enrolment,
     Guardian,
@@ -67,10 +68,7 @@ def counts() -> tuple[int, int, int, int, int]:
 
 
 def report_rows(job: ImportJob) -> list[dict[str, str]]:
-    from django.conf import settings
-
-    path = Path(settings.MEDIA_ROOT) / job.error_report
-    raw = path.read_bytes()
+    raw = files.read(job.error_report)  # sealed at rest
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM, so Excel reads UTF-8
     return list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
 
@@ -439,9 +437,7 @@ def test_error_report_is_in_the_users_language(schools, tmp_path):
     )
     job = last_job()
     assert job.language == "zh-hans"
-    from django.conf import settings
-
-    header = (Path(settings.MEDIA_ROOT) / job.error_report).read_text("utf-8-sig").splitlines()[0]
+    header = files.read(job.error_report).decode("utf-8-sig").splitlines()[0]
     # Translated once the zh-hans catalogue is compiled; the English source until then.
     assert header.split(",")[:3] in (["行号", "列", "原因"], ["Row", "Column", "Reason"])
 

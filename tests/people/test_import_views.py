@@ -64,10 +64,11 @@ def test_upload_runs_job_and_shows_counts_and_error_report(world, client_for, tm
 
     report = client.get(reverse("imports:job-errors", kwargs={"code": job.code}))
     assert report.status_code == 200
-    body = b"".join(report.streaming_content)
+    body = report.content  # decrypted for the download
     assert body.startswith(b"\xef\xbb\xbf")
     lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert lines[1][:2] == ["4", "监护人电话"]
+    assert lines[0][0].startswith(f"Exported by: {world.school_admin.get_full_name()}")
+    assert lines[2][:2] == ["4", "监护人电话"]
     assert "attachment" in report["Content-Disposition"]
 
 

@@ -106,10 +106,11 @@ def test_export_is_audited_and_complete(world, client_for):
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(response.content)).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[1][0] == world.stu_a1.student_number
+    assert values[0][0].startswith(f"Exported by: {world.psych.get_full_name()}")  # watermark
+    assert values[2][0] == world.stu_a1.student_number
     header = f"{instrument_name('GAD-7')} {score_label('GAD-7', 'total')}"
-    assert header in values[0]
-    assert values[1][values[0].index(header)] == 2
+    assert header in values[1]
+    assert values[2][values[1].index(header)] == 2
     event = AuditEvent.objects.get(action="screening.results.exported")
     assert event.actor_id == world.psych.pk
     assert event.school_id == world.school_a.pk
@@ -243,6 +244,6 @@ def test_export_never_writes_formulas(world, client_for):
     answer(_a(world, world.stu_a1))
     response = client_for(world.psych).get(_results_url(world, "results-export"))
     sheet = load_workbook(io.BytesIO(response.content)).active
-    cell = sheet.cell(row=2, column=2)
+    cell = sheet.cell(row=3, column=2)
     assert cell.data_type == "s"
     assert cell.value == world.stu_a1.name

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import tempfile
 from collections.abc import Iterator
 from typing import Any
 
-import xlsxwriter
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -25,7 +23,7 @@ from django.views.decorators.http import require_GET
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap, Role
 from xinqiao.access.scope import PrincipalRequest
-from xinqiao.core.exports import XLSX_OPTIONS, safe_row
+from xinqiao.core.exports import csv_lines, xlsx_workbook
 from xinqiao.orgs.models import OrgUnit
 
 from .forms import RESULT_SUGGESTIONS, EventSearchForm
@@ -34,7 +32,7 @@ from .selectors import CITY_TZ, EventFilter, iter_events, last_seq, list_events
 from .services import record_event
 
 EXPORT_FORMATS = ("csv", "xlsx")
-XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
+XLSX_MAX_ROWS = 1_048_574  # Excel's sheet limit, less the watermark and header rows
 PAGING_KEYS = ("before", "after", "format")
 
 
@@ -137,29 +135,20 @@ def _row(event: AuditEvent) -> list[Any]:
     ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+def _csv_stream(user: Any, events: Iterator[AuditEvent]) -> Iterator[str]:
+    return csv_lines(user, _header(), (_row(event) for event in events))
 
 
-def _csv_stream(events: Iterator[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(_header())  # BOM: Excel opens UTF-8 Chinese text correctly
-    for event in events:
-        yield writer.writerow(safe_row(_row(event)))
-
-
-def _xlsx_file(events: Iterator[AuditEvent]) -> Any:
+def _xlsx_file(user: Any, events: Iterator[AuditEvent]) -> Any:
     """Write the workbook row by row (constant memory) to a temporary file and return it."""
     out = tempfile.TemporaryFile(suffix=".xlsx")
-    workbook = xlsxwriter.Workbook(out, {"constant_memory": True, **XLSX_OPTIONS})
-    sheet = workbook.add_worksheet(_("Audit log")[:31])
-    bold = workbook.add_format({"bold": True})
-    sheet.write_row(0, 0, _header(), bold)
-    for number, event in enumerate(events, start=1):
-        if number > XLSX_MAX_ROWS:
+    workbook, sheet, first = xlsx_workbook(
+        out, user, sheet_name=_("Audit log"), header=_header(), constant_memory=True
+    )
+    for number, event in enumerate(events):
+        if number >= XLSX_MAX_ROWS:
             break
-        sheet.write_row(number, 0, _row(event))  # string cells: never run (XLSX_OPTIONS)
+        sheet.write_row(first + number, 0, _row(event))  # string cells: never run
     workbook.close()
     out.seek(0)
     return out
@@ -189,12 +178,12 @@ def event_export(request: PrincipalRequest) -> HttpResponseBase:
     filename = f"audit-log-{stamp}.{fmt}"
     if fmt == "csv":
         response = StreamingHttpResponse(
-            _csv_stream(events), content_type="text/csv; charset=utf-8"
+            _csv_stream(request.user, events), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
     return FileResponse(
-        _xlsx_file(events),
+        _xlsx_file(request.user, events),
         as_attachment=True,
         filename=filename,
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -208,9 +208,30 @@ def decrypt_bytes(blob: bytes, *, aad: bytes = b"") -> bytes:
     return _sealer(suite_name, master).open(body, aad)
 
 
+def is_sealed_file(blob: bytes) -> bool:
+    """Made by encrypt_bytes (a plaintext file from before encryption is not)."""
+    return blob.startswith(_FILE_MAGIC)
+
+
 def file_is_current(blob: bytes) -> bool:
     sealer = current()
     return blob.startswith(_FILE_MAGIC + f"{sealer.suite}:{sealer.key_id}\n".encode())
+
+
+def purpose_sealer(purpose: str, suite_name: str | None = None) -> _Sealer:
+    """A sealer under a key derived from the field key for one purpose (e.g. backups): never the
+    key of any field value. Its key id names it in public (a backup's manifest)."""
+    derived = _derive(settings.FIELD_ENCRYPTION_KEY, b"xinqiao purpose\x00" + purpose.encode())
+    return _sealer(suite_name or suite(), base64.b64encode(derived).decode())
+
+
+def purpose_mac(purpose: str, data: bytes, suite_name: str | None = None) -> str:
+    """HMAC (SHA-256, or SM3 under `sm`) of `data` under a key derived for `purpose`."""
+    chosen = suite_name or suite()
+    key = _derive(settings.FIELD_ENCRYPTION_KEY, b"xinqiao mac\x00" + purpose.encode(), chosen)
+    mac = HMAC(key, _hash_algorithm(chosen))
+    mac.update(data)
+    return mac.finalize().hex()
 
 
 def _hash_master() -> str:

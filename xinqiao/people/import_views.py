@@ -15,8 +15,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -26,12 +27,13 @@ from xinqiao.access.pickers import PickerField, bind_pickers, unit_source
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.core.errors import DomainError
+from xinqiao.core.exports import watermark_csv
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind, Term
 
-from .importer import create_job, store_upload
+from .importer import create_job, files, store_upload
 from .importer.selectors import get_import_job, list_import_jobs
-from .importer.service import media_path, report_header
+from .importer.service import report_header
 from .tasks import start_import_job
 
 ALLOWED_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls", ".ods")
@@ -118,7 +120,7 @@ def job_list(request: PrincipalRequest) -> HttpResponse:
                     language=get_language(),
                 )
             except DomainError as exc:
-                media_path(relative).unlink(missing_ok=True)
+                files.delete(relative)
                 apply_service_error(form, exc)
             else:
                 start_import_job(job)
@@ -150,17 +152,21 @@ def job_progress(request: PrincipalRequest, code: Any) -> HttpResponse:
 
 @login_required
 @require_GET
-def job_errors(request: PrincipalRequest, code: Any) -> HttpResponse | FileResponse:
-    """The error report: CSV in UTF-8 with BOM (opens in Excel); header only when no row failed."""
+def job_errors(request: PrincipalRequest, code: Any) -> HttpResponse:
+    """The error report: CSV in UTF-8 with BOM (opens in Excel), decrypted for the download and
+    watermarked with who downloads it;
+    header only when no row failed; gone (404) once the retention period deleted it."""
     job = _job(request, code)
     filename = f"{Path(job.original_name).stem}-errors.csv"
+    if job.files_purged_at is not None:
+        raise Http404
     if job.error_report:
-        path = media_path(job.error_report)
-        if not path.is_file():
+        if not files.media_path(job.error_report).is_file():
             raise Http404
-        return FileResponse(
-            path.open("rb"), as_attachment=True, filename=filename, content_type="text/csv"
-        )
+        report = watermark_csv(request.user, files.read(job.error_report))
+        response = HttpResponse(report, content_type="text/csv")
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+        return response
     from django.utils import translation
 
     with translation.override(job.language):
@@ -168,7 +174,7 @@ def job_errors(request: PrincipalRequest, code: Any) -> HttpResponse | FileRespo
         body = header + "\r\n"
         if job.error_message:
             body += ',,"' + job.error_message.replace('"', '""') + '"\r\n'
-    response = HttpResponse(("\ufeff" + body).encode("utf-8"), content_type="text/csv")
+    response = HttpResponse(watermark_csv(request.user, body.encode()), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -477,6 +477,9 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The uploaded file and the error report are deleted UPLOAD_RETENTION_DAYS after the job
+    # finished (importer/files.py); the row and its counts stay.
+    files_purged_at = models.DateTimeField(_("files deleted at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("roster import")

@@ -1,4 +1,4 @@
-"""Background work for people: the roster import.
+"""Background work for people: the roster import, and deleting old uploads.
 
 Under Celery (REDIS_URL set) `run_import_job` is a task on a worker. In the embedded default
 (CELERY_TASK_ALWAYS_EAGER) an eager task would block the upload request, so `start_import_job`
@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
 from .importer import BadFileError, run_job
+from .importer.files import purge_expired_files
 from .models import ImportJob
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,12 @@ def run_import_job(job_id: int) -> str:
         return run_job(job).line()
     except BadFileError as exc:
         return f"bad file: {exc}"
+
+
+@shared_task
+def purge_import_files() -> int:
+    """Delete rosters and error reports of jobs finished more than UPLOAD_RETENTION_DAYS ago."""
+    return purge_expired_files()
 
 
 def _in_thread(job_id: int) -> None:

@@ -26,7 +26,7 @@ from xinqiao.access.scope import Principal, PrincipalRequest
 from xinqiao.analytics.disclosure import SMALL_CELL
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
-from xinqiao.core.exports import XLSX_OPTIONS
+from xinqiao.core.exports import xlsx_workbook
 from xinqiao.core.forms import apply_service_error
 from xinqiao.core.qr import qr_svg
 from xinqiao.orgs.models import Kind, OrgUnit
@@ -449,18 +449,12 @@ def results(request: PrincipalRequest, code: Any, school: Any) -> HttpResponse:
 
 @requires(Cap.VIEW_SCREENING_RESULTS)
 def results_export(request: PrincipalRequest, code: Any, school: Any) -> HttpResponse:
-    import xlsxwriter
-
     principal = request.principal
     campaign = selectors.get_campaign(principal, code, Cap.VIEW_SCREENING_RESULTS)
     school_unit = selectors.get_result_school(principal, campaign, school)
     rows = selectors.school_results(principal, campaign, school_unit)
     columns = selectors.results_columns(campaign)
     buffer = io.BytesIO()
-    # Never turn a cell into a formula or link ("=HYPERLINK(…)" typed as a name): XLSX injection.
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS})
-    sheet = book.add_worksheet(_("Results")[:31])
-    bold = book.add_format({"bold": True})
     header = [_("Student number"), _("Name"), _("Class"), _("Status"), _("Critical items")]
     band_label, flags_label = _("Band"), _("validity checks")
     for column in columns:
@@ -469,8 +463,9 @@ def results_export(request: PrincipalRequest, code: Any, school: Any) -> HttpRes
             f"{column.name} {band_label}",
             f"{column.name} {flags_label}",
         ]
-    sheet.write_row(0, 0, header, bold)
-    for i, row in enumerate(rows, start=1):
+    # Watermarked; never turns a cell into a formula or link ("=HYPERLINK(…)" typed as a name).
+    book, sheet, first = xlsx_workbook(buffer, request.user, sheet_name=_("Results"), header=header)
+    for i, row in enumerate(rows, start=first):
         values: list[Any] = [
             row.student.student_number,
             row.student.name,
@@ -481,7 +476,7 @@ def results_export(request: PrincipalRequest, code: Any, school: Any) -> HttpRes
         for cell in row.cells(columns):
             values += [cell["score"], cell["band_label"], "、".join(cell["flags"])]
         sheet.write_row(i, 0, values)
-    sheet.freeze_panes(1, 0)
+    sheet.freeze_panes(first, 0)
     book.close()
     record_event(
         actor=request.user,

@@ -91,6 +91,12 @@ def _clean(cells: list[Any]) -> bool:
     return any(c not in (None, "") and str(c).strip() for c in cells)
 
 
+def _title(cells: list[Any]) -> bool:
+    """A row of one cell above the header: a sheet title, or the watermark of an exported error
+    report ("导出人 … 时间 …") being imported again. The header is the next row."""
+    return sum(1 for c in cells if c not in (None, "") and str(c).strip()) == 1
+
+
 def open_table(path: str | os.PathLike[str]) -> Table:
     path = Path(path)
     try:
@@ -124,10 +130,17 @@ def _open_csv(path: Path, head: bytes, size: int) -> Table:
     reader = csv.reader(fh, dialect)
     headers: list[Any] = []
     header_row = 0
-    for header_row, cells in enumerate(reader, start=1):  # noqa: B007
+    title: tuple[int, list[Any]] | None = None
+    for header_row, cells in enumerate(reader, start=1):
         if _clean(cells):
+            if title is None and _title(cells):
+                title = (header_row, cells)
+                continue
             headers = cells
             break
+    else:
+        if title is not None:  # one column only: that was the header (missing columns follow)
+            header_row, headers = title
     if not headers:
         fh.close()
         raise BadFileError(_("The file is empty."))
@@ -162,10 +175,17 @@ def _open_workbook(path: Path, fmt: str) -> Table:
         ) from exc
     headers: list[Any] = []
     header_row = 0
-    for header_row, cells in enumerate(iterator, start=1):  # noqa: B007
+    title: tuple[int, list[Any]] | None = None
+    for header_row, cells in enumerate(iterator, start=1):
         if _clean(cells):
+            if title is None and _title(cells):
+                title = (header_row, list(cells))
+                continue
             headers = list(cells)
             break
+    else:
+        if title is not None:
+            header_row, headers = title
     if not headers:
         raise BadFileError(_("The file is empty."))
     offset = sheet.start[0] if sheet.start else 0

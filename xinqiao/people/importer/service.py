@@ -17,7 +17,6 @@ import logging
 import os
 import queue
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,14 +40,15 @@ from xinqiao.orgs.services import create_unit
 from xinqiao.people.signals import notify_students_changed
 
 from ..models import ImportJob, ImportJobStatus
+from . import files
 from .columns import ColumnMap, MissingColumnsError, map_columns
+from .files import IMPORT_DIR
 from .merge import ChunkOutcome, Merger
 from .reader import BadFileError, Table, open_table
 from .rows import CLASS, ROW_NO, NewClass, RowChecker, SchoolResolver, text
 
 logger = logging.getLogger(__name__)
 
-IMPORT_DIR = "imports"
 AUDIT_LIST_LIMIT = 200
 
 
@@ -72,24 +72,6 @@ class ImportResult:
             f"created={self.created} updated={self.updated} unchanged={self.unchanged} "
             f"rejected={self.rejected}"
         )
-
-
-def media_path(relative: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / relative
-
-
-def store_upload(chunks: Any, original_name: str) -> tuple[str, int]:
-    """Save an uploaded file under MEDIA_ROOT/imports/ before anything else happens."""
-    suffix = Path(original_name).suffix.lower()[:8]
-    relative = f"{IMPORT_DIR}/{timezone.now():%Y%m%d}-{uuid.uuid4().hex}{suffix}"
-    target = media_path(relative)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    size = 0
-    with target.open("wb") as out:
-        for chunk in chunks:
-            out.write(chunk)
-            size += len(chunk)
-    return relative, size
 
 
 def _common_ancestor(units: list[OrgUnit]) -> OrgUnit | None:
@@ -161,33 +143,37 @@ def report_header() -> list[str]:
 
 
 class ErrorReport:
-    """CSV, UTF-8 with BOM (Excel opens it): 行号, 列, 原因, then the original row."""
+    """CSV, UTF-8 with BOM (Excel opens it): 行号, 列, 原因, then the original row. Written in the
+    scratch folder, sealed under MEDIA_ROOT/imports/ when closed (it quotes the rejected rows)."""
 
     def __init__(self, job: ImportJob, headers: tuple[str, ...]) -> None:
         self.relative = f"{IMPORT_DIR}/{job.code}-errors.csv"
         self.headers = headers
         self._fh: Any = None
         self._writer: Any = None
+        self._scratch: Path | None = None
+        self.written = False
 
     def add(self, row_no: int, errors: list[tuple[str, str]], cells: list[Any]) -> None:
         if self._writer is None:
-            path = media_path(self.relative)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = path.open("w", encoding="utf-8-sig", newline="")
+            self._scratch = files.scratch_file(".csv")
+            self._fh = self._scratch.open("w", encoding="utf-8-sig", newline="")
             self._writer = csv.writer(self._fh)
             self._writer.writerow([*report_header(), *self.headers])
         values = [text(c) for c in cells]
         for column, reason in errors:
             self._writer.writerow(safe_row([row_no, column, reason, *values]))
 
-    @property
-    def written(self) -> bool:
-        return self._writer is not None
-
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._fh is None or self._scratch is None:
+            return
+        self._fh.close()
+        self._fh = None
+        try:
+            files.seal(self.relative, self._scratch.read_bytes())
+            self.written = True
+        finally:
+            self._scratch.unlink(missing_ok=True)
 
 
 def _ranges(ids: list[int]) -> list[list[int]]:
@@ -214,8 +200,13 @@ class _Run:
 
     def execute(self) -> ImportResult:
         job = self.job
+        with files.plaintext_copy(job.file) as plain:
+            return self.read(plain)
+
+    def read(self, plain: Path) -> ImportResult:
+        job = self.job
         try:
-            table = open_table(media_path(job.file))
+            table = open_table(plain)
         except BadFileError as exc:
             return self.fail(str(exc))
         try:

@@ -8,7 +8,6 @@ rows may target, exactly as in the web import. The last line is always
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,7 @@ from django.db.models import Q
 
 from xinqiao.core.errors import DomainError
 from xinqiao.orgs.models import Kind, OrgUnit, Term
-from xinqiao.people.importer import BadFileError, create_job, run_job
-from xinqiao.people.importer.service import IMPORT_DIR, media_path
+from xinqiao.people.importer import BadFileError, create_job, files, run_job
 
 
 class Command(BaseCommand):
@@ -64,11 +62,9 @@ class Command(BaseCommand):
             school = OrgUnit.objects.filter(q, kind=Kind.SCHOOL).first()
             if school is None:
                 raise CommandError(f"No school {value!r}")
-        # Keep a copy under MEDIA_ROOT/imports/ like an upload, so the job record stays complete.
-        relative = f"{IMPORT_DIR}/cli-{uuid.uuid4().hex}{source.suffix.lower()[:8]}"
-        target = media_path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        # Keep a sealed copy under MEDIA_ROOT/imports/ like an upload, so the job record stays
+        # complete (deleted after the retention period like any upload).
+        relative, _size = files.store_upload([source.read_bytes()], source.name, prefix="cli-")
         try:
             job = create_job(
                 actor=actor,
@@ -81,10 +77,10 @@ class Command(BaseCommand):
                 language=options["language"],
             )
         except PermissionDenied as exc:
-            target.unlink(missing_ok=True)
+            files.delete(relative)
             raise CommandError(f"{options['as_user']} may not import rosters") from exc
         except DomainError as exc:
-            target.unlink(missing_ok=True)
+            files.delete(relative)
             raise CommandError(exc.message) from exc
         try:
             result = run_job(job)
@@ -93,7 +89,8 @@ class Command(BaseCommand):
             self.stdout.write("created=0 updated=0 unchanged=0 rejected=0")
             raise SystemExit(1) from exc
         if job.error_report:
-            self.stderr.write(f"Error report: {media_path(job.error_report)}")
+            # Stored encrypted: downloaded from the job's page (imports/<code>/).
+            self.stderr.write(f"Error report: on the import page of job {job.code}")
         if job.dry_run:
             self.stderr.write("Dry run: nothing was written.")
         self.stdout.write(result.line())
