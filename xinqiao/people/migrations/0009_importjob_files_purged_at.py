@@ -11,7 +11,7 @@ def seal_stored_imports(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("people", "0007_bound_to_student_number"),
+        ("people", "0008_clear_unissued_personal_codes"),
     ]
 
     operations = [
