@@ -47,6 +47,7 @@ from xinqiao.orgs.models import OrgUnit
 from xinqiao.people.models import Student
 from xinqiao.screening.models import Assignment, Response
 from xinqiao.screening.taking import services as taking
+from xinqiao.screening.taking.session import Binding
 
 from .conftest import DESKTOP, PHONE, sign_in
 
@@ -175,7 +176,9 @@ def hand_in_by_service(code: str, student: Student) -> None:
     """The re-screen: the student's hand-in through the real taking services (sign in with the
     sitting code, autosave, submit) with answers well below every threshold."""
     signed = taking.sign_in(sitting_code=code, student_number=student.student_number)
-    bound = taking.load_bound(signed.assignment_id)
+    assert signed.assignment_id is not None
+    binding = Binding(signed.assignment_id, signed.nonce)
+    bound = taking.load_bound(binding)
     low = {"PHQ-A": [1, 0, 1, 0, 0, 1, 0, 0, 0], "GAD-7": [0, 1, 0, 0, 1, 0, 0]}
     answers, seq = [], 0
     for inst in bound.battery():
@@ -187,10 +190,8 @@ def hand_in_by_service(code: str, student: Student) -> None:
             value = values[n] if n < len(values) else codes[0]
             seq += 1
             answers.append({"i": inst.code, "q": item.id, "v": value, "s": 4.0, "n": seq})
-    taking.save_answers(assignment_id=signed.assignment_id, raw_answers=answers)
-    taking.submit_answers(
-        assignment_id=signed.assignment_id, client_key=uuid.uuid4().hex, client_seq=seq
-    )
+    taking.save_answers(binding=binding, raw_answers=answers)
+    taking.submit_answers(binding=binding, client_key=uuid.uuid4().hex, client_seq=seq)
 
 
 # --- the case page -------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def test_mark_absent_and_resit(world):
     assert resit.resit_of == a1
     assert resit.link_token
     assert instruments(resit) == [("PHQ-A", "1.0")]
-    assert enter_by_link(token=resit.link_token) == resit
+    assert enter_by_link(token=resit.link_token)[0] == resit
     with pytest.raises(DomainError):
         services.assign_resit(actor=world.psych, assignment=a1)
     with pytest.raises(DomainError):

@@ -175,9 +175,21 @@ def answer(assignment, overrides=None, *, seconds=5.0, client_key=None):
             )
     AnswerDraft.objects.bulk_create(drafts)
     submit_answers(
-        assignment_id=assignment.pk, client_key=client_key or f"hand-in-key-{assignment.pk}"
+        binding=signed_in(assignment), client_key=client_key or f"hand-in-key-{assignment.pk}"
     )
     return list(Response.objects.filter(assignment=assignment).order_by("id"))
+
+
+def signed_in(assignment):
+    """The browser binding a sign-in gives: the assignment's nonce (kept if it has one)."""
+    from xinqiao.screening.models import Assignment
+    from xinqiao.screening.taking.session import Binding, new_nonce
+
+    nonce = Assignment.objects.filter(pk=assignment.pk).values_list("session_nonce", flat=True)[0]
+    if not nonce:
+        nonce = new_nonce()
+        Assignment.objects.filter(pk=assignment.pk).update(session_nonce=nonce)
+    return Binding(assignment.pk, nonce)
 
 
 def test_submission_is_scored_and_idempotent(world):
@@ -192,6 +204,6 @@ def test_submission_is_scored_and_idempotent(world):
     assert responses[0].scores["total"] == 4
     a1.refresh_from_db()
     assert a1.status == AssignmentStatus.COMPLETED
-    again = submit_answers(assignment_id=a1.pk, client_key="another-key")
+    again = submit_answers(binding=signed_in(a1), client_key="another-key")
     assert not again.first_time
     assert sorted(r.pk for r in again.responses) == [r.pk for r in responses]

@@ -59,7 +59,10 @@ class Cap(models.TextChoices):
     VIEW_SCREENING_PROGRESS = "view_screening_progress", _("Follow screening progress")
     VIEW_CLASS_PROGRESS = "view_class_progress", _("See who in a class has not been screened")
     VIEW_SCREENING_RESULTS = "view_screening_results", _("See individual screening results")
-    MANAGE_ASSIGNMENTS = "manage_assignments", _("Mark students absent and assign re-sits")
+    MANAGE_ASSIGNMENTS = (
+        "manage_assignments",
+        _("Mark students absent, assign re-sits and void hand-ins"),
+    )
     RUN_SITTINGS = "run_sittings", _("Open a class screening sitting")
     PRINT_SIGN_IN_SLIPS = (
         "print_sign_in_slips",

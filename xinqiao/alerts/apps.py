@@ -24,10 +24,11 @@ class AlertsConfig(AppConfig):
         from xinqiao.core import health, navigation
         from xinqiao.core.navigation import NavItem, register
         from xinqiao.people.profile import register_section
-        from xinqiao.screening.hooks import register_submission_hook
+        from xinqiao.screening.hooks import register_submission_hook, register_void_hook
 
         from .selectors import oldest_pending_hand_in
         from .services import evaluate_submission
+        from .services.hand_ins import note_voided_hand_in
 
         health.register(
             "hand_ins",
@@ -36,6 +37,7 @@ class AlertsConfig(AppConfig):
 
         register_section(_profile_section)
         register_submission_hook(evaluate_submission)
+        register_void_hook(note_voided_hand_in)
         request_started.connect(_on_request_started, dispatch_uid="alerts-request-started")
         register(
             NavItem(

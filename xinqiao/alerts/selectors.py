@@ -112,17 +112,22 @@ def _describe_items(triggers: list[Any]) -> None:
     from .services.hand_ins import _definition
 
     ids = {i.get("response") for t in triggers for i in (t.evidence or {}).get("instruments", [])}
+    from xinqiao.screening.models import AssignmentStatus
+
     responses = {
         r.pk: r
-        for r in Response.objects.filter(pk__in=[i for i in ids if i]).only(
-            "pk", "instrument_code", "instrument_version", "answers"
-        )
+        for r in Response.objects.filter(pk__in=[i for i in ids if i])
+        .select_related("assignment")
+        .only("pk", "instrument_code", "instrument_version", "answers", "assignment__status")
     }
     for trigger in triggers:
         for inst in (trigger.evidence or {}).get("instruments", []):
             response = responses.get(inst.get("response"))
             if response is None:
                 continue
+            # Voided by a psychology teacher since: the alert stays, its page says so.
+            if response.assignment.status == AssignmentStatus.VOID:
+                trigger.hand_in_voided = True
             defn = _definition(response.instrument_code, response.instrument_version)
             answers = dict(zip(defn.item_ids, list(response.answers or []), strict=False))
             items = {item.id: item for item in defn.items}

@@ -243,3 +243,24 @@ class BatteryForm(BatteryFormMixin, forms.Form):
         data = super().clean() or {}
         self.clean_battery_orders(data)
         return data
+
+
+class VoidHandInForm(forms.Form):
+    """Voiding a hand-in: the reason is required (encrypted when stored); `hand_in` names the
+    questionnaire the teacher looked at, so a second submit voids nothing else."""
+
+    reason = forms.CharField(
+        label=_("Why is this hand-in void?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Give the reason for voiding this hand-in.")},
+        help_text=_(
+            "E.g. “signed in from three browsers; the class teacher saw a classmate answer”. "
+            "Kept encrypted; only the reason’s existence goes to the audit log."
+        ),
+    )
+    hand_in = forms.CharField(widget=forms.HiddenInput, max_length=40)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        style_fields(self)

@@ -32,3 +32,29 @@ def run_submission_hooks(
             stage_band=stage_band,
             responses=responses,
         )
+
+
+# A hand-in voided by a psychology teacher (services.voiding): apps above screening note it on
+# what they made of it (alerts: the alerts it raised stay, with a note). Each hook returns how
+# many of its records it noted; it runs in the voiding's transaction.
+VoidHook = Callable[..., int]
+_void_hooks: list[VoidHook] = []
+
+
+def register_void_hook(hook: VoidHook) -> None:
+    if hook not in _void_hooks:
+        _void_hooks.append(hook)
+
+
+def run_void_hooks(
+    *, actor: Any, assignment_id: int, school_id: int, response_ids: Sequence[int]
+) -> int:
+    return sum(
+        hook(
+            actor=actor,
+            assignment_id=assignment_id,
+            school_id=school_id,
+            response_ids=response_ids,
+        )
+        for hook in _void_hooks
+    )

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from xinqiao.core.fields import EncryptedTextField
 from xinqiao.orgs.models import OrgUnit, Term
 from xinqiao.people.models import Student
 
@@ -188,6 +189,8 @@ class AssignmentStatus(models.TextChoices):
     NO_CONSENT = "no_consent", _("No consent")
     ABSENT = "absent", _("Absent")
     SUSPENDED = "suspended", _("Suspended")
+    # A hand-in a psychology teacher set aside (VoidedHandIn): kept, out of results and alerts.
+    VOID = "void", _("Voided")
 
 
 class Assignment(models.Model):
@@ -247,6 +250,12 @@ class Assignment(models.Model):
         db_index=False,
     )
     created_at = models.DateTimeField(null=True, blank=True)
+    # The latest sign-in's random nonce, also in the student's signed cookie: a request whose
+    # nonce differs (an older sign-in, a copied cookie) is refused, so the newest sign-in wins.
+    session_nonce = models.CharField(max_length=32, null=True, blank=True)
+    # Sign-ins from a browser not already signed in to this assignment: more than one means the
+    # questionnaire was opened on several devices (someone else may have used the code).
+    sign_ins = models.PositiveIntegerField(db_default=0)
 
     class Meta:
         verbose_name = _("assignment")
@@ -384,6 +393,32 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assignment_id} {self.instrument_code}"
+
+
+class VoidedHandIn(models.Model):
+    """A hand-in a psychology teacher voided (作废) as not the student's own: the assignment and its
+    responses are kept, never deleted, but left out of results, aggregates and alert evaluation
+    from then on; a re-sit replaces it. The reason is encrypted, bound to the assignment."""
+
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.CASCADE, primary_key=True, related_name="voiding"
+    )
+    previous_status = models.CharField(max_length=12, choices=AssignmentStatus.choices)
+    reason = EncryptedTextField(_("reason"), row_key="assignment_id")
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    voided_at = models.DateTimeField()
+    resit = models.ForeignKey(
+        Assignment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("voided hand-in")
+        verbose_name_plural = _("voided hand-ins")
+
+    def __str__(self) -> str:
+        return f"{self.assignment_id} voided"
 
 
 # The kind of the in-app reminder to head teachers of classes behind schedule (its texts:

@@ -183,7 +183,8 @@ class ProgressRow:
 def _state_counts(assignments: QuerySet[Assignment], group: str) -> list[dict[str, Any]]:
     """Originals (re-sits counted under them) per `group`, one count per ProgressRow state, in one
     GROUP BY: an original whose re-sit is handed in counts as handed in, one whose re-sit is
-    being answered as answering."""
+    being answered as answering. A voided original (its hand-in set aside) counts by its re-sit:
+    not started until the re-sit is begun."""
     resits = Assignment.objects.filter(resit_of=OuterRef("pk"))
     waiting = ~Q(resat=True) & ~Q(resitting=True)  # neither re-sat nor re-sitting
     return list(
@@ -194,7 +195,11 @@ def _state_counts(assignments: QuerySet[Assignment], group: str) -> list[dict[st
         )
         .values(group)
         .annotate(
-            not_started=Count("id", filter=Q(status=AssignmentStatus.ASSIGNED)),
+            not_started=Count(
+                "id",
+                filter=Q(status=AssignmentStatus.ASSIGNED)
+                | (Q(status=AssignmentStatus.VOID) & waiting),
+            ),
             started=Count(
                 "id",
                 filter=Q(status=AssignmentStatus.STARTED) | (Q(resitting=True) & ~Q(resat=True)),
@@ -248,6 +253,21 @@ class ClassEntry:
     assignment: Assignment
     student: Student
     resit_status: str = ""
+    current: Assignment | None = None  # the newest of the original and its re-sits
+
+    @property
+    def sign_ins(self) -> int:
+        """Sign-ins from different browsers to the current questionnaire: more than one means it
+        was opened on several devices (someone else may have used the code)."""
+        return int((self.current or self.assignment).sign_ins or 0)
+
+    @property
+    def voidable(self) -> bool:
+        """The current questionnaire is handed in (and may be voided by a psychology teacher)."""
+        return (self.current or self.assignment).status in (
+            AssignmentStatus.COMPLETED,
+            AssignmentStatus.INVALID,
+        )
 
     @property
     def done(self) -> bool:
@@ -278,6 +298,7 @@ def class_list(principal: Principal, campaign: Campaign, school_class: OrgUnit) 
             "student_id",
             "completed_at",
             "link_token",
+            "sign_ins",
         )
     )
     originals = [a for a in assignments if a.resit_of_id is None]
@@ -288,12 +309,18 @@ def class_list(principal: Principal, campaign: Campaign, school_class: OrgUnit) 
             and resit_status.get(a.resit_of_id) != AssignmentStatus.COMPLETED
         ):
             resit_status[a.resit_of_id] = a.status
-    entries = [ClassEntry(a, a.student, resit_status.get(a.pk, "")) for a in originals]
+    current: dict[int, Assignment] = {}
+    for a in sorted(assignments, key=lambda a: a.pk):
+        current[a.resit_of_id or a.pk] = a
+    entries = [
+        ClassEntry(a, a.student, resit_status.get(a.pk, ""), current.get(a.pk)) for a in originals
+    ]
     order: dict[str, int] = {
         AssignmentStatus.ASSIGNED: 0,
         AssignmentStatus.STARTED: 0,
         AssignmentStatus.ABSENT: 1,
         AssignmentStatus.INVALID: 2,
+        AssignmentStatus.VOID: 2,
     }
     entries.sort(key=lambda e: (e.done, order.get(e.assignment.status, 3), e.student.name))
     return entries
@@ -468,7 +495,9 @@ def band_counts(
         code, score = column.code, column.score
         rows = (
             Response.objects.filter(
-                assignment__in=assignments.values("pk"), instrument_code=code, valid=True
+                assignment__in=assignments.exclude(status=AssignmentStatus.VOID).values("pk"),
+                instrument_code=code,
+                valid=True,
             )
             .annotate(band=KT(f"bands__{score}"))
             .values(f"assignment__{group}", "band")
@@ -554,7 +583,9 @@ def aggregates(principal: Principal, campaign: Campaign, *, by: str) -> list[Agg
     other hides (analytics.disclosure, docs/disclosure.md)."""
     if by not in ("district", "school"):
         raise ValueError(by)
-    assignments = scoped_assignments(principal, campaign, Cap.VIEW_SCREENING_PROGRESS)
+    assignments = scoped_assignments(principal, campaign, Cap.VIEW_SCREENING_PROGRESS).exclude(
+        status=AssignmentStatus.VOID
+    )  # a voided hand-in is not counted
     tables = []
     for column in results_columns(campaign):
         code, score = column.code, column.score
@@ -588,6 +619,11 @@ class ArchiveEntry:
     def band_label(self) -> str:
         return band_label(self.response.instrument_code, self.score, self.band)
 
+    @property
+    def voided(self) -> bool:
+        """Kept in the archive, marked; never in the trend."""
+        return bool(self.response.assignment.status == AssignmentStatus.VOID)
+
 
 def list_responses_for_student(*, principal: Principal, student: Student) -> list[ArchiveEntry]:
     """All screening responses of one student across terms (T3), oldest first."""
@@ -612,7 +648,7 @@ def archive_trends(entries: Sequence[ArchiveEntry]) -> dict[str, Any]:
     dates = sorted({e.response.submitted_at.date().isoformat() for e in entries})
     series: dict[str, list[float | None]] = {}
     for e in entries:
-        if not e.response.valid or e.value is None:
+        if not e.response.valid or e.voided or e.value is None:
             continue
         line = series.setdefault(e.response.instrument_code, [None] * len(dates))
         line[dates.index(e.response.submitted_at.date().isoformat())] = e.value
@@ -664,6 +700,20 @@ def get_assignment(principal: Principal, campaign: Any, student_code: Any) -> As
     if not principal.students(cap=Cap.MANAGE_ASSIGNMENTS).filter(pk=student.pk).exists():
         raise PermissionDenied
     return assignment
+
+
+def void_candidates(
+    principal: Principal, campaign: Any, student_code: Any
+) -> tuple[Assignment, list[Assignment]]:
+    """The student's original assignment (404 out of scope, 403 without MANAGE_ASSIGNMENTS) and
+    all their assignments of the campaign, newest first (the hand-in to void is among them)."""
+    original = get_assignment(principal, campaign, student_code)
+    assignments = list(
+        Assignment.objects.filter(campaign=campaign, student_id=original.student_id)
+        .select_related("student", "school_class")
+        .order_by("-id")
+    )
+    return original, assignments
 
 
 def get_sitting(principal: Principal, key: Any) -> Sitting:

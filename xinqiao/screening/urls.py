@@ -19,6 +19,11 @@ urlpatterns = [
     ),
     path("<uuid:code>/classes/<uuid:class_code>/sitting/", views.sitting_open, name="sitting-open"),
     path(
+        "<uuid:code>/students/<uuid:student>/void/",
+        views.void_hand_in,
+        name="hand-in-void",
+    ),
+    path(
         "<uuid:code>/students/<uuid:student>/<str:action>/",
         views.assignment_action,
         name="assignment-action",

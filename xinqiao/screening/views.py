@@ -33,9 +33,10 @@ from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
 
 from . import selectors, services
-from .forms import BatteryForm, CampaignForm
-from .models import Assignment, BatteryEntry, CampaignStatus, Sitting
+from .forms import BatteryForm, CampaignForm, VoidHandInForm
+from .models import Assignment, AssignmentStatus, BatteryEntry, CampaignStatus, Sitting
 from .taking.links import sitting_url
+from .taking.session import assignment_ref
 
 # --- campaigns -------------------------------------------------------------------------------
 
@@ -318,6 +319,65 @@ def assignment_action(
         return redirect("screening:campaign-detail", code=campaign.code)
     return redirect(
         "screening:class-progress", code=campaign.code, class_code=assignment.school_class.code
+    )
+
+
+def _back_to_class(campaign: Any, assignment: Assignment) -> HttpResponse:
+    if assignment.school_class is None:
+        return redirect("screening:campaign-detail", code=campaign.code)
+    return redirect(
+        "screening:class-progress", code=campaign.code, class_code=assignment.school_class.code
+    )
+
+
+@requires(Cap.MANAGE_ASSIGNMENTS)
+@require_http_methods(["GET", "POST"])
+def void_hand_in(request: PrincipalRequest, code: Any, student: Any) -> HttpResponse:
+    """Void a suspicious hand-in (作废) and give the student a re-sit: a confirmation page with a
+    required reason, then one POST. The form names the hand-in shown (an opaque reference), so a
+    double submit finds it voided already and changes nothing."""
+    principal = request.principal
+    campaign = selectors.get_campaign(principal, code, Cap.MANAGE_ASSIGNMENTS)
+    original, assignments = selectors.void_candidates(principal, campaign, student)
+    done = (AssignmentStatus.COMPLETED, AssignmentStatus.INVALID)
+    handed_in = next((a for a in assignments if a.status in done), None)  # the newest
+    form = VoidHandInForm(
+        request.POST or None, initial={"hand_in": assignment_ref(handed_in.pk) if handed_in else ""}
+    )
+    if request.method == "POST" and form.is_valid():
+        ref = form.cleaned_data["hand_in"]
+        target = next((a for a in assignments if assignment_ref(a.pk) == ref), None)
+        if target is None:
+            messages.error(request, _("This hand-in has changed since the page was opened."))
+            return _back_to_class(campaign, original)
+        try:
+            voided = services.void_hand_in(
+                actor=request.user, assignment=target, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return _back_to_class(campaign, original)
+        if voided.first_time:
+            messages.success(request, _("Hand-in voided. The student has a re-sit."))
+        else:
+            messages.info(request, _("This hand-in was already voided; nothing changed."))
+        resit = voided.voiding.resit
+        if resit is not None and resit.link_token:
+            link = request.build_absolute_uri(_take_url("take:link", token=resit.link_token))
+            messages.info(request, _("Personal make-up link: %(link)s") % {"link": link})
+        return _back_to_class(campaign, original)
+    return render(
+        request,
+        "screening/void_hand_in.html",
+        {
+            "campaign": campaign,
+            "student": original.student,
+            "original": original,
+            "hand_in": handed_in,
+            "form": form,
+            "can_void": handed_in is not None and campaign.status == CampaignStatus.OPEN,
+        },
+        status=400 if request.method == "POST" else 200,
     )
 
 

@@ -162,6 +162,33 @@ def _triggers_of(
 BATCH_SIZE = 200
 
 
+def note_voided_hand_in(
+    *, actor: Any, assignment_id: int, school_id: int, response_ids: Sequence[int]
+) -> int:
+    """A psychology teacher voided a hand-in (screening.services.void_hand_in, same transaction).
+
+    Alerts already raised from it stay as they are — a voided hand-in may still be the student's
+    own, and only the verification interview may dismiss an alert — each gets an audit event on
+    its own record and its page says which trigger came from the voided hand-in
+    (selectors._describe_items). A hand-in still queued is taken off the queue: from the void on,
+    its answers raise nothing. The number of alerts noted."""
+    PendingSubmission.objects.filter(assignment_id=assignment_id).delete()
+    alerts = list(
+        Alert.objects.filter(triggers__response_id__in=list(response_ids))
+        .distinct()
+        .only("pk", "status", "level", "school_id")
+    )
+    for alert in alerts:
+        record_event(
+            actor=actor,
+            action="alerts.alert.hand_in_voided",
+            obj=alert,
+            school_id=alert.school_id,
+            fields={"assignment": assignment_id, "status": alert.status, "level": alert.level},
+        )
+    return len(alerts)
+
+
 @transaction.atomic
 def raise_pending_alerts(
     *, assignment_ids: Sequence[int] | None = None, limit: int = BATCH_SIZE

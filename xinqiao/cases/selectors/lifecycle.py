@@ -236,11 +236,13 @@ def latest_screen(
     school — the same rules and facts a submission is evaluated with (alerts.services.facts_of,
     alerts.rules.evaluate). Rules held back by an invalid questionnaire count as firing: an
     invalid re-screen proves nothing."""
-    from xinqiao.screening.models import Response
+    from xinqiao.screening.models import AssignmentStatus, Response
 
-    responses = Response.objects.filter(
-        assignment__student_id=student.pk, submitted_at__gte=since
-    ).select_related("assignment", "assignment__campaign")
+    responses = (
+        Response.objects.filter(assignment__student_id=student.pk, submitted_at__gte=since)
+        .exclude(assignment__status=AssignmentStatus.VOID)  # a voided hand-in proves nothing
+        .select_related("assignment", "assignment__campaign")
+    )
     kinds = list(campaign_kinds)
     if kinds:
         responses = responses.filter(assignment__campaign__kind__in=kinds)

@@ -1,6 +1,7 @@
 """Screening writes, one module per concern: campaigns (lifecycle), assignments (set-based, kept
-in step with the roster), consent, absences (and re-sits), sittings and reminders; common holds
-the default battery and who may manage a campaign. The student side (sign-in, autosave,
+in step with the roster), consent, absences (and re-sits), voiding (a suspicious hand-in set
+aside, a re-sit given), sittings and reminders; common holds the default battery and who may
+manage a campaign. The student side (sign-in, autosave,
 hand-in) is `screening.taking.services`.
 
 Every write is keyword-only, takes `actor=`, runs in one transaction and records its audit event
@@ -22,6 +23,7 @@ from .consent import answer_consent_as_guardian, record_consents
 from .personal_codes import issue_personal_codes, reissue_personal_codes
 from .reminders import behind_schedule, send_progress_reminders
 from .sittings import can_run_sitting, close_sitting, open_sitting
+from .voiding import void_hand_in
 
 __all__ = [
     "DEFAULT_BATTERY",
@@ -44,4 +46,5 @@ __all__ = [
     "set_battery",
     "students_changed",
     "sync_open_campaigns",
+    "void_hand_in",
 ]

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import services
 from .services import TakingError
-from .session import bound_assignment_id
+from .session import binding
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -51,9 +51,7 @@ def _payload(request: HttpRequest) -> dict[str, Any]:
 def save_answers(request: HttpRequest) -> JsonResponse:
     try:
         data = _payload(request)
-        result = services.save_answers(
-            assignment_id=bound_assignment_id(request), raw_answers=data.get("answers")
-        )
+        result = services.save_answers(binding=binding(request), raw_answers=data.get("answers"))
     except TakingError as exc:
         return _error(exc)
     return JsonResponse({"ok": True, **result})
@@ -67,7 +65,7 @@ def submit(request: HttpRequest) -> JsonResponse:
         if isinstance(seq, bool) or not isinstance(seq, int):
             raise TakingError(_("The submission could not be read."), code="invalid")
         services.submit_answers(
-            assignment_id=bound_assignment_id(request),
+            binding=binding(request),
             client_key=data.get("client_key", ""),
             client_seq=seq,
         )
@@ -81,7 +79,7 @@ def submit(request: HttpRequest) -> JsonResponse:
 def state(request: HttpRequest) -> JsonResponse:
     """Server drafts (to merge with the browser's copy) and a fresh CSRF token."""
     try:
-        bound = services.load_bound(bound_assignment_id(request))
+        bound = services.load_bound(binding(request))
     except TakingError as exc:
         return _error(exc)
     return JsonResponse(

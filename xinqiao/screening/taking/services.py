@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import hmac
 import json
 import math
 import re
@@ -51,6 +52,7 @@ from ..models import (
     Sitting,
     StudentLogin,
 )
+from .session import Binding, new_nonce
 
 _CODE_RE = re.compile(r"^[A-Z0-9]{4,8}$")
 _CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,48}$")
@@ -182,6 +184,7 @@ class SignIn:
     code: str
     mode: str
     assignment_id: int | None
+    nonce: str = ""  # the sign-in's nonce, for the cookie
 
 
 # The student's identity, by the campaign's `student_login`.
@@ -205,7 +208,8 @@ def _sign_in_sql(match: str, vendor: str) -> str:
     if not match:
         return f"SELECT {columns} FROM {tables} {where} LIMIT 1"
     return (
-        f"SELECT {columns}, a.id, a.status, a.student_id, a.school_id FROM {tables} "
+        f"SELECT {columns}, a.id, a.status, a.student_id, a.school_id, a.session_nonce "
+        f"FROM {tables} "
         f"LEFT JOIN ({_t(Assignment)} a JOIN {_t(Student)} st "
         f"ON st.id = a.student_id AND {_MATCH[match]}) "
         "ON a.campaign_id = s.campaign_id AND a.school_class_id = s.school_class_id "
@@ -247,6 +251,7 @@ def sign_in(
     last_digits: str | None = None,
     birth_date: datetime.date | None = None,
     personal_code: str | None = None,
+    current: Binding | None = None,
 ) -> SignIn:
     """Step 1, the sitting code; step 2, the student's identity (both may come at once).
 
@@ -255,7 +260,10 @@ def sign_in(
     digits and the birth date). The open sitting (campaign open, sitting not ended), its campaign
     and the student's assignment in the sitting's class are read in one statement. With the
     identity given, the assignment's status becomes `started` (first time) and the audit event
-    `screening.assignment.started` is written. Raises TakingError with a message for the student."""
+    `screening.assignment.started` is written. Every sign-in gets a fresh nonce (stored on the
+    assignment, returned for the cookie), so the browser signed in before stops working; `current`
+    is this browser's binding, if any: signing in again where already signed in is not counted as
+    another browser. Raises TakingError with a message for the student."""
     code = normalise_code(sitting_code)
     now = timezone.now()
     number = (student_number or "").strip().upper()
@@ -318,24 +326,26 @@ def sign_in(
             ),
             code="not_found",
         )
-    assignment_id, a_status, _student, school_id = found[0]
+    assignment_id, a_status, _student, school_id, stored_nonce = found[0]
     _check_status_can_start(a_status)
-    _mark_started(
+    nonce = _mark_started(
         assignment_id,
         status=a_status,
         school_id=school_id,
         now=now,
         via="sitting",
+        stored_nonce=stored_nonce,
+        current=current,
         sitting=code,
         identity=mode,
     )
-    return SignIn(code=code, mode=mode, assignment_id=assignment_id)
+    return SignIn(code=code, mode=mode, assignment_id=assignment_id, nonce=nonce)
 
 
 @transaction.atomic
-def enter_by_link(*, token: str) -> Assignment:
+def enter_by_link(*, token: str, current: Binding | None = None) -> tuple[Assignment, str]:
     """A personal make-up link: valid until the questionnaire is handed in or the campaign
-    closes (the hand-in clears the token)."""
+    closes (the hand-in clears the token). The assignment and the sign-in's nonce (as `sign_in`)."""
     assignment = None
     if token and 16 <= len(token) <= 64:
         assignment = Assignment.objects.select_related("campaign").filter(link_token=token).first()
@@ -346,10 +356,16 @@ def enter_by_link(*, token: str) -> Assignment:
     now = timezone.now()
     _check_campaign_open(assignment.campaign, now)
     _check_status_can_start(assignment.status)
-    _mark_started(
-        assignment.pk, status=assignment.status, school_id=assignment.school_id, now=now, via="link"
+    nonce = _mark_started(
+        assignment.pk,
+        status=assignment.status,
+        school_id=assignment.school_id,
+        now=now,
+        via="link",
+        stored_nonce=assignment.session_nonce,
+        current=current,
     )
-    return assignment
+    return assignment, nonce
 
 
 def _mark_started(
@@ -359,10 +375,24 @@ def _mark_started(
     school_id: int,
     now: datetime.datetime,
     via: str,
+    stored_nonce: str | None,
+    current: Binding | None,
     sitting: str = "",
     identity: str = "",
-) -> None:
-    if status != AssignmentStatus.STARTED:
+) -> str:
+    """Mark the assignment started and give it this sign-in's nonce (returned for the cookie).
+
+    A browser that already holds the current binding keeps its nonce and is not counted again;
+    any other sign-in replaces the nonce — the browser signed in before is refused from now on —
+    and adds one to `sign_ins`. Nothing is written when nothing changes."""
+    same_browser = (
+        current is not None
+        and current.assignment_id == assignment_id
+        and bool(stored_nonce)
+        and hmac.compare_digest(current.nonce, str(stored_nonce))
+    )
+    nonce = str(stored_nonce) if same_browser else new_nonce()
+    if not (same_browser and status == AssignmentStatus.STARTED):
         at = connection.ops.adapt_datetimefield_value(now)
         with connection.cursor() as cursor:
             _execute(
@@ -372,11 +402,15 @@ def _mark_started(
                 [
                     str(AssignmentStatus.STARTED.value),
                     at,
+                    nonce,
+                    0 if same_browser else 1,
                     assignment_id,
                     *(str(state.value) for state in OPEN_STATES),
                 ],
             )
     fields: dict[str, Any] = {"via": via}
+    if stored_nonce and not same_browser:  # another browser was signed in: it is now refused
+        fields["replaced"] = True
     if sitting:
         fields["sitting"] = sitting
     if identity:  # how the student proved who they are: personal / number / digits
@@ -390,6 +424,7 @@ def _mark_started(
         fields=fields,
         role="student",
     )
+    return nonce
 
 
 # --- the bound assignment ------------------------------------------------------------------------
@@ -414,6 +449,7 @@ class Bound:
     gender: str
     grade_level: int | None
     instruments: Any
+    nonce: str | None  # the latest sign-in's (the cookie must carry the same)
 
     @property
     def is_done(self) -> bool:
@@ -463,7 +499,7 @@ def _sql(name: str, vendor: str) -> str:
         return (
             "SELECT a.id, a.status, a.stage_band, a.school_id, a.student_id, a.resit_of_id, "
             "a.campaign_id, c.code, c.status, c.opens_at, c.closes_at, c.checks, s.gender, "
-            "g.grade_level, a.instruments "
+            "g.grade_level, a.instruments, a.session_nonce "
             f"FROM {_t(Assignment)} a JOIN {_t(Campaign)} c ON c.id = a.campaign_id "
             f"JOIN {_t(Student)} s ON s.id = a.student_id "
             f"LEFT JOIN {_t(OrgUnit)} g ON g.id = a.grade_id WHERE a.id = %s"
@@ -475,8 +511,8 @@ def _sql(name: str, vendor: str) -> str:
         )
     if name == "start":
         return (
-            f"UPDATE {_t(Assignment)} SET status = %s, started_at = COALESCE(started_at, %s) "
-            "WHERE id = %s AND status IN (%s, %s, %s)"
+            f"UPDATE {_t(Assignment)} SET status = %s, started_at = COALESCE(started_at, %s), "
+            "session_nonce = %s, sign_ins = sign_ins + %s WHERE id = %s AND status IN (%s, %s, %s)"
         )
     if name == "claim":
         return (
@@ -570,10 +606,14 @@ def _aware(value: Any) -> datetime.datetime:
     return aware
 
 
-def load_bound(assignment_id: int | None) -> Bound:
-    """The assignment this request acts for, with its campaign, in one statement."""
-    row = _fetch("bound", [assignment_id], one=True) if assignment_id else None
-    if row is None:
+def load_bound(binding: Binding | None) -> Bound:
+    """The assignment this request acts for, with its campaign, in one statement.
+
+    The cookie's nonce must be the assignment's current one (compared on the row just read, no
+    extra query): after a newer sign-in — on another device, or with the personal code by someone
+    else — this browser is refused and must sign in again."""
+    row = _fetch("bound", [binding.assignment_id], one=True) if binding else None
+    if row is None or binding is None:
         raise TakingError(
             _(
                 "You are not signed in to a questionnaire. "
@@ -586,7 +626,17 @@ def load_bound(assignment_id: int | None) -> Bound:
     values[9], values[10] = _aware(values[9]), _aware(values[10])
     values[11], values[14] = _json(values[11]), _json(values[14])
     values[7] = uuid.UUID(str(values[7]))  # SQLite gives hex text
-    return Bound(*values)
+    bound = Bound(*values)
+    if not bound.nonce or not hmac.compare_digest(str(bound.nonce), binding.nonce):
+        raise TakingError(
+            _(
+                "This questionnaire was opened on another device. "
+                "Sign in again with your personal code to go on here."
+            ),
+            code="superseded",
+            status=403,
+        )
+    return bound
 
 
 # --- autosave ------------------------------------------------------------------------------------
@@ -672,12 +722,12 @@ def upsert_drafts(assignment_id: int, answers: Iterable[Answer]) -> None:
         _execute(cursor, f"upsert_{len(answers)}", _upsert_sql(len(answers)), params)
 
 
-def save_answers(*, assignment_id: int | None, raw_answers: Any) -> dict[str, Any]:
+def save_answers(*, binding: Binding | None, raw_answers: Any) -> dict[str, Any]:
     """Autosave one batch. Idempotent: the same batch twice leaves the same rows.
 
     Returns {"saved": n, "seq": highest client_seq in the batch} — the browser marks everything up
     to that seq of this batch as safe on the server."""
-    bound = load_bound(assignment_id)
+    bound = load_bound(binding)
     bound.require_open()
     answers = parse_answers(raw_answers, bound.battery())
     upsert_drafts(bound.id, answers)  # autocommit: one statement is its own transaction
@@ -790,7 +840,7 @@ def _existing(bound: Bound) -> Submitted:
 
 
 @transaction.atomic
-def submit_answers(*, assignment_id: int | None, client_key: str, client_seq: int = 0) -> Submitted:
+def submit_answers(*, binding: Binding | None, client_key: str, client_seq: int = 0) -> Submitted:
     """Hand in the questionnaire: score every instrument of the battery and store one Response each.
 
     Idempotent: a double click, a retry or a second tab return the first result. Effects, in one
@@ -801,7 +851,7 @@ def submit_answers(*, assignment_id: int | None, client_key: str, client_seq: in
     the browser must send what it still holds first (code "stale")."""
     if not isinstance(client_key, str) or not _CLIENT_KEY_RE.match(client_key):
         raise _bad(_("The submission could not be read."))
-    bound = load_bound(assignment_id)  # 1
+    bound = load_bound(binding)  # 1
     if bound.is_done:
         return _existing(bound)  # 2
     bound.require_open()

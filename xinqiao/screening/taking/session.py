@@ -1,11 +1,17 @@
 """The student's binding to one assignment: a signed, HttpOnly cookie, and code-guessing limits.
 
-The cookie holds the assignment's primary key and a per-assignment nonce, signed with SECRET_KEY
-(salted): a forged or altered value fails the signature and is treated as "not signed in". No
-server-side session row is written, so autosave and submission cost no session queries.
+The cookie holds the assignment's primary key and the nonce of the sign-in that made it, signed
+with SECRET_KEY (salted): a forged or altered value fails the signature and is treated as "not
+signed in". The nonce is also stored on the assignment (`Assignment.session_nonce`, replaced at
+every sign-in), and the services compare the two on the row they read anyway: a cookie from an
+older sign-in — or copied to another browser — stops working when the student signs in again.
+No server-side session row is written, so autosave and submission cost no extra query.
 """
 
 from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
@@ -33,8 +39,20 @@ def assignment_ref(assignment_id: int) -> str:
     return salted_hmac(_SALT + ".ref", str(assignment_id)).hexdigest()[:20]
 
 
-def bind(response: HttpResponse, assignment_id: int) -> None:
-    value = signing.dumps({"a": assignment_id}, salt=_SALT, compress=False)
+@dataclass(frozen=True)
+class Binding:
+    """What the cookie says: the assignment and the nonce of the sign-in that bound it."""
+
+    assignment_id: int
+    nonce: str
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(16)  # 128 bits, 22 characters
+
+
+def bind(response: HttpResponse, assignment_id: int, nonce: str) -> None:
+    value = signing.dumps({"a": assignment_id, "n": nonce}, salt=_SALT, compress=False)
     response.set_cookie(
         COOKIE_NAME,
         value,
@@ -50,8 +68,9 @@ def unbind(response: HttpResponse) -> None:
     response.delete_cookie(COOKIE_NAME, path="/take/", samesite="Lax")
 
 
-def bound_assignment_id(request: HttpRequest) -> int | None:
-    """The assignment this browser is bound to, or None (no cookie, expired, forged)."""
+def binding(request: HttpRequest) -> Binding | None:
+    """The assignment this browser is bound to, with its sign-in's nonce, or None (no cookie,
+    expired, forged, or a cookie from before nonces)."""
     raw = request.COOKIES.get(COOKIE_NAME)
     if not raw or len(raw) > 300:
         return None
@@ -59,8 +78,14 @@ def bound_assignment_id(request: HttpRequest) -> int | None:
         data = signing.loads(raw, salt=_SALT, max_age=MAX_AGE_SECONDS)
     except signing.BadSignature:
         return None
-    value = data.get("a") if isinstance(data, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    if not isinstance(data, dict):
+        return None
+    value, nonce = data.get("a"), data.get("n")
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return None
+    if not isinstance(nonce, str) or not 16 <= len(nonce) <= 32:
+        return None
+    return Binding(value, nonce)
 
 
 def client_address(request: HttpRequest) -> str:

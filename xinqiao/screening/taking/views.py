@@ -28,7 +28,7 @@ from .services import Answer, TakingError
 from .session import (
     assignment_ref,
     bind,
-    bound_assignment_id,
+    binding,
     is_rate_limited,
     note_failure,
     unbind,
@@ -81,6 +81,7 @@ def enter(request: HttpRequest) -> HttpResponse:
             birth_date=data["birth_date"],
             # "No personal code?": the fallback button asks for the campaign's route.
             personal_code="" if request.POST.get("fallback") else data["personal_code"],
+            current=binding(request),
         )
     except TakingError as exc:
         if exc.code == "not_found":
@@ -98,7 +99,7 @@ def enter(request: HttpRequest) -> HttpResponse:
         form = EnterForm(initial={"code": entry.code})
         return _render_enter(request, form, mode=entry.mode)
     response = redirect("take:questionnaire")
-    bind(response, entry.assignment_id)
+    bind(response, entry.assignment_id, entry.nonce)
     return response
 
 
@@ -113,7 +114,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
             status=429,
         )
     try:
-        assignment = services.enter_by_link(token=token)
+        assignment, nonce = services.enter_by_link(token=token, current=binding(request))
     except TakingError as exc:
         if exc.code in _COUNTED_FAILURES:
             note_failure(request)
@@ -121,7 +122,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
         context = {"message": exc.message}
         return render(request, "screening/take/message.html", context, status=status)
     response = redirect("take:questionnaire")
-    bind(response, assignment.pk)
+    bind(response, assignment.pk, nonce)
     return response
 
 
@@ -148,8 +149,9 @@ def _form_answers(request: HttpRequest, bound: services.Bound) -> list[dict]:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def questionnaire(request: HttpRequest) -> HttpResponse:
+    bound_to = binding(request)
     try:
-        bound = services.load_bound(bound_assignment_id(request))
+        bound = services.load_bound(bound_to)
         if bound.is_done:
             return redirect("take:done")
         bound.require_open()
@@ -168,7 +170,7 @@ def questionnaire(request: HttpRequest) -> HttpResponse:
             )
             services.upsert_drafts(bound.id, answers)
             services.submit_answers(
-                assignment_id=bound.id,
+                binding=bound_to,
                 client_key=request.POST.get("client_key", ""),
                 client_seq=0,
             )

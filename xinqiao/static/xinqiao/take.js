@@ -156,6 +156,12 @@
       setStatus(msg("Session"), true);
       return true;
     }
+    if (code === "superseded") {
+      // Signed in again elsewhere (the newest sign-in wins): stop; the answers stay on this device.
+      stopped = true;
+      setStatus((result.data && result.data.error) || msg("Session"), true);
+      return true;
+    }
     return false;
   }
 
