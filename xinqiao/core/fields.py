@@ -2,6 +2,7 @@ import json
 from typing import Any
 
 from django.db import models
+from django.db.models.expressions import DatabaseDefault
 from django.db.models.query_utils import DeferredAttribute
 
 from . import crypto
@@ -95,8 +96,8 @@ class EncryptedTextField(models.TextField):
 
     def pre_save(self, model_instance: Any, add: bool) -> Any:
         value = getattr(model_instance, self.attname)
-        if value is None:
-            return None
+        if value is None or isinstance(value, DatabaseDefault):
+            return value  # the column's default applies (never seal the expression's repr)
         return Sealed(self.seal(self._row(model_instance), value))
 
     def get_prep_value(self, value: Any) -> Any:
