@@ -99,20 +99,21 @@ def seed(n_students: int, n_sitting_classes: int, psychologists: int = 1) -> dic
         create_unit(actor=None, parent=grade, kind="class", name=f"七({i + 1})班")
         for i in range(n_classes)
     ]
-    Student.objects.bulk_create(
-        [
-            Student(
-                student_number=f"G3601022013{i:07d}",
-                name=f"学生{i}",
-                gender="MF"[i % 2],
-                birth_date=datetime.date(2013, 1, 1),
-                school=school,
-                school_class=classes[i // CLASS_SIZE],
-            )
-            for i in range(n_students)
-        ],
-        batch_size=5000,
-    )
+    students = [
+        Student(
+            student_number=f"G3601022013{i:07d}",
+            name=f"学生{i}",
+            gender="MF"[i % 2],
+            birth_date=datetime.date(2013, 1, 1),
+            school=school,
+            school_class=classes[i // CLASS_SIZE],
+        )
+        for i in range(n_students)
+    ]
+    for student in students:
+        student.fill_search_keys()  # the number's hash: its row key and lookup key
+    Student.objects.bulk_create(students, batch_size=5000)
+    number_of = {s.pk: s.student_number for s in students}
     now = timezone.now()
     campaign = screening.create_campaign(
         actor=psych,
@@ -131,11 +132,12 @@ def seed(n_students: int, n_sitting_classes: int, psychologists: int = 1) -> dic
             actor=psych, campaign=campaign, school_class=klass, minutes=240
         )
         codes[klass.pk] = sitting.code
-    rows = list(
-        Assignment.objects.filter(campaign=campaign)
-        .order_by("student__student_number")
-        .values_list("pk", "student__student_number", "school_class_id", "stage_band")
-    )
+    rows = [
+        (pk, number_of[student_id], class_id, band)
+        for pk, student_id, class_id, band in Assignment.objects.filter(campaign=campaign)
+        .order_by("student_id")
+        .values_list("pk", "student_id", "school_class_id", "stage_band")
+    ]
     items, battery = [], []
     for inst in battery_for(campaign.pk, campaign.code, rows[0][3]):
         for item in inst.definition.items:

@@ -87,12 +87,19 @@ def build_tree(students: int) -> tuple[int, list[tuple[int, int, int]]]:
 
 
 def load_students(n: int, classes: list[tuple[int, int, int]]) -> None:
-    """COPY n students into people_student (2 % suspended), spread over the classes."""
+    """COPY n students into people_student (2 % suspended), spread over the classes. The number
+    is sealed and hashed in Python as the roster importer does (people/importer/rows.py)."""
     from django.db import connection
+
+    from xinqiao.people import search
+    from xinqiao.people.importer.rows import Encryptor
+
+    sealer = Encryptor()
 
     now = datetime.datetime.now(datetime.UTC).isoformat()
     columns = (
-        "code, student_number, name, gender, birth_date, id_number, id_number_hash, status, "
+        "code, student_number, student_number_hash, number_tail_hash, name, gender, birth_date, "
+        "id_number, id_number_hash, status, "
         "school_id, school_class_id, left_behind, single_parent, orphan_or_unsupported, "
         "disability, low_income, migrant, created_at, updated_at"
     )
@@ -105,8 +112,13 @@ def load_students(n: int, classes: list[tuple[int, int, int]]) -> None:
                 school_id, class_id, level = classes[i % len(classes)]
                 status = "suspended" if i % 50 == 0 else "enrolled"
                 birth = datetime.date(2019 - level, 1 + i % 12, 1 + i % 28).isoformat()
+                number = f"G{i:018d}"
+                row_key = sealer.hash(search.number_hash_text(number))
+                sealed = sealer.encrypt_number(number, row_key)
+                tail = sealer.hash(search.number_tail_text(number))[: search.ID_TAIL_HASH_LENGTH]
                 buf.write(
-                    f"{uuid.uuid4()}\tG{i:018d}\t学生{i}\t{'MF'[i % 2]}\t{birth}\t\t\t{status}\t"
+                    f"{uuid.uuid4()}\t{sealed}\t{row_key}\t{tail}\t学生{i}\t{'MF'[i % 2]}\t{birth}"
+                    f"\t\t\t{status}\t"
                     f"{school_id}\t{class_id}\tf\tf\tf\tf\tf\tf\t{now}\t{now}\n"
                 )
             copy.write(buf.getvalue())

@@ -63,7 +63,11 @@ def load_students(n: int, classes: list[tuple[int, int, int]]) -> list[str]:
     from django.db import connection
 
     from xinqiao.core.crypto import keyed_hash
+    from xinqiao.people import search
+    from xinqiao.people.importer.rows import Encryptor
     from xinqiao.people.search import ID_TAIL_HASH_LENGTH, id_tail_text
+
+    sealer = Encryptor()  # the number sealed and hashed as the roster importer does
 
     rng = random.Random(12)
     initials = initials_table()
@@ -72,7 +76,8 @@ def load_students(n: int, classes: list[tuple[int, int, int]]) -> list[str]:
     tail_hash = {t: keyed_hash(id_tail_text("0" * 14 + t))[:ID_TAIL_HASH_LENGTH] for t in tails}
     now = datetime.datetime.now(datetime.UTC).isoformat()
     columns = (
-        "code, student_number, name, name_initials, student_number_rev, id_tail_hash, gender, "
+        "code, student_number, student_number_hash, name, name_initials, number_tail_hash, "
+        "id_tail_hash, gender, "
         "birth_date, id_number, id_number_hash, status, school_id, school_class_id, left_behind, "
         "single_parent, orphan_or_unsupported, disability, low_income, migrant, created_at, "
         "updated_at"
@@ -89,9 +94,13 @@ def load_students(n: int, classes: list[tuple[int, int, int]]) -> list[str]:
                 name = surnames[i] + given
                 number = f"G{rng.randrange(10**17, 10**18):018d}{i % 10}"[:19]
                 birth = datetime.date(2019 - level, 1 + i % 12, 1 + i % 28).isoformat()
+                row_key = sealer.hash(search.number_hash_text(number))
+                sealed = sealer.encrypt_number(number, row_key)
+                number_tail = sealer.hash(search.number_tail_text(number))[:ID_TAIL_HASH_LENGTH]
                 buf.write(
-                    f"{uuid.uuid4()}\t{number}\t{name}\t{''.join(initials[c] for c in name)}\t"
-                    f"{number[::-1]}\t{tail_hash[tails[i % len(tails)]]}\t{'MF'[i % 2]}\t{birth}"
+                    f"{uuid.uuid4()}\t{sealed}\t{row_key}\t{name}\t"
+                    f"{''.join(initials[c] for c in name)}\t"
+                    f"{number_tail}\t{tail_hash[tails[i % len(tails)]]}\t{'MF'[i % 2]}\t{birth}"
                     f"\t\t\tenrolled\t{school_id}\t{class_id}\tf\tf\tf\tf\tf\tf\t{now}\t{now}\n"
                 )
             copy.write(buf.getvalue())
@@ -168,8 +177,8 @@ def main() -> None:
             "school_class_id IN (SELECT id FROM orgs_orgunit WHERE name LIKE '9(3)%%')",
         ),
         "number tail": (
-            sample.student_number[-6:],
-            f"student_number_rev LIKE '{sample.student_number[-6:][::-1]}%%'",
+            sample.student_number[-4:],
+            f"number_tail_hash = '{sample.number_tail_hash}'",
         ),
         "ID tail": (tails[3], f"id_tail_hash = '{sample.id_tail_hash}'"),
     }

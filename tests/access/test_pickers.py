@@ -15,7 +15,7 @@ from xinqiao.access.roles import Cap, Tier
 from xinqiao.access.scope import principal_for
 from xinqiao.orgs.models import Kind
 from xinqiao.people.models import PICK_LIMIT, Student
-from xinqiao.people.search import name_initials
+from xinqiao.people.search import name_initials, number_hash, number_tail_hash
 from xinqiao.people.services import create_student, update_student
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,8 @@ def test_name_initials_are_pinyin_first_letters():
 def test_search_keys_are_written_with_the_row_and_follow_a_rename(world):
     stu = Student.objects.get(pk=world.stu_a1.pk)
     assert stu.name_initials == "wxm"
-    assert stu.student_number_rev == stu.student_number[::-1]
+    assert stu.student_number_hash == number_hash(stu.student_number)
+    assert stu.number_tail_hash == number_tail_hash(stu.student_number)
     assert stu.id_tail_hash
     assert "001X" not in stu.id_tail_hash
     update_student(actor=None, student=stu, name="刘晓")
@@ -59,7 +60,9 @@ def test_pick_finds_by_name_initials_class_and_last_digits(world):
     assert _names(rows.pick("七(2)")) == {"李小红"}
     assert _names(rows.pick("七(1)")) == {"王小明", "赵小刚"}
     assert _names(rows.pick(world.stu_b1.student_number[-5:])) == {"赵小刚"}
+    assert _names(rows.pick(world.stu_b1.student_number[-4:])) == {"赵小刚"}
     assert rows.pick("37") == []  # two digits would match a tenth of a city: not searched
+    assert rows.pick(world.stu_b1.student_number[-3:]) == []  # the tail hash covers four
     assert rows.pick("   ") == []
 
 

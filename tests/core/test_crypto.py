@@ -13,9 +13,9 @@ from xinqiao.access.two_factor import reseal_authenticator_secrets
 from xinqiao.cases import documents
 from xinqiao.core import crypto, rotation
 from xinqiao.core.models import CryptoState
-from xinqiao.people.models import Student
+from xinqiao.people.models import Guardian, Student
 from xinqiao.people.selectors import search_students
-from xinqiao.people.services import give_new_personal_code
+from xinqiao.people.services import add_guardian, give_new_personal_code
 
 from ..cases.test_care_services import case_a1  # noqa: F401  (a fixture)
 from ..conftest import ID_A1, ID_A2
@@ -156,6 +156,11 @@ def test_rotate_keys_re_encrypts_everything_and_is_resumable(world, settings, su
     document = _document(world, case_a1)
     device = SealedTOTPDevice.objects.create(user=world.psych, name="app", confirmed=True)
     secret = device.bin_key
+    guardian = add_guardian(
+        actor=None, student=world.stu_a1, relation="grandparent", name="王奶奶", phone="13800138000"
+    )
+    code = give_new_personal_code(world.stu_a1)
+    number, old_row_key = world.stu_a1.student_number, reload(world.stu_a1).student_number_hash
     old = settings.FIELD_ENCRYPTION_KEY
     call_command("rotate_keys", stdout=open(os.devnull, "w"))  # records today's hash fingerprint
     settings.FIELD_ENCRYPTION_KEY = new_key()
@@ -177,6 +182,16 @@ def test_rotate_keys_re_encrypts_everything_and_is_resumable(world, settings, su
     assert CryptoState.objects.get().hash_fingerprint == crypto.hash_fingerprint()
     # The hashes follow the suite: exact ID search still finds the student.
     assert [s.pk for s in search_students(Student.objects.all(), ID_A1)] == [world.stu_a1.pk]
+    # So do the number's hashes; the number's hash is the row key of the student's encrypted
+    # fields: where it changed (a new suite), they were sealed again under it.
+    student = reload(world.stu_a1)
+    assert (student.student_number_hash != old_row_key) == (suite == "sm")
+    assert (student.student_number, student.id_number) == (number, ID_A1)
+    assert student.personal_code == code
+    assert [s.pk for s in search_students(Student.objects.all(), number)] == [world.stu_a1.pk]
+    assert [s.pk for s in Student.objects.all().pick(number[-4:])] == [world.stu_a1.pk]
+    assert Guardian.objects.get(pk=guardian.pk).phone == "13800138000"
+    assert crypto.is_current(raw("people_guardian", "phone", guardian.pk))
     # Nothing left to do on a second run (a run that stopped part-way resumes this way).
     assert rotation.reseal_model(Student).values_resealed == 0
     assert rotation.reseal_files() == 0

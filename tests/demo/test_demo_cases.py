@@ -40,6 +40,7 @@ from xinqiao.cases.selectors.referrals import psychiatrist_referrals
 from xinqiao.demo.cases import seed_demo_cases
 from xinqiao.demo.generator import seed_demo_city
 from xinqiao.people.models import Student
+from xinqiao.people.search import number_hash
 
 STUDENTS = 800  # enough students at mhyc for every story (committee members are never picked)
 SEED = 2026
@@ -60,7 +61,7 @@ def user(username):
 
 
 def student_of(stories, key):
-    return Student.objects.get(student_number=stories[key][1])
+    return Student.objects.get(student_number_hash=number_hash(stories[key][1]))
 
 
 def open_case(student):
@@ -255,13 +256,13 @@ def _stories(seed):
                     key,
                     slug,
                     number,
-                    sorted(Case.objects.filter(student__student_number=number).values_list(
+                    sorted(Case.objects.filter(student__student_number_hash=number_hash(number)).values_list(
                         "status", "level"
                     )),
-                    sorted(Alert.objects.filter(student__student_number=number).values_list(
+                    sorted(Alert.objects.filter(student__student_number_hash=number_hash(number)).values_list(
                         "level", "status", "source"
                     )),
-                    FollowUp.objects.filter(case__student__student_number=number).count(),
+                    FollowUp.objects.filter(case__student__student_number_hash=number_hash(number)).count(),
                 )
                 for key, (slug, number) in sorted(stories.items())
             ]  # fmt: skip

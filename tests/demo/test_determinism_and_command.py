@@ -23,29 +23,31 @@ class _Rollback(Exception):
 
 
 def _snapshot():
+    # The number and phones are encrypted (a new nonce each run): compared decrypted.
     return {
-        "students": list(
-            Student.objects.order_by("student_number").values_list(
-                "student_number",
-                "name",
-                "gender",
-                "birth_date",
-                "code",
-                "school_class__name",
-                "school__name",
-                "left_behind",
-                "migrant",
+        "students": sorted(
+            (
+                s.student_number,
+                s.name,
+                s.gender,
+                s.birth_date,
+                s.code,
+                s.school_class.name,
+                s.school.name,
+                s.left_behind,
+                s.migrant,
             )
+            for s in Student.objects.select_related("school_class", "school")
         ),
         "guardians": sorted(
-            Guardian.objects.values_list("student__student_number", "name", "relation", "phone")
+            (g.student.student_number, g.name, g.relation, g.phone, g.code)
+            for g in Guardian.objects.select_related("student")
         ),
         "units": list(OrgUnit.objects.order_by("code").values_list("code", "kind", "name")),
-        "staff": list(
-            Staff.objects.order_by("user__username").values_list(
-                "user__username", "name", "phone", "code"
-            )
-        ),
+        "staff": [
+            (st.user.username, st.name, st.phone, st.code)
+            for st in Staff.objects.select_related("user").order_by("user__username")
+        ],
         "users": sorted(get_user_model().objects.values_list("username", "first_name")),
     }
 

@@ -28,6 +28,7 @@ from xinqiao.people.models import (
     Student,
     StudentStatus,
 )
+from xinqiao.people.search import number_hash
 
 from ..factories import two_schools, with_personas
 from .roster_files import HEADERS, id_number, student_row, write_csv, write_xlsx
@@ -89,7 +90,7 @@ def test_csv_in_each_encoding_creates_students(schools, tmp_path, encoding):
     out, _err = run(path)
 
     assert last_line(out) == "created=5 updated=0 unchanged=0 rejected=0"
-    student = Student.objects.get(student_number=student_row(3)["全国学籍号"])
+    student = Student.objects.get(student_number_hash=number_hash(student_row(3)["全国学籍号"]))
     assert student.name == "学生3"
     assert student.gender == "M"
     assert student.birth_date == datetime.date(2013, 3, 1)
@@ -107,18 +108,29 @@ def test_csv_in_each_encoding_creates_students(schools, tmp_path, encoding):
     assert Enrolment.objects.get(student=student).term == schools.term
 
 
-def test_id_number_is_stored_encrypted(schools, tmp_path):
+def test_id_number_and_student_number_are_stored_encrypted(schools, tmp_path):
     from django.db import connection
 
     run(write_csv(tmp_path / "roster.csv", rows(1)))
+    row = student_row(1)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id_number FROM people_student WHERE student_number = %s",
-            [student_row(1)["全国学籍号"]],
+            "SELECT * FROM people_student WHERE student_number_hash = %s",
+            [number_hash(row["全国学籍号"])],
         )
-        stored = cursor.fetchone()[0]
-    assert stored.startswith("v2:aes:")
-    assert student_row(1)["身份证件号"] not in stored
+        stored = cursor.fetchone()
+        names = [c[0] for c in cursor.description]
+        cursor.execute("SELECT * FROM people_guardian")
+        guardian = cursor.fetchone()
+    columns = dict(zip(names, stored, strict=True))
+    assert columns["id_number"].startswith("v2:aes:")
+    assert columns["student_number"].startswith("v2:aes:")
+    # Neither the number, nor the ID number it embeds, nor its tail, nor the phone, anywhere.
+    text = " ".join(str(v) for v in [*stored, *guardian])
+    for secret in (row["全国学籍号"], row["身份证件号"], row["全国学籍号"][-6:]):
+        assert secret not in text
+    assert row["监护人电话"] not in text
+    assert Student.objects.get(pk=columns["id"]).student_number == row["全国学籍号"]
 
 
 def test_xlsx_import_with_date_cells(schools, tmp_path):
@@ -127,16 +139,16 @@ def test_xlsx_import_with_date_cells(schools, tmp_path):
     out, _err = run(path)
 
     assert last_line(out) == "created=4 updated=0 unchanged=0 rejected=0"
-    assert Student.objects.get(student_number=student_row(2)["全国学籍号"]).birth_date == (
-        datetime.date(2013, 3, 1)
-    )
+    assert Student.objects.get(
+        student_number_hash=number_hash(student_row(2)["全国学籍号"])
+    ).birth_date == (datetime.date(2013, 3, 1))
 
 
 def test_reimport_changes_nothing(schools, tmp_path):
     path = write_csv(tmp_path / "roster.csv", rows(6))
     run(path)
     before = counts()
-    updated_at = dict(Student.objects.values_list("student_number", "updated_at"))
+    updated_at = dict(Student.objects.values_list("student_number_hash", "updated_at"))
 
     out, _err = run(path)
 
@@ -145,7 +157,7 @@ def test_reimport_changes_nothing(schools, tmp_path):
     # Only the job's own "finished" event is new; no chunk event (nothing was written).
     assert after[:4] == before[:4]
     assert after[4] == before[4] + 1
-    assert dict(Student.objects.values_list("student_number", "updated_at")) == updated_at
+    assert dict(Student.objects.values_list("student_number_hash", "updated_at")) == updated_at
 
 
 def test_reimport_xlsx_of_same_rows_changes_nothing(schools, tmp_path):
@@ -166,11 +178,17 @@ def test_changed_fields_are_updated(schools, tmp_path):
     out, _err = run(write_csv(tmp_path / "changed.csv", changed))
 
     assert last_line(out) == "created=0 updated=3 unchanged=0 rejected=0"
-    assert Student.objects.get(student_number=changed[0]["全国学籍号"]).name == "新名字"
-    assert Guardian.objects.get(student__student_number=changed[1]["全国学籍号"]).phone == (
-        "13912345678"
+    assert (
+        Student.objects.get(student_number_hash=number_hash(changed[0]["全国学籍号"])).name
+        == "新名字"
     )
-    assert Student.objects.get(student_number=changed[2]["全国学籍号"]).left_behind is True
+    assert Guardian.objects.get(
+        student__student_number_hash=number_hash(changed[1]["全国学籍号"])
+    ).phone == ("13912345678")
+    assert (
+        Student.objects.get(student_number_hash=number_hash(changed[2]["全国学籍号"])).left_behind
+        is True
+    )
 
 
 def test_existing_student_of_fixture_is_updated_not_duplicated(schools, tmp_path):
@@ -189,7 +207,12 @@ def test_existing_student_of_fixture_is_updated_not_duplicated(schools, tmp_path
     assert last_line(out) == "created=0 updated=1 unchanged=0 rejected=0"
     schools.stu_a1.refresh_from_db()
     assert schools.stu_a1.school_class == schools.class_a2
-    assert Student.objects.filter(student_number=schools.stu_a1.student_number).count() == 1
+    assert (
+        Student.objects.filter(
+            student_number_hash=number_hash(schools.stu_a1.student_number)
+        ).count()
+        == 1
+    )
 
 
 def test_class_change_becomes_enrolment_history(schools, tmp_path):
@@ -209,7 +232,7 @@ def test_class_change_becomes_enrolment_history(schools, tmp_path):
 
     # Row 1 moved class; row 2 gets its enrolment for the new term (also a change).
     assert last_line(out) == "created=0 updated=2 unchanged=0 rejected=0"
-    student = Student.objects.get(student_number=moved[0]["全国学籍号"])
+    student = Student.objects.get(student_number_hash=number_hash(moved[0]["全国学籍号"]))
     assert student.school_class == schools.class_a2
     history = {e.term.code: e.school_class for e in student.enrolments.all()}
     assert history == {schools.term.code: schools.class_a1, spring.code: schools.class_a2}
@@ -229,7 +252,7 @@ def test_import_of_a_past_term_keeps_the_current_class(schools, tmp_path):
 
     run(write_csv(tmp_path / "past.csv", old), "--term", past.code)
 
-    student = Student.objects.get(student_number=old[0]["全国学籍号"])
+    student = Student.objects.get(student_number_hash=number_hash(old[0]["全国学籍号"]))
     assert student.school_class == schools.class_a1
     assert student.enrolments.get(term=past).school_class == schools.class_a2
 
@@ -258,7 +281,7 @@ def test_missing_class_is_created_under_known_grade(schools, tmp_path):
 def test_class_spellings_match_existing_class(schools, tmp_path, klass, expected):
     run(write_csv(tmp_path / "roster.csv", rows(1, klass=klass)))
 
-    student = Student.objects.get(student_number=student_row(1)["全国学籍号"])
+    student = Student.objects.get(student_number_hash=number_hash(student_row(1)["全国学籍号"]))
     assert student.school_class == getattr(schools, expected)
 
 
@@ -309,7 +332,7 @@ def test_aliases_and_other_date_formats(schools, tmp_path, settings):
     assert set(
         Student.objects.filter(name__startswith="学生").values_list("birth_date", flat=True)
     ) == {datetime.date(2013, 3, 1)}
-    assert set(Guardian.objects.filter(name="张三").values_list("phone", "relation")) == {
+    assert {(g.phone, g.relation) for g in Guardian.objects.filter(name="张三")} == {
         ("13800138000", GuardianRelation.FATHER)
     }
 
@@ -331,7 +354,7 @@ def test_status_and_family_flags(schools, tmp_path):
 
     run(write_csv(tmp_path / "roster.csv", [r], headers=headers))
 
-    s = Student.objects.get(student_number=r["全国学籍号"])
+    s = Student.objects.get(student_number_hash=number_hash(r["全国学籍号"]))
     assert s.status == StudentStatus.SUSPENDED
     assert (
         s.left_behind,
@@ -351,7 +374,7 @@ def test_file_without_id_column_keeps_stored_id_numbers(schools, tmp_path):
 
     assert last_line(out) == "created=0 updated=0 unchanged=1 rejected=0"
     assert (
-        Student.objects.get(student_number=student_row(1)["全国学籍号"]).id_number
+        Student.objects.get(student_number_hash=number_hash(student_row(1)["全国学籍号"])).id_number
         == (student_row(1)["身份证件号"])
     )
 
@@ -580,7 +603,10 @@ def test_dry_run_of_an_existing_roster_counts_updates(schools, tmp_path):
 
     assert last_line(out) == "created=0 updated=1 unchanged=2 rejected=0"
     assert counts() == before
-    assert Student.objects.get(student_number=changed[0]["全国学籍号"]).name == "学生1"
+    assert (
+        Student.objects.get(student_number_hash=number_hash(changed[0]["全国学籍号"])).name
+        == "学生1"
+    )
 
 
 def test_audit_events_per_chunk_and_job_and_chain_intact(schools, tmp_path, settings):
@@ -613,13 +639,13 @@ def test_id_number_birth_place_is_checked_like_the_validator(schools, tmp_path):
 
 def test_the_import_writes_the_search_keys(schools, tmp_path):
     """Picker search keys (people/search.py) come with the imported row and follow a rename."""
-    from xinqiao.people.search import id_tail_hash, name_initials
+    from xinqiao.people.search import id_tail_hash, name_initials, number_tail_hash
 
     run(write_csv(tmp_path / "roster.csv", rows(2)))
     row = student_row(2)
-    student = Student.objects.get(student_number=row["全国学籍号"])
+    student = Student.objects.get(student_number_hash=number_hash(row["全国学籍号"]))
     assert student.name_initials == name_initials("学生2") == "xs2"
-    assert student.student_number_rev == row["全国学籍号"][::-1]
+    assert student.number_tail_hash == number_tail_hash(row["全国学籍号"])
     assert student.id_tail_hash == id_tail_hash(row["身份证件号"])
     assert student.id_tail_hash
     renamed = [dict(r) for r in rows(2)]

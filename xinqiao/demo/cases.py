@@ -290,7 +290,7 @@ class _Stories:
             .exclude(pk__in=self.used)
             .exclude(guardians__user__isnull=False)
             .select_related("school", "school_class")
-            .order_by("student_number")
+            .order_by("name", "pk")
         )
         if in_class is not None:
             found = list(pool.filter(school_class=in_class)[:60])

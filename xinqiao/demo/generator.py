@@ -209,6 +209,9 @@ class _Generator:
         self.seed = seed
         self.actor = actor
         self.rng = random.Random(seed)
+        # Guardians' codes (the row key their phone is sealed with) from their own stream, so
+        # adding them left every other generated value as it was.
+        self.guardian_rng = random.Random(f"{seed}:guardians")
         self.fake = Faker("zh_CN")
         self.fake.seed_instance(seed)
         self.used_ids: set[str] = set()
@@ -413,6 +416,7 @@ class _Generator:
                 kin = kin[:1]
         return [
             Guardian(
+                code=uuid.UUID(int=self.guardian_rng.getrandbits(128), version=4),
                 school=student.school,
                 relation=relation,
                 name=name,

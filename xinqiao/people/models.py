@@ -42,7 +42,10 @@ FAMILY_FLAGS: dict[str, Any] = {
 
 
 PICK_LIMIT = 20  # rows a picker shows: a page, never the whole scope
-MIN_NUMBER_TAIL = 3  # fewer digits would match a tenth of a city
+MIN_NUMBER_TAIL = search_keys.NUMBER_TAIL_LENGTH  # the keyed tail hash covers four characters
+# A tail longer than four is looked up by its last four, then checked against the decrypted
+# number: this many candidates are read for one page.
+TAIL_CANDIDATES = 200
 _NUMBER_TAIL = re.compile(r"[0-9]+[0-9xX]?|[0-9]*[xX]")
 _LATIN = re.compile(r"[A-Za-z ]+")
 
@@ -55,14 +58,17 @@ class StudentQuerySet(models.QuerySet["Student"]):
         text = text.strip()
         if not text:
             return self
-        return self.filter(Q(name__contains=text) | Q(student_number__iexact=text))
+        return self.filter(
+            Q(name__contains=text) | Q(student_number_hash=search_keys.number_hash(text))
+        )
 
     def pick(self, text: str, *, limit: int = PICK_LIMIT) -> list[Student]:
         """At most `limit` students matching what a picker's user typed, each an index range scan
-        (people/search.py): digits → the end of the student number (three digits or more) or,
-        four characters, the end of the ID number; Latin letters → pinyin initials; anything
-        else → the start of the name, then the start of the class name. No ORDER BY in SQL (the
-        scan stops after `limit` rows); the page is sorted by name here."""
+        (people/search.py): digits → the end of the student number (four characters or more,
+        through the keyed hash of its last four; a longer tail is checked against the decrypted
+        candidates) or, four characters, the end of the ID number; Latin letters → pinyin
+        initials; anything else → the start of the name, then the start of the class name. No
+        ORDER BY in SQL (the scan stops after `limit` rows); the page is sorted by name here."""
         text = " ".join(text.split())
         if not text:
             return []
@@ -70,13 +76,19 @@ class StudentQuerySet(models.QuerySet["Student"]):
         rows = self.order_by().select_related("school", "school_class__parent").defer("id_number")
         found: list[Student] = []
         if _NUMBER_TAIL.fullmatch(text):
-            q = Q(pk__in=[])
-            if len(text) >= MIN_NUMBER_TAIL:
-                q |= Q(student_number_rev__startswith=search_keys.reversed_number(text))
+            typed = text.upper()
+            if len(typed) >= MIN_NUMBER_TAIL:
+                tail = rows.filter(number_tail_hash=search_keys.number_tail_hash(typed))
+                if len(typed) == MIN_NUMBER_TAIL:
+                    found = list(tail[:limit])
+                else:
+                    candidates: list[Student] = list(tail[:TAIL_CANDIDATES])
+                    found = [s for s in candidates if s.student_number.endswith(typed)][:limit]
             tail_hash = search_keys.search_id_tail(text)
-            if tail_hash:
-                q |= Q(id_tail_hash=tail_hash)
-            found = list(rows.filter(q)[:limit])
+            if tail_hash and len(found) < limit:
+                seen = {s.pk for s in found}
+                more = rows.filter(id_tail_hash=tail_hash).exclude(pk__in=seen)
+                found += list(more[: limit - len(found)])
         elif _LATIN.fullmatch(text):
             initials = text.replace(" ", "").lower()
             found = list(rows.filter(name_initials__startswith=initials)[:limit])
@@ -87,30 +99,39 @@ class StudentQuerySet(models.QuerySet["Student"]):
                     pk__in=[s.pk for s in found]
                 )
                 found += list(more[: limit - len(found)])
-        found.sort(key=lambda s: (s.name, s.student_number))
+        found.sort(key=lambda s: (s.name, s.pk))
         return found
 
 
 class Student(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    student_number = models.CharField(
+    # Encrypted: the 学籍号 is usually "G" + the 身份证号. Bound to its own keyed hash, which is
+    # computed from the number before the insert and is the unique key every lookup uses.
+    student_number = EncryptedTextField(
         _("national student number"),
-        max_length=20,
-        unique=True,
         validators=[validate_student_number],
+        row_key="student_number_hash",
+    )
+    student_number_hash = models.CharField(
+        max_length=64,
+        unique=True,
+        editable=False,
+        error_messages={"unique": _("A student with this national student number already exists.")},
     )
     name = models.CharField(_("name"), max_length=60, db_index=True)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))
-    # Bound to the student number: the importer seals before the row (and its code) exists.
-    id_number = EncryptedTextField(_("resident ID number"), blank=True, row_key="student_number")
+    # Bound to the number's hash: the importer seals before the row (and its code) exists.
+    id_number = EncryptedTextField(
+        _("resident ID number"), blank=True, row_key="student_number_hash"
+    )
     id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     # Search keys (people/search.py), written with the row by `fill_search_keys`.
     name_initials = models.CharField(
         max_length=60, blank=True, db_index=True, editable=False, db_default=""
     )
-    student_number_rev = models.CharField(
-        max_length=20, blank=True, db_index=True, editable=False, db_default=""
+    number_tail_hash = models.CharField(
+        max_length=16, blank=True, db_index=True, editable=False, db_default=""
     )
     id_tail_hash = models.CharField(
         max_length=16, blank=True, db_index=True, editable=False, db_default=""
@@ -122,7 +143,7 @@ class Student(models.Model):
         blank=True,
         editable=False,
         db_default="",
-        row_key="student_number",
+        row_key="student_number_hash",
     )
     personal_code_hash = models.CharField(max_length=64, blank=True, editable=False, db_default="")
     status = models.CharField(
@@ -188,12 +209,13 @@ class Student(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.student_number})"
+        return self.name  # never the number: this ends up in logs and admin lists
 
     # search key → the field it is computed from
     SEARCH_KEYS: ClassVar[dict[str, str]] = {
         "name_initials": "name",
-        "student_number_rev": "student_number",
+        "student_number_hash": "student_number",
+        "number_tail_hash": "student_number",
         "id_tail_hash": "id_number",
     }
 
@@ -210,8 +232,15 @@ class Student(models.Model):
         keys = [k for k, src in self.SEARCH_KEYS.items() if sources is None or src in sources]
         if "name_initials" in keys:
             self.name_initials = search_keys.name_initials(self.name)
-        if "student_number_rev" in keys:
-            self.student_number_rev = search_keys.reversed_number(self.student_number)
+        if "student_number_hash" in keys:
+            number = self.student_number
+            new = search_keys.number_hash(number)
+            if self.pk and self.student_number_hash and new != self.student_number_hash:
+                # The hash is the row key of the encrypted fields: it never changes (rotate_keys
+                # re-seals when the hash key does).
+                raise ValueError("a student's national student number cannot be changed")
+            self.student_number_hash = new
+            self.number_tail_hash = search_keys.number_tail_hash(number)
         if "id_tail_hash" in keys:
             self.id_tail_hash = search_keys.id_tail_hash(self.id_number or "")
         return keys
@@ -256,11 +285,13 @@ class GuardianRelation(models.TextChoices):
 
 
 class Guardian(models.Model):
+    # The row key the phone is sealed with (the importer sets it before the insert).
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="guardians")
     school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     relation = models.CharField(_("relation"), max_length=16, choices=GuardianRelation.choices)
     name = models.CharField(_("name"), max_length=60)
-    phone = models.CharField(_("mobile"), max_length=20, validators=[validate_mobile])
+    phone = EncryptedTextField(_("mobile"), validators=[validate_mobile], row_key="code")
     is_primary = models.BooleanField(_("primary contact"), default=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -308,7 +339,9 @@ class Staff(models.Model):
         max_length=60, blank=True, db_index=True, editable=False, db_default=""
     )
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
-    phone = models.CharField(_("mobile"), max_length=20, blank=True, validators=[validate_mobile])
+    phone = EncryptedTextField(
+        _("mobile"), blank=True, validators=[validate_mobile], row_key="code"
+    )
     org_unit = models.ForeignKey(
         OrgUnit, on_delete=models.PROTECT, related_name="staff", verbose_name=_("unit")
     )

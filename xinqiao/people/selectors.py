@@ -31,6 +31,7 @@ from .models import (
     Student,
     StudentQuerySet,
 )
+from .search import number_hash
 from .validators import (
     STUDENT_NUMBER_RE,
     mask_id_number,
@@ -64,7 +65,7 @@ def search_students(qs: StudentQuerySet, text: str) -> StudentQuerySet:
     q = Q(name__contains=text)
     number = normalise_student_number(text)
     if STUDENT_NUMBER_RE.match(number):
-        q |= Q(student_number=number)
+        q |= Q(student_number_hash=number_hash(number))
     if _looks_like_id_number(text):
         q |= Q(id_number_hash=keyed_hash(normalise_id_number(text)))
     return qs.filter(q)

@@ -124,7 +124,8 @@ def create_student(
         actor=actor,
         action="people.student.created",
         obj=student,
-        fields={"student_number": student.student_number, "class": school_class.pk},
+        # The number's keyed hash, never the number (it embeds the ID number).
+        fields={"student_number_hash": student.student_number_hash, "class": school_class.pk},
     )
     notify_students_changed([student.school_id])
     return student

@@ -295,6 +295,7 @@ def class_list(principal: Principal, campaign: Campaign, school_class: OrgUnit) 
             "student__name",
             "student__code",
             "student__student_number",
+            "student__student_number_hash",  # the row key the number is opened with
             "student_id",
             "completed_at",
             "link_token",
@@ -800,7 +801,7 @@ def slip_students(principal: Principal, school_class: OrgUnit) -> list[Student]:
         .filter(school_class=school_class)
         .enrolled()
         .select_related("school_class__parent")
-        .order_by("name", "student_number")
+        .order_by("name", "pk")
     )
 
 

@@ -31,6 +31,7 @@ from xinqiao.core.forms import apply_service_error
 from xinqiao.core.qr import qr_svg
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
+from xinqiao.people.search import number_hash
 
 from . import selectors, services
 from .forms import BatteryForm, CampaignForm, VoidHandInForm
@@ -72,7 +73,9 @@ def campaign_create(request: PrincipalRequest) -> HttpResponse:
         owner = data["owner_unit"]
         numbers = form.student_number_list()
         students = list(
-            principal.students(cap=Cap.VIEW_STUDENTS).filter(student_number__in=numbers)
+            principal.students(cap=Cap.VIEW_STUDENTS).filter(
+                student_number_hash__in=[number_hash(n) for n in numbers]
+            )
         )
         if len(students) != len(set(numbers)):
             form.add_error(

@@ -22,6 +22,7 @@ from xinqiao.access.roles import Cap, Role
 from xinqiao.access.scope import Principal
 from xinqiao.orgs.models import Kind, OrgUnit, subtree_q
 from xinqiao.people.models import Student, StudentStatus
+from xinqiao.people.search import number_hash
 
 from ..models import (
     Case,
@@ -323,7 +324,7 @@ def students_by_number(school: OrgUnit, numbers: list[str]) -> tuple[list[Studen
         s.student_number.upper(): s
         for s in Student.objects.filter(
             school=school,
-            student_number__in=wanted,
+            student_number_hash__in=[number_hash(n) for n in wanted],
             status__in=[StudentStatus.ENROLLED, StudentStatus.SUSPENDED],
         ).select_related("school")
     }

@@ -5,6 +5,13 @@ with `INSERT … SELECT … ON CONFLICT … DO UPDATE … WHERE <something chang
 rows are not written at all (so re-importing a file changes nothing, not even `updated_at`).
 SQLite: the same SQL, with the staging table filled by `executemany`.
 
+Students are matched by the keyed hash of their number (`student_number_hash`, unique): the
+number itself, the ID number and the guardians' phones arrive sealed (rows.py seals per row in
+Python; the student's values are bound to the number's hash, so a staged ciphertext is valid for
+the existing row as much as for a new one). A guardian's phone is bound to the guardian's `code`:
+before staging, the chunk's existing guardians are read, their phones opened and compared, so an
+unchanged phone is staged as the very ciphertext stored and the row is not written.
+
 Columns a file does not have are left alone: without a 身份证件号 column the stored ID numbers
 stay, without 学籍状态 the status stays, and so on (an empty ID cell also keeps the stored one).
 """
@@ -13,13 +20,16 @@ stay, without 学籍状态 the status stays, and so on (an empty ID cell also ke
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
 
+from ..models import Guardian
 from .columns import FLAG_FIELDS
+from .rows import G_CODE, G_NAME, G_PHONE, G_RELATION, NUMBER_HASH, Encryptor
 
 STAGE = "xinqiao_roster_stage_v2"
 STAGE_COLUMNS = (
@@ -38,8 +48,10 @@ STAGE_COLUMNS = (
     "g_relation",
     "g_phone",
     "name_initials",
-    "student_number_rev",
+    "number_tail_hash",
     "id_tail_hash",
+    "student_number_hash",
+    "g_code",
 )
 
 
@@ -47,7 +59,7 @@ STAGE_COLUMNS = (
 class ChunkOutcome:
     created_ids: list[int] = field(default_factory=list)
     updated_ids: set[int] = field(default_factory=set)
-    numbers: dict[int, str] = field(default_factory=dict)
+    numbers: dict[int, str] = field(default_factory=dict)  # pk → student_number_hash
     out_of_scope: list[tuple[int, str]] = field(default_factory=list)  # (row_no, school name)
 
 
@@ -67,6 +79,9 @@ class Merger:
         self.placement = placement
         self.scope_paths = scope_paths  # None: the system, every school
         self._student_sql = self._build_student_sql()
+        self._crypto = Encryptor()
+        self._guardian_code = Guardian._meta.get_field("code")
+        self._guardian_phone = Guardian._meta.get_field("phone")
 
     # --- SQL ----------------------------------------------------------------------------------
     def _differs(self, column: str) -> str:
@@ -87,8 +102,9 @@ class Merger:
             "school_class_id",
             *FLAG_FIELDS,
             "name_initials",
-            "student_number_rev",
+            "number_tail_hash",
             "id_tail_hash",
+            "student_number_hash",
             "created_at",
             "updated_at",
         ]
@@ -106,8 +122,9 @@ class Merger:
             "s.school_class_id",
             *(f"s.{f}" for f in FLAG_FIELDS),
             "s.name_initials",
-            "s.student_number_rev",
+            "s.number_tail_hash",
             "s.id_tail_hash",
+            "s.student_number_hash",
             "%s",
             "%s",
         ]
@@ -137,16 +154,16 @@ class Merger:
         return (
             f"INSERT INTO people_student ({', '.join(insert_cols)}) "
             f"SELECT {', '.join(select)} FROM {STAGE} s WHERE true "
-            f"ON CONFLICT (student_number) DO UPDATE SET {', '.join(assignments)} "
+            f"ON CONFLICT (student_number_hash) DO UPDATE SET {', '.join(assignments)} "
             f"WHERE {' OR '.join(changed)} "
-            "RETURNING id, student_number, CASE WHEN created_at = updated_at THEN 1 ELSE 0 END"
+            "RETURNING id, student_number_hash, CASE WHEN created_at = updated_at THEN 1 ELSE 0 END"
         )
 
     # --- staging ------------------------------------------------------------------------------
     def _create_stage(self, cursor: Any) -> None:
         types = {
             "row_no": "integer",
-            "student_number": "varchar(20)",
+            "student_number": "text",
             "name": "varchar(60)",
             "gender": "varchar(1)",
             "birth_date": "date",
@@ -157,10 +174,12 @@ class Merger:
             "school_class_id": "bigint",
             "g_name": "varchar(60)",
             "g_relation": "varchar(16)",
-            "g_phone": "varchar(20)",
+            "g_phone": "text",
             "name_initials": "varchar(60)",
-            "student_number_rev": "varchar(20)",
+            "number_tail_hash": "varchar(16)",
             "id_tail_hash": "varchar(16)",
+            "student_number_hash": "varchar(64)",
+            "g_code": "uuid" if self.pg else "varchar(32)",
         }
         cols = ", ".join(f"{c} {types.get(c, 'boolean')}" for c in STAGE_COLUMNS)
         if self.pg:
@@ -181,6 +200,37 @@ class Merger:
             marks = ", ".join(["%s"] * len(STAGE_COLUMNS))
             cursor.executemany(f"INSERT INTO {STAGE} VALUES ({marks})", list(rows))
 
+    def _seal_phones(self, cursor: Any, rows: list[list[Any]]) -> None:
+        """Give each staged guardian its row key and its sealed phone: an existing guardian
+        (same student, name and relation) keeps its code, and its stored ciphertext when the
+        phone is unchanged (so the upsert writes nothing); a new one gets a new code."""
+        with_guardian = [r for r in rows if r[G_NAME] is not None]
+        existing: dict[tuple[str, str, str], tuple[Any, str]] = {}
+        hashes = list({r[NUMBER_HASH] for r in with_guardian})
+        for start in range(0, len(hashes), 500):
+            part = hashes[start : start + 500]
+            cursor.execute(
+                "SELECT p.student_number_hash, g.name, g.relation, g.code, g.phone "
+                "FROM people_guardian g JOIN people_student p ON p.id = g.student_id "
+                f"WHERE p.student_number_hash IN ({', '.join(['%s'] * len(part))})",
+                part,
+            )
+            for number_hash, name, relation, code, phone in cursor.fetchall():
+                existing[(number_hash, name, relation)] = (
+                    self._guardian_code.to_python(code),
+                    phone,
+                )
+        for row in with_guardian:
+            found = existing.get((row[NUMBER_HASH], row[G_NAME], row[G_RELATION]))
+            if found is None:
+                code, token = uuid.uuid4(), ""
+            else:
+                code, token = found
+                if self._guardian_phone.open_token(code, token) != row[G_PHONE]:  # type: ignore[attr-defined]
+                    token = ""
+            row[G_PHONE] = token or self._crypto.encrypt_phone(row[G_PHONE], code)
+            row[G_CODE] = code if self.pg else code.hex
+
     def _reject_out_of_scope(self, cursor: Any, outcome: ChunkOutcome) -> None:
         """Existing students registered at a school outside the actor's scope stay untouched."""
         if self.scope_paths is None:
@@ -191,7 +241,7 @@ class Merger:
             params += [path, path + "~"]
         cursor.execute(
             f"SELECT s.row_no, u.name FROM {STAGE} s "
-            "JOIN people_student p ON p.student_number = s.student_number "
+            "JOIN people_student p ON p.student_number_hash = s.student_number_hash "
             "JOIN orgs_orgunit u ON u.id = p.school_id "
             f"WHERE NOT ({inside})",
             params,
@@ -218,6 +268,8 @@ class Merger:
                 # chain's lock (taken last in the chunk) is then held only for a moment.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             self._create_stage(cursor)
+            if "guardian_name" in self.present:
+                self._seal_phones(cursor, rows)
             self._load(cursor, rows)
             self._reject_out_of_scope(cursor, outcome)
 
@@ -235,7 +287,7 @@ class Merger:
                 "INSERT INTO people_enrolment (student_id, term_id, school_id, school_class_id, "
                 "created_at) "
                 f"SELECT p.id, %s, s.school_id, s.school_class_id, %s FROM {STAGE} s "
-                "JOIN people_student p ON p.student_number = s.student_number WHERE true "
+                "JOIN people_student p ON p.student_number_hash = s.student_number_hash WHERE true "
                 "ON CONFLICT (student_id, term_id) DO UPDATE SET school_id = EXCLUDED.school_id, "
                 "school_class_id = EXCLUDED.school_class_id "
                 f"WHERE people_enrolment.school_class_id {op} EXCLUDED.school_class_id "
@@ -247,14 +299,18 @@ class Merger:
 
             if "guardian_name" in self.present:
                 cursor.execute(
-                    "INSERT INTO people_guardian (student_id, school_id, relation, name, phone, "
-                    "is_primary) "
-                    "SELECT p.id, p.school_id, s.g_relation, s.g_name, s.g_phone, NOT EXISTS "
+                    "INSERT INTO people_guardian (code, student_id, school_id, relation, name, "
+                    "phone, is_primary) "
+                    "SELECT s.g_code, p.id, p.school_id, s.g_relation, s.g_name, s.g_phone, "
+                    "NOT EXISTS "
                     "(SELECT 1 FROM people_guardian g WHERE g.student_id = p.id AND g.is_primary) "
-                    f"FROM {STAGE} s JOIN people_student p ON p.student_number = s.student_number "
+                    f"FROM {STAGE} s "
+                    "JOIN people_student p ON p.student_number_hash = s.student_number_hash "
                     "WHERE s.g_name IS NOT NULL "
+                    # The code goes with the phone sealed for it (the same code, unless the
+                    # guardian was added between the read in _seal_phones and here).
                     "ON CONFLICT (student_id, name, relation) DO UPDATE SET "
-                    "phone = EXCLUDED.phone, school_id = EXCLUDED.school_id "
+                    "code = EXCLUDED.code, phone = EXCLUDED.phone, school_id = EXCLUDED.school_id "
                     "WHERE people_guardian.phone <> EXCLUDED.phone "
                     "OR people_guardian.school_id <> EXCLUDED.school_id "
                     "RETURNING student_id",
@@ -268,7 +324,7 @@ class Merger:
                     "UPDATE people_guardian SET school_id = p.school_id "
                     f"FROM people_student p, {STAGE} s "
                     "WHERE people_guardian.student_id = p.id "
-                    "AND p.student_number = s.student_number "
+                    "AND p.student_number_hash = s.student_number_hash "
                     "AND people_guardian.school_id <> p.school_id",
                     [],
                 )
@@ -281,7 +337,7 @@ class Merger:
                 for start in range(0, len(ids), 500):
                     part = ids[start : start + 500]
                     cursor.execute(
-                        "SELECT id, student_number FROM people_student WHERE id IN "
+                        "SELECT id, student_number_hash FROM people_student WHERE id IN "
                         f"({', '.join(['%s'] * len(part))})",
                         part,
                     )

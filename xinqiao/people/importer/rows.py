@@ -32,12 +32,16 @@ from ..models import GuardianRelation, StudentStatus
 from ..validators import STUDENT_NUMBER_RE, validate_mobile
 from .columns import FLAG_FIELDS, ColumnMap
 
-# Staged row layout (also the staging table's column order, see merge.py).
+# Staged row layout (also the staging table's column order, see merge.py). NUMBER is the sealed
+# student number; NUMBER_HASH its keyed hash, the key rows are matched by and the row key every
+# encrypted field of the student is bound to. G_PHONE is the plaintext phone until merge.py
+# seals it for the guardian row (G_CODE) it will land in.
 ROW_NO, NUMBER, NAME, GENDER, BIRTH, ID_ENC, ID_HASH, STATUS, SCHOOL, CLASS = range(10)
 FLAGS_AT = 10  # six flags
 G_NAME, G_RELATION, G_PHONE = 16, 17, 18
-NAME_INITIALS, NUMBER_REV, ID_TAIL = 19, 20, 21  # search keys (people/search.py)
-STAGED_WIDTH = 22
+NAME_INITIALS, NUMBER_TAIL, ID_TAIL = 19, 20, 21  # search keys (people/search.py)
+NUMBER_HASH, G_CODE = 22, 23
+STAGED_WIDTH = 24
 
 Staged = list[Any]
 Errors = list[tuple[str, str]]
@@ -267,18 +271,31 @@ class FastIdNumber:
 
 
 class Encryptor:
-    """crypto.encrypt / keyed_hash for the ID number column, the key and suite looked up once."""
+    """crypto.encrypt / keyed_hash for the student's encrypted columns, the key and suite looked
+    up once."""
 
     def __init__(self) -> None:
         from .. import models
 
         self._sealer = crypto.current()
-        self._field = models.Student._meta.get_field("id_number")
+        meta = models.Student._meta
+        self._id = meta.get_field("id_number")
+        self._number = meta.get_field("student_number")
+        self._phone = models.Guardian._meta.get_field("phone")
 
-    def encrypt(self, value: str, student_number: str) -> str:
-        """The ID number sealed for the student row keyed by `student_number`."""
-        blob = self._sealer.seal(value.encode(), self._field.aad_for(student_number))  # type: ignore[attr-defined]
+    def _seal(self, aad: bytes, value: str) -> str:
+        blob = self._sealer.seal(value.encode(), aad)
         return self._sealer.prefix + base64.b64encode(blob).decode()
+
+    def encrypt(self, value: str, row_key: str) -> str:
+        """The ID number sealed for the student row keyed by `row_key` (the number's hash)."""
+        return self._seal(self._id.aad_for(row_key), value)  # type: ignore[attr-defined]
+
+    def encrypt_number(self, number: str, row_key: str) -> str:
+        return self._seal(self._number.aad_for(row_key), number)  # type: ignore[attr-defined]
+
+    def encrypt_phone(self, phone: str, guardian_code: object) -> str:
+        return self._seal(self._phone.aad_for(guardian_code), phone)  # type: ignore[attr-defined]
 
     def hash(self, value: str) -> str:
         return crypto.keyed_hash(value)
@@ -388,8 +405,13 @@ class RowChecker:
                         % {"value": number, "row": first},
                     )
                 )
-        out[NUMBER] = number
-        out[NUMBER_REV] = search_keys.reversed_number(number)
+        if not errors:
+            row_key = self.crypto.hash(search_keys.number_hash_text(number))
+            out[NUMBER_HASH] = row_key
+            out[NUMBER] = self.crypto.encrypt_number(number, row_key)
+            out[NUMBER_TAIL] = self.crypto.hash(search_keys.number_tail_text(number))[
+                : search_keys.ID_TAIL_HASH_LENGTH
+            ]
 
         name = text(cells[self.i_name])
         if not name:
@@ -418,7 +440,7 @@ class RowChecker:
             id_number = text(cells[self.i_id]).upper().replace(" ", "")
             if id_number:
                 if self.ids.valid(id_number):
-                    out[ID_ENC] = self.crypto.encrypt(id_number, number)
+                    out[ID_ENC] = self.crypto.encrypt(id_number, out[NUMBER_HASH] or "")
                     out[ID_HASH] = self.crypto.hash(id_number)
                     out[ID_TAIL] = self.crypto.hash(search_keys.id_tail_text(id_number))[
                         : search_keys.ID_TAIL_HASH_LENGTH

@@ -15,7 +15,7 @@ def fill_search_keys(apps, schema_editor):
     rows = Student.objects.only("pk", "name", "student_number", "id_number").order_by("pk")
     for student in rows.iterator(chunk_size=BATCH):
         student.name_initials = search.name_initials(student.name)
-        student.student_number_rev = search.reversed_number(student.student_number)
+        student.student_number_rev = student.student_number.strip().upper()[::-1]
         student.id_tail_hash = search.id_tail_hash(student.id_number or "")
         batch.append(student)
         if len(batch) >= BATCH:

@@ -39,6 +39,7 @@ from xinqiao.people.personal_codes import (
     normalise_personal_code,
     personal_code_hash,
 )
+from xinqiao.people.search import NUMBER_TAIL_LENGTH, number_hash, number_tail_hash
 
 from ..hooks import run_submission_hooks
 from ..models import (
@@ -187,11 +188,13 @@ class SignIn:
     nonce: str = ""  # the sign-in's nonce, for the cookie
 
 
-# The student's identity, by the campaign's `student_login`.
+# The student's identity, by the campaign's `student_login`. The number is encrypted: the whole
+# number is matched by its keyed hash, last digits by the keyed hash of their last four (more
+# digits typed are then checked against the decrypted number of the few candidates).
 _MATCH = {
     "personal": "st.personal_code_hash = %s",
-    "number": "st.student_number = %s",
-    "digits": "st.student_number LIKE %s ESCAPE '\\' AND st.birth_date = %s",
+    "number": "st.student_number_hash = %s",
+    "digits": "st.number_tail_hash = %s AND st.birth_date = %s",
 }
 
 
@@ -208,8 +211,8 @@ def _sign_in_sql(match: str, vendor: str) -> str:
     if not match:
         return f"SELECT {columns} FROM {tables} {where} LIMIT 1"
     return (
-        f"SELECT {columns}, a.id, a.status, a.student_id, a.school_id, a.session_nonce "
-        f"FROM {tables} "
+        f"SELECT {columns}, a.id, a.status, a.student_id, a.school_id, a.session_nonce, "
+        f"st.student_number, st.student_number_hash FROM {tables} "
         f"LEFT JOIN ({_t(Assignment)} a JOIN {_t(Student)} st "
         f"ON st.id = a.student_id AND {_MATCH[match]}) "
         "ON a.campaign_id = s.campaign_id AND a.school_class_id = s.school_class_id "
@@ -229,10 +232,10 @@ def _sign_in_rows(
     if match == "personal":
         params = [personal_hash, code]
     elif match == "number":
-        params = [number, code]
+        params = [number_hash(number), code]
     elif match == "digits":
-        escaped = digits.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params = ["%" + escaped, connection.ops.adapt_datefield_value(birth_date), code]
+        birth = connection.ops.adapt_datefield_value(birth_date)
+        params = [number_tail_hash(digits), birth, code]
     else:
         params = [code]
     with connection.cursor() as cursor:
@@ -312,9 +315,16 @@ def sign_in(
         raise TakingError(_("Enter your national student number."), code="not_found")
     if match != mode:  # the form also carried the other kind of identity: look up this one
         rows = _sign_in_rows(code, mode, number, digits, birth_date, personal_hash)
+    candidates = [r for r in rows if r[6] is not None]
+    if mode == "digits" and len(digits) > NUMBER_TAIL_LENGTH:
+        from xinqiao.people.models import Student
+
+        sealed = Student._meta.get_field("student_number")
+        typed = digits.upper()
+        candidates = [r for r in candidates if sealed.open_token(r[12], r[11]).endswith(typed)]
     # A re-sit is a newer assignment for the same student: the open one wins.
     found = sorted(
-        (r[6:] for r in rows if r[6] is not None),
+        (r[6:11] for r in candidates),
         key=lambda a: (a[1] in OPEN_STATES, a[0]),
         reverse=True,
     )
