@@ -115,7 +115,7 @@ def _describe_items(triggers: list[Any]) -> None:
     responses = {
         r.pk: r
         for r in Response.objects.filter(pk__in=[i for i in ids if i]).only(
-            "pk", "instrument_code", "instrument_version", "answers"
+            "pk", "instrument_code", "instrument_version", "answers", "client_key"
         )
     }
     for trigger in triggers:
