@@ -3,11 +3,14 @@ their row; the hand-in, the scoring and the results still see the plaintext."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import os
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -165,3 +168,31 @@ def test_existing_plaintext_rows_are_sealed_by_the_migration_step(world, handed_
     assert AnswerDraft.objects.get(pk=draft.pk).answer == 2
     # Run again (a migration cut short): nothing left to do.
     assert rotation.reseal_model(Response, plaintext=True).values_resealed == 0
+
+
+def test_rotate_keys_re_encrypts_answers_evidence_and_diagnosis(world, handed_in, settings):
+    from xinqiao.alerts.models import Alert, AlertTrigger
+    from xinqiao.cases.models import Referral
+
+    assignment = handed_in[0]
+    referral = world.referral_a2
+    referral.diagnosis_category = "F40-F48"
+    referral.save(update_fields=["diagnosis_category"])
+    models = {Response, AnswerDraft, Alert, AlertTrigger, Referral}
+    assert models <= set(rotation.encrypted_models())
+    before = {r.pk: (r.answers, r.scores, r.critical) for r in Response.objects.all()}
+    old = settings.FIELD_ENCRYPTION_KEY
+    settings.FIELD_ENCRYPTION_KEY = base64.b64encode(os.urandom(32)).decode()
+    settings.FIELD_ENCRYPTION_OLD_KEYS = [old]
+    settings.CRYPTO_SUITE = "sm"
+
+    call_command("rotate_keys", "--batch-size", "2", stdout=open(os.devnull, "w"))
+
+    settings.FIELD_ENCRYPTION_OLD_KEYS = []  # the old key is gone: everything must open
+    for model in models:
+        assert rotation.reseal_model(model).values_resealed == 0, model
+    assert {r.pk: (r.answers, r.scores, r.critical) for r in Response.objects.all()} == before
+    drafts = AnswerDraft.objects.filter(assignment=assignment)
+    assert {d.answer for d in drafts} <= {0, 1, 2, 3, 4, 5}
+    assert Referral.objects.get(pk=referral.pk).diagnosis_category == "F40-F48"
+    assert Alert.objects.get(pk=world.alert_a1.pk).evidence
