@@ -474,7 +474,8 @@ def main() -> None:
     os.environ["SECRET_KEY"] = SECRET
     os.environ["FIELD_ENCRYPTION_KEY"] = FIELD_KEY
     os.environ["AUDIT_CHAIN_KEY"] = AUDIT_KEY
-    db_url = use_scratch_database("xinqiao_bench_submit")
+    # BENCH_SUBMIT_DB: another name when several checkouts share the PostgreSQL server.
+    db_url = use_scratch_database(os.environ.get("BENCH_SUBMIT_DB", "xinqiao_bench_submit"))
     t0 = time.perf_counter()
     data = seed(n_students, math.ceil((warm_students + path_students) / CLASS_SIZE))
     students = data["students"]

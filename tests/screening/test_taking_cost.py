@@ -222,7 +222,7 @@ def test_in_production_a_flagged_hand_in_costs_one_statement_more_than_a_calm_on
     enter(client, sitting, world.stu_a1)
     ctx = _hand_in_flagged(client, assignment_of(campaign, world.stu_a1), "flag-key-0003")
     sql = statements(ctx)
-    assert len(sql) == 5, sql
+    assert len(sql) == 5, "\n".join(s[:300] for s in sql)
     assert "alerts_pendingsubmission" in sql[-1]
     assert not Alert.objects.filter(student=world.stu_a1, status__in=OPEN_STATUSES).exists()
     alert_services.raise_all_pending_alerts()  # the worker

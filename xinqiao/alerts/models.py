@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from xinqiao.core.fields import EncryptedTextField
+from xinqiao.core.fields import EncryptedJSONField, EncryptedTextField
 from xinqiao.orgs.models import OrgUnit
 from xinqiao.people.models import Student
 
@@ -127,8 +127,8 @@ class Alert(models.Model):
     )
     ruleset_version = models.CharField(_("rule set"), max_length=60, blank=True)
     # Evidence (T3): one entry per trigger, {"rule", "level", "instrument", "items", "scores"}
-    # or {"concern": code}; the reporter's own words live encrypted on the Concern.
-    evidence = models.JSONField(_("evidence"), default=list)
+    # or {"concern": code}; the reporter's own words live encrypted on the Concern. Encrypted.
+    evidence = EncryptedJSONField(_("evidence"), default=list)
     level_since = models.DateTimeField(_("at this level since"))
     acknowledge_by = models.DateTimeField(_("acknowledge by"), null=True, blank=True)
     verify_by = models.DateTimeField(_("verify by"))
@@ -186,6 +186,7 @@ class Alert(models.Model):
 class AlertTrigger(models.Model):
     """One reason the alert was raised or raised again (a rule on a response, or a concern)."""
 
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # the row key
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="triggers")
     level = models.CharField(max_length=8, choices=Level.choices)
     source = models.CharField(max_length=20, choices=Source.choices)
@@ -195,7 +196,7 @@ class AlertTrigger(models.Model):
     concern = models.ForeignKey(
         "Concern", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    evidence = models.JSONField(default=dict)
+    evidence = EncryptedJSONField(default=dict)
     at = models.DateTimeField()
 
     class Meta:

@@ -118,7 +118,14 @@ def _describe_items(triggers: list[Any]) -> None:
         r.pk: r
         for r in Response.objects.filter(pk__in=[i for i in ids if i])
         .select_related("assignment")
-        .only("pk", "instrument_code", "instrument_version", "answers", "assignment__status")
+        .only(
+            "pk",
+            "instrument_code",
+            "instrument_version",
+            "answers",
+            "client_key",
+            "assignment__status",
+        )
     }
     for trigger in triggers:
         for inst in (trigger.evidence or {}).get("instruments", []):

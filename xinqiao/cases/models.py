@@ -416,11 +416,9 @@ class Referral(models.Model):
     feedback_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    diagnosis_category = models.CharField(
-        _("diagnosis category"),
-        max_length=8,
-        choices=DiagnosisCategory.choices,
-        blank=True,
+    # Encrypted (T3): no count or filter by diagnosis anywhere (docs/security.md).
+    diagnosis_category = EncryptedTextField(
+        _("diagnosis category"), choices=DiagnosisCategory.choices, blank=True
     )
     advice_for_school = EncryptedTextField(_("advice for the school"), blank=True)
     next_review_on = models.DateField(_("next review"), null=True, blank=True)

@@ -7,6 +7,11 @@ from django.db.models.query_utils import DeferredAttribute
 from . import crypto
 
 
+def composite_row(*parts: object) -> str:
+    """The row key of a row identified by several columns."""
+    return "\x1f".join(str(part) for part in parts)
+
+
 class Sealed:
     """A ciphertext as read from the database, opened on first access through the model
     (which knows the row); a `values()` query hands these out unopened."""
@@ -43,15 +48,25 @@ class EncryptedTextField(models.TextField):
 
     The ciphertext is bound to its table, column and row: `row_key` names the attribute that
     identifies the row, set before the insert and never changed (a UUID code, a client key, the
-    one-to-one parent). Encrypted values cannot be searched; keep a keyed hash beside one that
-    must be.
+    one-to-one parent) — or a tuple of attributes that together do (an answer draft: its
+    assignment, instrument and item), joined with U+001F. Encrypted values cannot be searched;
+    keep a keyed hash beside one that must be.
     """
 
     descriptor_class = _SealedAttribute
 
-    def __init__(self, *args: Any, row_key: str = "code", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, row_key: str | tuple[str, ...] = "code", **kwargs: Any) -> None:
         self.row_key = row_key
         super().__init__(*args, **kwargs)
+
+    @property
+    def row_key_names(self) -> tuple[str, ...]:
+        return (self.row_key,) if isinstance(self.row_key, str) else tuple(self.row_key)
+
+    def row_of(self, parts: dict[str, Any]) -> object:
+        """The row key from the values of `row_key_names` (raw SQL readers and writers)."""
+        values = [parts[name] for name in self.row_key_names]
+        return values[0] if len(values) == 1 else composite_row(*values)
 
     def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
@@ -62,10 +77,13 @@ class EncryptedTextField(models.TextField):
         return crypto.field_aad(self.model._meta.db_table, str(self.column), row)
 
     def _row(self, instance: Any) -> object:
-        row = getattr(instance, self.row_key)
-        if row is None or row == "":
-            raise ValueError(f"{self.model.__name__}.{self.row_key} must be set before saving")
-        return row
+        parts = {}
+        for name in self.row_key_names:
+            value = getattr(instance, name)
+            if value is None or value == "":
+                raise ValueError(f"{self.model.__name__}.{name} must be set before saving")
+            parts[name] = value
+        return self.row_of(parts)
 
     def encode(self, value: Any) -> str:
         return str(value)
@@ -115,6 +133,10 @@ class EncryptedTextField(models.TextField):
 
 class EncryptedJSONField(EncryptedTextField):
     """JSON stored encrypted like `EncryptedTextField` (scores, answers, evidence)."""
+
+    # What django-stubs' mypy plugin reads as the attribute's type: any JSON value.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def encode(self, value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -55,9 +55,13 @@ def encrypted_models(app_registry: Any = global_apps) -> list[Any]:
     return [m for m in app_registry.get_models() if encrypted_fields(m)]
 
 
-def _open(field: EncryptedTextField, row: object, token: str) -> str:
+def _open(field: EncryptedTextField, row: object, token: str, plaintext: bool) -> str:
     if token.startswith("v1:"):
         return crypto.decrypt_legacy(token)
+    if plaintext and not token.startswith("v2:"):
+        # A column just made encrypted: its value is still the plaintext (JSON re-encoded, as
+        # PostgreSQL's jsonb text has other spacing than the field writes).
+        return field.encode(field.decode(token))
     return crypto.decrypt(token, aad=field.aad_for(row))
 
 
@@ -68,13 +72,16 @@ class Progress:
     values_resealed: int = 0
 
 
-def reseal_model(model: Any, *, batch_size: int = BATCH_SIZE) -> Progress:
-    """Re-encrypt every value of `model`'s encrypted fields not sealed with today's key."""
+def reseal_model(model: Any, *, batch_size: int = BATCH_SIZE, plaintext: bool = False) -> Progress:
+    """Re-encrypt every value of `model`'s encrypted fields not sealed with today's key.
+
+    `plaintext=True` (the migration that makes a column encrypted) also seals values that are not
+    ciphertexts yet."""
     fields = encrypted_fields(model)
     meta = model._meta
     quote = connection.ops.quote_name
     pk = str(meta.pk.column)
-    keys = {f.row_key: meta.get_field(f.row_key) for f in fields}
+    keys = {name: meta.get_field(name) for f in fields for name in f.row_key_names}
     key_columns = list(keys)
     select = ", ".join(
         [quote(pk)]
@@ -100,10 +107,12 @@ def reseal_model(model: Any, *, batch_size: int = BATCH_SIZE) -> Progress:
                 tokens = row[1 + len(key_columns) :]
                 changes = []
                 for field, token in zip(fields, tokens, strict=True):
+                    if token is not None and not isinstance(token, str):
+                        token = str(token)  # a number column just made text (SQLite keeps it)
                     if not token or crypto.is_current(token):
                         continue
-                    row_key = row_keys[field.row_key]
-                    plain = _open(field, row_key, token)
+                    row_key = field.row_of(row_keys)
+                    plain = _open(field, row_key, token, plaintext)
                     changes.append(
                         (str(field.column), crypto.encrypt(plain, aad=field.aad_for(row_key)))
                     )
@@ -114,6 +123,53 @@ def reseal_model(model: Any, *, batch_size: int = BATCH_SIZE) -> Progress:
                         [value for _, value in changes] + [row[0]],
                     )
                     progress.values_resealed += len(changes)
+            last = rows[-1][0]
+
+
+def unseal_model(model: Any, *, batch_size: int = BATCH_SIZE) -> int:
+    """Write `model`'s encrypted values back as plaintext: the reverse of the migration that made
+    a column encrypted (so it can be turned back into a JSON or number column). Returns the number
+    of values opened."""
+    fields = encrypted_fields(model)
+    meta = model._meta
+    quote = connection.ops.quote_name
+    pk = str(meta.pk.column)
+    keys = {name: meta.get_field(name) for f in fields for name in f.row_key_names}
+    key_columns = list(keys)
+    select = ", ".join(
+        [quote(pk)]
+        + [quote(str(keys[k].column)) for k in key_columns]
+        + [quote(str(f.column)) for f in fields]
+    )
+    table = quote(meta.db_table)
+    opened = 0
+    last: Any = None
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            where = "" if last is None else f"WHERE {quote(pk)} > %s "
+            cursor.execute(
+                f"SELECT {select} FROM {table} {where}ORDER BY {quote(pk)} LIMIT %s",
+                ([] if last is None else [last]) + [batch_size],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return opened
+            for row in rows:
+                row_keys = {k: keys[k].to_python(row[1 + i]) for i, k in enumerate(key_columns)}
+                changes = []
+                for field, token in zip(fields, row[1 + len(key_columns) :], strict=True):
+                    if not isinstance(token, str) or not token.startswith(("v1:", "v2:")):
+                        continue
+                    changes.append(
+                        (str(field.column), _open(field, field.row_of(row_keys), token, False))
+                    )
+                if changes:
+                    assignments = ", ".join(f"{quote(column)} = %s" for column, _ in changes)
+                    cursor.execute(
+                        f"UPDATE {table} SET {assignments} WHERE {quote(pk)} = %s",
+                        [value for _, value in changes] + [row[0]],
+                    )
+                    opened += len(changes)
             last = rows[-1][0]
 
 

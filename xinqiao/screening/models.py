@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from xinqiao.core.fields import EncryptedTextField
+from xinqiao.core.fields import EncryptedJSONField, EncryptedTextField
 from xinqiao.orgs.models import OrgUnit, Term
 from xinqiao.people.models import Student
 
@@ -343,7 +343,11 @@ class AnswerDraft(models.Model):
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="drafts")
     instrument_code = models.CharField(max_length=40)
     item_id = models.CharField(max_length=20)
-    answer = models.SmallIntegerField(null=True, blank=True)
+    # The option code chosen (T3), encrypted and bound to its assignment, instrument and item;
+    # NULL while the student has cleared the item.
+    answer = EncryptedJSONField(
+        null=True, blank=True, row_key=("assignment_id", "instrument_code", "item_id")
+    )
     seconds = models.FloatField(default=0)
     client_seq = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField()
@@ -361,18 +365,21 @@ class AnswerDraft(models.Model):
 
 class Response(models.Model):
     """One scored instrument of one assignment. `client_key` is unique: the submission key
-    (per instrument, e.g. "<key>:<instrument_code>") that makes a retried submission a no-op."""
+    (per instrument, e.g. "<key>:<instrument_code>") that makes a retried submission a no-op,
+    and the row key the encrypted fields are bound to (never changed)."""
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="responses")
     school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     instrument_code = models.CharField(max_length=40)
     instrument_version = models.CharField(max_length=40)
-    answers = models.JSONField(default=list)
+    # Answers, scores, critical items and unanswered items (T3) are encrypted, bound to the
+    # submission key; bands, flags, validity and times stay plaintext for aggregates and checks.
+    answers = EncryptedJSONField(default=list, row_key="client_key")
     times = models.JSONField(default=list)
-    scores = models.JSONField(default=dict)
+    scores = EncryptedJSONField(default=dict, row_key="client_key")
     bands = models.JSONField(default=dict)
-    critical = models.JSONField(default=list)
-    missing = models.JSONField(default=list)
+    critical = EncryptedJSONField(default=list, row_key="client_key")
+    missing = EncryptedJSONField(default=list, row_key="client_key")
     flags = models.JSONField(default=list)
     valid = models.BooleanField(default=True)
     submitted_at = models.DateTimeField()

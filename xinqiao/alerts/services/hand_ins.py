@@ -298,6 +298,7 @@ RESPONSE_FIELDS = (
     "critical",
     "missing",
     "valid",
+    "client_key",  # the row key the encrypted fields open with
 )
 
 

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from xinqiao.audit.services import record_event
 from xinqiao.core.errors import DomainError
+from xinqiao.core.fields import EncryptedJSONField, composite_row
 from xinqiao.instruments.definition import Definition, Item, UnknownInstrumentError
 from xinqiao.instruments.engine import score_response
 from xinqiao.instruments.selectors import definition_for
@@ -718,6 +719,22 @@ def _upsert_sql(rows: int) -> str:
     )
 
 
+def _field(model: Any, name: str) -> EncryptedJSONField[Any, Any]:
+    found = model._meta.get_field(name)
+    assert isinstance(found, EncryptedJSONField)
+    return found
+
+
+# The encrypted columns this module writes and reads with raw SQL (core/fields.py): a draft's
+# answer is bound to (assignment, instrument, item), a response's fields to its client key.
+_DRAFT_ANSWER = _field(AnswerDraft, "answer")
+_SEALED_RESPONSE = tuple(_field(Response, n) for n in ("answers", "scores", "critical", "missing"))
+
+
+def _draft_row(assignment_id: int, instrument: str, item: str) -> str:
+    return composite_row(assignment_id, instrument, item)
+
+
 def upsert_drafts(assignment_id: int, answers: Iterable[Answer]) -> None:
     """One statement: insert or update each (assignment, instrument, item); a row is only
     overwritten by a newer client_seq, so a late retry never undoes a later answer."""
@@ -725,9 +742,11 @@ def upsert_drafts(assignment_id: int, answers: Iterable[Answer]) -> None:
     if not answers:
         return
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    seal = _DRAFT_ANSWER.seal
     params: list[Any] = []
     for a in answers:
-        params += [assignment_id, a.instrument, a.item, a.value, a.seconds, a.seq, now]
+        value = seal(_draft_row(assignment_id, a.instrument, a.item), a.value)
+        params += [assignment_id, a.instrument, a.item, value, a.seconds, a.seq, now]
     with connection.cursor() as cursor:
         _execute(cursor, f"upsert_{len(answers)}", _upsert_sql(len(answers)), params)
 
@@ -744,9 +763,18 @@ def save_answers(*, binding: Binding | None, raw_answers: Any) -> dict[str, Any]
     return {"saved": len(answers), "seq": max((a.seq for a in answers), default=0)}
 
 
+def _read_drafts(assignment_id: int) -> list[tuple[str, str, int | None, float, int]]:
+    """(instrument, item, answer, seconds, client_seq) of every draft, answers decrypted."""
+    open_token = _DRAFT_ANSWER.open_token
+    return [
+        (i, q, open_token(_draft_row(assignment_id, i, q), v), s, n)
+        for i, q, v, s, n in _fetch("drafts", [assignment_id])
+    ]
+
+
 def drafts_of(assignment_id: int) -> list[dict[str, Any]]:
     """The server's copy of the answers, for resuming on any device."""
-    rows = _fetch("drafts", [assignment_id])
+    rows = _read_drafts(assignment_id)
     return [{"i": i, "q": q, "v": v, "s": s, "n": n} for i, q, v, s, n in rows]
 
 
@@ -827,13 +855,15 @@ def _insert_responses(responses: Sequence[Response]) -> None:
     if not responses:
         return
     dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+    answers, scores, critical, missing = (f.seal for f in _SEALED_RESPONSE)
     params: list[Any] = []
     for r in responses:
+        key = r.client_key  # the row key of the encrypted fields
         params += [
             r.assignment_id, r.school_id, r.instrument_code, r.instrument_version,
-            dumps(r.answers), dumps(r.times), dumps(r.scores), dumps(r.bands), dumps(r.critical),
-            dumps(r.missing), dumps(r.flags), r.valid,
-            connection.ops.adapt_datetimefield_value(r.submitted_at), r.client_key, r.resit_of_id,
+            answers(key, r.answers), dumps(r.times), scores(key, r.scores), dumps(r.bands),
+            critical(key, r.critical), missing(key, r.missing), dumps(r.flags), r.valid,
+            connection.ops.adapt_datetimefield_value(r.submitted_at), key, r.resit_of_id,
         ]  # fmt: skip
     returning = connection.features.can_return_rows_from_bulk_insert
     sql = _responses_sql(len(responses), returning)
@@ -865,7 +895,7 @@ def submit_answers(*, binding: Binding | None, client_key: str, client_seq: int 
     if bound.is_done:
         return _existing(bound)  # 2
     bound.require_open()
-    drafts = _fetch("drafts", [bound.id])  # 2
+    drafts = _read_drafts(bound.id)  # 2
     server_seq = max((d[4] for d in drafts), default=0)
     if client_seq > server_seq:
         raise TakingError(
