@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from xinqiao.alerts.models import Alert, Level
-from xinqiao.core.fields import EncryptedTextField
+from xinqiao.core.fields import EncryptedJSONField, EncryptedTextField
 from xinqiao.orgs.models import OrgUnit
 from xinqiao.people.models import Guardian, Student
 
@@ -105,8 +105,9 @@ class LevelChange(models.Model):
     # Blank when the case closed (no level any more).
     to_level = models.CharField(max_length=8, choices=Level.choices, blank=True)
     reason = EncryptedTextField(_("reason"), blank=True)
-    # {"alert": code} / {"follow_ups": [...], "referral": code, "response": id, ...}
-    evidence = models.JSONField(default=dict)
+    # {"alert": code} / {"follow_ups": [...], "referral": code, "response": id, ...}: encrypted,
+    # as verified levels and rule checks describe the child's state
+    evidence = EncryptedJSONField(default=dict)
     alert = models.ForeignKey(
         Alert, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -138,7 +139,7 @@ class StepDownRequest(models.Model):
     from_level = models.CharField(max_length=8, choices=Level.choices)
     to_level = models.CharField(max_length=8, choices=Level.choices, blank=True)  # blank: close
     reason = EncryptedTextField(_("reason"))
-    evidence = models.JSONField(default=dict)
+    evidence = EncryptedJSONField(default=dict)
     requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField()
     status = models.CharField(
