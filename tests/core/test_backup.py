@@ -135,7 +135,7 @@ def test_the_backup_holds_no_key_and_no_plaintext(instance, world, settings, tmp
         assert plain.encode() not in everything, plain
     # Read back with the key, the stored ciphertext is there as it was.
     names = [row for row in backup.iter_table_rows(folder, "people_student")]
-    assert any(world.stu_a1.student_number in row for row in names)
+    assert any(world.stu_a1.student_number_hash in row for row in names)
 
 
 def test_restore_refuses_other_keys(instance, settings, tmp_path):

@@ -378,9 +378,12 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     try:
         body = (folder / "manifest.json").read_bytes()
         mac = (folder / "manifest.mac").read_text().strip()
-        manifest = json.loads(body)
-    except (OSError, ValueError) as error:
+    except OSError as error:
         raise BackupError(f"{folder} is not a Xinqiao backup: {error}") from error
+    try:
+        manifest = json.loads(body)
+    except ValueError as error:  # the MAC's key depends on the suite it names: no MAC to check
+        raise BackupError(f"manifest.json was altered or is not a backup's ({error})") from error
     if manifest.get("format") != FORMAT:
         raise BackupError(f"unknown backup format {manifest.get('format')!r}")
     theirs = manifest["keys"]

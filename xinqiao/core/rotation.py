@@ -55,6 +55,11 @@ def encrypted_models(app_registry: Any = global_apps) -> list[Any]:
     return [m for m in app_registry.get_models() if encrypted_fields(m)]
 
 
+def _fields(model: Any, only: tuple[str, ...]) -> list[EncryptedTextField]:
+    fields = encrypted_fields(model)
+    return [f for f in fields if f.name in only] if only else fields
+
+
 def _open(field: EncryptedTextField, row: object, token: str, plaintext: bool) -> str:
     if token.startswith("v1:"):
         return crypto.decrypt_legacy(token)
@@ -72,12 +77,19 @@ class Progress:
     values_resealed: int = 0
 
 
-def reseal_model(model: Any, *, batch_size: int = BATCH_SIZE, plaintext: bool = False) -> Progress:
+def reseal_model(
+    model: Any,
+    *,
+    batch_size: int = BATCH_SIZE,
+    plaintext: bool = False,
+    only: tuple[str, ...] = (),
+) -> Progress:
     """Re-encrypt every value of `model`'s encrypted fields not sealed with today's key.
 
     `plaintext=True` (the migration that makes a column encrypted) also seals values that are not
-    ciphertexts yet."""
-    fields = encrypted_fields(model)
+    ciphertexts yet; such a migration names its columns in `only`, as the model's other encrypted
+    columns were sealed by earlier migrations."""
+    fields = _fields(model, only)
     meta = model._meta
     quote = connection.ops.quote_name
     pk = str(meta.pk.column)
@@ -126,11 +138,11 @@ def reseal_model(model: Any, *, batch_size: int = BATCH_SIZE, plaintext: bool = 
             last = rows[-1][0]
 
 
-def unseal_model(model: Any, *, batch_size: int = BATCH_SIZE) -> int:
-    """Write `model`'s encrypted values back as plaintext: the reverse of the migration that made
-    a column encrypted (so it can be turned back into a JSON or number column). Returns the number
-    of values opened."""
-    fields = encrypted_fields(model)
+def unseal_model(model: Any, *, batch_size: int = BATCH_SIZE, only: tuple[str, ...] = ()) -> int:
+    """Write `model`'s encrypted values (of the columns in `only`, else all) back as plaintext:
+    the reverse of the migration that made a column encrypted (so it can be turned back into a
+    JSON or number column). Returns the number of values opened."""
+    fields = _fields(model, only)
     meta = model._meta
     quote = connection.ops.quote_name
     pk = str(meta.pk.column)

@@ -8,6 +8,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('alerts', '0006_trigger_row_key'),
+        # v1 values are re-sealed over the columns encrypted then, before this adds more.
+        ('cases', '0008_seal_v2'),
     ]
 
     operations = [

@@ -7,18 +7,23 @@ into its old type)."""
 from django.db import migrations
 
 
+# Only the columns this migration made encrypted: the models' other encrypted columns were
+# sealed (and are unsealed) by their own migrations.
+COLUMNS = {"alert": ("evidence",), "alerttrigger": ("evidence",)}
+
+
 def seal(apps, schema_editor):
     from xinqiao.core.rotation import reseal_model
 
-    for name in ("alert", "alerttrigger"):
-        reseal_model(apps.get_model("alerts", name), plaintext=True)
+    for name, columns in COLUMNS.items():
+        reseal_model(apps.get_model("alerts", name), plaintext=True, only=columns)
 
 
 def unseal(apps, schema_editor):
     from xinqiao.core.rotation import unseal_model
 
-    for name in ("alert", "alerttrigger"):
-        unseal_model(apps.get_model("alerts", name))
+    for name, columns in COLUMNS.items():
+        unseal_model(apps.get_model("alerts", name), only=columns)
 
 
 class Migration(migrations.Migration):

@@ -5,21 +5,23 @@ sealed under today's key is skipped. Reversed, the values are written back as pl
 
 from django.db import migrations
 
-MODELS = ("levelchange", "stepdownrequest")
+# Only the columns this migration made encrypted: the models' other encrypted columns were
+# sealed (and are unsealed) by their own migrations.
+COLUMNS = {"levelchange": ("evidence",), "stepdownrequest": ("evidence",)}
 
 
 def seal(apps, schema_editor):
     from xinqiao.core.rotation import reseal_model
 
-    for name in MODELS:
-        reseal_model(apps.get_model("cases", name), plaintext=True)
+    for name, columns in COLUMNS.items():
+        reseal_model(apps.get_model("cases", name), plaintext=True, only=columns)
 
 
 def unseal(apps, schema_editor):
     from xinqiao.core.rotation import unseal_model
 
-    for name in MODELS:
-        unseal_model(apps.get_model("cases", name))
+    for name, columns in COLUMNS.items():
+        unseal_model(apps.get_model("cases", name), only=columns)
 
 
 class Migration(migrations.Migration):

@@ -11,6 +11,8 @@ import xinqiao.people.validators
 class Migration(migrations.Migration):
     dependencies = [
         ("people", "0009_importjob_files_purged_at"),
+        # v1 values are re-sealed over the columns encrypted then, before this adds more.
+        ("cases", "0008_seal_v2"),
     ]
 
     operations = [

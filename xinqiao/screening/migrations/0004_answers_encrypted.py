@@ -8,6 +8,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('screening', '0003_voided_hand_ins_and_sign_in_nonce'),
+        # v1 values are re-sealed over the columns encrypted then, before this adds more.
+        ('cases', '0008_seal_v2'),
     ]
 
     operations = [

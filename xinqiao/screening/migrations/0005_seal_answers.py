@@ -7,18 +7,23 @@ column can then turn back into its old type)."""
 from django.db import migrations
 
 
+# Only the columns this migration made encrypted: the models' other encrypted columns were
+# sealed (and are unsealed) by their own migrations.
+COLUMNS = {"answerdraft": ("answer",), "response": ("answers", "scores", "critical", "missing")}
+
+
 def seal(apps, schema_editor):
     from xinqiao.core.rotation import reseal_model
 
-    for name in ("answerdraft", "response"):
-        reseal_model(apps.get_model("screening", name), plaintext=True)
+    for name, columns in COLUMNS.items():
+        reseal_model(apps.get_model("screening", name), plaintext=True, only=columns)
 
 
 def unseal(apps, schema_editor):
     from xinqiao.core.rotation import unseal_model
 
-    for name in ("answerdraft", "response"):
-        unseal_model(apps.get_model("screening", name))
+    for name, columns in COLUMNS.items():
+        unseal_model(apps.get_model("screening", name), only=columns)
 
 
 class Migration(migrations.Migration):
