@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 
 from xinqiao.access.roles import Role
 from xinqiao.access.services import assign_role, create_staff
+from xinqiao.alerts import rules
 from xinqiao.orgs.services import create_term, create_unit
 from xinqiao.people.models import GuardianRelation, ImportJob
 from xinqiao.people.services import add_guardian, create_student
@@ -63,6 +64,17 @@ def _no_activity_write_mid_test(settings):
     # two): a slow test straddling that minute would make query counts flaky. Tests of session
     # expiry set it back (tests/access/test_sessions.py, tests/core/test_auth.py).
     settings.SESSION_ACTIVITY_WRITE_INTERVAL = 24 * 3600
+
+
+@pytest.fixture(autouse=True)
+def _rule_cache_per_test(monkeypatch):
+    # The rule sets in force are cached per process and reloaded every 30 s: a test starts cold
+    # (no rule set of another test) and the cache never expires mid-test, so query counts do not
+    # depend on how slow the machine is. Publishing a version clears it, as in production.
+    rules.cache.clear()
+    monkeypatch.setattr(rules, "CACHE_SECONDS", 1e9)
+    yield
+    rules.cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@ from django.utils import timezone
 from tests.conftest import respond
 from xinqiao.access.roles import Role
 from xinqiao.access.services import create_staff
-from xinqiao.alerts import rules
 from xinqiao.alerts.services import file_concern, verify_alert
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import (
@@ -35,13 +34,6 @@ from xinqiao.screening.models import Assignment
 pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rule_cache():
-    rules.cache.clear()
-    yield
-    rules.cache.clear()
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from xinqiao.access.roles import Role
 from xinqiao.access.services import create_staff
-from xinqiao.alerts import rules
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import Case, LevelChange, StepDownRequest
 from xinqiao.people.services import create_student
@@ -22,13 +21,6 @@ pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
 SECRET_NOTE = "学生自述曾有自伤念头"  # T3: must never reach a leader's page
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rule_cache():
-    rules.cache.clear()
-    yield
-    rules.cache.clear()
 
 
 @pytest.fixture
