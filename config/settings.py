@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "xinqiao.cases",
     "xinqiao.notifications",
     "xinqiao.family",
+    "xinqiao.facilities",
+    "xinqiao.emergency",
     "xinqiao.demo",
     "xinqiao.api",
 ]

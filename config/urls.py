@@ -33,4 +33,6 @@ urlpatterns = [
     path("alerts/", include("xinqiao.alerts.urls")),
     path("cases/", include("xinqiao.cases.urls")),
     path("family/", include("xinqiao.family.urls")),
+    path("facilities/", include("xinqiao.facilities.urls")),
+    path("emergency/", include("xinqiao.emergency.urls")),
 ]

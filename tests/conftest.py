@@ -78,6 +78,18 @@ def _rule_cache_per_test(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _hotline_cache_per_test(monkeypatch):
+    # The helpline directory is cached per process like the rule sets (emergency/hotlines.py):
+    # cold at the start of each test, never expiring mid-test; a change clears it.
+    from xinqiao.emergency import hotlines
+
+    hotlines.cache.clear()
+    monkeypatch.setattr(hotlines, "CACHE_SECONDS", 1e9)
+    yield
+    hotlines.cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness would dominate the suite; tests don't need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -59,6 +59,8 @@ FEATURES: dict[str, set[str]] = {
     "counselling": {"screening", "alerts", "cases"},
     "education": {"screening", "alerts", "cases"},
     "family": {"screening", "alerts", "cases"},
+    "facilities": set(),
+    "emergency": {"screening"},
     "indicators": {"screening", "alerts", "cases", "counselling", "education", "family"},
 }
 PUBLIC = {"selectors", "services", "hooks", "signals", "models"}

@@ -91,6 +91,16 @@ class Cap(models.TextChoices):
         "give_consent",
         _("Give or refuse screening consent for my own children"),
     )
+    # Facilities, crisis teams, emergency plans and the helpline directory (issue 14).
+    VIEW_FACILITIES = "view_facilities", _("See counselling rooms and their standard")
+    EDIT_FACILITIES = "edit_facilities", _("Record a counselling room and its checklist")
+    EVALUATE_FACILITIES = (
+        "evaluate_facilities",
+        _("Record a counselling room's evaluated status"),
+    )
+    VIEW_EMERGENCY = "view_emergency", _("See crisis teams, emergency plans and drills")
+    EDIT_EMERGENCY = "edit_emergency", _("Keep crisis teams, emergency plans and drills")
+    EDIT_HOTLINES = "edit_hotlines", _("Edit the helpline directory")
 
 
 C = Cap
@@ -234,6 +244,39 @@ _CASE_CAPS: dict[str, frozenset[str]] = {
     Role.PSYCHIATRIST: frozenset({C.GIVE_REFERRAL_FEEDBACK}),
 }
 for _role, _caps in _CASE_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+
+# Facilities, crisis teams, emergency plans and the helpline directory (issue 14): a school keeps
+# its own room and plans, a district its station's room, team, plans and helpline, the city its own;
+# districts and the city evaluate rooms.
+_FACILITY_EMERGENCY_CAPS: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset(
+        {
+            C.VIEW_FACILITIES,
+            C.EDIT_FACILITIES,
+            C.EVALUATE_FACILITIES,
+            C.VIEW_EMERGENCY,
+            C.EDIT_EMERGENCY,
+            C.EDIT_HOTLINES,
+        }
+    ),
+    Role.DISTRICT_ADMIN: frozenset(
+        {
+            C.VIEW_FACILITIES,
+            C.EDIT_FACILITIES,
+            C.EVALUATE_FACILITIES,
+            C.VIEW_EMERGENCY,
+            C.EDIT_EMERGENCY,
+            C.EDIT_HOTLINES,
+        }
+    ),
+    Role.STATION_COUNSELLOR: frozenset({C.VIEW_FACILITIES, C.VIEW_EMERGENCY}),
+    Role.SCHOOL_ADMIN: frozenset(
+        {C.VIEW_FACILITIES, C.EDIT_FACILITIES, C.VIEW_EMERGENCY, C.EDIT_EMERGENCY}
+    ),
+    Role.PSYCHOLOGY_TEACHER: frozenset({C.VIEW_FACILITIES, C.VIEW_EMERGENCY}),
+}
+for _role, _caps in _FACILITY_EMERGENCY_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
 ROLE_TIER: dict[str, Tier] = {

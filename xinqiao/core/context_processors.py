@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.core.helplines import helplines_for_principal
 from xinqiao.core.navigation import Navigation
 
 # Shown with the helplines on every page: in danger now, call these.
@@ -17,7 +18,8 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     nav = Navigation(principal, match.view_name if match else "") if principal else None
     return {
         "city_name": settings.XINQIAO_CITY_NAME,
-        "helplines": settings.HELPLINES,
+        # the city's lines and those of the user's districts (emergency.Hotline, R20)
+        "helplines": SimpleLazyObject(lambda: helplines_for_principal(principal)),
         "emergency_numbers": EMERGENCY_NUMBERS,
         # computed when a template first reads it (a partial response never counts the badges)
         "nav": nav,

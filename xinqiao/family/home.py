@@ -97,7 +97,8 @@ def help_panel(principal: Any, now: datetime.datetime) -> HomePanel:
     """Guidance and the helplines, each a tappable number."""
     rows = [HomeRow(label=_("Guidance for parents"), url=reverse("family:guidance"))]
     rows += [
-        HomeRow(label=f"{h.number} {h.label}", url=f"tel:{h.number}") for h in selectors.hotlines()
+        HomeRow(label=f"{h.number} {h.label}", url=f"tel:{h.number}")
+        for h in selectors.hotlines(principal)
     ]
     return HomePanel(title=_("Help and hotlines"), url=reverse("family:guidance"), rows=rows)
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.functional import Promise
 
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import Principal
 from xinqiao.core.context_processors import EMERGENCY_NUMBERS
+from xinqiao.core.helplines import helplines_for_principal
 from xinqiao.notifications import selectors as notifications_selectors
 from xinqiao.notifications.models import InboxMessage
 from xinqiao.people.models import Student
@@ -81,9 +81,10 @@ class Hotline:
     label: str | Promise
 
 
-def hotlines() -> list[Hotline]:
-    """The helplines and emergency numbers, from the same source as every page's footer."""
-    return [Hotline(n, label) for n, label in settings.HELPLINES] + [
+def hotlines(principal: Any = None) -> list[Hotline]:
+    """The helplines and emergency numbers, from the same source as every page's footer: the
+    city's lines and those of the parent's children's district (core/helplines.py)."""
+    return [Hotline(n, label) for n, label in helplines_for_principal(principal)] + [
         Hotline(n, label) for n, label in EMERGENCY_NUMBERS
     ]
 

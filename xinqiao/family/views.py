@@ -34,7 +34,7 @@ def home(request: PrincipalRequest) -> HttpResponse:
     return render(
         request,
         "family/home.html",
-        {"overview": overview, "hotlines": selectors.hotlines()},
+        {"overview": overview, "hotlines": selectors.hotlines(request.principal)},
     )
 
 
@@ -67,7 +67,7 @@ def _child_page(
             "school_and_class": selectors.school_and_class(child),
             "entries": entries,
             "can_report": principal.can(Cap.FILE_CONCERN),
-            "hotlines": selectors.hotlines(),
+            "hotlines": selectors.hotlines(request.principal),
         },
         status=400 if bound is not None else 200,
     )
@@ -126,5 +126,5 @@ def guidance(request: PrincipalRequest) -> HttpResponse:
     return render(
         request,
         "family/guidance.html",
-        {"sections": guidance_mod.SECTIONS, "hotlines": selectors.hotlines()},
+        {"sections": guidance_mod.SECTIONS, "hotlines": selectors.hotlines(request.principal)},
     )

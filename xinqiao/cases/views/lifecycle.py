@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -28,6 +27,7 @@ from xinqiao.audit.services import record_read
 from xinqiao.core import navigation
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
+from xinqiao.core.helplines import helplines_for
 from xinqiao.core.navigation import NavItem
 
 from ..forms.lifecycle import CaseFilterForm, StepDownDecisionForm, StepDownRequestForm
@@ -155,7 +155,7 @@ def _case_page(
         {
             "case": case,
             "overdue": selectors.is_overdue(case),
-            "helplines": settings.HELPLINES,
+            "helplines": helplines_for([case.school]),
             "timeline": timeline,
             "include_notes": include_notes,
             "step_down": step_down,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import cast
 
-from django.conf import settings
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
@@ -18,6 +17,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
+
+from xinqiao.core.helplines import helplines_for
 
 from ..models import AnswerDraft
 from . import services
@@ -280,7 +281,7 @@ def _items_html(bound: services.Bound, drafts: list[dict]) -> tuple[str, int]:
 @never_cache
 def done(request: HttpRequest) -> HttpResponse:
     """Neutral thank-you with the 24-hour helplines. Never scores."""
-    return render(request, "screening/take/done.html", {"helplines": settings.HELPLINES})
+    return render(request, "screening/take/done.html", {"helplines": helplines_for()})
 
 
 @require_POST
