@@ -61,7 +61,7 @@ def save_room(
     for key, value in values.items():
         setattr(room, key, value)
     room.updated_by = actor
-    room.full_clean(exclude=["unit"], validate_unique=False)
+    room.full_clean(exclude=["unit", "updated_by"], validate_unique=False)
     room.save()
     if areas is not None:
         for function, (count, area) in areas.items():
