@@ -20,6 +20,8 @@ from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.access.scope import principal_for
 from xinqiao.audit.services import record_read
 from xinqiao.core.errors import DomainError
+from xinqiao.emergency.api import router as emergency_router
+from xinqiao.facilities.api import router as facilities_router
 from xinqiao.people import selectors as people
 from xinqiao.people.services import note_number_search
 
@@ -41,6 +43,10 @@ api = NinjaAPI(
 )
 
 PAGE_SIZE = 100
+
+# Apps' routers (each reads through the same access layer).
+api.add_router("/facilities", facilities_router)
+api.add_router("/emergency", emergency_router)
 
 
 @api.exception_handler(PermissionDenied)

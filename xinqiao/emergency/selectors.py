@@ -66,7 +66,7 @@ def _get(principal: Principal, queryset: QuerySet[Any], code: Any, *, keep: bool
 
 # --- teams ----------------------------------------------------------------------------------------
 def list_teams(*, principal: Principal) -> QuerySet[CrisisTeam]:
-    current = TeamMember.objects.filter(ended_on__isnull=True).select_related("staff")
+    current = TeamMember.objects.filter(ended_on__isnull=True).select_related("staff__org_unit")
     return (
         CrisisTeam.objects.filter(seen_q(principal))
         .select_related("unit")
