@@ -806,7 +806,8 @@ def seed_demo_city(
 ) -> DemoCity:
     """Build the demo city into an empty database (see the module docstring); with `cases`, also
     its alerts and high-care cases (xinqiao/demo/cases.py, through the real services) and the
-    demo parent's consent campaign (xinqiao/demo/family.py)."""
+    demo parent's consent campaign (xinqiao/demo/family.py), and its counselling rooms, crisis
+    teams, plans, drill and district helpline (xinqiao/demo/emergency.py)."""
     if OrgUnit.objects.exists():
         raise ValueError("the database already has an org tree; the demo city needs an empty one")
     city = _Generator(students=students, seed=seed, actor=actor).run()
@@ -817,4 +818,7 @@ def seed_demo_city(
         from .family import seed_demo_family
 
         city.counts.update(seed_demo_family())
+        from .emergency import seed_demo_emergency
+
+        city.counts.update(seed_demo_emergency(seed=seed))
     return city
