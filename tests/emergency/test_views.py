@@ -355,3 +355,39 @@ def test_case_page_shows_the_schools_district_line(em, client_for):
     )
 
     assert "0791-86000001" in html
+
+
+def test_the_campaign_page_shows_its_plan_and_team(em, client_for):
+    now = timezone.now()
+    campaign = screening_services.create_campaign(
+        actor=em.district_admin,
+        name="甲区事件筛查",
+        term=em.term,
+        kind="incident",
+        owner_unit=em.district_a,
+        units=[em.school_a],
+        opens_at=now,
+        closes_at=now + datetime.timedelta(days=7),
+    )
+    from xinqiao.emergency import services as emergency_services
+
+    emergency_services.arrange_campaign(
+        actor=em.district_admin, campaign=campaign, plan=em.plan_a, team=em.team_a
+    )
+
+    page = client_for(em.district_admin).get(
+        reverse("screening:campaign-detail", args=[campaign.code])
+    )
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "甲区学生心理危机应急预案" in html
+    assert "甲区心理危机干预工作队" in html
+    assert _url("campaign-arrange", campaign.code) in html
+
+
+def test_a_routine_campaign_page_has_no_plan_note(em, client_for):
+    page = client_for(em.psych).get(reverse("screening:campaign-detail", args=[em.campaign.code]))
+
+    assert page.status_code == 200
+    assert page.context["notes"] == []

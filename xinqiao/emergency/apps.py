@@ -11,10 +11,12 @@ class EmergencyConfig(AppConfig):
         from xinqiao.access.roles import Cap
         from xinqiao.core import helplines, navigation
         from xinqiao.core.navigation import NavItem, register
+        from xinqiao.screening.hooks import register_campaign_notes
 
-        from . import hotlines
+        from . import campaigns, hotlines
 
         helplines.register_source(hotlines.lines_for)
+        register_campaign_notes(campaigns.campaign_notes)
         register(
             NavItem(
                 "emergency:home",

@@ -21,6 +21,7 @@ from xinqiao.access.scope import PrincipalRequest
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.screening import selectors as screening_selectors
+from xinqiao.screening import services as screening_services
 
 from . import documents, selectors, services
 from .forms import (
@@ -268,6 +269,8 @@ def campaign_arrange(request: PrincipalRequest, code: Any) -> HttpResponse:
     principal = request.principal
     campaign = screening_selectors.get_campaign(principal, code, Cap.MANAGE_CAMPAIGNS)
     if campaign.kind not in services.MAJOR_EVENT_KINDS:
+        raise PermissionDenied
+    if not screening_services.can_manage(request.user, campaign.owner_unit):
         raise PermissionDenied
     form = ArrangementForm(
         request.POST or None,

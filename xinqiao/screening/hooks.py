@@ -58,3 +58,23 @@ def run_void_hooks(
         )
         for hook in _void_hooks
     )
+
+
+# Notes an app above screening adds to a campaign's page (emergency: the plan and team an incident
+# or emergency campaign runs under). A note is a dict with `label`, `value` and an optional `url`;
+# each source returns a list of notes for the campaign as the principal may see it.
+CampaignNoteSource = Callable[..., list[dict[str, Any]]]
+_campaign_note_sources: list[CampaignNoteSource] = []
+
+
+def register_campaign_notes(source: CampaignNoteSource) -> None:
+    if source not in _campaign_note_sources:
+        _campaign_note_sources.append(source)
+
+
+def campaign_notes(*, campaign: Any, principal: Any) -> list[dict[str, Any]]:
+    return [
+        note
+        for source in _campaign_note_sources
+        for note in source(campaign=campaign, principal=principal)
+    ]

@@ -33,7 +33,7 @@ from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
 from xinqiao.people.search import number_hash
 
-from . import selectors, services
+from . import hooks, selectors, services
 from .forms import BatteryForm, CampaignForm, VoidHandInForm
 from .models import Assignment, AssignmentStatus, BatteryEntry, CampaignStatus, Sitting
 from .taking.links import sitting_url
@@ -144,6 +144,7 @@ def campaign_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
             "classes": selectors.classes_in_scope(principal, campaign, Cap.VIEW_CLASS_PROGRESS)
             if principal.can(Cap.VIEW_CLASS_PROGRESS)
             else [],
+            "notes": hooks.campaign_notes(campaign=campaign, principal=principal),
         },
     )
 
