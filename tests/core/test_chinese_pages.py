@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 ALLOWED = {
     "ASQ", "PHQ", "GAD", "WHO", "PSC", "MHT", "SCARED", "RCADS", "CES", "DSRSC", "MSSMHS",
     "XLSX", "xlsx", "CSV", "csv", "PDF", "JPEG", "PNG", "JSON", "YAML", "Excel", "GBK", "UTF",
-    "ICD", "PIPL", "Xinqiao", "English",
+    "ICD", "PIPL", "Xinqiao", "English", "Word",
     "zsm",  # the pickers' example of pinyin initials (张三明 → zsm)
 }  # fmt: skip
 WORD = re.compile(r"[A-Za-z]{3,}")

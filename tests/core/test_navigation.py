@@ -20,11 +20,12 @@ from xinqiao.notifications.services import dispatch_outbox, notify
 from ..cases.test_boards import alert, case, student
 
 GROUPS = {
-    Role.CITY_ADMIN: ["monitoring", "indicators", "admin"],
-    Role.DISTRICT_ADMIN: ["monitoring", "admin"],
+    # cases: the crisis teams and plans; indicators: the counselling rooms (issue 14)
+    Role.CITY_ADMIN: ["monitoring", "cases", "indicators", "admin"],
+    Role.DISTRICT_ADMIN: ["monitoring", "cases", "indicators", "admin"],
     Role.STATION_COUNSELLOR: ["monitoring", "cases", "indicators", "admin"],
-    Role.SCHOOL_ADMIN: ["monitoring", "cases", "admin"],
-    Role.PSYCHOLOGY_TEACHER: ["monitoring", "cases", "admin"],
+    Role.SCHOOL_ADMIN: ["monitoring", "cases", "indicators", "admin"],
+    Role.PSYCHOLOGY_TEACHER: ["monitoring", "cases", "indicators", "admin"],
     Role.HEAD_TEACHER: ["monitoring", "cases", "admin"],
     Role.MENTOR: ["monitoring", "cases", "admin"],
     Role.COMMITTEE_MEMBER: ["monitoring", "cases"],
