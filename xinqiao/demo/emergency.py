@@ -65,7 +65,7 @@ def seed_demo_emergency(*, seed: int) -> dict[str, int]:
         if not small:
             areas["relaxation"] = (1, Decimal("15"))
             areas["sand_tray"] = (1, Decimal("12"))
-        total = sum(area * n for n, area in areas.values() if area is not None)
+        total = sum((area * n for n, area in areas.values() if area is not None), Decimal("0"))
         rooms.append(
             facilities.save_room(
                 actor=city_admin,

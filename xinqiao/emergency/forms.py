@@ -3,15 +3,49 @@ services write."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import CrisisTeam, Hotline, PlanKind, TeamRole, validate_phone_number
+from xinqiao.orgs.models import OrgUnit
+from xinqiao.people.models import Staff
+
+from .models import (
+    CrisisTeam,
+    EmergencyPlan,
+    Hotline,
+    PlanKind,
+    TeamRole,
+    validate_phone_number,
+)
 
 DATE = forms.DateInput(attrs={"type": "date"})
+
+
+def _choices(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
+    return cast(forms.ModelChoiceField, form.fields[name])
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name}（{obj.org_unit.name}）"
+
+
+class PlanChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.title}（{obj.unit.name}）"
+
+
+class TeamChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name}（{obj.unit.name}）"
 
 
 class HotlineForm(forms.ModelForm):
@@ -33,9 +67,9 @@ class TeamForm(forms.ModelForm):
 
 
 class MemberForm(forms.Form):
-    staff = forms.ModelChoiceField(
+    staff: StaffChoiceField = StaffChoiceField(
         label=_("Staff member"),
-        queryset=None,
+        queryset=Staff.objects.none(),
         required=False,
         help_text=_("Or leave empty and enter an outside person below."),
     )
@@ -49,10 +83,7 @@ class MemberForm(forms.Form):
 
     def __init__(self, *args: Any, staff: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["staff"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = staff
-        field.label_from_instance = lambda s: f"{s.name}（{s.org_unit.name}）"
+        _choices(self, "staff").queryset = staff
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -74,7 +105,7 @@ class _DocumentFields(forms.Form):
 
 
 class PlanForm(_DocumentFields):
-    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None)
+    unit: UnitChoiceField = UnitChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none())
     title = forms.CharField(label=_("Title"), max_length=150)
     kind = forms.ChoiceField(label=_("Kind"), choices=PlanKind.choices)
 
@@ -82,10 +113,7 @@ class PlanForm(_DocumentFields):
 
     def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["unit"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = units
-        field.label_from_instance = lambda u: u.name
+        _choices(self, "unit").queryset = units
 
 
 class VersionForm(_DocumentFields):
@@ -93,8 +121,10 @@ class VersionForm(_DocumentFields):
 
 
 class DrillForm(forms.Form):
-    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None)
-    plan = forms.ModelChoiceField(label=_("Plan"), queryset=None, required=False)
+    unit: UnitChoiceField = UnitChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none())
+    plan: PlanChoiceField = PlanChoiceField(
+        label=_("Plan"), queryset=EmergencyPlan.objects.none(), required=False
+    )
     held_on = forms.DateField(label=_("Date"), widget=DATE)
     scenario = forms.CharField(label=_("Scenario"), widget=forms.Textarea(attrs={"rows": 2}))
     participants = forms.CharField(
@@ -110,30 +140,22 @@ class DrillForm(forms.Form):
 
     def __init__(self, *args: Any, units: Any, plans: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        unit_field, plan_field = self.fields["unit"], self.fields["plan"]
-        assert isinstance(unit_field, forms.ModelChoiceField)
-        assert isinstance(plan_field, forms.ModelChoiceField)
-        unit_field.queryset = units
-        unit_field.label_from_instance = lambda u: u.name
-        plan_field.queryset = plans
-        plan_field.label_from_instance = lambda p: f"{p.title}（{p.unit.name}）"
+        _choices(self, "unit").queryset = units
+        _choices(self, "plan").queryset = plans
 
 
 class ArrangementForm(forms.Form):
-    plan = forms.ModelChoiceField(label=_("Emergency plan"), queryset=None, required=False)
-    team = forms.ModelChoiceField(
-        label=_("Crisis-intervention team"), queryset=None, required=False
+    plan: PlanChoiceField = PlanChoiceField(
+        label=_("Emergency plan"), queryset=EmergencyPlan.objects.none(), required=False
+    )
+    team: TeamChoiceField = TeamChoiceField(
+        label=_("Crisis-intervention team"), queryset=CrisisTeam.objects.none(), required=False
     )
 
     def __init__(self, *args: Any, plans: Any, teams: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        plan_field, team_field = self.fields["plan"], self.fields["team"]
-        assert isinstance(plan_field, forms.ModelChoiceField)
-        assert isinstance(team_field, forms.ModelChoiceField)
-        plan_field.queryset = plans
-        plan_field.label_from_instance = lambda p: f"{p.title}（{p.unit.name}）"
-        team_field.queryset = teams
-        team_field.label_from_instance = lambda t: f"{t.name}（{t.unit.name}）"
+        _choices(self, "plan").queryset = plans
+        _choices(self, "team").queryset = teams
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

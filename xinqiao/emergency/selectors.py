@@ -76,7 +76,8 @@ def list_teams(*, principal: Principal) -> QuerySet[CrisisTeam]:
 
 
 def get_team(*, principal: Principal, code: Any, keep: bool = False) -> CrisisTeam:
-    return _get(principal, CrisisTeam.objects.select_related("unit"), code, keep=keep)
+    team: CrisisTeam = _get(principal, CrisisTeam.objects.select_related("unit"), code, keep=keep)
+    return team
 
 
 def team_members(*, team: CrisisTeam) -> list[TeamMember]:
@@ -119,7 +120,10 @@ def list_plans(*, principal: Principal) -> QuerySet[EmergencyPlan]:
 
 
 def get_plan(*, principal: Principal, code: Any, keep: bool = False) -> EmergencyPlan:
-    return _get(principal, EmergencyPlan.objects.select_related("unit"), code, keep=keep)
+    plan: EmergencyPlan = _get(
+        principal, EmergencyPlan.objects.select_related("unit"), code, keep=keep
+    )
+    return plan
 
 
 def plan_versions(*, plan: EmergencyPlan) -> list[PlanVersion]:

@@ -159,7 +159,7 @@ def member_end(request: PrincipalRequest, code: Any) -> HttpResponse:
             messages.success(request, _("The membership was ended."))
             return redirect("emergency:team-detail", code=member.team.code)
     for error in form.errors.values():
-        messages.error(request, " ".join(error))
+        messages.error(request, " ".join(str(e) for e in error))
     return redirect("emergency:team-detail", code=member.team.code)
 
 

@@ -97,9 +97,10 @@ def rooms(request: HttpRequest, filters: Query[RoomFilter]) -> dict[str, Any]:
                 "unit": u.name,
                 "kind": u.kind,
                 "parent": u.parent.name if u.parent else "",
-                "status": u.room_status,
-                "evaluated_on": u.room_evaluated_on,
-                "area_m2": u.room_area,
+                # annotations of selectors.units_in_scope
+                "status": u.room_status,  # type: ignore[attr-defined]
+                "evaluated_on": u.room_evaluated_on,  # type: ignore[attr-defined]
+                "area_m2": u.room_area,  # type: ignore[attr-defined]
             }
             for u in page
         ],

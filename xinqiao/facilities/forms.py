@@ -72,7 +72,7 @@ class ChecklistForm(forms.Form):
         for item in items:
             answer = initial_answers.get(item.key)
             self.fields[f"met_{item.key}"] = forms.ChoiceField(
-                label=item.text,
+                label=str(item.text),
                 choices=self.CHOICES,
                 widget=forms.RadioSelect,
                 required=False,

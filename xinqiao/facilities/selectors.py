@@ -107,9 +107,9 @@ def filter_units(
     if district is not None:
         units = units.within(district)  # type: ignore[attr-defined]
     if status == NO_RECORD:
-        units = units.filter(room_status__isnull=True)
+        units = units.filter(**{"room_status__isnull": True})  # an annotation
     elif status in RoomStatus.values:
-        units = units.filter(room_status=status)
+        units = units.filter(**{"room_status": status})
     return units
 
 

@@ -43,7 +43,8 @@ def room_list(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
     units = selectors.units_in_scope(principal)
     districts = selectors.district_choices(principal)
-    district = districts.filter(code=_uuid(request.GET.get("district"))).first()
+    wanted = _uuid(request.GET.get("district"))
+    district = districts.filter(code=wanted).first() if wanted is not None else None
     status = request.GET.get("status", "")
     in_district = selectors.filter_units(units, district=district)
     shown = selectors.filter_units(in_district, status=status)
