@@ -161,7 +161,7 @@ def staff_create(request: HttpRequest, payload: StaffIn) -> Status:
     unit = _unit(request, payload.unit)
     try:
         staff = services.create_staff_record(
-            actor=request.user,
+            actor=principal_for(request.user).user,
             name=payload.name,
             org_unit=unit,
             gender=payload.gender,
@@ -190,7 +190,7 @@ def staff_update(request: HttpRequest, code: UUID, payload: StaffPatch) -> dict[
     if "unit" in changes:
         changes["org_unit"] = _unit(request, changes.pop("unit"))
     try:
-        services.update_staff(actor=request.user, staff=staff, **changes)
+        services.update_staff(actor=principal_for(request.user).user, staff=staff, **changes)
     except DomainError as exc:
         raise _refused(exc) from exc
     except Exception as exc:
@@ -214,7 +214,7 @@ def position_add(request: HttpRequest, code: UUID, payload: PositionIn) -> Statu
             raise Http404
     try:
         services.add_position(
-            actor=request.user,
+            actor=principal_for(request.user).user,
             staff=staff,
             position=payload.position,
             org_unit=unit,
@@ -234,7 +234,9 @@ def position_end(request: HttpRequest, code: UUID, pk: int, payload: EndIn) -> d
     if post is None:
         raise Http404
     try:
-        services.end_position(actor=request.user, post=post, end_date=payload.end_date)
+        services.end_position(
+            actor=principal_for(request.user).user, post=post, end_date=payload.end_date
+        )
     except DomainError as exc:
         raise _refused(exc) from exc
     return _out(selectors.get_staff(principal=principal, code=code), all_posts=True)
@@ -246,7 +248,7 @@ def leave(request: HttpRequest, code: UUID, payload: EndIn) -> dict[str, Any]:
     principal.require(Cap.EDIT_STAFF)
     staff = selectors.get_staff(principal=principal, code=code, cap=Cap.EDIT_STAFF)
     try:
-        staff_leaves(actor=request.user, staff=staff, on=payload.end_date)
+        staff_leaves(actor=principal_for(request.user).user, staff=staff, on=payload.end_date)
     except DomainError as exc:
         raise _refused(exc) from exc
     return _out(selectors.get_staff(principal=principal, code=code), all_posts=True)

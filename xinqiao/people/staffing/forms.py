@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.validators import FileExtensionValidator
@@ -114,7 +114,10 @@ class InviteForm(forms.Form):
     def __init__(self, *args: Any, unit_kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         roles = [r for r in STAFF_ROLES if unit_kind in ROLE_UNIT_KINDS[r]]
-        self.fields["role"].choices = [("", _("No role yet")), *((r, Role(r).label) for r in roles)]
+        cast(forms.ChoiceField, self.fields["role"]).choices = [
+            ("", _("No role yet")),
+            *((r, Role(r).label) for r in roles),
+        ]
         style_fields(self)
 
 

@@ -60,7 +60,7 @@ def open_invitation_of(staff: Staff) -> Any:
     from django.utils import timezone
 
     return (
-        staff.invitations.filter(  # type: ignore[attr-defined]
+        staff.invitations.filter(
             used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
         )
         .order_by("-created_at")

@@ -119,7 +119,7 @@ def position_add(request: PrincipalRequest, code: Any) -> HttpResponse:
         else:
             messages.success(request, _("The post was added."))
     else:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("staff:detail", code=staff.code)
 
 
@@ -156,7 +156,7 @@ def qualification_add(request: PrincipalRequest, code: Any) -> HttpResponse:
         else:
             messages.success(request, _("The qualification was added."))
     else:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("staff:detail", code=staff.code)
 
 
