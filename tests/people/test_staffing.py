@@ -154,7 +154,11 @@ def test_add_qualification_with_file(world, client_for, record):
     assert response.status_code == 302
     qualification = record.qualifications.get()
     assert qualification.kind == "mhe_certificate_b"
-    assert qualification.file
+    assert qualification.file.name.startswith("qualifications/")
+    from django.conf import settings
+
+    stored = (settings.MEDIA_ROOT / qualification.file.name).read_bytes()
+    assert b"%PDF" not in stored  # sealed at rest
     # the same certificate twice is refused with a message, not a crash
     again = client.post(
         reverse("staff:qualification-add", args=[record.code]),

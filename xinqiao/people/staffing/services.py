@@ -177,9 +177,17 @@ def add_qualification(
         issuer=issuer.strip(),
         issued_on=issued_on,
     )
+    qualification.full_clean(exclude=["file"])
     if file:
-        qualification.file = file
-    qualification.full_clean()
+        # A scan may show personal data: sealed at rest like case documents (core/crypto.py),
+        # bound to its path; core/rotation.py re-seals the folder with the others.
+        from pathlib import Path
+
+        from ..importer.files import seal
+
+        relative = f"qualifications/{qualification.code}{Path(file.name).suffix.lower()[:8]}"
+        seal(relative, b"".join(file.chunks()))
+        qualification.file.name = relative
     qualification.save()
     record_event(
         actor=actor,
