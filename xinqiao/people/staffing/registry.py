@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -295,8 +296,9 @@ class StaffRegistry(Registry):
             if position in PSYCHOLOGY:
                 other = PSYCHOLOGY[1] if position == PSYCHOLOGY[0] else PSYCHOLOGY[0]
                 old = open_posts.pop((staff.pk, other, unit_id), None)
-                if old is not None:
-                    old.end_date = max(today, old.start_date) if old.start_date else today
+                if old is not None:  # held until yesterday; the new post starts today
+                    last = today - timedelta(days=1)
+                    old.end_date = max(last, old.start_date) if old.start_date else last
                     ended.append(old)
             post = StaffPosition(
                 staff_id=staff.pk,
