@@ -146,3 +146,8 @@ def student(request: HttpRequest, code: UUID) -> dict[str, Any]:
             for e in enrolments
         ],
     }
+
+
+from .staff import router as staff_router  # noqa: E402  (routers after the API object)
+
+api.add_router("/staff", staff_router)

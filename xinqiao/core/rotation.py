@@ -185,7 +185,7 @@ def unseal_model(model: Any, *, batch_size: int = BATCH_SIZE, only: tuple[str, .
             last = rows[-1][0]
 
 
-def reseal_files(roots: Iterable[str] = ("cases", "imports")) -> int:
+def reseal_files(roots: Iterable[str] = ("cases", "imports", "qualifications")) -> int:
     """Re-encrypt the sealed files under MEDIA_ROOT/<root>/; their associated data is their path
     relative to MEDIA_ROOT (crypto.file_aad). Written to a new name and renamed, so a crash never
     leaves half a file."""
