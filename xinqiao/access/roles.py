@@ -91,6 +91,15 @@ class Cap(models.TextChoices):
         "give_consent",
         _("Give or refuse screening consent for my own children"),
     )
+    MANAGE_COMMITTEE = (
+        "manage_committee",
+        _("Appoint and replace class psychology committee members"),
+    )
+    MANAGE_SCHOOL_GROUPS = "manage_school_groups", _("Set the members of the three school groups")
+    MANAGE_FAMILIES = (
+        "manage_families",
+        _("Record guardians and family circumstances and invite parents"),
+    )
 
 
 C = Cap
@@ -234,6 +243,16 @@ _CASE_CAPS: dict[str, frozenset[str]] = {
     Role.PSYCHIATRIST: frozenset({C.GIVE_REFERRAL_FEEDBACK}),
 }
 for _role, _caps in _CASE_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+
+# School organisation and families (issue 14): a school edits its own; the head teacher their
+# class (the grant's area is the class).
+_SCHOOL_CAPS: dict[str, frozenset[str]] = {
+    Role.SCHOOL_ADMIN: frozenset({C.MANAGE_COMMITTEE, C.MANAGE_SCHOOL_GROUPS, C.MANAGE_FAMILIES}),
+    Role.PSYCHOLOGY_TEACHER: frozenset({C.MANAGE_COMMITTEE, C.MANAGE_FAMILIES}),
+    Role.HEAD_TEACHER: frozenset({C.MANAGE_COMMITTEE, C.MANAGE_FAMILIES}),
+}
+for _role, _caps in _SCHOOL_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
 ROLE_TIER: dict[str, Tier] = {
