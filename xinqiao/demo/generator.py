@@ -817,4 +817,7 @@ def seed_demo_city(
         from .family import seed_demo_family
 
         city.counts.update(seed_demo_family())
+        from .organisation import seed_demo_organisation
+
+        city.counts.update(seed_demo_organisation())
     return city
