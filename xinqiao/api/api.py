@@ -140,3 +140,9 @@ def student(request: HttpRequest, code: UUID) -> dict[str, Any]:
             for e in enrolments
         ],
     }
+
+
+# School organisation and families (issue 14).
+from .organisation import router as organisation_router  # noqa: E402
+
+api.add_router("/", organisation_router)
