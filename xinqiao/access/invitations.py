@@ -281,8 +281,11 @@ def redeem_invitation(
     if invitation.used_at is not None:
         raise DomainError(_("This code is unknown, used or expired."), field="code")
     user_model = get_user_model()
+    user: Any
     if invitation.kind == InvitationKind.COMMITTEE:
         user = invitation.user
+        if user is None:
+            raise DomainError(_("This code is unknown, used or expired."), field="code")
         validate_password(password, user)
         user.set_password(password)
         user.save(update_fields=["password"])

@@ -207,7 +207,7 @@ class GroupMemberForm(_Styled):
         from .models import GroupKind, GroupRole
 
         super().__init__(*args, **kwargs)
-        self.staff = {s.pk: s for s in staff}
+        self.staff_by_pk = {s.pk: s for s in staff}
         cast(forms.ChoiceField, self.fields["kind"]).choices = GroupKind.choices
         cast(forms.ChoiceField, self.fields["role"]).choices = GroupRole.choices
         self.initial.setdefault("role", GroupRole.MEMBER)
@@ -216,7 +216,7 @@ class GroupMemberForm(_Styled):
         ]
 
     def clean_staff(self) -> Staff:
-        return self.staff[self.cleaned_data["staff"]]
+        return self.staff_by_pk[self.cleaned_data["staff"]]
 
 
 class GuardianForm(_Styled):

@@ -275,7 +275,9 @@ def _principal_ids(schools: list[OrgUnit]) -> set[int]:
     )
 
 
-def _group_rows(groups: dict[str, SchoolGroup], principals: set[int], show_names: bool) -> list:
+def _group_rows(
+    groups: dict[str, SchoolGroup], principals: set[int], show_names: bool
+) -> list[GroupRow]:
     rows = []
     for kind in GroupKind:
         group = groups.get(kind.value)
