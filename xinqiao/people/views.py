@@ -51,6 +51,7 @@ PROFILE_FIELDS = [
     "family_flags",
     "enrolments",
     "guardians",
+    "family_circumstances",
     "committee_terms",
 ]
 
