@@ -226,7 +226,7 @@ def world(db):
     assign_role(actor=None, user=w.committee, role=Role.COMMITTEE_MEMBER, org_unit=w.class_a1)
 
     w.parent = user_model.objects.create_user("parent_a1", password=PASSWORD)
-    add_guardian(
+    w.guardian_a1 = add_guardian(
         actor=None,
         student=w.stu_a1,
         relation=GuardianRelation.MOTHER,

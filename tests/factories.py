@@ -304,7 +304,7 @@ def with_personas(w: SimpleNamespace, *names: str) -> SimpleNamespace:
             )
         elif attr == "parent":
             w.parent = get_user_model().objects.create_user("parent_a1", password=PASSWORD)
-            add_guardian(
+            w.guardian_a1 = add_guardian(
                 actor=None,
                 student=w.stu_a1,
                 relation=GuardianRelation.MOTHER,

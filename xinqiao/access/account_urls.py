@@ -6,6 +6,7 @@ from . import account_views
 
 app_name = "account"
 urlpatterns = [
+    path("invitation/", account_views.invitation_redeem, name="invitation-redeem"),
     path("password/", account_views.password_change, name="password-change"),
     path("sessions/", account_views.session_list, name="sessions"),
     path("sessions/others/", account_views.session_revoke_others, name="sessions-revoke-others"),

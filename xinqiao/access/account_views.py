@@ -142,3 +142,35 @@ def invitation(request: Any, token: str) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response
+def invitation_redeem(request: Any) -> HttpResponse:
+    """A one-time code from a printed slip (access/invitations.py): a committee member chooses
+    their password; a parent creates their account, or, signed in, links the child to theirs.
+    Open to anyone (the code is the credential); attempts are limited per address."""
+    from django.core.exceptions import ValidationError
+
+    from xinqiao.core.forms import apply_service_error
+
+    from . import invitations
+    from .forms import InvitationRedeemForm
+
+    signed_in = request.user if request.user.is_authenticated else None
+    form = InvitationRedeemForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = invitations.redeem_invitation(
+                raw_code=data["code"],
+                password=data["password1"],
+                username=data["username"],
+                signed_in=signed_in,
+                throttle_key=request.META.get("REMOTE_ADDR", ""),
+            )
+        except (DomainError, ValidationError) as exc:
+            apply_service_error(form, exc, aliases={"password": "password1"}, default_field="code")
+        else:
+            if signed_in is not None and user.pk == signed_in.pk:
+                messages.success(request, _("The child was added to your account."))
+                return redirect("home")
+            messages.success(request, _("Your account is ready: sign in with your new password."))
+            return redirect("login")
+    return render(request, "access/invitation_redeem.html", {"form": form, "signed_in": signed_in})

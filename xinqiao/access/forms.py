@@ -3,6 +3,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.orgs.forms import style_fields
 from xinqiao.orgs.models import Kind
 
 from .pickers import PickerField, bind_pickers, unit_source
@@ -59,3 +60,29 @@ class RoleAssignmentForm(forms.Form):
     def __init__(self, *args: Any, principal: "Principal", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         bind_pickers(self, principal)
+
+
+class InvitationRedeemForm(forms.Form):
+    code = forms.CharField(label=_("One-time code"), max_length=20)
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        required=False,
+        help_text=_("Parents choose one; a committee member's is printed on the slip."),
+    )
+    password1 = forms.CharField(
+        label=_("New password"), required=False, widget=forms.PasswordInput, strip=False
+    )
+    password2 = forms.CharField(
+        label=_("New password again"), required=False, widget=forms.PasswordInput, strip=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return data

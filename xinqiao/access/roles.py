@@ -101,6 +101,15 @@ class Cap(models.TextChoices):
     VIEW_EMERGENCY = "view_emergency", _("See crisis teams, emergency plans and drills")
     EDIT_EMERGENCY = "edit_emergency", _("Keep crisis teams, emergency plans and drills")
     EDIT_HOTLINES = "edit_hotlines", _("Edit the helpline directory")
+    MANAGE_COMMITTEE = (
+        "manage_committee",
+        _("Appoint and replace class psychology committee members"),
+    )
+    MANAGE_SCHOOL_GROUPS = "manage_school_groups", _("Set the members of the three school groups")
+    MANAGE_FAMILIES = (
+        "manage_families",
+        _("Record guardians and family circumstances and invite parents"),
+    )
 
 
 C = Cap
@@ -277,6 +286,16 @@ _FACILITY_EMERGENCY_CAPS: dict[str, frozenset[str]] = {
     Role.PSYCHOLOGY_TEACHER: frozenset({C.VIEW_FACILITIES, C.VIEW_EMERGENCY}),
 }
 for _role, _caps in _FACILITY_EMERGENCY_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+
+# School organisation and families (issue 14): a school edits its own; the head teacher their
+# class (the grant's area is the class).
+_SCHOOL_CAPS: dict[str, frozenset[str]] = {
+    Role.SCHOOL_ADMIN: frozenset({C.MANAGE_COMMITTEE, C.MANAGE_SCHOOL_GROUPS, C.MANAGE_FAMILIES}),
+    Role.PSYCHOLOGY_TEACHER: frozenset({C.MANAGE_COMMITTEE, C.MANAGE_FAMILIES}),
+    Role.HEAD_TEACHER: frozenset({C.MANAGE_COMMITTEE, C.MANAGE_FAMILIES}),
+}
+for _role, _caps in _SCHOOL_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
 ROLE_TIER: dict[str, Tier] = {

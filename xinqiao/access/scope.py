@@ -123,7 +123,8 @@ class Principal:
         if extra is not None:
             return extra(self, grant.unit)
         if grant.role == Role.PARENT:
-            own = Guardian.objects.filter(student=OuterRef("pk"), user=self.user)
+            # Only a current guardianship: ending it ends the parent's access to the child.
+            own = Guardian.objects.current().filter(student=OuterRef("pk"), user=self.user)
             return Q(Exists(own)) & subtree_q(grant.unit, field="school__path")
         if grant.role == Role.PSYCHIATRIST:
             return Q(pk__in=[])  # until the cases app registers referrals

@@ -151,3 +151,7 @@ def student(request: HttpRequest, code: UUID) -> dict[str, Any]:
 from .staff import router as staff_router  # noqa: E402  (routers after the API object)
 
 api.add_router("/staff", staff_router)
+# School organisation and families (issue 14).
+from .organisation import router as organisation_router  # noqa: E402
+
+api.add_router("/", organisation_router)

@@ -22,6 +22,28 @@ FOLLOW_UP_DAYS: dict[str, int] = {
     **getattr(settings, "CASES_FOLLOW_UP_DAYS", {}),
 }
 
+# A child whose family circumstances raise attention (R26: left-behind, orphaned, …; the
+# Student flags named here) is followed more often: at most this many days at each level.
+ATTENTION_FLAGS: tuple[str, ...] = tuple(
+    getattr(
+        settings,
+        "CASES_ATTENTION_FLAGS",
+        (
+            "left_behind",
+            "single_parent",
+            "orphan_or_unsupported",
+            "disability",
+            "low_income",
+            "migrant",
+        ),
+    )
+)
+FLAGGED_FOLLOW_UP_DAYS: dict[str, int] = {
+    "orange": 5,
+    "yellow": 14,
+    **getattr(settings, "CASES_FLAGGED_FOLLOW_UP_DAYS", {}),
+}
+
 # Minimum days at a level before it may step down one step (yellow: before the case may close).
 MIN_STAY_DAYS: dict[str, int] = {
     Level.RED: 14,
@@ -37,6 +59,16 @@ IMPROVING_FOLLOW_UPS_FOR_ORANGE = 2
 STEP_DOWN: dict[str, str] = {Level.RED: Level.ORANGE, Level.ORANGE: Level.YELLOW, Level.YELLOW: ""}
 
 
-def follow_up_interval(level: str, *, referral_done: bool) -> datetime.timedelta:
+def follow_up_interval(
+    level: str, *, referral_done: bool, family_flagged: bool = False
+) -> datetime.timedelta:
     key = "red_after_referral" if level == Level.RED and referral_done else str(level)
-    return datetime.timedelta(days=FOLLOW_UP_DAYS[key])
+    days = FOLLOW_UP_DAYS[key]
+    if family_flagged:
+        days = min(days, FLAGGED_FOLLOW_UP_DAYS.get(key, days))
+    return datetime.timedelta(days=days)
+
+
+def family_flagged(student: object) -> bool:
+    """Whether the child's family circumstances shorten the follow-up interval."""
+    return any(getattr(student, flag, False) for flag in ATTENTION_FLAGS)

@@ -861,4 +861,7 @@ def seed_demo_city(
         from .emergency import seed_demo_emergency
 
         city.counts.update(seed_demo_emergency(seed=seed))
+        from .organisation import seed_demo_organisation
+
+        city.counts.update(seed_demo_organisation())
     return city

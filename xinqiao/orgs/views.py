@@ -49,11 +49,17 @@ def _unit_context(request: PrincipalRequest, unit: OrgUnit) -> dict[str, Any]:
         "term": term,
         "can_view_students": principal.can(Cap.VIEW_STUDENTS),
     }
+    if unit.kind in (Kind.DISTRICT, Kind.CITY):
+        context["group_gaps"] = people_selectors.schools_with_group_gaps(
+            principal=principal, within=unit
+        )
     if unit.kind == Kind.SCHOOL:
         context["groups"] = people_selectors.school_groups(principal=principal, school=unit)
+        context["can_manage_groups"] = principal.sees_unit(unit, Cap.MANAGE_SCHOOL_GROUPS)
         context["positions"] = people_selectors.position_summary(school=unit)
     if unit.kind == Kind.CLASS:
         context["head_teachers"] = people_selectors.head_teachers(school_class=unit)
+        context["can_manage_committee"] = principal.sees_unit(unit, Cap.MANAGE_COMMITTEE)
         context["committee"] = people_selectors.class_committee(
             principal=principal, school_class=unit, term=term
         )

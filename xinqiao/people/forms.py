@@ -12,7 +12,16 @@ from xinqiao.access.roles import Cap
 from xinqiao.orgs.forms import style_fields
 from xinqiao.orgs.models import Kind
 
-from .models import FAMILY_FLAGS, Gender, Position, Student, StudentStatus
+from .models import (
+    FAMILY_FLAGS,
+    CircumstanceSource,
+    Gender,
+    GuardianRelation,
+    Position,
+    Staff,
+    Student,
+    StudentStatus,
+)
 
 if TYPE_CHECKING:
     from xinqiao.access.scope import Principal
@@ -156,3 +165,76 @@ class StaffFilterForm(forms.Form):
         _unit_filter(self, "unit", units, _("All units"), principal)
         style_fields(self)
         self.fields["q"].widget.attrs.update({"type": "search", "autocomplete": "off"})
+
+
+# --- committee, groups, guardians, circumstances (issue 14) ------------------------------------
+class _Styled(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+
+class CommitteeAppointForm(_Styled):
+    student = forms.TypedChoiceField(label=_("Student"), coerce=int)
+
+    def __init__(self, *args: Any, candidates: list[Student], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidates = {s.pk: s for s in candidates}
+        cast(forms.ChoiceField, self.fields["student"]).choices = _blank("—") + [
+            (s.pk, f"{s.name} ({s.get_gender_display()})") for s in candidates
+        ]
+
+    def clean_student(self) -> Student:
+        return self.candidates[self.cleaned_data["student"]]
+
+
+class EndForm(_Styled):
+    end_date = forms.DateField(
+        label=_("End date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class GroupMemberForm(_Styled):
+    kind = forms.ChoiceField(label=_("Group"))
+    staff = forms.TypedChoiceField(label=_("Staff member"), coerce=int)
+    role = forms.ChoiceField(label=_("Role in the group"))
+    duty = forms.CharField(label=_("Duty"), max_length=100, required=False)
+    start_date = forms.DateField(
+        label=_("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, staff: list[Staff], **kwargs: Any) -> None:
+        from .models import GroupKind, GroupRole
+
+        super().__init__(*args, **kwargs)
+        self.staff_by_pk = {s.pk: s for s in staff}
+        cast(forms.ChoiceField, self.fields["kind"]).choices = GroupKind.choices
+        cast(forms.ChoiceField, self.fields["role"]).choices = GroupRole.choices
+        self.initial.setdefault("role", GroupRole.MEMBER)
+        cast(forms.ChoiceField, self.fields["staff"]).choices = _blank("—") + [
+            (s.pk, s.name) for s in staff
+        ]
+
+    def clean_staff(self) -> Staff:
+        return self.staff_by_pk[self.cleaned_data["staff"]]
+
+
+class GuardianForm(_Styled):
+    relation = forms.ChoiceField(label=_("Relation"), choices=GuardianRelation.choices)
+    name = forms.CharField(label=_("Name"), max_length=60)
+    phone = forms.CharField(label=_("Mobile"), max_length=20)
+    is_primary = forms.BooleanField(label=_("Primary contact"), required=False)
+    start_date = forms.DateField(
+        label=_("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class CircumstanceForm(_Styled):
+    kind = forms.ChoiceField(label=_("Family circumstance"), choices=list(FAMILY_FLAGS.items()))
+    source = forms.ChoiceField(label=_("Who or what says so"), choices=CircumstanceSource.choices)
+    start_date = forms.DateField(
+        label=_("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from xinqiao.core.fields import EncryptedTextField
@@ -284,6 +286,18 @@ class GuardianRelation(models.TextChoices):
     OTHER = "other", _("Other guardian")
 
 
+class GuardianQuerySet(models.QuerySet["Guardian"]):
+    def current(self, on: date | None = None) -> GuardianQuerySet:
+        """Guardianships not ended by `on` (default today): the ones that give a parent access."""
+        return self.filter(current_q(on))
+
+
+def current_q(on: date | None = None, prefix: str = "") -> Q:
+    """Rows held on `on` (default today): no end date, or an end date after it."""
+    on = on or timezone.localdate()
+    return Q(**{f"{prefix}end_date__isnull": True}) | Q(**{f"{prefix}end_date__gt": on})
+
+
 class Guardian(models.Model):
     # The row key the phone is sealed with (the importer sets it before the insert).
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -300,6 +314,11 @@ class Guardian(models.Model):
         blank=True,
         related_name="guardianships",
     )
+    # History (R23): a guardianship is ended, never deleted. No start date: from the roster.
+    start_date = models.DateField(_("since"), null=True, blank=True)
+    end_date = models.DateField(_("ended on"), null=True, blank=True)
+
+    objects = GuardianQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("guardian")
@@ -313,6 +332,100 @@ class Guardian(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_relation_display()})"
+
+    @property
+    def is_current(self) -> bool:
+        return self.end_date is None or self.end_date > timezone.localdate()
+
+
+class CircumstanceSource(models.TextChoices):
+    ROSTER = "roster", _("Roster import")
+    HEAD_TEACHER = "head_teacher", _("Head teacher's home visit")
+    GUARDIAN = "guardian", _("The guardian said so")
+    CIVIL_AFFAIRS = "civil_affairs", _("Civil affairs / women's federation record")
+    SCHOOL = "school", _("School record")
+    OTHER = "other", _("Other")
+
+
+class FamilyCircumstance(models.Model):
+    """One family circumstance (R26) held from `start_date` to `end_date`, and who said so. The
+    Student booleans (FAMILY_FLAGS) are the current state, kept in sync by the services."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="circumstances")
+    school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(
+        _("circumstance"),
+        max_length=24,
+        choices=[(name, label) for name, label in FAMILY_FLAGS.items()],
+    )
+    start_date = models.DateField(_("since"))
+    end_date = models.DateField(_("ended on"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=16, choices=CircumstanceSource.choices)
+    # Free text about a child's family: sealed like every other personal detail.
+    note = EncryptedTextField(_("note"), blank=True, row_key="code")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("family circumstance")
+        verbose_name_plural = _("family circumstances")
+        ordering = ["-start_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "kind"],
+                condition=Q(end_date__isnull=True),
+                name="circumstance_one_open_per_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student_id}: {self.kind}"
+
+
+class InvitationKind(models.TextChoices):
+    COMMITTEE = "committee", _("Committee member's first sign-in")
+    PARENT = "parent", _("Parent account")
+
+
+class AccountInvitation(models.Model):
+    """A one-time printable code: a committee member sets their password with it, a guardian
+    creates (or links) their parent account. Only the code's keyed hash is stored; the code is
+    shown once, on the printable slip (access/invitations.py)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=InvitationKind.choices)
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    guardian = models.ForeignKey(
+        Guardian, on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
+    )
+    # The committee member's account, made at the appointment; a parent's, once redeemed.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("valid until"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account invitation")
+        verbose_name_plural = _("account invitations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} invitation {self.code}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.used_at is None and self.revoked_at is None and self.expires_at > timezone.now()
 
 
 class Position(models.TextChoices):
@@ -516,12 +629,22 @@ class CommitteeMember(models.Model):
     school_class = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="+")
+    # Replacing a member ends this row and appoints another: who held it when stays (R5).
+    start_date = models.DateField(_("since"), default=date.today)
+    end_date = models.DateField(_("ended on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("class psychology committee member")
         verbose_name_plural = _("class psychology committee members")
         constraints = [
-            models.UniqueConstraint(fields=["student", "term"], name="committee_once_per_term")
+            models.UniqueConstraint(
+                fields=["student", "term"],
+                condition=Q(end_date__isnull=True),
+                name="committee_once_per_term_open",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["school_class", "term"], name="committee_class_term"),
         ]
 
     def __str__(self) -> str:
@@ -552,14 +675,30 @@ class SchoolGroup(models.Model):
         return f"{self.school} — {self.get_kind_display()}"
 
 
+class GroupRole(models.TextChoices):
+    LEADER = "leader", _("Group leader")
+    DEPUTY = "deputy", _("Deputy leader")
+    MEMBER = "member", _("Member")
+
+
 class SchoolGroupMember(models.Model):
     group = models.ForeignKey(SchoolGroup, on_delete=models.CASCADE, related_name="memberships")
     staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="+")
-    is_leader = models.BooleanField(_("leader"), default=False)
+    is_leader = models.BooleanField(_("leader"), default=False)  # role == LEADER
+    role = models.CharField(
+        _("role in the group"), max_length=16, choices=GroupRole.choices, default=GroupRole.MEMBER
+    )
+    duty = models.CharField(_("duty"), max_length=100, blank=True)
+    start_date = models.DateField(_("since"), default=date.today)
+    end_date = models.DateField(_("ended on"), null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["group", "staff"], name="groupmember_unique")
+            models.UniqueConstraint(
+                fields=["group", "staff"],
+                condition=Q(end_date__isnull=True),
+                name="groupmember_unique_open",
+            )
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 
 from xinqiao.access.roles import Cap, Tier
 from xinqiao.access.scope import Principal
@@ -21,6 +23,7 @@ from .models import (
     CommitteeMember,
     CoverageArrangement,
     Enrolment,
+    FamilyCircumstance,
     Gender,
     GroupKind,
     Guardian,
@@ -31,6 +34,7 @@ from .models import (
     StaffPosition,
     Student,
     StudentQuerySet,
+    current_q,
 )
 from .search import number_hash
 from .validators import (
@@ -138,6 +142,9 @@ class StudentProfile:
     can_edit: bool
     masked_student_number: str = ""
     family_flags: list[str] = field(default_factory=list)
+    ended_guardians: list[Guardian] = field(default_factory=list)
+    circumstances: list[FamilyCircumstance] = field(default_factory=list)
+    can_manage_family: bool = False
 
 
 def covers(*, principal: Principal, student: Student, cap: str) -> bool:
@@ -156,7 +163,14 @@ def student_profile(*, principal: Principal, student: Student) -> StudentProfile
                 "term", "school", "school_class"
             )
         ),
-        guardians=list(Guardian.objects.filter(student=student)),
+        guardians=list(Guardian.objects.current().filter(student=student)),
+        ended_guardians=list(
+            Guardian.objects.filter(student=student).exclude(current_q()).order_by("-end_date")
+        ),
+        circumstances=list(
+            FamilyCircumstance.objects.filter(student=student).select_related("recorded_by")
+        ),
+        can_manage_family=covers(principal=principal, student=student, cap=Cap.MANAGE_FAMILIES),
         committee_terms=list(
             CommitteeMember.objects.filter(student=student)
             .select_related("term", "school_class")
@@ -211,7 +225,9 @@ def class_committee(*, principal: Principal, school_class: OrgUnit, term: Term |
     """This term's committee members: names only within the user's scope, counts for everyone."""
     if term is None:
         return Committee([], 0, 0, _expects_pair(school_class))
-    all_members = CommitteeMember.objects.filter(school_class=school_class, term=term)
+    all_members = CommitteeMember.objects.filter(
+        school_class=school_class, term=term, end_date__isnull=True
+    )
     counts = dict(all_members.order_by().values_list("student__gender").annotate(n=Count("pk")))
     visible = principal.students(tier=Tier.T1)
     members = list(
@@ -231,28 +247,166 @@ class GroupRow:
     label: str
     group: SchoolGroup | None  # None: the school has not set this group up (a gap, R27)
     members: list[SchoolGroupMember]
+    n_members: int = 0
+    led_by_principal: bool = True  # the leadership group's leader is a principal of the school
+
+    @property
+    def gap(self) -> str:
+        """Why this group is a compliance gap (R27), or "" when it is not."""
+        if self.group is None or not self.n_members:
+            return "missing"
+        if self.kind == GroupKind.LEADERSHIP and not self.led_by_principal:
+            return "no_principal"
+        return ""
 
 
-def school_groups(*, principal: Principal, school: OrgUnit) -> list[GroupRow]:
-    """The three groups every school must have; member names only for users who may see staff."""
-    show_names = principal.can(Cap.VIEW_STAFF)
-    groups = {
-        g.kind: g
-        for g in SchoolGroup.objects.filter(school=school).prefetch_related(
-            Prefetch(
-                "memberships",
-                queryset=SchoolGroupMember.objects.select_related("staff").order_by(
-                    "-is_leader", "staff__name"
-                ),
-            )
-        )
-    }
+def _current_members() -> Prefetch[Any]:
+    return Prefetch(
+        "memberships",
+        queryset=SchoolGroupMember.objects.filter(end_date__isnull=True)
+        .select_related("staff")
+        .order_by("-is_leader", "role", "staff__name"),
+        to_attr="current_members",
+    )
+
+
+def _principal_ids(schools: list[OrgUnit]) -> set[int]:
+    return set(
+        StaffPosition.objects.filter(
+            position=Position.PRINCIPAL, org_unit__in=schools, staff__is_active=True
+        ).values_list("staff_id", flat=True)
+    )
+
+
+def _group_rows(
+    groups: dict[str, SchoolGroup], principals: set[int], show_names: bool
+) -> list[GroupRow]:
     rows = []
     for kind in GroupKind:
         group = groups.get(kind.value)
-        members = list(group.memberships.all()) if group is not None and show_names else []
-        rows.append(GroupRow(kind.value, str(kind.label), group, members))
+        current: list[SchoolGroupMember] = getattr(group, "current_members", []) if group else []
+        leaders = [m.staff_id for m in current if m.is_leader]
+        rows.append(
+            GroupRow(
+                kind.value,
+                str(kind.label),
+                group,
+                current if show_names else [],
+                n_members=len(current),
+                led_by_principal=bool(leaders) and leaders[0] in principals,
+            )
+        )
     return rows
+
+
+def school_groups(*, principal: Principal, school: OrgUnit) -> list[GroupRow]:
+    """The three groups every school must have and their current members; member names only for
+    users who may see staff."""
+    groups = {
+        g.kind: g
+        for g in SchoolGroup.objects.filter(school=school).prefetch_related(_current_members())
+    }
+    return _group_rows(groups, _principal_ids([school]), principal.can(Cap.VIEW_STAFF))
+
+
+def group_history(*, school: OrgUnit) -> list[SchoolGroupMember]:
+    """Ended memberships of the school's groups, latest first (who held what when)."""
+    return list(
+        SchoolGroupMember.objects.filter(group__school=school, end_date__isnull=False)
+        .select_related("staff", "group")
+        .order_by("-end_date", "-id")[:200]
+    )
+
+
+def school_staff(*, school: OrgUnit) -> QuerySet[Staff]:
+    """Active staff of one school (the group page's choices), the caller having checked scope."""
+    return Staff.objects.filter(org_unit__school=school, is_active=True).order_by("name", "pk")
+
+
+@dataclass
+class SchoolGaps:
+    school: OrgUnit
+    gaps: list[GroupRow]
+
+
+def schools_with_group_gaps(
+    *, principal: Principal, within: OrgUnit, limit: int = 500
+) -> list[SchoolGaps]:
+    """Schools under `within` (in the user's tree scope) whose groups are missing, empty or (the
+    leadership group) not led by a principal: a fixed number of queries."""
+    schools = list(
+        principal.units(Cap.VIEW_ORG_TREE)
+        .filter(subtree_q(within), kind=Kind.SCHOOL, is_active=True)
+        .order_by("path")[:limit]
+    )
+    by_school: dict[int, dict[str, SchoolGroup]] = {}
+    for g in SchoolGroup.objects.filter(school__in=schools).prefetch_related(_current_members()):
+        by_school.setdefault(g.school_id, {})[g.kind] = g
+    principals = _principal_ids(schools)
+    result = []
+    for school in schools:
+        rows = _group_rows(by_school.get(school.pk, {}), principals, show_names=False)
+        gaps = [r for r in rows if r.gap]
+        if gaps:
+            result.append(SchoolGaps(school, gaps))
+    return result
+
+
+def get_group_member(*, principal: Principal, pk: int) -> SchoolGroupMember:
+    """A group membership of a school the user may see (else 404) and manage (else 403)."""
+    membership = (
+        SchoolGroupMember.objects.filter(pk=pk).select_related("group__school", "staff").first()
+    )
+    if membership is None:
+        raise Http404
+    principal.get_unit(membership.group.school.code, Cap.MANAGE_SCHOOL_GROUPS)
+    return membership
+
+
+# --- committee page -----------------------------------------------------------------------------
+@dataclass
+class CommitteePage:
+    committee: Committee
+    current: list[CommitteeMember]
+    history: list[CommitteeMember]
+    candidates: list[Student]
+
+
+def committee_page(*, principal: Principal, school_class: OrgUnit, term: Term) -> CommitteePage:
+    """A class's committee this term (current and ended appointments) and who may be appointed,
+    for a user who may manage it (the view checked the class against Cap.MANAGE_COMMITTEE)."""
+    rows = list(
+        CommitteeMember.objects.filter(school_class=school_class, term=term)
+        .select_related("student", "student__user", "term")
+        .order_by("end_date", "-start_date", "student__name")
+    )
+    current = [m for m in rows if m.end_date is None]
+    taken = {m.student_id for m in current}
+    candidates = [
+        s
+        for s in class_students(principal=principal, school_class=school_class).enrolled()
+        if s.pk not in taken
+    ]
+    return CommitteePage(
+        committee=class_committee(principal=principal, school_class=school_class, term=term),
+        current=current,
+        history=[m for m in rows if m.end_date is not None],
+        candidates=candidates,
+    )
+
+
+def get_committee_member(*, principal: Principal, pk: int, cap: str) -> CommitteeMember:
+    """An appointment whose class the user manages: 404 outside the tree scope, 403 without
+    `cap` there."""
+    member = (
+        CommitteeMember.objects.filter(pk=pk)
+        .select_related("student", "student__user", "school_class", "term")
+        .first()
+    )
+    if member is None:
+        raise Http404
+    principal.get_unit(member.school_class.code, cap)
+    return member
 
 
 def position_summary(*, school: OrgUnit) -> list[tuple[str, int]]:
@@ -374,3 +528,33 @@ def current_coverage(*, school_ids: list[int]) -> dict[int, OrgUnit]:
         .order_by("start_date", "pk")
     )
     return {a.school_id: a.supporter for a in rows}
+# --- guardians and circumstances (the family pages of a student) --------------------------------
+def get_guardian(*, principal: Principal, code: Any, cap: str = Cap.MANAGE_FAMILIES) -> Guardian:
+    """A guardian of a student the user may see (else 404) and manage with `cap` (else 403)."""
+    guardian = Guardian.objects.filter(code=code).select_related("student").first()
+    if guardian is None:
+        raise Http404
+    student = principal.get_student(guardian.student.code)
+    if not covers(principal=principal, student=student, cap=cap):
+        raise PermissionDenied
+    guardian.student = student
+    return guardian
+
+
+def get_circumstance(*, principal: Principal, code: Any) -> FamilyCircumstance:
+    row = FamilyCircumstance.objects.filter(code=code).select_related("student").first()
+    if row is None:
+        raise Http404
+    student = principal.get_student(row.student.code)
+    if not covers(principal=principal, student=student, cap=Cap.MANAGE_FAMILIES):
+        raise PermissionDenied
+    row.student = student
+    return row
+
+
+def get_family_student(*, principal: Principal, code: Any) -> Student:
+    """A student whose family records the user manages: 404 out of scope, 403 without the cap."""
+    student = principal.get_student(code)
+    if not covers(principal=principal, student=student, cap=Cap.MANAGE_FAMILIES):
+        raise PermissionDenied
+    return student

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinqiao.audit.services import record_event
@@ -19,12 +20,15 @@ from .models import (
     FAMILY_FLAGS,
     CommitteeMember,
     Enrolment,
+    FamilyCircumstance,
     GroupKind,
+    GroupRole,
     Guardian,
     SchoolGroup,
     SchoolGroupMember,
     Staff,
     Student,
+    current_q,
 )
 from .personal_codes import (
     is_personal_code,
@@ -189,7 +193,16 @@ def add_guardian(
     phone: str,
     is_primary: bool = False,
     user: Any = None,
+    start_date: date | None = None,
 ) -> Guardian:
+    if Guardian.objects.filter(student=student, name=name.strip(), relation=relation).exists():
+        raise DomainError(
+            _(
+                "This guardian is already recorded for the student (an ended one stays in the "
+                "history: record them with another relation or name)."
+            ),
+            field="name",
+        )
     guardian = Guardian(
         student=student,
         school=student.school,
@@ -198,49 +211,238 @@ def add_guardian(
         phone=normalise_mobile(phone),
         is_primary=is_primary,
         user=user,
+        start_date=start_date,
     )
     guardian.full_clean()
     guardian.save()
+    if is_primary:
+        _only_primary(guardian)
     record_event(
         actor=actor,
         action="people.guardian.created",
         obj=guardian,
+        school_id=student.school_id,
         fields={"student": student.pk, "relation": relation},
     )
     return guardian
 
 
+def _only_primary(guardian: Guardian) -> None:
+    Guardian.objects.filter(student_id=guardian.student_id, is_primary=True).exclude(
+        pk=guardian.pk
+    ).update(is_primary=False)
+
+
+GUARDIAN_FIELDS = ("relation", "name", "phone", "is_primary", "start_date")
+
+
 @transaction.atomic
-def appoint_committee_member(*, actor: Actor, student: Student, term: Term) -> CommitteeMember:
+def update_guardian(*, actor: Actor, guardian: Guardian, **changes: Any) -> Guardian:
+    """Correct a current guardianship (a typo, a new phone). The audit event names the fields
+    changed, never the phone."""
+    unknown = set(changes) - set(GUARDIAN_FIELDS)
+    if unknown:
+        raise DomainError(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
+    if not guardian.is_current:
+        raise DomainError(_("An ended guardianship cannot be changed."))
+    if "phone" in changes:
+        changes["phone"] = normalise_mobile(changes["phone"])
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+    changed = [k for k, v in changes.items() if getattr(guardian, k) != v]
+    if not changed:
+        return guardian
+    for key in changed:
+        setattr(guardian, key, changes[key])
+    guardian.full_clean()
+    guardian.save(update_fields=changed)
+    if guardian.is_primary:
+        _only_primary(guardian)
+    record_event(
+        actor=actor,
+        action="people.guardian.updated",
+        obj=guardian,
+        school_id=guardian.school_id,
+        fields={"student": guardian.student_id, "changed": changed},
+    )
+    return guardian
+
+
+@transaction.atomic
+def end_guardianship(*, actor: Actor, guardian: Guardian, end_date: date | None = None) -> Guardian:
+    """End a guardianship on `end_date` (default today). The row stays (history); the parent's
+    access to this child ends with it (scope.py reads only current guardianships; the parent
+    role itself: access.invitations.end_guardianship)."""
+    end_date = end_date or timezone.localdate()
+    if guardian.end_date is not None and guardian.end_date <= end_date:
+        raise DomainError(_("This guardianship has already ended."))
+    if guardian.start_date and end_date < guardian.start_date:
+        raise DomainError(_("The end date is before the start date."), field="end_date")
+    guardian.end_date = end_date
+    guardian.is_primary = False
+    guardian.save(update_fields=["end_date", "is_primary"])
+    record_event(
+        actor=actor,
+        action="people.guardian.ended",
+        obj=guardian,
+        school_id=guardian.school_id,
+        fields={"student": guardian.student_id, "end_date": end_date.isoformat()},
+    )
+    return guardian
+
+
+# --- family circumstances (R26) -------------------------------------------------------------
+@transaction.atomic
+def record_circumstance(
+    *,
+    actor: Actor,
+    student: Student,
+    kind: str,
+    source: str,
+    start_date: date | None = None,
+    note: str = "",
+) -> FamilyCircumstance:
+    """Record that a family circumstance holds from `start_date`; sets the student's flag."""
+    if kind not in FAMILY_FLAGS:
+        raise DomainError(_("Unknown family circumstance."), field="kind")
+    if FamilyCircumstance.objects.filter(
+        student=student, kind=kind, end_date__isnull=True
+    ).exists():
+        raise DomainError(_("This circumstance is already recorded and not ended."), field="kind")
+    row = FamilyCircumstance(
+        student=student,
+        school=student.school,
+        kind=kind,
+        source=source,
+        start_date=start_date or timezone.localdate(),
+        note=note.strip(),
+        recorded_by=actor if getattr(actor, "pk", None) else None,
+    )
+    row.full_clean()
+    row.save()
+    _sync_flag(student, kind)
+    record_event(
+        actor=actor,
+        action="people.circumstance.recorded",
+        obj=row,
+        school_id=student.school_id,
+        fields={"student": student.pk, "kind": kind, "source": source},
+    )
+    return row
+
+
+@transaction.atomic
+def end_circumstance(
+    *, actor: Actor, circumstance: FamilyCircumstance, end_date: date | None = None
+) -> FamilyCircumstance:
+    end_date = end_date or timezone.localdate()
+    if circumstance.end_date is not None:
+        raise DomainError(_("This circumstance has already ended."))
+    if end_date < circumstance.start_date:
+        raise DomainError(_("The end date is before the start date."), field="end_date")
+    circumstance.end_date = end_date
+    circumstance.save(update_fields=["end_date"])
+    _sync_flag(circumstance.student, circumstance.kind)
+    record_event(
+        actor=actor,
+        action="people.circumstance.ended",
+        obj=circumstance,
+        school_id=circumstance.school_id,
+        fields={"student": circumstance.student_id, "kind": circumstance.kind},
+    )
+    return circumstance
+
+
+def _sync_flag(student: Student, kind: str) -> None:
+    """The Student boolean (counted and indexed) follows the open history row."""
+    held = (
+        FamilyCircumstance.objects.filter(student=student, kind=kind).filter(current_q()).exists()
+    )
+    if getattr(student, kind) != held:
+        setattr(student, kind, held)
+        student.save(update_fields=[kind, "updated_at"])
+
+
+# --- class committee members (R5) -----------------------------------------------------------
+@transaction.atomic
+def appoint_committee_member(
+    *, actor: Actor, student: Student, term: Term, start_date: date | None = None
+) -> CommitteeMember:
+    """Appoint a student to their class's committee for `term` (the account and its role:
+    access.invitations.appoint_committee_member). Appointing a current member again returns
+    their row."""
     if student.school_class is None:
         raise DomainError(_("The student has no class."))
-    member, _created = CommitteeMember.objects.get_or_create(
+    current = CommitteeMember.objects.filter(student=student, term=term, end_date__isnull=True)
+    member = current.first()
+    if member is not None:
+        return member
+    member = CommitteeMember.objects.create(
         student=student,
         term=term,
-        defaults={"school_class": student.school_class, "school": student.school},
+        school_class=student.school_class,
+        school=student.school,
+        start_date=start_date or timezone.localdate(),
     )
     record_event(
         actor=actor,
         action="people.committee_member.appointed",
         obj=member,
+        school_id=student.school_id,
         fields={"student": student.pk, "term": term.code},
     )
     return member
 
 
 @transaction.atomic
+def end_committee_member(
+    *, actor: Actor, member: CommitteeMember, end_date: date | None = None
+) -> CommitteeMember:
+    if member.end_date is not None:
+        raise DomainError(_("This appointment has already ended."))
+    member.end_date = end_date or timezone.localdate()
+    member.save(update_fields=["end_date"])
+    record_event(
+        actor=actor,
+        action="people.committee_member.ended",
+        obj=member,
+        school_id=member.school_id,
+        fields={"student": member.student_id, "term": member.term.code},
+    )
+    return member
+
+
+# --- the three school groups (R27) ----------------------------------------------------------
+@transaction.atomic
 def set_group_members(
     *, actor: Actor, school: OrgUnit, kind: str, members: list[Staff], leader: Staff | None = None
 ) -> SchoolGroup:
-    if kind not in GroupKind.values:
-        raise DomainError(_("Unknown group."))
-    group, _created = SchoolGroup.objects.get_or_create(school=school, kind=kind)
-    group.memberships.all().delete()
+    """Make the group's current members exactly `members` (those no longer in it are ended,
+    never deleted; newcomers start today)."""
+    group = _group(school, kind)
+    wanted = {m.pk: m for m in members}
+    current = {m.staff_id: m for m in group.memberships.filter(end_date__isnull=True)}
+    today = timezone.localdate()
+    for staff_id, membership in current.items():
+        if staff_id not in wanted:
+            membership.end_date = today
+            membership.save(update_fields=["end_date"])
+            continue
+        is_leader = leader is not None and leader.pk == staff_id
+        if is_leader != membership.is_leader:
+            membership.is_leader = is_leader
+            membership.role = GroupRole.LEADER if is_leader else GroupRole.MEMBER
+            membership.save(update_fields=["role", "is_leader"])
     SchoolGroupMember.objects.bulk_create(
         SchoolGroupMember(
-            group=group, staff=m, is_leader=(leader is not None and m.pk == leader.pk)
+            group=group,
+            staff=m,
+            role=GroupRole.LEADER if leader is not None and m.pk == leader.pk else GroupRole.MEMBER,
+            is_leader=leader is not None and m.pk == leader.pk,
+            start_date=today,
         )
-        for m in members
+        for pk, m in wanted.items()
+        if pk not in current
     )
     record_event(
         actor=actor,
@@ -250,6 +452,76 @@ def set_group_members(
         fields={"kind": kind, "members": [m.pk for m in members]},
     )
     return group
+
+
+def _group(school: OrgUnit, kind: str) -> SchoolGroup:
+    if kind not in GroupKind.values:
+        raise DomainError(_("Unknown group."))
+    if school.kind != Kind.SCHOOL:
+        raise DomainError(_("Groups belong to a school."))
+    group, _created = SchoolGroup.objects.get_or_create(school=school, kind=kind)
+    return group
+
+
+@transaction.atomic
+def add_group_member(
+    *,
+    actor: Actor,
+    school: OrgUnit,
+    kind: str,
+    staff: Staff,
+    role: str = GroupRole.MEMBER,
+    duty: str = "",
+    start_date: date | None = None,
+) -> SchoolGroupMember:
+    """Add a staff member of the school to one of its groups. A new leader ends the leader role
+    of the previous one (they stay a member)."""
+    if role not in GroupRole.values:
+        raise DomainError(_("Unknown role in the group."), field="role")
+    if staff.org_unit.school_id != school.pk:
+        raise DomainError(_("Only staff of this school can be members."), field="staff")
+    group = _group(school, kind)
+    if group.memberships.filter(staff=staff, end_date__isnull=True).exists():
+        raise DomainError(_("This person is already a member of the group."), field="staff")
+    if role == GroupRole.LEADER:
+        group.memberships.filter(end_date__isnull=True, role=GroupRole.LEADER).update(
+            role=GroupRole.MEMBER, is_leader=False
+        )
+    membership = SchoolGroupMember.objects.create(
+        group=group,
+        staff=staff,
+        role=role,
+        is_leader=role == GroupRole.LEADER,
+        duty=duty.strip(),
+        start_date=start_date or timezone.localdate(),
+    )
+    record_event(
+        actor=actor,
+        action="people.school_group.member_added",
+        obj=group,
+        school_id=school.pk,
+        fields={"kind": kind, "staff": staff.pk, "role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def end_group_member(
+    *, actor: Actor, membership: SchoolGroupMember, end_date: date | None = None
+) -> SchoolGroupMember:
+    if membership.end_date is not None:
+        raise DomainError(_("This membership has already ended."))
+    membership.end_date = end_date or timezone.localdate()
+    membership.save(update_fields=["end_date"])
+    group = membership.group
+    record_event(
+        actor=actor,
+        action="people.school_group.member_ended",
+        obj=group,
+        school_id=group.school_id,
+        fields={"kind": group.kind, "staff": membership.staff_id},
+    )
+    return membership
 
 
 # --- personal sign-in codes (people/personal_codes.py; issuing per class: screening) ------------

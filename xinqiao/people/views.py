@@ -8,12 +8,13 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from xinqiao.access import invitations
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import Principal, PrincipalRequest
@@ -23,7 +24,17 @@ from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind, OrgUnit
 
 from . import selectors, services
-from .forms import SELECT_LIMIT, StaffFilterForm, StudentFilterForm, StudentForm
+from .forms import (
+    SELECT_LIMIT,
+    CircumstanceForm,
+    CommitteeAppointForm,
+    EndForm,
+    GroupMemberForm,
+    GuardianForm,
+    StaffFilterForm,
+    StudentFilterForm,
+    StudentForm,
+)
 from .profile import sections_for
 
 PAGE_SIZE = 50
@@ -40,6 +51,7 @@ PROFILE_FIELDS = [
     "family_flags",
     "enrolments",
     "guardians",
+    "family_circumstances",
     "committee_terms",
 ]
 
@@ -206,3 +218,249 @@ def staff_list(request: PrincipalRequest) -> HttpResponse:
         "can_edit": principal.can(Cap.EDIT_STAFF),
     }
     return render(request, "people/staff_list.html", context)
+
+
+# --- class committee (R5) -----------------------------------------------------------------------
+def _current_term_or_404() -> Any:
+    from xinqiao.orgs.selectors import current_term
+
+    term = current_term()
+    if term is None:
+        raise Http404
+    return term
+
+
+@requires(Cap.MANAGE_COMMITTEE)
+@require_http_methods(["GET", "POST"])
+def committee(request: PrincipalRequest, code: Any) -> HttpResponse:
+    """A class's committee this term: appoint, replace, end; the boy-and-girl warning."""
+    principal = request.principal
+    school_class = principal.get_unit(code, Cap.MANAGE_COMMITTEE)
+    if school_class.kind != Kind.CLASS:
+        raise Http404
+    term = _current_term_or_404()
+    page = selectors.committee_page(principal=principal, school_class=school_class, term=term)
+    form = CommitteeAppointForm(
+        request.POST if request.method == "POST" else None, candidates=page.candidates
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            _member, slip = invitations.appoint_committee_member(
+                actor=request.user, student=form.cleaned_data["student"], term=term
+            )
+        except (DomainError, ValidationError) as exc:
+            apply_service_error(form, exc, default_field="student")
+        else:
+            messages.success(request, _("The committee member was appointed."))
+            if slip is not None:
+                return _slip(request, slip, school_class=school_class)
+            return redirect("people:committee", code=school_class.code)
+    context = {"unit": school_class, "term": term, "page": page, "form": form}
+    return render(request, "people/committee.html", context)
+
+
+def _slip(request: PrincipalRequest, slip: invitations.Slip, **context: Any) -> HttpResponse:
+    """The printable one-time code: shown once, never stored in clear."""
+    response = render(request, "people/invitation_slip.html", {"slip": slip, **context})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@requires(Cap.MANAGE_COMMITTEE)
+def committee_end(request: PrincipalRequest, pk: int) -> HttpResponse:
+    member = selectors.get_committee_member(
+        principal=request.principal, pk=pk, cap=Cap.MANAGE_COMMITTEE
+    )
+    try:
+        invitations.end_committee_member(actor=request.user, member=member)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The appointment was ended."))
+    return redirect("people:committee", code=member.school_class.code)
+
+
+@require_POST
+@requires(Cap.MANAGE_COMMITTEE)
+def committee_replace(request: PrincipalRequest, pk: int) -> HttpResponse:
+    principal = request.principal
+    member = selectors.get_committee_member(principal=principal, pk=pk, cap=Cap.MANAGE_COMMITTEE)
+    page = selectors.committee_page(
+        principal=principal, school_class=member.school_class, term=member.term
+    )
+    form = CommitteeAppointForm(request.POST, candidates=page.candidates)
+    if not form.is_valid():
+        messages.error(request, _("Choose a student of the class."))
+        return redirect("people:committee", code=member.school_class.code)
+    try:
+        _new, slip = invitations.replace_committee_member(
+            actor=request.user, member=member, successor=form.cleaned_data["student"]
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("people:committee", code=member.school_class.code)
+    messages.success(request, _("The committee member was replaced."))
+    if slip is not None:
+        return _slip(request, slip, school_class=member.school_class)
+    return redirect("people:committee", code=member.school_class.code)
+
+
+@require_POST
+@requires(Cap.MANAGE_COMMITTEE)
+def committee_slip(request: PrincipalRequest, pk: int) -> HttpResponse:
+    member = selectors.get_committee_member(
+        principal=request.principal, pk=pk, cap=Cap.MANAGE_COMMITTEE
+    )
+    try:
+        slip = invitations.reissue_committee_slip(actor=request.user, member=member)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("people:committee", code=member.school_class.code)
+    return _slip(request, slip, school_class=member.school_class)
+
+
+# --- the three school groups (R27) --------------------------------------------------------------
+@requires(Cap.MANAGE_SCHOOL_GROUPS)
+@require_http_methods(["GET", "POST"])
+def school_groups(request: PrincipalRequest, code: Any) -> HttpResponse:
+    principal = request.principal
+    school = principal.get_unit(code, Cap.MANAGE_SCHOOL_GROUPS)
+    if school.kind != Kind.SCHOOL:
+        raise Http404
+    staff = list(selectors.school_staff(school=school))
+    form = GroupMemberForm(request.POST if request.method == "POST" else None, staff=staff)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.add_group_member(
+                actor=request.user,
+                school=school,
+                kind=data["kind"],
+                staff=data["staff"],
+                role=data["role"],
+                duty=data["duty"],
+                start_date=data["start_date"],
+            )
+        except (DomainError, ValidationError) as exc:
+            apply_service_error(form, exc, default_field="staff")
+        else:
+            messages.success(request, _("The member was added to the group."))
+            return redirect("people:school-groups", code=school.code)
+    context = {
+        "unit": school,
+        "groups": selectors.school_groups(principal=principal, school=school),
+        "history": selectors.group_history(school=school),
+        "form": form,
+    }
+    return render(request, "people/school_groups.html", context)
+
+
+@require_POST
+@requires(Cap.MANAGE_SCHOOL_GROUPS)
+def group_member_end(request: PrincipalRequest, pk: int) -> HttpResponse:
+    membership = selectors.get_group_member(principal=request.principal, pk=pk)
+    try:
+        services.end_group_member(actor=request.user, membership=membership)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The membership was ended."))
+    return redirect("people:school-groups", code=membership.group.school.code)
+
+
+# --- guardians, family circumstances, parent invitations (R23, R26) -----------------------------
+@requires(Cap.MANAGE_FAMILIES)
+@require_http_methods(["GET", "POST"])
+def guardian_add(request: PrincipalRequest, code: Any) -> HttpResponse:
+    student = selectors.get_family_student(principal=request.principal, code=code)
+    form = GuardianForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_guardian(actor=request.user, student=student, **form.cleaned_data)
+        except (DomainError, ValidationError) as exc:
+            apply_service_error(form, exc, default_field="name")
+        else:
+            messages.success(request, _("The guardian was added."))
+            return redirect("people:student-detail", code=student.code)
+    context = {"form": form, "student": student, "title": _("Add a guardian")}
+    return render(request, "people/family_form.html", context)
+
+
+@requires(Cap.MANAGE_FAMILIES)
+@require_http_methods(["GET", "POST"])
+def guardian_edit(request: PrincipalRequest, code: Any) -> HttpResponse:
+    guardian = selectors.get_guardian(principal=request.principal, code=code)
+    if not guardian.is_current:
+        raise Http404
+    initial = {f: getattr(guardian, f) for f in services.GUARDIAN_FIELDS}
+    form = GuardianForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_guardian(actor=request.user, guardian=guardian, **form.cleaned_data)
+        except (DomainError, ValidationError) as exc:
+            apply_service_error(form, exc, default_field="name")
+        else:
+            messages.success(request, _("The guardian was saved."))
+            return redirect("people:student-detail", code=guardian.student.code)
+    context = {"form": form, "student": guardian.student, "title": _("Edit a guardian")}
+    return render(request, "people/family_form.html", context)
+
+
+@require_POST
+@requires(Cap.MANAGE_FAMILIES)
+def guardian_end(request: PrincipalRequest, code: Any) -> HttpResponse:
+    guardian = selectors.get_guardian(principal=request.principal, code=code)
+    form = EndForm(request.POST)
+    end_date = form.cleaned_data.get("end_date") if form.is_valid() else None
+    try:
+        invitations.end_guardianship(actor=request.user, guardian=guardian, end_date=end_date)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The guardianship was ended."))
+    return redirect("people:student-detail", code=guardian.student.code)
+
+
+@require_POST
+@requires(Cap.MANAGE_FAMILIES)
+def guardian_invite(request: PrincipalRequest, code: Any) -> HttpResponse:
+    guardian = selectors.get_guardian(principal=request.principal, code=code)
+    try:
+        slip = invitations.invite_parent(actor=request.user, guardian=guardian)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("people:student-detail", code=guardian.student.code)
+    return _slip(request, slip, guardian=guardian, student=guardian.student)
+
+
+@requires(Cap.MANAGE_FAMILIES)
+@require_http_methods(["GET", "POST"])
+def circumstance_add(request: PrincipalRequest, code: Any) -> HttpResponse:
+    student = selectors.get_family_student(principal=request.principal, code=code)
+    form = CircumstanceForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_circumstance(actor=request.user, student=student, **form.cleaned_data)
+        except (DomainError, ValidationError) as exc:
+            apply_service_error(form, exc, default_field="kind")
+        else:
+            messages.success(request, _("The family circumstance was recorded."))
+            return redirect("people:student-detail", code=student.code)
+    context = {"form": form, "student": student, "title": _("Record a family circumstance")}
+    return render(request, "people/family_form.html", context)
+
+
+@require_POST
+@requires(Cap.MANAGE_FAMILIES)
+def circumstance_end(request: PrincipalRequest, code: Any) -> HttpResponse:
+    row = selectors.get_circumstance(principal=request.principal, code=code)
+    form = EndForm(request.POST)
+    end_date = form.cleaned_data.get("end_date") if form.is_valid() else None
+    try:
+        services.end_circumstance(actor=request.user, circumstance=row, end_date=end_date)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The family circumstance was ended."))
+    return redirect("people:student-detail", code=row.student.code)

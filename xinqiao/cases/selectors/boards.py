@@ -242,6 +242,23 @@ def class_attention(*, principal: Principal) -> QuerySet[Student]:
     )
 
 
+def class_family_circumstances(*, principal: Principal) -> QuerySet[Student]:
+    """Students of the head teacher's classes whose family circumstances raise attention (R26:
+    left-behind, orphaned, …): the flags only, which the class roster shows already."""
+    from xinqiao.people.models import FAMILY_FLAGS
+
+    flagged = Q(pk__in=[])
+    for flag in FAMILY_FLAGS:
+        flagged |= Q(**{flag: True})
+    return (
+        principal.students(tier=Tier.T2, cap=Cap.VIEW_CLASS_ATTENTION)
+        .enrolled()
+        .filter(flagged)
+        .select_related("school_class", "school_class__parent")
+        .order_by("school_class__path", "name", "id")
+    )
+
+
 def my_tasks(*, principal: Principal) -> QuerySet[CaseTeamMember]:
     """The user's active team tasks on open cases of students in their scope (a membership left
     over after the user changed class shows nothing)."""

@@ -308,7 +308,9 @@ class GuardianRow:
 
 def case_guardians(case: Case, *, full_phone: bool) -> list[GuardianRow]:
     rows = []
-    for g in Guardian.objects.filter(student_id=case.student_id).order_by("-is_primary", "id"):
+    for g in (
+        Guardian.objects.current().filter(student_id=case.student_id).order_by("-is_primary", "id")
+    ):
         phone = g.phone if full_phone else mask_phone(g.phone)
         rows.append(GuardianRow(g, f"{g.name} ({g.get_relation_display()}) {phone}", phone))
     return rows

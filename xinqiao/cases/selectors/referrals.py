@@ -357,7 +357,7 @@ def referral_summary(*, principal: Principal, referral: Referral) -> ReferralSum
         referral=referral,
         student=student,
         age=age_on(student.birth_date, timezone.localdate()),
-        guardians=list(Guardian.objects.filter(student=student)),
+        guardians=list(Guardian.objects.current().filter(student=student)),
         owner_name=person_name(case.owner),
         level=case.level if case.is_open else "",
         level_label=case.get_level_display() if case.is_open else "",

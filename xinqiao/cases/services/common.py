@@ -54,7 +54,11 @@ def reschedule_follow_up(case: Case, *, after: datetime.datetime) -> None:
     if not case.is_open:
         case.next_follow_up_due = None
     else:
-        interval = policy.follow_up_interval(case.level, referral_done=referral_done(case))
+        interval = policy.follow_up_interval(
+            case.level,
+            referral_done=referral_done(case),
+            family_flagged=policy.family_flagged(case.student),
+        )
         case.next_follow_up_due = after + interval
     case.save(update_fields=["next_follow_up_due", "updated_at"])
 

@@ -147,11 +147,12 @@ def my_class(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
     students = _page(request, selectors.class_attention(principal=principal), "page")
     tasks = _page(request, selectors.my_tasks(principal=principal), "tasks")
+    families = _page(request, selectors.class_family_circumstances(principal=principal), "family")
     record_list_read(
         actor=request.user,
         action="cases.class_attention.viewed",
-        rows=[*students, *tasks],
-        read=["name", "needs_attention"],
+        rows=[*students, *tasks, *families],
+        read=["name", "needs_attention", "family_flags"],
     )
     return render(
         request,
@@ -159,6 +160,7 @@ def my_class(request: PrincipalRequest) -> HttpResponse:
         {
             "students": students,
             "tasks": tasks,
+            "families": families,
             "peers_only": False,
             "can_open_profile": principal.can(Cap.VIEW_STUDENTS),
         },
