@@ -59,6 +59,7 @@ FEATURES: dict[str, set[str]] = {
     "counselling": {"screening", "alerts", "cases"},
     "education": {"screening", "alerts", "cases"},
     "family": {"screening", "alerts", "cases"},
+    "partners": {"screening", "alerts", "cases"},
     "indicators": {"screening", "alerts", "cases", "counselling", "education", "family"},
 }
 PUBLIC = {"selectors", "services", "hooks", "signals", "models"}
