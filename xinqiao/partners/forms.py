@@ -25,7 +25,9 @@ def _person(user: Any) -> str:
 
 class DepartmentAccountForm(AccountForm):
     department = forms.ChoiceField(label=_("Department"), choices=Department.choices)
-    org_unit = forms.ModelChoiceField(label=_("Area"), queryset=None, empty_label=None)
+    org_unit: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Area"), queryset=None, empty_label=None
+    )
 
     def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -34,7 +36,7 @@ class DepartmentAccountForm(AccountForm):
 
 
 class InviteExpertForm(forms.Form):
-    expert = forms.ModelChoiceField(label=_("Expert"), queryset=None)
+    expert: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("Expert"), queryset=None)
     purpose = forms.ChoiceField(
         label=_("Purpose"), choices=Purpose.choices, widget=forms.RadioSelect
     )
@@ -58,8 +60,10 @@ AREA_UNITS = unit_source(
 
 
 class HospitalAreaForm(forms.Form):
-    hospital = forms.ModelChoiceField(label=_("Hospital"), queryset=None)
-    psychiatrist = forms.ModelChoiceField(
+    hospital: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Hospital"), queryset=None
+    )
+    psychiatrist: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Psychiatrist (optional)"), queryset=None, required=False
     )
     area = PickerField(AREA_UNITS, label=_("Area (a district or a school)"))

@@ -14,11 +14,11 @@ import datetime
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -31,7 +31,16 @@ from xinqiao.cases.selectors.common import can_handle, can_read_notes, get_case
 from xinqiao.orgs.models import Kind, OrgUnit, subtree_q
 from xinqiao.people.models import StudentStatus
 
-from .models import Department, DepartmentPost, ExpertGrant, HospitalArea, PlanAdvice
+from .models import (
+    Department,
+    DepartmentPost,
+    ExpertGrant,
+    HospitalArea,
+    HospitalAreaQuerySet,
+    PlanAdvice,
+)
+
+_M = TypeVar("_M", bound=Model)
 
 
 # --- experts
@@ -53,7 +62,7 @@ def my_invitations(*, principal: Principal) -> QuerySet[ExpertGrant]:
     )
 
 
-def _by_code(qs: QuerySet[Any], code: Any) -> Any:
+def _by_code(qs: QuerySet[_M], code: Any) -> _M:
     try:
         found = qs.filter(code=code).first()
     except (ValueError, ValidationError):
@@ -152,7 +161,9 @@ def _row_units(area: OrgUnit) -> list[OrgUnit]:
     )
 
 
-def _rows_for(units: list[OrgUnit], by_school: dict[int, dict[str, int]], columns: list[str]):
+def _rows_for(
+    units: list[OrgUnit], by_school: dict[int, dict[str, int]], columns: list[str]
+) -> list[dict[str, Any]]:
     paths = {u.pk: u.path for u in units}
     school_paths = dict(OrgUnit.objects.filter(pk__in=list(by_school)).values_list("pk", "path"))
     rows: list[dict[str, Any]] = []
@@ -206,10 +217,12 @@ def department_areas(*, principal: Principal) -> list[DepartmentArea]:
             followed = Case.objects.open().filter(student=OuterRef("pk"))
             care: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
             rows = flagged.annotate(followed=Exists(followed)).values("school_id", "followed")
-            for r in rows.annotate(n=Count("id")):
-                key = "followed" if r["followed"] else "not_followed"
-                care[r["school_id"]][key] += r["n"]
-                care[r["school_id"]]["total"] += r["n"]
+            for school_id, is_followed, n in rows.annotate(n=Count("id")).values_list(
+                "school_id", "followed", "n"
+            ):
+                key = "followed" if is_followed else "not_followed"
+                care[school_id][key] += n
+                care[school_id]["total"] += n
             area.circumstances = _rows_for(units, care, CARE_COLUMNS)
         out.append(area)
     return out
@@ -258,7 +271,9 @@ def area_units(*, principal: Principal, cap: str) -> QuerySet[OrgUnit]:
     return principal.units(cap).filter(kind__in=[Kind.DISTRICT, Kind.SCHOOL], is_active=True)
 
 
-def hospital_areas(*, principal: Principal, cap: str = Cap.VIEW_HOSPITAL_AREAS):
+def hospital_areas(
+    *, principal: Principal, cap: str = Cap.VIEW_HOSPITAL_AREAS
+) -> HospitalAreaQuerySet:
     """Area assignments whose area lies in the reader's area, current first."""
     principal.require(cap)
     return (

@@ -101,7 +101,9 @@ def expert_case(request: PrincipalRequest, code: Any) -> HttpResponse:
     return render(request, "partners/expert_case.html", {"found": found})
 
 
-def _case_experts_page(request: PrincipalRequest, case: Any, form: InviteExpertForm, status: int):
+def _case_experts_page(
+    request: PrincipalRequest, case: Any, form: InviteExpertForm, status: int
+) -> HttpResponse:
     return render(
         request,
         "partners/case_experts.html",
