@@ -20,8 +20,8 @@ from xinqiao.notifications.services import dispatch_outbox, notify
 from ..cases.test_boards import alert, case, student
 
 GROUPS = {
-    Role.CITY_ADMIN: ["monitoring", "indicators", "admin"],
-    Role.DISTRICT_ADMIN: ["monitoring", "admin"],
+    Role.CITY_ADMIN: ["monitoring", "cases", "indicators", "admin"],  # hospital areas (片区)
+    Role.DISTRICT_ADMIN: ["monitoring", "cases", "indicators", "admin"],
     Role.STATION_COUNSELLOR: ["monitoring", "cases", "indicators", "admin"],
     Role.SCHOOL_ADMIN: ["monitoring", "cases", "admin"],
     Role.PSYCHOLOGY_TEACHER: ["monitoring", "cases", "admin"],
@@ -29,9 +29,11 @@ GROUPS = {
     Role.MENTOR: ["monitoring", "cases", "admin"],
     Role.COMMITTEE_MEMBER: ["monitoring", "cases"],
     Role.PARENT: ["family"],  # their own pages only (tests/family), never the staff search
-    Role.PSYCHIATRIST: ["cases", "admin"],
+    Role.PSYCHIATRIST: ["monitoring", "cases", "admin"],  # files hospital concerns
     Role.AUDITOR: ["admin"],
     Role.SYSTEM_ADMIN: ["admin"],
+    Role.DEPARTMENT_OFFICER: ["indicators"],
+    Role.EXPERT: ["cases"],
 }
 
 
