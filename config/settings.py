@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "xinqiao.family",
     "xinqiao.facilities",
     "xinqiao.emergency",
+    "xinqiao.partners",
     "xinqiao.demo",
     "xinqiao.api",
 ]

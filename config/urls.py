@@ -37,4 +37,5 @@ urlpatterns = [
     path("family/", include("xinqiao.family.urls")),
     path("facilities/", include("xinqiao.facilities.urls")),
     path("emergency/", include("xinqiao.emergency.urls")),
+    path("partners/", include("xinqiao.partners.urls")),
 ]

@@ -248,6 +248,19 @@ def world(db):
         status="succeeded",
     )
 
+    # Partners (issue 14): 甲区's civil-affairs officer and an expert of the city's pool, plain
+    # accounts (not education staff).
+    from xinqiao.partners import services as partner_services
+
+    w.department_officer = user_model.objects.create_user(
+        "civil_affairs_a", password=PASSWORD, first_name="甲区民政干部"
+    )
+    w.department_post = partner_services.give_department_post(
+        actor=None, user=w.department_officer, department="civil_affairs", org_unit=w.district_a
+    )
+    w.expert = user_model.objects.create_user("expert", password=PASSWORD, first_name="心理专家")
+    assign_role(actor=None, user=w.expert, role=Role.EXPERT, org_unit=w.city)
+
     w.by_role = {
         Role.CITY_ADMIN: w.city_admin,
         Role.DISTRICT_ADMIN: w.district_admin,
@@ -261,6 +274,8 @@ def world(db):
         Role.PSYCHIATRIST: w.psychiatrist,
         Role.AUDITOR: w.auditor,
         Role.SYSTEM_ADMIN: w.sysadmin,
+        Role.DEPARTMENT_OFFICER: w.department_officer,
+        Role.EXPERT: w.expert,
     }
 
     # Screening (issue 4): school A's open autumn campaign and a sitting for class A1.
@@ -324,6 +339,18 @@ def world(db):
         sent_by=w.psych,
         sent_at=now,
         client_key="world-referral-a2",
+    )
+    # Partners: the expert is invited to case A2's conference; the hospital serves district A.
+    w.expert_grant = partner_services.invite_expert(
+        actor=w.psych,
+        case=w.case_a2,
+        expert=w.expert,
+        purpose="conference",
+        reason="个案研讨：请专家督导",
+        days=7,
+    )
+    w.hospital_area = partner_services.assign_hospital_area(
+        actor=w.city_admin, hospital=w.hospital, area=w.district_a, psychiatrist=w.psychiatrist
     )
     return w
 

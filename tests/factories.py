@@ -280,7 +280,7 @@ _PERSONAS = {
 
 
 # Every persona of the world, for tests about who holds which role (nobody missing, nobody extra).
-ALL_PERSONAS = (*_PERSONAS, "committee", "parent")
+ALL_PERSONAS = (*_PERSONAS, "committee", "parent", "department_officer", "expert")
 
 
 def with_personas(w: SimpleNamespace, *names: str) -> SimpleNamespace:
@@ -302,6 +302,23 @@ def with_personas(w: SimpleNamespace, *names: str) -> SimpleNamespace:
             assign_role(
                 actor=None, user=w.committee, role=Role.COMMITTEE_MEMBER, org_unit=w.class_a1
             )
+        elif attr == "department_officer":  # 甲区's civil-affairs officer (not education staff)
+            from xinqiao.partners.services import give_department_post
+
+            w.department_officer = get_user_model().objects.create_user(
+                "civil_affairs_a", password=PASSWORD, first_name="甲区民政干部"
+            )
+            give_department_post(
+                actor=None,
+                user=w.department_officer,
+                department="civil_affairs",
+                org_unit=w.district_a,
+            )
+        elif attr == "expert":  # an expert of the city's pool, invited to no case yet
+            w.expert = get_user_model().objects.create_user(
+                "expert", password=PASSWORD, first_name="心理专家"
+            )
+            assign_role(actor=None, user=w.expert, role=Role.EXPERT, org_unit=w.city)
         elif attr == "parent":
             w.parent = get_user_model().objects.create_user("parent_a1", password=PASSWORD)
             w.guardian_a1 = add_guardian(

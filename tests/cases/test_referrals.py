@@ -205,6 +205,9 @@ def test_refer_needs_a_reason(more):
 
 # --- the directory -------------------------------------------------------------------------------
 def test_hospitals_for_are_the_citys_and_the_districts(more):
+    from xinqiao.partners.models import HospitalArea
+
+    HospitalArea.objects.all().delete()  # no area (片区): the district's own hospital first
     assert list(selectors.hospitals_for(more.case_a1)) == [more.hospital_da, more.hospital]
     directory = selectors.hospital_directory(more.case_a1)
     assert [(e.hospital, e.psychiatrists) for e in directory] == [

@@ -61,6 +61,7 @@ FEATURES: dict[str, set[str]] = {
     "family": {"screening", "alerts", "cases"},
     "facilities": set(),
     "emergency": {"screening"},
+    "partners": {"screening", "alerts", "cases"},
     "indicators": {"screening", "alerts", "cases", "counselling", "education", "family"},
 }
 PUBLIC = {"selectors", "services", "hooks", "signals", "models"}
@@ -75,6 +76,15 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         "xinqiao.access",
     ): "a registry import (the framework under people/registry/) runs, in a worker too, as its "
     "uploader: it checks the uploader's capability and import areas in the authorization layer",
+    (
+        "xinqiao.partners.apps",
+        "xinqiao.cases.panels",
+    ): "the case page's panel registry is a hook: partners adds the psychiatrist's advice and "
+    "the invited experts to it",
+    (
+        "xinqiao.partners.panels",
+        "xinqiao.cases.panels",
+    ): "a panel is built as the case page's registry defines it (Panel)",
     (
         "xinqiao.people.importer.service",
         "xinqiao.access",

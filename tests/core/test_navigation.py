@@ -20,7 +20,7 @@ from xinqiao.notifications.services import dispatch_outbox, notify
 from ..cases.test_boards import alert, case, student
 
 GROUPS = {
-    # cases: the crisis teams and plans; indicators: the counselling rooms (issue 14)
+    # cases: the crisis teams and plans; indicators: the counselling rooms and hospital areas
     Role.CITY_ADMIN: ["monitoring", "cases", "indicators", "admin"],
     Role.DISTRICT_ADMIN: ["monitoring", "cases", "indicators", "admin"],
     Role.STATION_COUNSELLOR: ["monitoring", "cases", "indicators", "admin"],
@@ -30,9 +30,11 @@ GROUPS = {
     Role.MENTOR: ["monitoring", "cases", "admin"],
     Role.COMMITTEE_MEMBER: ["monitoring", "cases"],
     Role.PARENT: ["family"],  # their own pages only (tests/family), never the staff search
-    Role.PSYCHIATRIST: ["cases", "admin"],
+    Role.PSYCHIATRIST: ["monitoring", "cases", "admin"],  # files hospital concerns
     Role.AUDITOR: ["admin"],
     Role.SYSTEM_ADMIN: ["admin"],
+    Role.DEPARTMENT_OFFICER: ["indicators"],
+    Role.EXPERT: ["cases"],
 }
 
 

@@ -23,6 +23,10 @@ class Role(models.TextChoices):
     PSYCHIATRIST = "psychiatrist", _("Psychiatrist")
     AUDITOR = "auditor", _("Auditor")
     SYSTEM_ADMIN = "system_admin", _("System administrator")
+    # Issue 14 (docs/partners.md): a partner department's officer (卫健, 妇联, 团委, 民政, 网信,
+    # 公安) sees aggregates of their area only; an expert sees the one case they are invited to.
+    DEPARTMENT_OFFICER = "department_officer", _("Department officer")
+    EXPERT = "expert", _("Expert")
 
 
 class Tier(models.IntegerChoices):
@@ -110,6 +114,29 @@ class Cap(models.TextChoices):
         "manage_families",
         _("Record guardians and family circumstances and invite parents"),
     )
+    VIEW_DEPARTMENT_FIGURES = (
+        "view_department_figures",
+        _("See a department's aggregate figures of its area"),
+    )
+    VIEW_GRANTED_CASES = "view_granted_cases", _("See the cases I am invited to as an expert")
+    INVITE_EXPERTS = "invite_experts", _("Invite an expert to a case for a limited time")
+    MANAGE_DEPARTMENT_ACCOUNTS = (
+        "manage_department_accounts",
+        _("Create and end partner-department accounts"),
+    )
+    MANAGE_HOSPITAL_AREAS = (
+        "manage_hospital_areas",
+        _("Assign partner hospitals and psychiatrists to areas"),
+    )
+    VIEW_HOSPITAL_AREAS = "view_hospital_areas", _("See which schools each hospital serves")
+    VIEW_REFERRAL_SUMMARY = (
+        "view_referral_summary",
+        _("See the de-identified referral summary of an area"),
+    )
+    CONTRIBUTE_TO_PLAN = (
+        "contribute_to_plan",
+        _("Add a psychiatrist's advice to a referred student's support plan"),
+    )
 
 
 C = Cap
@@ -195,6 +222,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.PSYCHIATRIST: frozenset({C.VIEW_STUDENTS}),
     Role.AUDITOR: frozenset({C.VIEW_AUDIT_LOG}),
     Role.SYSTEM_ADMIN: frozenset({C.MANAGE_ACCOUNTS, C.VIEW_ORG_TREE}),
+    Role.DEPARTMENT_OFFICER: frozenset({C.VIEW_DEPARTMENT_FIGURES}),
+    Role.EXPERT: frozenset({C.VIEW_GRANTED_CASES}),
 }
 
 # Highest tier of individual student data a role may see for a student in its scope.
@@ -298,6 +327,29 @@ _SCHOOL_CAPS: dict[str, frozenset[str]] = {
 for _role, _caps in _SCHOOL_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
+# Partners (issue 14, docs/partners.md): department accounts, expert grants, hospital areas, the
+# psychiatrist's plan advice, the de-identified referral summary, hospital concerns.
+_PARTNER_CAPS: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset(
+        {
+            C.MANAGE_DEPARTMENT_ACCOUNTS,
+            C.MANAGE_HOSPITAL_AREAS,
+            C.VIEW_HOSPITAL_AREAS,
+            C.VIEW_REFERRAL_SUMMARY,
+        }
+    ),
+    Role.DISTRICT_ADMIN: frozenset(
+        {C.MANAGE_HOSPITAL_AREAS, C.VIEW_HOSPITAL_AREAS, C.VIEW_REFERRAL_SUMMARY}
+    ),
+    Role.STATION_COUNSELLOR: frozenset(
+        {C.VIEW_HOSPITAL_AREAS, C.VIEW_REFERRAL_SUMMARY, C.INVITE_EXPERTS}
+    ),
+    Role.PSYCHOLOGY_TEACHER: frozenset({C.INVITE_EXPERTS}),
+    Role.PSYCHIATRIST: frozenset({C.CONTRIBUTE_TO_PLAN, C.FILE_CONCERN}),
+}
+for _role, _caps in _PARTNER_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+
 ROLE_TIER: dict[str, Tier] = {
     Role.CITY_ADMIN: Tier.T1,
     Role.DISTRICT_ADMIN: Tier.T1,
@@ -311,6 +363,8 @@ ROLE_TIER: dict[str, Tier] = {
     Role.PSYCHIATRIST: Tier.T3,  # only for students referred to them
     Role.AUDITOR: Tier.NONE,
     Role.SYSTEM_ADMIN: Tier.NONE,
+    Role.DEPARTMENT_OFFICER: Tier.T0,  # aggregates of their area, never a named child
+    Role.EXPERT: Tier.T3,  # only the case of an unexpired, unrevoked invitation
 }
 
 # The org-unit kinds a role may be assigned at.
@@ -327,6 +381,8 @@ ROLE_UNIT_KINDS: dict[str, frozenset[str]] = {
     Role.PSYCHIATRIST: frozenset({"hospital"}),
     Role.AUDITOR: frozenset({"city", "district"}),
     Role.SYSTEM_ADMIN: frozenset({"city"}),
+    Role.DEPARTMENT_OFFICER: frozenset({"city", "district"}),
+    Role.EXPERT: frozenset({"city", "district", "centre", "station", "hospital"}),
 }
 
 

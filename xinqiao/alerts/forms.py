@@ -41,9 +41,20 @@ class ConcernForm(forms.Form):
         label=_("How urgent"), choices=Urgency.choices, widget=forms.RadioSelect
     )
 
+    source = forms.ChoiceField(label=_("Reported as"), choices=(), required=False)
+
     def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
+        from .services.concerns import sources_for
+
         super().__init__(*args, **kwargs)
         bind_pickers(self, principal)
+        sources = sources_for(principal.roles)
+        if len(sources) > 1:  # a choice only for those who have one (the monitoring duty)
+            field: Any = self.fields["source"]
+            field.choices = [(s.value, s.label) for s in sources]
+            field.initial = sources[0].value
+        else:
+            del self.fields["source"]
 
 
 class VerificationForm(forms.Form):

@@ -109,6 +109,7 @@ def concern_create(request: PrincipalRequest) -> HttpResponse:
                 what_seen=data["what_seen"],
                 seen_on=data["seen_on"],
                 urgency=data["urgency"],
+                source=data.get("source", ""),
             )
         except DomainError as exc:
             apply_service_error(form, exc)

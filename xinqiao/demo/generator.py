@@ -818,6 +818,9 @@ DEMO_LOGINS: list[tuple[str, str]] = [
     ("demo_auditor", Role.AUDITOR),
     ("demo_sysadmin", Role.SYSTEM_ADMIN),
     ("demo_psych_yssy_1", Role.PSYCHOLOGY_TEACHER),
+    ("demo_civil_affairs_mh", Role.DEPARTMENT_OFFICER),
+    ("demo_health_city", Role.DEPARTMENT_OFFICER),
+    ("demo_expert", Role.EXPERT),
 ]
 
 
@@ -864,4 +867,8 @@ def seed_demo_city(
         from .organisation import seed_demo_organisation
 
         city.counts.update(seed_demo_organisation())
+    from .partners import seed_demo_partners
+
+    city.counts.update(seed_demo_partners())
+    city.logins = demo_logins()  # the partners' logins exist now
     return city

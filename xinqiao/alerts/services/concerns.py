@@ -24,7 +24,27 @@ ROLE_SOURCE: dict[str, Source] = {
     Role.COMMITTEE_MEMBER: Source.COMMITTEE_MEMBER,
     Role.PARENT: Source.PARENT,
     Role.PSYCHOLOGY_TEACHER: Source.COUNSELLING,
+    Role.PSYCHIATRIST: Source.HOSPITAL,
 }
+
+# Further sources a role may choose (issue 14, R7): a school's or station's online-monitoring
+# duty (网信 tips reach the school, which files them) reports as online monitoring.
+ROLE_EXTRA_SOURCES: dict[str, tuple[Source, ...]] = {
+    Role.SCHOOL_ADMIN: (Source.ONLINE_MONITORING,),
+    Role.PSYCHOLOGY_TEACHER: (Source.ONLINE_MONITORING,),
+    Role.STATION_COUNSELLOR: (Source.ONLINE_MONITORING,),
+    Role.HEAD_TEACHER: (Source.ONLINE_MONITORING,),
+}
+
+
+def sources_for(roles: list[str]) -> list[Source]:
+    """The sources a user with `roles` may report as: their role's own first, then the extras
+    (one entry, the default, when there is nothing to choose)."""
+    role = next((r for r in roles if r in ROLE_SOURCE), "")
+    out = [ROLE_SOURCE.get(role, Source.OTHER)]
+    for r in roles:
+        out += [s for s in ROLE_EXTRA_SOURCES.get(r, ()) if s not in out]
+    return out
 
 
 @transaction.atomic
@@ -35,6 +55,7 @@ def file_concern(
     what_seen: str,
     seen_on: datetime.date,
     urgency: str,
+    source: str = "",
 ) -> Concern:
     """A human report. It raises (or attaches to) an alert at the level its urgency implies:
     a current plan, attempt or means is red."""
@@ -49,8 +70,10 @@ def file_concern(
         raise DomainError(_("Please describe what you saw or heard."), field="what_seen")
     if seen_on > timezone.localdate():
         raise DomainError(_("The date cannot be in the future."), field="seen_on")
-    role = next((r for r in principal.roles if r in ROLE_SOURCE), "")
-    source = ROLE_SOURCE.get(role, Source.OTHER)
+    allowed = sources_for(principal.roles)
+    if source and source not in allowed:
+        raise DomainError(_("You cannot report as this source."), field="source")
+    source = Source(source or allowed[0])
     concern = Concern.objects.create(
         student=student,
         school_id=student.school_id,
@@ -65,7 +88,7 @@ def file_concern(
         actor=actor,
         action="alerts.concern.filed",
         obj=concern,
-        fields={"student": str(student.code), "urgency": urgency},
+        fields={"student": str(student.code), "urgency": urgency, "source": source.value},
     )
     alert = raise_alert(
         student=student,

@@ -67,7 +67,16 @@ class ReferralForm(ClientKeyMixin):
                 value = f"{entry.hospital.code}:{user.pk}"
                 options.append((value, selectors.person_name(user)))
                 self.targets[value] = (entry.hospital, user)
-            choices.append((f"{entry.hospital.name} ({entry.area})", options))
+            label = f"{entry.hospital.name} ({entry.area})"
+            if entry.suggested:
+                label = _("%(hospital)s — serves this school's area") % {"hospital": label}
+                if not self.initial.get("destination"):
+                    named = [
+                        u for u in entry.psychiatrists if u.pk in entry.suggested_psychiatrists
+                    ]
+                    code = str(entry.hospital.code)
+                    self.initial["destination"] = f"{code}:{named[0].pk}" if named else code
+            choices.append((label, options))
         self.fields["destination"].choices = choices  # type: ignore[attr-defined]
         contacts = self.fields["consent_contact"]
         contacts.queryset = selectors.consent_contacts(case)  # type: ignore[attr-defined]

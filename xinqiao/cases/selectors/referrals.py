@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,10 +141,23 @@ def is_psychiatrist_for(principal: Principal, referral: Referral) -> bool:
 
 
 # --- the hospital directory -----------------------------------------------------------------------
+# Another app (partners: hospital areas, 片区) tells which hospitals — and psychiatrists — serve a
+# case's school: {hospital id: [psychiatrist user ids]}; the directory lists them first.
+AreaHospitals = Callable[[Case], dict[int, list[int]]]
+_area_hospitals: list[AreaHospitals] = []
+
+
+def register_area_hospitals(build: AreaHospitals) -> None:
+    if build not in _area_hospitals:
+        _area_hospitals.append(build)
+
+
 @dataclass
 class HospitalEntry:
     hospital: OrgUnit
     psychiatrists: list[Any] = field(default_factory=list)
+    suggested: bool = False  # the hospital serves the school's area (片区)
+    suggested_psychiatrists: list[int] = field(default_factory=list)
 
     @property
     def area(self) -> str:
@@ -172,10 +186,20 @@ def psychiatrists_at(hospital: OrgUnit) -> list[Any]:
 def hospital_directory(case: Case) -> list[HospitalEntry]:
     hospitals = list(hospitals_for(case))
     by_hospital = holders.psychiatrists_by_hospital([h.pk for h in hospitals])
-    return [
-        HospitalEntry(h, sorted(by_hospital.get(h.pk, []), key=lambda u: (person_name(u), u.pk)))
+    suggested: dict[int, list[int]] = {}
+    for build in _area_hospitals:
+        for hospital_id, psychiatrist_ids in build(case).items():
+            suggested.setdefault(hospital_id, []).extend(psychiatrist_ids)
+    entries = [
+        HospitalEntry(
+            h,
+            sorted(by_hospital.get(h.pk, []), key=lambda u: (person_name(u), u.pk)),
+            suggested=h.pk in suggested,
+            suggested_psychiatrists=suggested.get(h.pk, []),
+        )
         for h in hospitals
     ]
+    return sorted(entries, key=lambda e: not e.suggested)  # stable: the area's hospitals first
 
 
 def person_name(user: Any) -> str:

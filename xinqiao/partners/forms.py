@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from xinqiao.access.forms import AccountForm
+from xinqiao.access.pickers import PickerField, bind_pickers, unit_source
+from xinqiao.access.roles import Cap
+from xinqiao.orgs.models import Kind
+
+from . import selectors
+from .models import Department, Purpose
+from .services import MAX_GRANT_DAYS
+
+if TYPE_CHECKING:
+    from xinqiao.access.scope import Principal
+
+
+def _person(user: Any) -> str:
+    return user.get_full_name() or user.first_name or user.get_username()
+
+
+class DepartmentAccountForm(AccountForm):
+    department = forms.ChoiceField(label=_("Department"), choices=Department.choices)
+    org_unit: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Area"), queryset=None, empty_label=None
+    )
+
+    def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["org_unit"]
+        field.queryset = selectors.department_units(principal=principal)
+
+
+class InviteExpertForm(forms.Form):
+    expert: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("Expert"), queryset=None)
+    purpose = forms.ChoiceField(
+        label=_("Purpose"), choices=Purpose.choices, widget=forms.RadioSelect
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    days = forms.IntegerField(
+        label=_("Access for (days)"), min_value=1, max_value=MAX_GRANT_DAYS, initial=7
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["expert"]
+        field.queryset = selectors.expert_users()
+        field.label_from_instance = _person
+
+
+AREA_UNITS = unit_source(
+    "hospital-area-unit", cap=Cap.MANAGE_HOSPITAL_AREAS, kinds=(Kind.DISTRICT, Kind.SCHOOL)
+)
+
+
+class HospitalAreaForm(forms.Form):
+    hospital: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Hospital"), queryset=None
+    )
+    psychiatrist: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Psychiatrist (optional)"), queryset=None, required=False
+    )
+    area = PickerField(AREA_UNITS, label=_("Area (a district or a school)"))
+    started_on = forms.DateField(
+        label=_("From"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        initial=timezone.localdate,
+    )
+
+    def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        hospitals = selectors.hospitals_in(principal=principal)
+        field: Any = self.fields["hospital"]
+        field.queryset = hospitals
+        psychiatrist: Any = self.fields["psychiatrist"]
+        psychiatrist.queryset = selectors.psychiatrists_in(hospitals)
+        psychiatrist.label_from_instance = _person
+        bind_pickers(self, principal)
+
+
+class PlanAdviceForm(forms.Form):
+    advice = forms.CharField(
+        label=_("Advice for the support plan"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    review_on = forms.DateField(
+        label=_("Review date"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
