@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "xinqiao.cases",
     "xinqiao.notifications",
     "xinqiao.family",
+    "xinqiao.workforce",
     "xinqiao.demo",
     "xinqiao.api",
 ]

@@ -33,4 +33,5 @@ urlpatterns = [
     path("alerts/", include("xinqiao.alerts.urls")),
     path("cases/", include("xinqiao.cases.urls")),
     path("family/", include("xinqiao.family.urls")),
+    path("workforce/", include("xinqiao.workforce.urls")),
 ]

@@ -60,6 +60,7 @@ FEATURES: dict[str, set[str]] = {
     "education": {"screening", "alerts", "cases"},
     "family": {"screening", "alerts", "cases"},
     "indicators": {"screening", "alerts", "cases", "counselling", "education", "family"},
+    "workforce": set(),
 }
 PUBLIC = {"selectors", "services", "hooks", "signals", "models"}
 

@@ -140,3 +140,9 @@ def student(request: HttpRequest, code: UUID) -> dict[str, Any]:
             for e in enrolments
         ],
     }
+
+
+# Routers of the feature apps (one module each in xinqiao/api/).
+from .workforce import router as workforce_router  # noqa: E402
+
+api.add_router("/workforce/", workforce_router)
