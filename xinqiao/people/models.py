@@ -488,8 +488,15 @@ class ImportJob(models.Model):
         related_name="+",
         verbose_name=_("school"),
     )
+    # "roster" for the roster import; a registry's kind (people/registry/) for the others.
+    kind = models.CharField(_("import"), max_length=32, default="roster", db_index=True)
     term = models.ForeignKey(
-        Term, on_delete=models.PROTECT, related_name="+", verbose_name=_("term")
+        Term,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("term"),
     )
     dry_run = models.BooleanField(_("dry run"), default=False)
     language = models.CharField(_("language"), max_length=16, default="zh-hans")

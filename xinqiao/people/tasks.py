@@ -1,4 +1,4 @@
-"""Background work for people: the roster import, and deleting old uploads.
+"""Background work for people: the roster and registry imports, and deleting old uploads.
 
 Under Celery (REDIS_URL set) `run_import_job` is a task on a worker. In the embedded default
 (CELERY_TASK_ALWAYS_EAGER) an eager task would block the upload request, so `start_import_job`
@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 def run_import_job(job_id: int) -> str:
     job = ImportJob.objects.select_related("term", "school", "created_by").get(pk=job_id)
     try:
+        if job.kind != "roster":  # a registry import (people/registry/)
+            from .registry.runner import run_job as run_registry_job
+
+            return run_registry_job(job).line()
         return run_job(job).line()
     except BadFileError as exc:
         return f"bad file: {exc}"
@@ -42,7 +46,7 @@ def _in_thread(job_id: int) -> None:
     try:
         run_import_job(job_id)
     except Exception:  # already recorded on the job
-        logger.exception("roster import job %s failed", job_id)
+        logger.exception("import job %s failed", job_id)
     finally:
         connection.close()
 

@@ -9,13 +9,13 @@ brackets become ASCII), without spaces, `*` required-markers or a trailing hint 
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from xinqiao.core.tabular.headers import HINT_RE, normalise_header
 
 FLAG_FIELDS = (
     "left_behind",
@@ -117,13 +117,7 @@ FIELD_LABELS = {
     "migrant": gettext_lazy("migrant child"),
 }
 
-_HINT_RE = re.compile(r"\(.*\)$")
-_DROP_RE = re.compile(r"[\s*:：]+")
-
-
-def normalise_header(text: object) -> str:
-    value = unicodedata.normalize("NFKC", str(text if text is not None else "")).lstrip("\ufeff")
-    return _DROP_RE.sub("", value).lower()
+_HINT_RE = HINT_RE
 
 
 def aliases() -> dict[str, list[str]]:

@@ -20,7 +20,9 @@ def list_import_jobs(*, principal: Principal) -> QuerySet[ImportJob]:
     principal.require(Cap.IMPORT_ROSTER)
     areas = [g.area for g in principal.grants_with(Cap.IMPORT_ROSTER)]
     q = Q(created_by=principal.user) | subtree_q(*areas, field="org_unit__path")
-    return ImportJob.objects.filter(q).select_related("term", "school", "org_unit", "created_by")
+    return ImportJob.objects.filter(q, kind="roster").select_related(
+        "term", "school", "org_unit", "created_by"
+    )
 
 
 def get_import_job(*, principal: Principal, code: Any) -> ImportJob:
@@ -30,7 +32,7 @@ def get_import_job(*, principal: Principal, code: Any) -> ImportJob:
         job = list_import_jobs(principal=principal).filter(code=code).first()
         if job is not None:
             return job
-    job = ImportJob.objects.filter(code=code).select_related("org_unit").first()
+    job = ImportJob.objects.filter(code=code, kind="roster").select_related("org_unit").first()
     if job is None or job.org_unit is None:
         raise Http404
     unit = job.org_unit

@@ -1,0 +1,361 @@
+"""What a registry declares: its columns (header aliases, a parser per cell), a natural key and a
+row handler. See the package docstring (__init__.py) for the whole picture."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from xinqiao.core.tabular.headers import HINT_RE, normalise_header
+from xinqiao.orgs.models import OrgUnit
+
+
+class CellError(ValueError):
+    """A cell's value is not acceptable; the message is shown to the user (already translated)."""
+
+
+class RowError(Exception):
+    """A whole row is rejected by the registry's check/handler: `column` names the field (or "")."""
+
+    def __init__(self, message: str, column: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.column = column
+
+
+class MissingColumnsError(Exception):
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        super().__init__(
+            _("Required columns are missing: %(columns)s") % {"columns": "、".join(names)}
+        )
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # spreadsheets store numbers (phones, codes) as floats
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# --- cell parsers: str → value, raising CellError ------------------------------------------------
+def text(max_length: int = 200) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > max_length:
+            raise CellError(_("At most %(n)d characters.") % {"n": max_length})
+        return value
+
+    return parse
+
+
+_DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+def parse_date(value: str) -> date:
+    """2024-09-01, 2024/9/1, 2024.9.1, 2024年9月1日, 20240901."""
+    value = value.split(" ")[0].split("T")[0]
+    match = _DATE_RE.match(value)
+    try:
+        if match:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        if len(value) == 8 and value.isdigit():
+            return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        pass
+    raise CellError(_("Not a date (write it as 2024-09-01)."))
+
+
+def parse_decimal(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise CellError(_("Not a number.")) from None
+    if number < 0:
+        raise CellError(_("The number must not be negative."))
+    return number
+
+
+_TRUE = {"是", "有", "y", "yes", "true", "1", "√", "✓"}
+_FALSE = {"否", "无", "n", "no", "false", "0", "×"}
+
+
+def parse_bool(value: str) -> bool:
+    v = value.lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise CellError(_("Write 是 or 否."))
+
+
+def choice(
+    choices: type[models.TextChoices], extra: dict[str, str] | None = None
+) -> Callable[[str], str]:
+    """A choice by its code, its label in either language, or an extra alias (`{"专职": code}`)."""
+    from django.utils import translation
+
+    def table() -> dict[str, str]:
+        known: dict[str, str] = {}
+        for code, label in choices.choices:
+            known[normalise_header(code)] = code
+            known[normalise_header(label)] = code
+            with translation.override("zh-hans"):
+                known[normalise_header(str(label))] = code
+            with translation.override("en"):
+                known[normalise_header(str(label))] = code
+        for alias, code in (extra or {}).items():
+            known[normalise_header(alias)] = code
+        return known
+
+    cache: dict[str, dict[str, str]] = {}
+
+    def parse(value: str) -> str:
+        if "t" not in cache:
+            cache["t"] = table()
+        code = cache["t"].get(normalise_header(value))
+        if code is None:
+            raise CellError(_("Unknown value “%(value)s”.") % {"value": value})
+        return code
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of the registry. `aliases`: header spellings, Chinese first (the first one is the
+    canonical header shown in messages and templates); the field name itself always matches too.
+    `parse` turns the cell's text into a value or raises CellError. An empty cell is None (or an
+    error "required" when `required`)."""
+
+    field: str
+    label: str | Promise
+    aliases: tuple[str, ...]
+    parse: Callable[[str], Any] = field(default=text())
+    required: bool = False  # the column must exist and every cell be filled
+
+    @property
+    def header(self) -> str:
+        return self.aliases[0] if self.aliases else self.field
+
+
+@dataclass
+class Row:
+    """A checked row: `number` as the user sees it in the file, parsed `values` by field, the
+    raw `cells` (for the error report). A handler may put anything into `data`."""
+
+    number: int
+    values: dict[str, Any]
+    cells: list[Any]
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.values.get(name)
+        return default if value is None else value
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[tuple[Row, str, str]] = field(default_factory=list)  # row, column, reason
+
+
+@dataclass
+class ImportContext:
+    """What a registry's `prepare`, `check` and `write` see: the job, the acting user (None for
+    the system), the units they may import into (`areas`; None: everywhere) and a scratch
+    `cache` for look-ups loaded once per job."""
+
+    job: Any
+    actor: Any
+    areas: list[OrgUnit] | None
+    today: date
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dry_run(self) -> bool:
+        return bool(self.job.dry_run)
+
+    def allows(self, unit: OrgUnit) -> bool:
+        return self.areas is None or any(a.contains(unit) for a in self.areas)
+
+    def units(self, kinds: Iterable[str] | None = None) -> list[OrgUnit]:
+        """Units the actor may import into (every unit for the system), optionally of `kinds`."""
+        from xinqiao.orgs.models import subtree_q
+
+        qs = OrgUnit.objects.all()
+        if self.areas is not None:
+            qs = qs.filter(subtree_q(*self.areas))
+        if kinds is not None:
+            qs = qs.filter(kind__in=list(kinds))
+        return list(qs)
+
+
+class Registry:
+    """Subclass, fill the class attributes, implement `write` (and optionally `prepare`, `check`),
+    then `register(MyRegistry())` in a module your AppConfig.ready imports."""
+
+    kind: ClassVar[str]  # URL slug and ImportJob.kind, e.g. "staff"
+    label: ClassVar[str | Promise]  # "Staff", shown as the page title
+    cap: ClassVar[str]  # the capability that allows importing (its grants bound the scope)
+    columns: ClassVar[Sequence[Column]]
+    # Fields of which at least one column must be present, e.g. (("unit_code", "unit_name"),).
+    one_of: ClassVar[Sequence[tuple[str, ...]]] = ()
+    # Fields forming the natural key: two rows of one file with the same key are an error.
+    key_fields: ClassVar[Sequence[str]] = ()
+    # An optional template included on the upload page (a guide to the columns).
+    guide_template: ClassVar[str] = ""
+    back_url: ClassVar[str] = ""  # a URL name the pages link back to (the registry's list)
+
+    def prepare(self, ctx: ImportContext) -> None:
+        """Once per job before the rows: load look-ups into ctx.cache."""
+
+    def check(self, row: Row, ctx: ImportContext) -> None:
+        """Per row after the cells parsed: cross-field checks, resolving units; raise RowError."""
+
+    def key(self, row: Row) -> tuple[Any, ...] | None:
+        """The row's natural key (default: `key_fields` of its values); None: no duplicate check."""
+        if not self.key_fields:
+            return None
+        return tuple(row.data.get(f, row.values.get(f)) for f in self.key_fields)
+
+    def write(self, rows: list[Row], ctx: ImportContext) -> Counts:  # pragma: no cover
+        """Write one chunk (inside a transaction the framework opens and, in a dry run, rolls
+        back): batched (bulk_create / bulk_update, see `upsert`) and idempotent."""
+        raise NotImplementedError
+
+    # --- used by the framework ----------------------------------------------------------------
+    def map_columns(self, headers: Sequence[Any]) -> dict[str, int]:
+        lookup: dict[str, tuple[str, int]] = {}
+        for column in self.columns:
+            for rank, name in enumerate((*column.aliases, column.field)):
+                key = normalise_header(name)
+                if key not in lookup or lookup[key][1] > rank:
+                    lookup[key] = (column.field, rank)
+        best: dict[str, tuple[int, int]] = {}
+        for col, header in enumerate(headers):
+            key = normalise_header(header)
+            hit = lookup.get(key) or lookup.get(HINT_RE.sub("", key))
+            if hit is None:
+                continue
+            name, rank = hit
+            if name not in best or best[name][0] > rank:
+                best[name] = (rank, col)
+        index = {name: col for name, (_rank, col) in best.items()}
+        by_field = {c.field: c for c in self.columns}
+        missing = [c.header for c in self.columns if c.required and c.field not in index]
+        for group in self.one_of:
+            if not any(f in index for f in group):
+                missing.append(by_field[group[0]].header)
+        if missing:
+            raise MissingColumnsError(missing)
+        return index
+
+    def parse_row(
+        self, number: int, cells: list[Any], index: dict[str, int]
+    ) -> tuple[Row, list[tuple[str, str]]]:
+        values: dict[str, Any] = {}
+        errors: list[tuple[str, str]] = []
+        for column in self.columns:
+            col = index.get(column.field)
+            raw = _cell_text(cells[col]) if col is not None and col < len(cells) else ""
+            if "\ufffd" in raw:
+                errors.append((column.header, _("The text could not be read (encoding).")))
+                continue
+            if raw == "":
+                if column.required:
+                    errors.append((column.header, _("This cell is required.")))
+                values[column.field] = None
+                continue
+            try:
+                values[column.field] = column.parse(raw)
+            except CellError as exc:
+                errors.append((column.header, str(exc)))
+        return Row(number, values, cells), errors
+
+    def header_of(self, name: str) -> str:
+        for column in self.columns:
+            if column.field == name:
+                return column.header
+        return name
+
+
+_REGISTRIES: dict[str, Registry] = {}
+
+
+def register(registry: Registry) -> Registry:
+    _REGISTRIES[registry.kind] = registry
+    return registry
+
+
+def get_registry(kind: str) -> Registry | None:
+    return _REGISTRIES.get(kind)
+
+
+def registries() -> list[Registry]:
+    return list(_REGISTRIES.values())
+
+
+# --- batched, idempotent writes ---------------------------------------------------------------
+@dataclass
+class Upserted:
+    created: list[Any]
+    updated: list[Any]
+    unchanged: list[Any]
+
+
+def upsert(
+    model: type[models.Model],
+    items: Sequence[tuple[Any, dict[str, Any]]],
+    *,
+    existing: dict[Any, models.Model],
+    fields: Sequence[str],
+    batch_size: int = 2000,
+) -> Upserted:
+    """Create or update rows by natural key: `items` are (key, field values); `existing` maps a
+    key to the stored object (the caller loaded them with one query per chunk). New objects go in
+    with one bulk_create, changed ones with one bulk_update of `fields`; objects whose values are
+    all equal are left alone. Returns the objects in each group (created ones carry their pk on
+    PostgreSQL and SQLite)."""
+    to_create: list[Any] = []
+    to_update: list[Any] = []
+    unchanged: list[Any] = []
+    for key, values in items:
+        obj = existing.get(key)
+        if obj is None:
+            obj = model(**values)
+            to_create.append(obj)
+            existing[key] = obj
+            continue
+        changed = False
+        for name in fields:
+            if name in values and getattr(obj, name) != values[name]:
+                setattr(obj, name, values[name])
+                changed = True
+        (to_update if changed else unchanged).append(obj)
+    if to_create:
+        for obj in to_create:
+            prepare = getattr(obj, "fill_search_keys", None)
+            if prepare is not None:
+                prepare()
+        model.objects.bulk_create(to_create, batch_size=batch_size)
+    if to_update:
+        extra = ["name_initials"] if "name" in fields and hasattr(model, "fill_search_keys") else []
+        if extra:
+            for obj in to_update:
+                obj.fill_search_keys()  # type: ignore[attr-defined]
+        model.objects.bulk_update(to_update, [*fields, *extra], batch_size=batch_size)
+    return Upserted(to_create, to_update, unchanged)

@@ -1,0 +1,263 @@
+"""Running a registry import job: create it (checking the uploader's capability), then stream the
+file, check each row, write good rows in chunks, report bad ones. See the package docstring."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from xinqiao.access.scope import principal_for
+from xinqiao.audit.context import AuditContext, current
+from xinqiao.audit.services import record_event
+from xinqiao.core.errors import DomainError
+from xinqiao.core.tabular.reader import BadFileError, open_table
+from xinqiao.core.types import Actor
+from xinqiao.orgs.models import OrgUnit
+
+from ..importer.service import ErrorReport, ImportResult, _common_ancestor
+from ..models import ImportJob, ImportJobStatus
+from .base import Counts, ImportContext, MissingColumnsError, Registry, Row, get_registry
+
+logger = logging.getLogger(__name__)
+
+
+def chunk_rows() -> int:
+    default = 10_000 if connection.vendor == "postgresql" else 5_000
+    return int(getattr(settings, "XINQIAO_REGISTRY_CHUNK_ROWS", default))
+
+
+def import_areas(actor: Actor, cap: str) -> list[OrgUnit] | None:
+    """The subtrees `actor` may import into with `cap`; None for the system (no actor)."""
+    if actor is None:
+        return None
+    return [g.area for g in principal_for(actor).grants_with(cap)]
+
+
+def create_job(
+    *,
+    actor: Actor,
+    kind: str,
+    file: str,
+    original_name: str,
+    file_size: int = 0,
+    dry_run: bool = False,
+    language: str | None = None,
+) -> ImportJob:
+    """Register an import of a file already stored (files.store_upload) for registry `kind`."""
+    registry = get_registry(kind)
+    if registry is None:
+        raise DomainError(_("Unknown import."))
+    areas: list[OrgUnit] = []
+    if actor is not None:
+        principal_for(actor).require(registry.cap)
+        areas = import_areas(actor, registry.cap) or []
+    unit = areas[0] if len(areas) == 1 else _common_ancestor(areas)
+    return ImportJob.objects.create(
+        kind=kind,
+        created_by=actor,
+        org_unit=unit,
+        school=unit if unit is not None and unit.kind == "school" else None,
+        dry_run=dry_run,
+        language=language or settings.LANGUAGE_CODE,
+        file=file,
+        original_name=original_name[:255],
+        file_size=file_size,
+    )
+
+
+class _Run:
+    def __init__(self, job: ImportJob, registry: Registry) -> None:
+        self.job = job
+        self.registry = registry
+        self.result = ImportResult()
+        self.chunk_no = 0
+
+    def fail(self, message: str) -> ImportResult:
+        job = self.job
+        job.status, job.error_message, job.finished_at = (
+            ImportJobStatus.FAILED,
+            message,
+            timezone.now(),
+        )
+        job.save(update_fields=["status", "error_message", "finished_at"])
+        raise BadFileError(message)
+
+    def execute(self, progress: Callable[[ImportJob], None] | None) -> ImportResult:
+        from ..importer import files
+
+        self.progress = progress
+        with files.plaintext_copy(self.job.file) as plain:
+            try:
+                table = open_table(plain)
+            except BadFileError as exc:
+                return self.fail(str(exc))
+            try:
+                try:
+                    index = self.registry.map_columns(table.headers)
+                except MissingColumnsError as exc:
+                    return self.fail(str(exc))
+                return self.stream(table, index)
+            finally:
+                table.close()
+
+    def stream(self, table: Any, index: dict[str, int]) -> ImportResult:
+        job, registry = self.job, self.registry
+        ctx = ImportContext(
+            job=job,
+            actor=job.created_by,
+            areas=import_areas(job.created_by, registry.cap),
+            today=timezone.localdate(),
+        )
+        self.ctx = ctx
+        registry.prepare(ctx)
+        headers = tuple("" if h is None else str(h) for h in table.headers)
+        self.report = ErrorReport(job, headers)
+        job.status, job.started_at, job.rows_total = (
+            ImportJobStatus.RUNNING,
+            timezone.now(),
+            table.total_estimate,
+        )
+        job.save(update_fields=["status", "started_at", "rows_total"])
+        size = chunk_rows()
+        seen: dict[Any, int] = {}
+        chunk: list[Row] = []
+        try:
+            for number, cells in table.rows:
+                self.result.processed += 1
+                row, errors = registry.parse_row(number, cells, index)
+                if not errors:
+                    try:
+                        registry.check(row, ctx)
+                    except Exception as exc:
+                        from .base import RowError
+
+                        if not isinstance(exc, RowError):
+                            raise
+                        errors.append((registry.header_of(exc.column), exc.message))
+                if not errors:
+                    key = registry.key(row)
+                    if key is not None:
+                        first = seen.get(key)
+                        if first is not None:
+                            errors.append(
+                                ("", _("The same entry as row %(row)d.") % {"row": first})
+                            )
+                        else:
+                            seen[key] = number
+                if errors:
+                    self.result.rejected += 1
+                    self.report.add(number, errors, cells)
+                    continue
+                chunk.append(row)
+                if len(chunk) >= size:
+                    self.flush(chunk)
+                    chunk = []
+            if chunk:
+                self.flush(chunk)
+        finally:
+            self.report.close()
+        r = self.result
+        job.rows_total = job.rows_processed = r.processed
+        job.created, job.updated, job.unchanged, job.rejected = (
+            r.created,
+            r.updated,
+            r.unchanged,
+            r.rejected,
+        )
+        job.error_report = self.report.relative if self.report.written else ""
+        job.status, job.finished_at = ImportJobStatus.SUCCEEDED, timezone.now()
+        with transaction.atomic():
+            job.save()
+            if not job.dry_run:
+                record_event(
+                    actor=job.created_by,
+                    action="people.import_job.finished",
+                    obj=job,
+                    school_id=job.school_id,
+                    fields={
+                        "job": str(job.code),
+                        "kind": job.kind,
+                        "file": job.original_name,
+                        "rows": r.processed,
+                        "created": r.created,
+                        "updated": r.updated,
+                        "unchanged": r.unchanged,
+                        "rejected": r.rejected,
+                        "chunks": self.chunk_no,
+                    },
+                )
+        return r
+
+    def flush(self, chunk: list[Row]) -> None:
+        job = self.job
+        self.chunk_no += 1
+        with transaction.atomic():
+            counts: Counts = self.registry.write(chunk, self.ctx)
+            if not job.dry_run and (counts.created or counts.updated):
+                record_event(
+                    actor=job.created_by,
+                    action="people.registry.imported",
+                    object_type="people.importjob",
+                    object_id=job.pk,
+                    school_id=job.school_id,
+                    fields={
+                        "job": str(job.code),
+                        "kind": job.kind,
+                        "chunk": self.chunk_no,
+                        "rows": [chunk[0].number, chunk[-1].number],
+                        "created": counts.created,
+                        "updated": counts.updated,
+                    },
+                )
+            if job.dry_run:
+                transaction.set_rollback(True)
+        r = self.result
+        for row, column, reason in counts.errors:
+            self.report.add(row.number, [(self.registry.header_of(column), reason)], row.cells)
+        r.created += counts.created
+        r.updated += counts.updated
+        r.unchanged += counts.unchanged
+        r.rejected += len(counts.errors)
+        ImportJob.objects.filter(pk=job.pk).update(
+            rows_processed=r.processed,
+            created=r.created,
+            updated=r.updated,
+            unchanged=r.unchanged,
+            rejected=r.rejected,
+            rows_total=max(job.rows_total, r.processed),
+        )
+        if self.progress is not None:
+            self.progress(job)
+
+
+def run_job(job: ImportJob, *, progress: Callable[[ImportJob], None] | None = None) -> ImportResult:
+    """Run a registry import job to the end. Raises BadFileError (job marked failed) for a file
+    that cannot be read or lacks a required column; nothing is written then."""
+    registry = get_registry(job.kind)
+    if registry is None:
+        raise BadFileError(f"unknown registry {job.kind!r}")
+    run = _Run(job, registry)
+    role = principal_for(job.created_by).primary_role if job.created_by else "system"
+    token = current.set(AuditContext(ip=current.get().ip, role=role))
+    try:
+        with translation.override(job.language):
+            return run.execute(progress)
+    except BadFileError:
+        raise
+    except Exception as exc:
+        logger.exception("registry import %s failed", job.code)
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJobStatus.FAILED,
+            error_message=_("The import stopped because of an internal error: %(error)s")
+            % {"error": exc.__class__.__name__},
+            finished_at=timezone.now(),
+        )
+        raise
+    finally:
+        current.reset(token)
