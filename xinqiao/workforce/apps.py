@@ -15,7 +15,7 @@ class WorkforceConfig(AppConfig):
     def ready(self) -> None:
         from xinqiao.core.navigation import register
 
-        from . import navigation
+        from . import importer, navigation  # noqa: F401 (importer registers itself)
 
         for item in navigation.NAV_ITEMS:
             register(item)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -55,7 +55,8 @@ def _save_training(record: TrainingRecord) -> None:
     record.full_clean(validate_constraints=False)
     if record.end_date < record.start_date:
         raise DomainError(_("The end date is before the start date."), field="end_date")
-    if Decimal(record.hours) <= 0:
+    record.hours = Decimal(record.hours).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if record.hours <= 0:
         raise DomainError(_("Hours must be more than zero."), field="hours")
     clash = TrainingRecord.objects.filter(
         staff=record.staff, course=record.course, start_date=record.start_date

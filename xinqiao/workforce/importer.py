@@ -1,0 +1,254 @@
+"""Import of a training platform's export (CSV/XLSX) through the registry import framework
+(xinqiao/people/registry/, docs/registries.md): one row per teacher × course.
+
+A teacher is found by name within the unit the row names (school code, or unit name); a name that
+two active staff of that unit share is refused (the row asks for the unit's staff page). Natural
+key: staff + course + start date — re-importing the same export changes nothing, a changed row
+(hours, end date, level, mode, provider) updates its record."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from xinqiao.access.roles import Cap
+from xinqiao.orgs.models import Kind
+from xinqiao.people.models import Staff
+from xinqiao.people.registry import (
+    CellError,
+    Column,
+    Counts,
+    ImportContext,
+    Registry,
+    Row,
+    RowError,
+    choice,
+    parse_date,
+    parse_decimal,
+    register,
+    text,
+    upsert,
+)
+
+from .models import TrainingLevel, TrainingMode, TrainingRecord
+
+LEVEL_ALIASES = {
+    "国家级": TrainingLevel.NATIONAL,
+    "国家": TrainingLevel.NATIONAL,
+    "国培": TrainingLevel.NATIONAL,
+    "省级": TrainingLevel.PROVINCIAL,
+    "省": TrainingLevel.PROVINCIAL,
+    "省培": TrainingLevel.PROVINCIAL,
+    "市级": TrainingLevel.CITY,
+    "市": TrainingLevel.CITY,
+    "区级": TrainingLevel.DISTRICT,
+    "县级": TrainingLevel.DISTRICT,
+    "区县级": TrainingLevel.DISTRICT,
+    "区(县)级": TrainingLevel.DISTRICT,
+    "校级": TrainingLevel.SCHOOL,
+    "校本": TrainingLevel.SCHOOL,
+    "校本培训": TrainingLevel.SCHOOL,
+}
+MODE_ALIASES = {
+    "线上": TrainingMode.ONLINE,
+    "网络": TrainingMode.ONLINE,
+    "网络研修": TrainingMode.ONLINE,
+    "在线": TrainingMode.ONLINE,
+    "线下": TrainingMode.OFFLINE,
+    "面授": TrainingMode.OFFLINE,
+    "集中面授": TrainingMode.OFFLINE,
+    "现场": TrainingMode.OFFLINE,
+}
+UNIT_KINDS = (Kind.SCHOOL, Kind.STATION, Kind.CENTRE, Kind.DISTRICT, Kind.CITY)
+
+
+def parse_hours(value: str) -> Decimal:
+    number = parse_decimal(value.removesuffix("学时").removesuffix("小时").strip())
+    if number <= 0 or number > 2000:
+        raise CellError(_("Hours must be more than 0 and at most 2000."))
+    return Decimal(str(number)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+class TrainingImport(Registry):
+    kind = "training"
+    label = gettext_lazy("Training records")
+    cap = Cap.EDIT_TRAINING
+    back_url = "workforce:training-summary"
+    columns = (
+        Column(
+            "name",
+            gettext_lazy("name"),
+            ("姓名", "教师姓名", "学员姓名", "学员", "name"),
+            text(60),
+            required=True,
+        ),
+        Column(
+            "unit_code",
+            gettext_lazy("school code"),
+            ("学校代码", "单位代码", "学校标识码", "school code"),
+            text(20),
+        ),
+        Column(
+            "unit_name",
+            gettext_lazy("unit"),
+            ("单位", "学校", "工作单位", "所在单位", "学校名称", "unit"),
+            text(120),
+        ),
+        Column(
+            "course",
+            gettext_lazy("course"),
+            ("培训名称", "课程名称", "项目名称", "培训项目", "course"),
+            text(200),
+            required=True,
+        ),
+        Column(
+            "provider",
+            gettext_lazy("provider"),
+            ("培训机构", "主办单位", "承办单位", "provider"),
+            text(200),
+        ),
+        Column(
+            "start_date",
+            gettext_lazy("start date"),
+            ("开始日期", "培训开始日期", "开始时间", "培训日期", "start date"),
+            parse_date,
+            required=True,
+        ),
+        Column(
+            "end_date",
+            gettext_lazy("end date"),
+            ("结束日期", "培训结束日期", "结束时间", "end date"),
+            parse_date,
+        ),
+        Column(
+            "hours",
+            gettext_lazy("hours"),
+            ("学时", "培训学时", "获得学时", "时长(小时)", "hours"),
+            parse_hours,
+            required=True,
+        ),
+        Column(
+            "level",
+            gettext_lazy("level"),
+            ("培训级别", "级别", "层级", "level"),
+            choice(TrainingLevel, LEVEL_ALIASES),
+            required=True,
+        ),
+        Column(
+            "mode",
+            gettext_lazy("mode"),
+            ("培训形式", "形式", "培训方式", "方式", "mode"),
+            choice(TrainingMode, MODE_ALIASES),
+            required=True,
+        ),
+    )
+    one_of = (("unit_code", "unit_name"),)
+    key_fields = ("staff_id", "course", "start_date")
+
+    def prepare(self, ctx: ImportContext) -> None:
+        units = ctx.units(UNIT_KINDS)
+        by_code = {u.school_code: u for u in units if u.school_code}
+        by_name: dict[str, list[Any]] = defaultdict(list)
+        for unit in units:
+            by_name[unit.name].append(unit)
+        ids = [u.pk for u in units]
+        staff: dict[tuple[int, str], list[int]] = defaultdict(list)
+        rows = Staff.objects.filter(is_active=True, org_unit_id__in=ids).values_list(
+            "pk", "org_unit_id", "org_unit__school_id", "name"
+        )
+        if len(ids) > 500:  # a whole city: one scan rather than a long IN list
+            allowed = set(ids)
+            rows = (
+                Staff.objects.filter(is_active=True)
+                .values_list("pk", "org_unit_id", "org_unit__school_id", "name")
+                .iterator(chunk_size=20_000)
+            )
+        else:
+            allowed = None
+        for pk, unit_id, school_id, name in rows:
+            if allowed is not None and unit_id not in allowed:
+                continue
+            staff[(school_id or unit_id, name)].append(pk)
+        ctx.cache.update(by_code=by_code, by_name=by_name, staff=staff)
+
+    def check(self, row: Row, ctx: ImportContext) -> None:
+        code, unit_name = row.get("unit_code", ""), row.get("unit_name", "")
+        unit = ctx.cache["by_code"].get(code) if code else None
+        if unit is None and code:
+            raise RowError(
+                _("No unit with code %(code)s in your area.") % {"code": code}, "unit_code"
+            )
+        if unit is None:
+            found = ctx.cache["by_name"].get(unit_name, [])
+            if not found:
+                raise RowError(
+                    _("No unit named %(name)s in your area.") % {"name": unit_name}, "unit_name"
+                )
+            if len(found) > 1:
+                raise RowError(
+                    _("Several units are named %(name)s: give the school code.")
+                    % {"name": unit_name},
+                    "unit_name",
+                )
+            unit = found[0]
+        matches = ctx.cache["staff"].get((unit.school_id or unit.pk, row.values["name"]), [])
+        if not matches:
+            raise RowError(
+                _("No active staff member %(name)s at %(unit)s.")
+                % {"name": row.values["name"], "unit": unit.name},
+                "name",
+            )
+        if len(matches) > 1:
+            raise RowError(
+                _(
+                    "Two staff members at %(unit)s are called %(name)s: enter this course on the "
+                    "teacher's page."
+                )
+                % {"name": row.values["name"], "unit": unit.name},
+                "name",
+            )
+        end = row.values.get("end_date") or row.values["start_date"]
+        if end < row.values["start_date"]:
+            raise RowError(_("The end date is before the start date."), "end_date")
+        row.data["staff_id"] = matches[0]
+        row.data["end_date"] = end
+
+    def write(self, rows: list[Row], ctx: ImportContext) -> Counts:
+        staff_ids = {r.data["staff_id"] for r in rows}
+        starts = {r.values["start_date"] for r in rows}
+        existing: dict[Any, Any] = {
+            (t.staff_id, t.course, t.start_date): t
+            for t in TrainingRecord.objects.filter(
+                staff_id__in=staff_ids, start_date__gte=min(starts), start_date__lte=max(starts)
+            )
+        }
+        items = [
+            (
+                (r.data["staff_id"], r.values["course"], r.values["start_date"]),
+                {
+                    "staff_id": r.data["staff_id"],
+                    "course": r.values["course"],
+                    "provider": r.values.get("provider") or "",
+                    "start_date": r.values["start_date"],
+                    "end_date": r.data["end_date"],
+                    "hours": r.values["hours"],
+                    "level": r.values["level"],
+                    "mode": r.values["mode"],
+                },
+            )
+            for r in rows
+        ]
+        done = upsert(
+            TrainingRecord,
+            items,
+            existing=existing,
+            fields=("provider", "end_date", "hours", "level", "mode"),
+        )
+        return Counts(len(done.created), len(done.updated), len(done.unchanged))
+
+
+register(TrainingImport())
