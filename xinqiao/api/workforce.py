@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from xinqiao.access.roles import Cap
@@ -206,7 +206,7 @@ def training_create(request: HttpRequest, code: UUID, payload: TrainingIn) -> An
         record = services.add_training(actor=principal.user, staff=staff, **payload.dict())
     except DomainError as refused:
         raise HttpError(400, str(refused)) from refused
-    return 201, _training(record)
+    return Status(201, _training(record))
 
 
 @router.delete("/training/{code}", response={204: None}, summary="Remove a training record")
@@ -215,7 +215,7 @@ def training_remove(request: HttpRequest, code: UUID) -> Any:
     principal.require(Cap.EDIT_TRAINING)
     record = selectors.get_training(principal=principal, code=code, cap=Cap.EDIT_TRAINING)
     services.remove_training(record, actor=principal.user)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/research", response=list[ResearchOut], summary="Research activities in scope")
@@ -257,7 +257,7 @@ def research_create(request: HttpRequest, payload: ResearchIn) -> Any:
         )
     except DomainError as refused:
         raise HttpError(400, str(refused)) from refused
-    return 201, {
+    out = {
         "code": activity.code,
         "district": district.code,
         "date": activity.date,
@@ -265,6 +265,7 @@ def research_create(request: HttpRequest, payload: ResearchIn) -> Any:
         "organiser": activity.organiser,
         "participants": len(staff),
     }
+    return Status(201, out)
 
 
 @router.get(
