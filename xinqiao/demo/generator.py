@@ -817,4 +817,7 @@ def seed_demo_city(
         from .family import seed_demo_family
 
         city.counts.update(seed_demo_family())
+        from .workforce import seed_demo_workforce
+
+        city.counts.update(seed_demo_workforce(seed=seed))
     return city
