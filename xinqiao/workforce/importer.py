@@ -6,12 +6,16 @@ two active staff of that unit share is refused (the row asks for the unit's staf
 key: staff + course + start date — re-importing the same export changes nothing, a changed row
 (hours, end date, level, mode, provider) updates its record."""
 
+# ruff: noqa: S608  (table and column names are constants of this module; values are parameters)
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -31,7 +35,6 @@ from xinqiao.people.registry import (
     parse_decimal,
     register,
     text,
-    upsert,
 )
 
 from .models import TrainingLevel, TrainingMode, TrainingRecord
@@ -64,6 +67,19 @@ MODE_ALIASES = {
     "现场": TrainingMode.OFFLINE,
 }
 UNIT_KINDS = (Kind.SCHOOL, Kind.STATION, Kind.CENTRE, Kind.DISTRICT, Kind.CITY)
+
+TABLE = TrainingRecord._meta.db_table
+STAGE = "xinqiao_training_stage"
+STAGE_COLUMNS = "code, staff_id, course, provider, start_date, end_date, hours, level, mode"
+STAGE_PG = (
+    "code uuid, staff_id bigint, course varchar(200), provider varchar(200), start_date date, "
+    "end_date date, hours numeric(6, 1), level varchar(16), mode varchar(8)"
+)
+STAGE_SQLITE = (
+    "code char(32), staff_id integer, course varchar(200), provider varchar(200), "
+    "start_date date, end_date date, hours decimal, level varchar(16), mode varchar(8)"
+)
+CHANGING = ("provider", "end_date", "hours", "level", "mode")
 
 
 def parse_hours(value: str) -> Decimal:
@@ -218,37 +234,59 @@ class TrainingImport(Registry):
         row.data["end_date"] = end
 
     def write(self, rows: list[Row], ctx: ImportContext) -> Counts:
-        staff_ids = {r.data["staff_id"] for r in rows}
-        starts = {r.values["start_date"] for r in rows}
-        existing: dict[Any, Any] = {
-            (t.staff_id, t.course, t.start_date): t
-            for t in TrainingRecord.objects.filter(
-                staff_id__in=staff_ids, start_date__gte=min(starts), start_date__lte=max(starts)
-            )
-        }
-        items = [
+        """Set-based: the chunk is staged (COPY on PostgreSQL, executemany on SQLite), then one
+        UPDATE of the existing rows whose values changed and one INSERT of the new ones; an
+        unchanged row is not written at all."""
+        ops = connection.ops
+        pg = connection.vendor == "postgresql"
+        now = ops.adapt_datetimefield_value(timezone.now())
+        staged = [
             (
-                (r.data["staff_id"], r.values["course"], r.values["start_date"]),
-                {
-                    "staff_id": r.data["staff_id"],
-                    "course": r.values["course"],
-                    "provider": r.values.get("provider") or "",
-                    "start_date": r.values["start_date"],
-                    "end_date": r.data["end_date"],
-                    "hours": r.values["hours"],
-                    "level": r.values["level"],
-                    "mode": r.values["mode"],
-                },
+                uuid.uuid4() if pg else uuid.uuid4().hex,
+                r.data["staff_id"],
+                r.values["course"],
+                r.values.get("provider") or "",
+                ops.adapt_datefield_value(r.values["start_date"]),
+                ops.adapt_datefield_value(r.data["end_date"]),
+                ops.adapt_decimalfield_value(r.values["hours"], 6, 1),
+                r.values["level"],
+                r.values["mode"],
             )
             for r in rows
         ]
-        done = upsert(
-            TrainingRecord,
-            items,
-            existing=existing,
-            fields=("provider", "end_date", "hours", "level", "mode"),
-        )
-        return Counts(len(done.created), len(done.updated), len(done.unchanged))
+        with connection.cursor() as cursor:
+            if pg:
+                cursor.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ({STAGE_PG}) ON COMMIT DELETE ROWS"
+                )
+                with cursor.copy(f"COPY {STAGE} ({STAGE_COLUMNS}) FROM STDIN") as copy:
+                    for item in staged:
+                        copy.write_row(item)
+            else:
+                cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ({STAGE_SQLITE})")
+                cursor.execute(f"DELETE FROM {STAGE}")
+                cursor.executemany(
+                    f"INSERT INTO {STAGE} ({STAGE_COLUMNS}) VALUES ({', '.join(['%s'] * 9)})",
+                    staged,
+                )
+            differs = " OR ".join(
+                f"{TABLE}.{c} {'IS DISTINCT FROM' if pg else 'IS NOT'} s.{c}" for c in CHANGING
+            )
+            cursor.execute(
+                f"UPDATE {TABLE} SET {', '.join(f'{c} = s.{c}' for c in CHANGING)} "
+                f"FROM {STAGE} s WHERE {TABLE}.staff_id = s.staff_id AND {TABLE}.course = s.course "
+                f"AND {TABLE}.start_date = s.start_date AND ({differs})"
+            )
+            updated = cursor.rowcount
+            cursor.execute(
+                f"INSERT INTO {TABLE} ({STAGE_COLUMNS}, certificate_name, certificate_type, "
+                "certificate_storage, certificate_sha256, created_at) "
+                f"SELECT {STAGE_COLUMNS}, '', '', '', '', %s FROM {STAGE} WHERE true "
+                "ON CONFLICT (staff_id, course, start_date) DO NOTHING",
+                [now],
+            )
+            created = cursor.rowcount
+        return Counts(created, updated, len(rows) - created - updated)
 
 
 register(TrainingImport())
