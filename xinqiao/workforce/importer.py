@@ -9,8 +9,10 @@ key: staff + course + start date — re-importing the same export changes nothin
 # ruff: noqa: S608  (table and column names are constants of this module; values are parameters)
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -82,6 +84,12 @@ STAGE_SQLITE = (
 CHANGING = ("provider", "end_date", "hours", "level", "mode")
 
 
+def _cached(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An export repeats a few courses, dates, levels and modes on every row: parse each text
+    once (a CellError is raised again each time, exceptions are not cached)."""
+    return functools.lru_cache(maxsize=4096)(parse)
+
+
 def parse_hours(value: str) -> Decimal:
     number = parse_decimal(value.removesuffix("学时").removesuffix("小时").strip())
     if number <= 0 or number > 2000:
@@ -131,34 +139,34 @@ class TrainingImport(Registry):
             "start_date",
             gettext_lazy("start date"),
             ("开始日期", "培训开始日期", "开始时间", "培训日期", "start date"),
-            parse_date,
+            _cached(parse_date),
             required=True,
         ),
         Column(
             "end_date",
             gettext_lazy("end date"),
             ("结束日期", "培训结束日期", "结束时间", "end date"),
-            parse_date,
+            _cached(parse_date),
         ),
         Column(
             "hours",
             gettext_lazy("hours"),
             ("学时", "培训学时", "获得学时", "时长(小时)", "hours"),
-            parse_hours,
+            _cached(parse_hours),
             required=True,
         ),
         Column(
             "level",
             gettext_lazy("level"),
             ("培训级别", "级别", "层级", "level"),
-            choice(TrainingLevel, LEVEL_ALIASES),
+            _cached(choice(TrainingLevel, LEVEL_ALIASES)),
             required=True,
         ),
         Column(
             "mode",
             gettext_lazy("mode"),
             ("培训形式", "形式", "培训方式", "方式", "mode"),
-            choice(TrainingMode, MODE_ALIASES),
+            _cached(choice(TrainingMode, MODE_ALIASES)),
             required=True,
         ),
     )
