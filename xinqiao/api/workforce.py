@@ -223,7 +223,7 @@ def research_list(request: HttpRequest, filters: Query[SummaryFilter]) -> list[d
     principal = principal_for(request.user)
     principal.require(Cap.VIEW_WORKFORCE)
     district = principal.get_unit(filters.unit, Cap.VIEW_WORKFORCE) if filters.unit else None
-    qs = selectors.list_research(principal=principal, district=district, year=filters.year)
+    qs: Any = selectors.list_research(principal=principal, district=district, year=filters.year)
     return [
         {
             "code": a.code,
@@ -293,6 +293,7 @@ def research_indicator(request: HttpRequest, filters: Query[SummaryFilter]) -> l
 def registry_list(request: HttpRequest, kind: str = "") -> list[dict[str, Any]]:
     principal = principal_for(request.user)
     principal.require(Cap.VIEW_WORKFORCE)
+    registries: Any = selectors.list_registries(principal=principal, kind=kind)
     return [
         {
             "code": r.code,
@@ -304,7 +305,7 @@ def registry_list(request: HttpRequest, kind: str = "") -> list[dict[str, Any]]:
             "members": r.n_members,
             "events": r.n_events,
         }
-        for r in selectors.list_registries(principal=principal, kind=kind)[:1000]
+        for r in registries[:1000]
     ]
 
 
@@ -312,6 +313,7 @@ def registry_list(request: HttpRequest, kind: str = "") -> list[dict[str, Any]]:
 def expert_list(request: HttpRequest, q: str = "") -> list[dict[str, Any]]:
     principal = principal_for(request.user)
     principal.require(Cap.VIEW_WORKFORCE)
+    experts: Any = selectors.list_experts(principal=principal, text=q)
     return [
         {
             "code": e.code,
@@ -322,5 +324,5 @@ def expert_list(request: HttpRequest, q: str = "") -> list[dict[str, Any]]:
             "on_committee": e.on_committee > 0,
             "is_active": e.is_active,
         }
-        for e in selectors.list_experts(principal=principal, text=q)[:1000]
+        for e in experts[:1000]
     ]

@@ -106,7 +106,7 @@ def seed_demo_workforce(*, seed: int) -> dict[str, int]:
     districts = list(OrgUnit.objects.filter(kind=Kind.DISTRICT).order_by("path"))
     months = [m for m in selectors.school_year_months(year) if m <= today]
     for d, district in enumerate(districts):
-        staff = list(
+        members = list(
             Staff.objects.filter(subtree_q(district, field="org_unit__path"), is_active=True)
             .filter(
                 positions__position__in=[
@@ -128,7 +128,7 @@ def seed_demo_workforce(*, seed: int) -> dict[str, int]:
                 date=day,
                 theme=THEMES[(d + m) % len(THEMES)],
                 organiser=f"{district.name}教师发展中心",
-                participants=rng.sample(staff, k=min(len(staff), 6)),
+                participants=rng.sample(members, k=min(len(members), 6)),
             )
             counts["research_activities"] += 1
         studio = services.create_registry(
@@ -138,7 +138,7 @@ def seed_demo_workforce(*, seed: int) -> dict[str, int]:
             name=f"{district.name}心理健康教育名师工作室",
             start_date=start,
         )
-        for s in staff[:4]:
+        for s in members[:4]:
             services.add_registry_member(studio, actor=None, staff=s, start_date=start)
         services.add_registry_event(
             studio, actor=None, date=months[0] + datetime.timedelta(days=20), title="工作室研修活动"

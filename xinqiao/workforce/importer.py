@@ -41,7 +41,7 @@ from xinqiao.people.registry import (
 
 from .models import TrainingLevel, TrainingMode, TrainingRecord
 
-LEVEL_ALIASES = {
+LEVEL_ALIASES: dict[str, str] = {
     "国家级": TrainingLevel.NATIONAL,
     "国家": TrainingLevel.NATIONAL,
     "国培": TrainingLevel.NATIONAL,
@@ -58,7 +58,7 @@ LEVEL_ALIASES = {
     "校本": TrainingLevel.SCHOOL,
     "校本培训": TrainingLevel.SCHOOL,
 }
-MODE_ALIASES = {
+MODE_ALIASES: dict[str, str] = {
     "线上": TrainingMode.ONLINE,
     "网络": TrainingMode.ONLINE,
     "网络研修": TrainingMode.ONLINE,
@@ -181,7 +181,7 @@ class TrainingImport(Registry):
             by_name[unit.name].append(unit)
         ids = [u.pk for u in units]
         staff: dict[tuple[int, str], list[int]] = defaultdict(list)
-        rows = Staff.objects.filter(is_active=True, org_unit_id__in=ids).values_list(
+        rows: Any = Staff.objects.filter(is_active=True, org_unit_id__in=ids).values_list(
             "pk", "org_unit_id", "org_unit__school_id", "name"
         )
         if len(ids) > 500:  # a whole city: one scan rather than a long IN list

@@ -152,7 +152,7 @@ def required_text(category: str) -> str:
     return "≥ 1"
 
 
-def _teachers(staff: QuerySet[Staff], year: int) -> QuerySet[Staff]:
+def _teachers(staff: QuerySet[Staff], year: int) -> Any:
     """Active staff of schools, with their category facts and this year's hours and courses."""
     start, end = school_year_bounds(year)
     in_year = Q(training_records__start_date__gte=start, training_records__start_date__lte=end)
@@ -222,7 +222,8 @@ def school_training(
 ) -> tuple[list[TeacherRow], Tally]:
     """Each teacher of one school with this year's hours against their threshold."""
     staff = principal.staff(Cap.VIEW_WORKFORCE).filter(subtree_q(school, field="org_unit__path"))
-    rows, tally = [], Tally()
+    rows: list[TeacherRow] = []
+    tally = Tally()
     for s in _teachers(staff, year).select_related("org_unit").order_by("name"):
         category = category_of(s.full_time, s.key_teacher)
         met = meets(category, s.hours, s.courses)
