@@ -72,9 +72,10 @@ UNIT_KINDS = (Kind.SCHOOL, Kind.STATION, Kind.CENTRE, Kind.DISTRICT, Kind.CITY)
 
 TABLE = TrainingRecord._meta.db_table
 STAGE = "xinqiao_training_stage"
-STAGE_COLUMNS = "code, staff_id, course, provider, start_date, end_date, hours, level, mode"
+VALUE_COLUMNS = "staff_id, course, provider, start_date, end_date, hours, level, mode"
+STAGE_COLUMNS = f"code, {VALUE_COLUMNS}"
 STAGE_PG = (
-    "code uuid, staff_id bigint, course varchar(200), provider varchar(200), start_date date, "
+    "staff_id bigint, course varchar(200), provider varchar(200), start_date date, "
     "end_date date, hours numeric(6, 1), level varchar(16), mode varchar(8)"
 )
 STAGE_SQLITE = (
@@ -248,26 +249,41 @@ class TrainingImport(Registry):
         ops = connection.ops
         pg = connection.vendor == "postgresql"
         now = ops.adapt_datetimefield_value(timezone.now())
-        staged = [
-            (
-                uuid.uuid4() if pg else uuid.uuid4().hex,
-                r.data["staff_id"],
-                r.values["course"],
-                r.values.get("provider") or "",
-                ops.adapt_datefield_value(r.values["start_date"]),
-                ops.adapt_datefield_value(r.data["end_date"]),
-                ops.adapt_decimalfield_value(r.values["hours"], 6, 1),
-                r.values["level"],
-                r.values["mode"],
-            )
-            for r in rows
-        ]
+        if pg:  # psycopg adapts dates and decimals itself; the database draws the codes
+            staged: list[tuple[Any, ...]] = [
+                (
+                    r.data["staff_id"],
+                    r.values["course"],
+                    r.values.get("provider") or "",
+                    r.values["start_date"],
+                    r.data["end_date"],
+                    r.values["hours"],
+                    r.values["level"],
+                    r.values["mode"],
+                )
+                for r in rows
+            ]
+        else:
+            staged = [
+                (
+                    uuid.uuid4().hex,
+                    r.data["staff_id"],
+                    r.values["course"],
+                    r.values.get("provider") or "",
+                    ops.adapt_datefield_value(r.values["start_date"]),
+                    ops.adapt_datefield_value(r.data["end_date"]),
+                    ops.adapt_decimalfield_value(r.values["hours"], 6, 1),
+                    r.values["level"],
+                    r.values["mode"],
+                )
+                for r in rows
+            ]
         with connection.cursor() as cursor:
             if pg:
                 cursor.execute(
                     f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ({STAGE_PG}) ON COMMIT DELETE ROWS"
                 )
-                with cursor.copy(f"COPY {STAGE} ({STAGE_COLUMNS}) FROM STDIN") as copy:
+                with cursor.copy(f"COPY {STAGE} ({VALUE_COLUMNS}) FROM STDIN") as copy:
                     for item in staged:
                         copy.write_row(item)
             else:
@@ -286,10 +302,11 @@ class TrainingImport(Registry):
                 f"AND {TABLE}.start_date = s.start_date AND ({differs})"
             )
             updated = cursor.rowcount
+            code = "gen_random_uuid()" if pg else "code"
             cursor.execute(
-                f"INSERT INTO {TABLE} ({STAGE_COLUMNS}, certificate_name, certificate_type, "
+                f"INSERT INTO {TABLE} (code, {VALUE_COLUMNS}, certificate_name, certificate_type, "
                 "certificate_storage, certificate_sha256, created_at) "
-                f"SELECT {STAGE_COLUMNS}, '', '', '', '', %s FROM {STAGE} WHERE true "
+                f"SELECT {code}, {VALUE_COLUMNS}, '', '', '', '', %s FROM {STAGE} WHERE true "
                 "ON CONFLICT (staff_id, course, start_date) DO NOTHING",
                 [now],
             )
