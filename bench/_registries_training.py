@@ -55,30 +55,34 @@ def _build(teachers: int) -> list[tuple[str, str]]:
     """A city, a district, SCHOOLS schools and `teachers` staff (bulk: setup, not measured)."""
     from django.contrib.auth import get_user_model
 
+    from xinqiao.orgs.models import OrgUnit, Term
     from xinqiao.orgs.services import create_term, create_unit
     from xinqiao.people.models import Staff
 
-    city = create_unit(actor=None, parent=None, kind="city", name="示例市")
-    district = create_unit(actor=None, parent=city, kind="district", name="基准区")
+    city = OrgUnit.objects.filter(kind="city").first() or create_unit(
+        actor=None, parent=None, kind="city", name="示例市"
+    )
+    district = create_unit(actor=None, parent=city, kind="district", name="培训基准区")
     schools = [
         create_unit(
             actor=None,
             parent=district,
             kind="school",
             name=f"基准学校{s}",
-            school_code=f"36029{s:05d}",
+            school_code=f"36039{s:05d}",
             stage="junior",
         )
         for s in range(SCHOOLS)
     ]
-    create_term(
-        actor=None,
-        school_year_start=2026,
-        season="autumn",
-        start_date=datetime.date(2026, 9, 1),
-        end_date=datetime.date(2027, 1, 22),
-        make_current=True,
-    )
+    if not Term.objects.exists():
+        create_term(
+            actor=None,
+            school_year_start=2026,
+            season="autumn",
+            start_date=datetime.date(2026, 9, 1),
+            end_date=datetime.date(2027, 1, 22),
+            make_current=True,
+        )
     users = get_user_model().objects.bulk_create(
         [_unusable(f"bench_t{i}") for i in range(teachers)],
         batch_size=5000,

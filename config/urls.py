@@ -27,6 +27,7 @@ urlpatterns = [
     path("students/", include("xinqiao.people.urls")),
     path("import/", include("xinqiao.people.import_urls")),
     path("import/registry/", include("xinqiao.people.registry.urls")),
+    path("staff/", include("xinqiao.people.staffing.urls")),
     path("instruments/", include("xinqiao.instruments.urls")),
     path("screening/", include("xinqiao.screening.urls")),
     path("take/", include("xinqiao.screening.taking.urls")),

@@ -202,3 +202,19 @@ def test_upload_page_wrong_role_is_403(w, client_for):
 def test_summary_links_to_the_import(w, client_for):
     body = client_for(w.school_admin).get(reverse("workforce:training-summary")).content.decode()
     assert reverse("registries:upload", args=["training"]) in body
+
+
+def test_staff_number_decides_between_namesakes(w, tmp_path):
+    from ..factories import StaffFactory
+
+    w.full.staff_number = "T001"
+    w.full.save(update_fields=["staff_number"])
+    twin = StaffFactory(username="full_a2", name="专职甲", org_unit=w.school_a)
+    twin.staff_number = "T002"
+    twin.save(update_fields=["staff_number"])
+    headers = ["工号", *HEADERS]
+    rows = [row(工号="T002"), row(工号="T999", course="其他")]
+    job, result = run(write_csv(tmp_path / "t.csv", rows, headers=headers))
+    assert (result.created, result.rejected) == (1, 1)
+    assert TrainingRecord.objects.get().staff == twin
+    assert report(job)[1][1] == "工号"

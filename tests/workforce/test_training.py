@@ -254,3 +254,12 @@ def test_psych_sees_but_does_not_edit(w, client_for):
     assert reverse("workforce:training-edit", kwargs={"code": record.code}) not in body
     edit = reverse("workforce:training-edit", kwargs={"code": record.code})
     assert client.get(edit).status_code == 403
+
+
+def test_a_post_ended_before_the_year_does_not_count(w):
+    from xinqiao.people.models import StaffPosition
+
+    StaffPosition.objects.filter(staff=w.full).update(end_date=datetime.date(2026, 7, 1))
+    add(w.full, 1)
+    rows, _tally = _school(w, w.school_admin)
+    assert (rows[w.full.pk].category, rows[w.full.pk].met) == ("other", True)

@@ -10,4 +10,5 @@ urlpatterns = [
     path("sessions/", account_views.session_list, name="sessions"),
     path("sessions/others/", account_views.session_revoke_others, name="sessions-revoke-others"),
     path("sessions/<str:public_id>/end/", account_views.session_revoke, name="session-revoke"),
+    path("invitation/<str:token>/", account_views.invitation, name="invitation"),
 ]

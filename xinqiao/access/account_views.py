@@ -99,3 +99,46 @@ def session_revoke_others(request: Any) -> HttpResponse:
         % {"count": count},
     )
     return redirect("account:sessions")
+
+
+def invitation(request: Any, token: str) -> HttpResponse:
+    """A staff member's invitation (access/staffing.py): choose a username and one's own
+    password. Open to visitors who are not signed in; an unknown, used, revoked or expired code
+    is a 404 (no hint which). Attempts are rate-limited per client address."""
+    from xinqiao.core.ratelimit import allow
+
+    from .forms_invitation import AcceptInvitationForm
+    from .staffing import accept_invitation, open_invitation
+
+    address = request.META.get("REMOTE_ADDR", "")
+    if not allow(f"xq:invitation:{address}", limit=30, window=600):
+        return HttpResponse(_("Too many attempts. Try again later."), status=429)
+    pending = open_invitation(token)
+    if pending is None or request.user.is_authenticated:
+        raise Http404
+    form = AcceptInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            accept_invitation(
+                token=token,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+            )
+        except DomainError as exc:
+            from xinqiao.core.forms import apply_service_error
+
+            apply_service_error(form, exc, default_field="password")
+        except Exception as exc:  # the password validators' ValidationError
+            from django.core.exceptions import ValidationError
+
+            if not isinstance(exc, ValidationError):
+                raise
+            form.add_error("password", exc)
+        else:
+            messages.success(request, _("Your account is ready. Sign in with it."))
+            return redirect("login")
+    context = {"form": form, "staff": pending.staff}
+    response = render(request, "access/invitation.html", context)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -153,3 +153,32 @@ class SealedTOTPDevice(TOTPDevice):  # type: ignore[misc]  # django-otp is untyp
         if not self.key.startswith("v2:"):  # django-otp's default: a fresh hex secret
             self.set_secret(bytes.fromhex(self.key))
         super().save(*args, **kwargs)
+
+
+class StaffInvitation(models.Model):
+    """A one-time, expiring invitation with which a staff member sets up their own account
+    (access/staffing.py). Only the SHA-256 of the code is stored; the code is shown once to the
+    inviting administrator (a link or a printable code), never a shared password."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    staff = models.ForeignKey("people.Staff", on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, blank=True)
+    role_unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staff invitation")
+        verbose_name_plural = _("staff invitations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.staff} ({self.created_at:%Y-%m-%d})"

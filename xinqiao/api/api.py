@@ -142,7 +142,10 @@ def student(request: HttpRequest, code: UUID) -> dict[str, Any]:
     }
 
 
-# Routers of the feature apps (one module each in xinqiao/api/).
+from .staff import router as staff_router  # noqa: E402  (routers after the API object)
+
+api.add_router("/staff", staff_router)
+
 from .workforce import router as workforce_router  # noqa: E402
 
 api.add_router("/workforce/", workforce_router)

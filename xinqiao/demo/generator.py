@@ -49,6 +49,8 @@ from xinqiao.people.models import (
     Guardian,
     GuardianRelation,
     Position,
+    Qualification,
+    QualificationKind,
     SchoolGroup,
     SchoolGroupMember,
     Staff,
@@ -143,6 +145,20 @@ MOBILE_PREFIXES = (
 ).split()
 
 PSYCH_QUALIFICATIONS = ["心理健康教育教师资格证（C证）", "国家二级心理咨询师", "应用心理学本科"]
+POST_START = [datetime.date(2019, 9, 1), datetime.date(2021, 9, 1), datetime.date(2023, 9, 1)]
+
+
+def qualification_kind(text: str) -> tuple[str, str]:
+    """The Qualification kind and issuer for a demo person's qualification text."""
+    if "C证" in text:
+        return QualificationKind.MHE_CERTIFICATE_C, "江西省教育厅"
+    if "心理学" in text:
+        return QualificationKind.PSYCHOLOGY_DEGREE, ""
+    if "医师" in text:
+        return QualificationKind.OTHER, "国家卫生健康委员会"
+    return QualificationKind.OTHER, ""
+
+
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_MAP = "10X98765432"
 
@@ -459,7 +475,7 @@ class _Generator:
         self.person(
             "demo_sysadmin",
             city,
-            positions=[(Position.CITY_OFFICER, city)],
+            positions=[(Position.OTHER, city)],
             roles=[(Role.SYSTEM_ADMIN, city)],
         )
         centre = u["centre"]
@@ -468,7 +484,7 @@ class _Generator:
                 f"demo_centre_{i}",
                 centre,
                 qualification="国家二级心理咨询师",
-                positions=[(Position.STATION_COUNSELLOR, centre)],
+                positions=[(Position.STATION_COUNSELLOR, centre), (Position.CENTRE_STAFF, centre)],
                 roles=[(Role.STATION_COUNSELLOR, centre)],
             )
         for h in range(1, len(HOSPITALS) + 1):
@@ -569,7 +585,10 @@ class _Generator:
                 self.person(
                     f"demo_teacher_{slug}_{level}_{k}",
                     school,
-                    positions=[(Position.SUBJECT_TEACHER, c) for c in taught],
+                    positions=[
+                        *((Position.SUBJECT_TEACHER, c) for c in taught),
+                        (Position.MENTOR, school),
+                    ],
                     roles=[(Role.MENTOR, c) for c in taught],
                 )
         self.groups.append((school, GroupKind.LEADERSHIP, principal, [principal, moral, *psychs]))
@@ -630,9 +649,30 @@ class _Generator:
         staff_pk = dict(Staff.objects.values_list("user__username", "pk"))
         StaffPosition.objects.bulk_create(
             [
-                StaffPosition(staff_id=staff_pk[p.username], position=pos, org_unit=unit)
+                StaffPosition(
+                    staff_id=staff_pk[p.username],
+                    position=pos,
+                    org_unit=unit,
+                    start_date=POST_START[sum(map(ord, p.username)) % len(POST_START)],
+                )
                 for p in self.people
                 for pos, unit in p.positions
+            ],
+            batch_size=BATCH,
+        )
+        # Qualifications (issue 14): from each person's qualification text, deterministically.
+        Qualification.objects.bulk_create(
+            [
+                Qualification(
+                    staff_id=staff_pk[p.username],
+                    kind=kind,
+                    title=p.qualification,
+                    number=f"Q{staff_pk[p.username]:06d}",
+                    issuer=issuer,
+                )
+                for p in self.people
+                if p.qualification
+                for kind, issuer in [qualification_kind(p.qualification)]
             ],
             batch_size=BATCH,
         )

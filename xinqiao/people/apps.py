@@ -13,6 +13,9 @@ class PeopleConfig(AppConfig):
         from xinqiao.core.navigation import NavItem, register
 
         from .search import rehash_students
+        from .staffing import registry as _staff_registry  # registers the staff import
+
+        del _staff_registry
 
         rotation.register_rehash(rehash_students)
 

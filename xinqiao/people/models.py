@@ -327,13 +327,29 @@ class Position(models.TextChoices):
     DISTRICT_OFFICER = "district_officer", _("District officer")
     CITY_OFFICER = "city_officer", _("City officer")
     PSYCHIATRIST = "psychiatrist", _("Psychiatrist")
+    CENTRE_STAFF = "centre_staff", _("Centre staff")
+    MENTOR = "mentor", _("Mentor")
+    OTHER = "other", _("Other post")
+
+
+class EmploymentStatus(models.TextChoices):
+    EMPLOYED = "employed", _("Employed")
+    SECONDED = "seconded", _("Seconded")
+    RETIRED = "retired", _("Retired")
+    LEFT = "left", _("Left")
 
 
 class Staff(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # A staff record needs no account; one is created by invitation (access/invitations.py).
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        null=True,
+        blank=True,
     )
+    staff_number = models.CharField(_("staff number"), max_length=32, blank=True, db_index=True)
     name = models.CharField(_("name"), max_length=60, db_index=True)
     name_initials = models.CharField(
         max_length=60, blank=True, db_index=True, editable=False, db_default=""
@@ -347,6 +363,13 @@ class Staff(models.Model):
     )
     qualification = models.CharField(_("qualification"), max_length=200, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    employment_status = models.CharField(
+        _("employment status"),
+        max_length=16,
+        choices=EmploymentStatus.choices,
+        default=EmploymentStatus.EMPLOYED,
+    )
+    left_on = models.DateField(_("left on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("staff member")
@@ -369,26 +392,121 @@ class Staff(models.Model):
         return ["name_initials"]
 
 
+class StaffPositionQuerySet(models.QuerySet["StaffPosition"]):
+    def current(self) -> StaffPositionQuerySet:
+        """Posts held now: not ended (an end date is the last day held)."""
+        from django.utils import timezone
+
+        return self.filter(
+            models.Q(end_date__isnull=True) | models.Q(end_date__gte=timezone.localdate())
+        )
+
+
 class StaffPosition(models.Model):
-    """One post a staff member holds; head teachers and subject teachers name their class."""
+    """One post a staff member holds, with its dates (history is kept: ending a post sets its end
+    date); head teachers and subject teachers name their class."""
 
     staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="positions")
     position = models.CharField(_("position"), max_length=32, choices=Position.choices)
     org_unit = models.ForeignKey(
         OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
     )
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+
+    objects = StaffPositionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("position")
         verbose_name_plural = _("positions")
         constraints = [
             models.UniqueConstraint(
-                fields=["staff", "position", "org_unit"], name="staffposition_unique"
+                fields=["staff", "position", "org_unit"],
+                condition=models.Q(end_date__isnull=True),
+                name="staffposition_unique_open",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.staff} — {self.get_position_display()}"
+
+    @property
+    def is_current(self) -> bool:
+        from django.utils import timezone
+
+        return self.end_date is None or self.end_date >= timezone.localdate()
+
+
+class QualificationKind(models.TextChoices):
+    PSYCHOLOGY_DEGREE = "psychology_degree", _("Psychology degree")
+    MHE_CERTIFICATE_C = "mhe_certificate_c", _("Mental-health-education teacher certificate C")
+    MHE_CERTIFICATE_B = "mhe_certificate_b", _("Mental-health-education teacher certificate B")
+    MHE_CERTIFICATE_A = "mhe_certificate_a", _("Mental-health-education teacher certificate A")
+    REGISTERED_COUNSELLOR = "registered_counsellor", _("Registered counsellor")
+    OTHER = "other", _("Other qualification")
+
+
+class Qualification(models.Model):
+    """A qualification or certificate of a staff member (R12): degree, the mental-health-education
+    teacher certificate (C 初级 / B 中级 / A 高级), registered counsellor, other."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="qualifications")
+    kind = models.CharField(_("kind"), max_length=32, choices=QualificationKind.choices)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    number = models.CharField(_("certificate number"), max_length=64, blank=True)
+    issuer = models.CharField(_("issued by"), max_length=100, blank=True)
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    file = models.FileField(_("scan"), upload_to="qualifications/%Y/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("qualification")
+        verbose_name_plural = _("qualifications")
+        ordering = ["staff", "kind", "issued_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "kind", "number"], name="qualification_unique_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} — {self.get_kind_display()}"
+
+
+class CoverageArrangement(models.Model):
+    """A school of fewer than 800 students whose psychology teaching is covered by a supporting
+    school or station (对口援助, 定点支教; R12), with its dates."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    school = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("school")
+    )
+    supporter = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("supported by")
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("coverage arrangement")
+        verbose_name_plural = _("coverage arrangements")
+        ordering = ["school", "-start_date", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.school} ← {self.supporter}"
+
+    @property
+    def is_current(self) -> bool:
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        return self.start_date <= today and (self.end_date is None or self.end_date >= today)
 
 
 class CommitteeMember(models.Model):

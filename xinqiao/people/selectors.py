@@ -19,6 +19,7 @@ from xinqiao.orgs.models import Kind, OrgUnit, Stage, Term, subtree_q
 from .models import (
     FAMILY_FLAGS,
     CommitteeMember,
+    CoverageArrangement,
     Enrolment,
     Gender,
     GroupKind,
@@ -179,7 +180,9 @@ def class_students(*, principal: Principal, school_class: OrgUnit) -> StudentQue
 def head_teachers(*, school_class: OrgUnit) -> list[Staff]:
     return list(
         Staff.objects.filter(
-            positions__position=Position.HEAD_TEACHER, positions__org_unit=school_class
+            positions__in=StaffPosition.objects.current().filter(
+                position=Position.HEAD_TEACHER, org_unit=school_class
+            )
         ).distinct()
     )
 
@@ -255,9 +258,8 @@ def school_groups(*, principal: Principal, school: OrgUnit) -> list[GroupRow]:
 def position_summary(*, school: OrgUnit) -> list[tuple[str, int]]:
     """How many staff hold each position in the school (aggregate, no names)."""
     rows = (
-        StaffPosition.objects.filter(
-            subtree_q(school, field="org_unit__path"), staff__is_active=True
-        )
+        StaffPosition.objects.current()
+        .filter(subtree_q(school, field="org_unit__path"), staff__is_active=True)
         .order_by()
         .values_list("position")
         .annotate(n=Count("staff", distinct=True))
@@ -274,13 +276,19 @@ def list_staff(
     if unit is not None:
         qs = qs.filter(subtree_q(unit, field="org_unit__path"))
     if position:
-        qs = qs.filter(positions__position=position).distinct()
+        qs = qs.filter(
+            positions__in=StaffPosition.objects.current().filter(position=position)
+        ).distinct()
     if text.strip():
         qs = qs.filter(name__contains=text.strip())
     return (
         qs.select_related("org_unit", "org_unit__parent")
         .prefetch_related(
-            Prefetch("positions", queryset=StaffPosition.objects.select_related("org_unit"))
+            Prefetch(
+                "positions",
+                queryset=StaffPosition.objects.current().select_related("org_unit"),
+                to_attr="current_positions",
+            )
         )
         .order_by("org_unit__path", "name", "pk")
     )
@@ -300,6 +308,8 @@ class RatioRow:
     students: int
     full_time: int
     part_time: int
+    # A current coverage arrangement (a supporting school or station), for small schools.
+    covered_by: OrgUnit | None = None
 
     @property
     def required(self) -> int:
@@ -310,6 +320,8 @@ class RatioRow:
     def short(self) -> bool:
         if self.students > PSYCHOLOGY_RATIO and self.full_time < 1:
             return True
+        if self.students <= PSYCHOLOGY_RATIO and self.covered_by is not None:
+            return False  # a smaller school covered by a supporting school or station (seed §5)
         return self.full_time + self.part_time < self.required
 
 
@@ -326,7 +338,8 @@ def psychology_ratio(*, principal: Principal, limit: int = 200) -> list[RatioRow
     if not schools:
         return []
     posts = (
-        StaffPosition.objects.filter(
+        StaffPosition.objects.current()
+        .filter(
             org_unit__school__in=schools,
             staff__is_active=True,
             position__in=[Position.PSYCHOLOGY_TEACHER_FULL, Position.PSYCHOLOGY_TEACHER_PART],
@@ -336,12 +349,28 @@ def psychology_ratio(*, principal: Principal, limit: int = 200) -> list[RatioRow
         .annotate(n=Count("staff", distinct=True))
     )
     per: dict[tuple[int, str], int] = {(s, p): n for s, p, n in posts}
+    covered = current_coverage(school_ids=[s.pk for s in schools])
     return [
         RatioRow(
             school=s,
             students=s.n_students,  # type: ignore[attr-defined]
             full_time=per.get((s.pk, Position.PSYCHOLOGY_TEACHER_FULL), 0),
             part_time=per.get((s.pk, Position.PSYCHOLOGY_TEACHER_PART), 0),
+            covered_by=covered.get(s.pk),
         )
         for s in schools
     ]
+
+
+def current_coverage(*, school_ids: list[int]) -> dict[int, OrgUnit]:
+    """School id → the unit covering it by a current arrangement (the latest one)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    rows = (
+        CoverageArrangement.objects.filter(school_id__in=school_ids, start_date__lte=today)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .select_related("supporter")
+        .order_by("start_date", "pk")
+    )
+    return {a.school_id: a.supporter for a in rows}

@@ -203,5 +203,6 @@ def staff_list(request: PrincipalRequest) -> HttpResponse:
         "page": page,
         "ratios": selectors.psychology_ratio(principal=principal),
         "ratio": selectors.PSYCHOLOGY_RATIO,
+        "can_edit": principal.can(Cap.EDIT_STAFF),
     }
     return render(request, "people/staff_list.html", context)

@@ -112,6 +112,12 @@ class TrainingImport(Registry):
             required=True,
         ),
         Column(
+            "staff_number",
+            gettext_lazy("staff number"),
+            ("工号", "教师工号", "职工号", "staff number"),
+            text(32),
+        ),
+        Column(
             "unit_code",
             gettext_lazy("school code"),
             ("学校代码", "单位代码", "学校标识码", "school code"),
@@ -182,23 +188,26 @@ class TrainingImport(Registry):
             by_name[unit.name].append(unit)
         ids = [u.pk for u in units]
         staff: dict[tuple[int, str], list[int]] = defaultdict(list)
+        numbers: dict[tuple[int, str], list[int]] = defaultdict(list)
         rows: Any = Staff.objects.filter(is_active=True, org_unit_id__in=ids).values_list(
-            "pk", "org_unit_id", "org_unit__school_id", "name"
+            "pk", "org_unit_id", "org_unit__school_id", "name", "staff_number"
         )
         if len(ids) > 500:  # a whole city: one scan rather than a long IN list
             allowed = set(ids)
             rows = (
                 Staff.objects.filter(is_active=True)
-                .values_list("pk", "org_unit_id", "org_unit__school_id", "name")
+                .values_list("pk", "org_unit_id", "org_unit__school_id", "name", "staff_number")
                 .iterator(chunk_size=20_000)
             )
         else:
             allowed = None
-        for pk, unit_id, school_id, name in rows:
+        for pk, unit_id, school_id, name, number in rows:
             if allowed is not None and unit_id not in allowed:
                 continue
             staff[(school_id or unit_id, name)].append(pk)
-        ctx.cache.update(by_code=by_code, by_name=by_name, staff=staff)
+            if number:
+                numbers[(school_id or unit_id, number)].append(pk)
+        ctx.cache.update(by_code=by_code, by_name=by_name, staff=staff, numbers=numbers)
 
     def check(self, row: Row, ctx: ImportContext) -> None:
         code, unit_name = row.get("unit_code", ""), row.get("unit_name", "")
@@ -220,7 +229,22 @@ class TrainingImport(Registry):
                     "unit_name",
                 )
             unit = found[0]
-        matches = ctx.cache["staff"].get((unit.school_id or unit.pk, row.values["name"]), [])
+        unit_key = unit.school_id or unit.pk
+        number = row.get("staff_number", "")
+        if number:  # the staff number (工号) decides; the name must agree
+            matches = [
+                pk
+                for pk in ctx.cache["numbers"].get((unit_key, number), [])
+                if pk in ctx.cache["staff"].get((unit_key, row.values["name"]), [])
+            ]
+            if not matches:
+                raise RowError(
+                    _("No active staff member %(name)s with staff number %(number)s at %(unit)s.")
+                    % {"name": row.values["name"], "number": number, "unit": unit.name},
+                    "staff_number",
+                )
+        else:
+            matches = ctx.cache["staff"].get((unit_key, row.values["name"]), [])
         if not matches:
             raise RowError(
                 _("No active staff member %(name)s at %(unit)s.")

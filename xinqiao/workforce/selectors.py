@@ -156,7 +156,11 @@ def _teachers(staff: QuerySet[Staff], year: int) -> Any:
     """Active staff of schools, with their category facts and this year's hours and courses."""
     start, end = school_year_bounds(year)
     in_year = Q(training_records__start_date__gte=start, training_records__start_date__lte=end)
-    positions = StaffPosition.objects.filter(staff=OuterRef("pk"))
+    # posts held at some time in the year (a post's end date is its last day)
+    positions = StaffPosition.objects.filter(staff=OuterRef("pk")).filter(
+        Q(start_date__isnull=True) | Q(start_date__lte=end),
+        Q(end_date__isnull=True) | Q(end_date__gte=start),
+    )
     return staff.filter(is_active=True, org_unit__school__isnull=False).annotate(
         full_time=Exists(positions.filter(position=Position.PSYCHOLOGY_TEACHER_FULL)),
         key_teacher=Exists(positions.filter(position__in=KEY_POSITIONS)),

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -240,13 +240,14 @@ class _Run:
         resolver = SchoolResolver(allowed=allowed, only=job.school)
         checker = RowChecker(columns, schools=resolver, today=timezone.localdate())
         current_term = Term.objects.current()
+        term = cast(Term, job.term)  # a roster job always has its term (create_job)
         placement = (
             current_term is None
             or job.term_id == current_term.pk
-            or job.term.start_date >= current_term.start_date
+            or term.start_date >= current_term.start_date
         )
         self.merger = Merger(
-            term_id=job.term_id,
+            term_id=term.pk,
             present=set(columns.index),
             placement=placement,
             scope_paths=scope_paths,
@@ -306,7 +307,7 @@ class _Run:
                     fields={
                         "job": str(job.code),
                         "file": job.original_name,
-                        "term": job.term.code,
+                        "term": cast(Term, job.term).code,
                         "rows": r.processed,
                         "created": r.created,
                         "updated": r.updated,
@@ -458,7 +459,7 @@ class _Run:
                 "job": str(self.job.code),
                 "chunk": chunk_no,
                 "rows": [chunk[0][ROW_NO], chunk[-1][ROW_NO]],
-                "term": self.job.term.code,
+                "term": cast(Term, self.job.term).code,
                 "created": len(outcome.created_ids),
                 "updated": len(outcome.updated_ids),
                 "students": _ranges(ids),

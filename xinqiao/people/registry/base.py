@@ -3,8 +3,9 @@ row handler. See the package docstring (__init__.py) for the whole picture."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -101,7 +102,7 @@ def parse_bool(value: str) -> bool:
 
 
 def choice(
-    choices: type[models.TextChoices], extra: dict[str, str] | None = None
+    choices: type[models.TextChoices], extra: Mapping[str, str] | None = None
 ) -> Callable[[str], str]:
     """A choice by its code, its label in either language, or an extra alias (`{"专职": code}`)."""
     from django.utils import translation
@@ -142,7 +143,7 @@ class Column:
     field: str
     label: str | Promise
     aliases: tuple[str, ...]
-    parse: Callable[[str], Any] = field(default=text())
+    parse: Callable[[str], Any] = dataclasses.field(default=text())
     required: bool = False  # the column must exist and every cell be filled
 
     @property
@@ -318,10 +319,10 @@ class Upserted:
 
 
 def upsert(
-    model: type[models.Model],
+    model: type[Any],
     items: Sequence[tuple[Any, dict[str, Any]]],
     *,
-    existing: dict[Any, models.Model],
+    existing: dict[Any, Any],
     fields: Sequence[str],
     batch_size: int = 2000,
 ) -> Upserted:

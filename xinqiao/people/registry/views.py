@@ -110,7 +110,7 @@ def upload(request: HttpRequest, kind: str) -> HttpResponse:
             relative, size = store_upload(file.chunks(), file.name, prefix=f"{kind}-")
             try:
                 job = create_job(
-                    actor=request.user,
+                    actor=principal.user,
                     kind=kind,
                     file=relative,
                     original_name=file.name,
