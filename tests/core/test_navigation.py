@@ -21,10 +21,10 @@ from ..cases.test_boards import alert, case, student
 
 GROUPS = {
     Role.CITY_ADMIN: ["monitoring", "indicators", "admin"],
-    Role.DISTRICT_ADMIN: ["monitoring", "admin"],
+    Role.DISTRICT_ADMIN: ["monitoring", "indicators", "admin"],  # training, research (workforce)
     Role.STATION_COUNSELLOR: ["monitoring", "cases", "indicators", "admin"],
-    Role.SCHOOL_ADMIN: ["monitoring", "cases", "admin"],
-    Role.PSYCHOLOGY_TEACHER: ["monitoring", "cases", "admin"],
+    Role.SCHOOL_ADMIN: ["monitoring", "cases", "indicators", "admin"],
+    Role.PSYCHOLOGY_TEACHER: ["monitoring", "cases", "indicators", "admin"],
     Role.HEAD_TEACHER: ["monitoring", "cases", "admin"],
     Role.MENTOR: ["monitoring", "cases", "admin"],
     Role.COMMITTEE_MEMBER: ["monitoring", "cases"],
