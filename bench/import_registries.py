@@ -1,8 +1,8 @@
 """Benchmark: registry imports through the registry import framework (people/registry/) against a
 raw PostgreSQL `COPY` of the same rows, measured in the same run. One function per registry.
 
-    python bench/import_registries.py            # import_staff: 50,000 rows
-    python bench/import_registries.py --quick    # import_staff: 5,000 rows
+    python bench/import_registries.py            # staff: 50,000 rows, training: 200,000
+    python bench/import_registries.py --quick    # staff: 5,000 rows, training: 20,000
 
 `import_staff` imports a staff spreadsheet (CSV: 工号, 姓名, 性别, 学校标识码, 岗位, 专兼职,
 资格证书, 证书编号, 手机号码) — every row creates a staff record (encrypted mobile), a post and a
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import tempfile
 import time
@@ -26,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import peak_rss_mb, result_line, use_scratch_database
+from _registries_training import import_training
 
 DATABASE = "xinqiao_bench_registries"
 DISTRICTS, SCHOOLS_PER_DISTRICT = 10, 20
@@ -151,10 +153,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--staff-rows", type=int)
+    parser.add_argument("--training-rows", type=int)
+    parser.add_argument("--only", choices=["staff", "training"])
     args = parser.parse_args()
     staff_rows = args.staff_rows or (5_000 if args.quick else 50_000)
+    training_rows = args.training_rows or (20_000 if args.quick else 200_000)
 
-    use_scratch_database(DATABASE)
+    use_scratch_database(os.environ.get("BENCH_DB", DATABASE))
     from django.conf import settings
 
     tmp = Path(tempfile.mkdtemp(prefix="xinqiao-bench-registries-"))
@@ -162,7 +167,11 @@ def main() -> None:
     if args.quick:
         settings.XINQIAO_REGISTRY_CHUNK_ROWS = 2_000  # several chunks even when quick
     build_orgs()
-    print(import_staff(tmp, staff_rows))
+    if args.only != "training":
+        print(import_staff(tmp, staff_rows))
+    if args.only != "staff":
+        # its own district, schools and teachers in the same city (_registries_training.py)
+        import_training(rows=training_rows)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "xinqiao.facilities",
     "xinqiao.emergency",
     "xinqiao.partners",
+    "xinqiao.workforce",
     "xinqiao.demo",
     "xinqiao.api",
 ]

@@ -38,4 +38,5 @@ urlpatterns = [
     path("facilities/", include("xinqiao.facilities.urls")),
     path("emergency/", include("xinqiao.emergency.urls")),
     path("partners/", include("xinqiao.partners.urls")),
+    path("workforce/", include("xinqiao.workforce.urls")),
 ]

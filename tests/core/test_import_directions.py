@@ -63,6 +63,7 @@ FEATURES: dict[str, set[str]] = {
     "emergency": {"screening"},
     "partners": {"screening", "alerts", "cases"},
     "indicators": {"screening", "alerts", "cases", "counselling", "education", "family"},
+    "workforce": set(),
 }
 PUBLIC = {"selectors", "services", "hooks", "signals", "models"}
 

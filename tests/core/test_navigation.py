@@ -20,7 +20,8 @@ from xinqiao.notifications.services import dispatch_outbox, notify
 from ..cases.test_boards import alert, case, student
 
 GROUPS = {
-    # cases: the crisis teams and plans; indicators: the counselling rooms and hospital areas
+    # cases: the crisis teams and plans; indicators: the counselling rooms, hospital areas,
+    # training hours and research activities
     Role.CITY_ADMIN: ["monitoring", "cases", "indicators", "admin"],
     Role.DISTRICT_ADMIN: ["monitoring", "cases", "indicators", "admin"],
     Role.STATION_COUNSELLOR: ["monitoring", "cases", "indicators", "admin"],

@@ -137,6 +137,17 @@ class Cap(models.TextChoices):
         "contribute_to_plan",
         _("Add a psychiatrist's advice to a referred student's support plan"),
     )
+    # Workforce (issue 14).
+    VIEW_WORKFORCE = (
+        "view_workforce",
+        _("See training hours, research activities, workforce registries and the expert pool"),
+    )
+    EDIT_TRAINING = "edit_training", _("Record and import staff training")
+    EDIT_WORKFORCE = (
+        "edit_workforce",
+        _("Record research activities, expert teams, competitions and studios"),
+    )
+    MANAGE_EXPERTS = "manage_experts", _("Keep the expert pool and the expert committee")
 
 
 C = Cap
@@ -348,6 +359,22 @@ _PARTNER_CAPS: dict[str, frozenset[str]] = {
     Role.PSYCHIATRIST: frozenset({C.CONTRIBUTE_TO_PLAN, C.FILE_CONCERN}),
 }
 for _role, _caps in _PARTNER_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+
+# Workforce (issue 14): a school records its staff's training, a district its schools' and its
+# research activities and registries, the city all of it.
+_WORKFORCE_CAPS: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset(
+        {C.VIEW_WORKFORCE, C.EDIT_TRAINING, C.EDIT_WORKFORCE, C.MANAGE_EXPERTS}
+    ),
+    Role.DISTRICT_ADMIN: frozenset(
+        {C.VIEW_WORKFORCE, C.EDIT_TRAINING, C.EDIT_WORKFORCE, C.MANAGE_EXPERTS}
+    ),
+    Role.STATION_COUNSELLOR: frozenset({C.VIEW_WORKFORCE}),
+    Role.SCHOOL_ADMIN: frozenset({C.VIEW_WORKFORCE, C.EDIT_TRAINING}),
+    Role.PSYCHOLOGY_TEACHER: frozenset({C.VIEW_WORKFORCE}),
+}
+for _role, _caps in _WORKFORCE_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
 ROLE_TIER: dict[str, Tier] = {

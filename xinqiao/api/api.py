@@ -155,3 +155,7 @@ api.add_router("/staff", staff_router)
 from .organisation import router as organisation_router  # noqa: E402
 
 api.add_router("/", organisation_router)
+
+from .workforce import router as workforce_router  # noqa: E402
+
+api.add_router("/workforce/", workforce_router)

@@ -867,6 +867,9 @@ def seed_demo_city(
         from .organisation import seed_demo_organisation
 
         city.counts.update(seed_demo_organisation())
+        from .workforce import seed_demo_workforce
+
+        city.counts.update(seed_demo_workforce(seed=seed))
     from .partners import seed_demo_partners
 
     city.counts.update(seed_demo_partners())
