@@ -142,6 +142,8 @@ def invitation(request: Any, token: str) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
 def invitation_redeem(request: Any) -> HttpResponse:
     """A one-time code from a printed slip (access/invitations.py): a committee member chooses
     their password; a parent creates their account, or, signed in, links the child to theirs.

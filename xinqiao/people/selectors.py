@@ -528,6 +528,8 @@ def current_coverage(*, school_ids: list[int]) -> dict[int, OrgUnit]:
         .order_by("start_date", "pk")
     )
     return {a.school_id: a.supporter for a in rows}
+
+
 # --- guardians and circumstances (the family pages of a student) --------------------------------
 def get_guardian(*, principal: Principal, code: Any, cap: str = Cap.MANAGE_FAMILIES) -> Guardian:
     """A guardian of a student the user may see (else 404) and manage with `cap` (else 403)."""
