@@ -101,3 +101,24 @@ def test_sign_in_sign_out_failures_and_lockouts_are_audited_with_the_client(sett
     assert failed.result == "denied"
     assert failed.fields == {"username": "teacher"}
     assert "wrong" not in str([e.fields for e in events])  # never a password
+
+
+@pytest.mark.django_db
+def test_invitation_codes_are_limited_per_client_behind_the_proxy(settings):
+    """Ten wrong one-time codes from one client block that client only, not every parent whose
+    requests reach us through the same proxy."""
+    settings.TRUSTED_PROXIES = [PROXY]
+    cache.clear()
+    url = reverse("account:invitation-redeem")
+
+    def redeem(client_address: str) -> str:
+        response = Client().post(
+            url, {"code": "WRONG-CODE"}, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=client_address
+        )
+        return response.content.decode()
+
+    for _ in range(10):
+        assert "Too many attempts" not in redeem("203.0.113.66")
+
+    assert "Too many attempts" in redeem("203.0.113.66")
+    assert "Too many attempts" not in redeem("198.51.100.20")

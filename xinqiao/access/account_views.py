@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from xinqiao.core.client import client_ip
 from xinqiao.core.errors import DomainError
 
 from . import passwords, sessions
@@ -110,8 +111,7 @@ def invitation(request: Any, token: str) -> HttpResponse:
     from .forms_invitation import AcceptInvitationForm
     from .staffing import accept_invitation, open_invitation
 
-    address = request.META.get("REMOTE_ADDR", "")
-    if not allow(f"xq:invitation:{address}", limit=30, window=600):
+    if not allow(f"xq:staff-invitation:{client_ip(request)}", limit=30, window=600):
         return HttpResponse(_("Too many attempts. Try again later."), status=429)
     pending = open_invitation(token)
     if pending is None or request.user.is_authenticated:
@@ -165,7 +165,7 @@ def invitation_redeem(request: Any) -> HttpResponse:
                 password=data["password1"],
                 username=data["username"],
                 signed_in=signed_in,
-                throttle_key=request.META.get("REMOTE_ADDR", ""),
+                throttle_key=client_ip(request),
             )
         except (DomainError, ValidationError) as exc:
             apply_service_error(form, exc, aliases={"password": "password1"}, default_field="code")
