@@ -12,10 +12,11 @@ class PeopleConfig(AppConfig):
         from xinqiao.core import navigation, rotation
         from xinqiao.core.navigation import NavItem, register
 
+        from . import guardian_registry as _guardian_registry  # registers the guardians import
         from .search import rehash_students
         from .staffing import registry as _staff_registry  # registers the staff import
 
-        del _staff_registry
+        del _staff_registry, _guardian_registry
 
         rotation.register_rehash(rehash_students)
 

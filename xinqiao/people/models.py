@@ -344,6 +344,7 @@ class CircumstanceSource(models.TextChoices):
     GUARDIAN = "guardian", _("The guardian said so")
     CIVIL_AFFAIRS = "civil_affairs", _("Civil affairs / women's federation record")
     SCHOOL = "school", _("School record")
+    IMPORT = "import", _("Guardians import")
     OTHER = "other", _("Other")
 
 

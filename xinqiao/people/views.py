@@ -118,7 +118,11 @@ def student_list(request: PrincipalRequest) -> HttpResponse:
     page = Paginator(students, PAGE_SIZE).get_page(request.GET.get("page"))
     for student in page:
         student.masked_number = selectors.mask_student_number(student.student_number)  # type: ignore[attr-defined]
-    context = {"form": form, "page": page}
+    context = {
+        "form": form,
+        "page": page,
+        "can_import_guardians": principal.can(Cap.MANAGE_FAMILIES),
+    }
     htmx = request.htmx  # type: ignore[attr-defined]
     # An htmx filter change swaps the browser fragment; a history restore needs the whole page.
     partial = bool(htmx) and not htmx.history_restore_request
