@@ -240,3 +240,20 @@ def test_student_list_links_to_the_import(world, client_for):
     url = reverse("people:student-list")
     assert "guardian-import-link" in client_for(world.psych).get(url).content.decode()
     assert "guardian-import-link" not in client_for(world.district_admin).get(url).content.decode()
+
+
+def test_error_report_in_chinese_for_a_chinese_job(world, tmp_path):
+    path = write_csv(
+        tmp_path / "g.csv", [g_row(A1, "王某", "邻居", "13900139001")], headers=HEADERS
+    )
+    relative, _size = store_upload([path.read_bytes()], path.name)
+    job = create_job(
+        actor=world.psych, kind="guardians", file=relative, original_name=path.name,
+        language="zh-hans",
+    )  # fmt: skip
+    run_job(job)
+    job.refresh_from_db()
+    lines = report(job)
+    assert lines[0][:3] == ["行号", "列", "原因"]
+    assert lines[1][:2] == ["2", "与学生关系"]
+    assert "无法识别" in lines[1][2] or "邻居" in lines[1][2]
