@@ -114,8 +114,8 @@ def parse_circumstances(value: str) -> tuple[str, ...]:
         part = part.strip().lower()
         if not part or part in _NONE:
             continue
-        code = known.get(part) or known.get(part.removesuffix("家庭").removesuffix("儿童"))
-        if code is None:
+        kind = known.get(part) or known.get(part.removesuffix("家庭").removesuffix("儿童"))
+        if kind is None:
             raise CellError(
                 _(
                     "Unknown family circumstance “%(value)s”; use 留守, 单亲, 孤儿, "
@@ -123,8 +123,8 @@ def parse_circumstances(value: str) -> tuple[str, ...]:
                 )
                 % {"value": part}
             )
-        if code not in found:
-            found.append(code)
+        if kind not in found:
+            found.append(kind)
     return tuple(found)
 
 
