@@ -32,6 +32,7 @@ from ..registry import (
     Registry,
     RowError,
     choice,
+    insert_new,
     parse_date,
     text,
     upsert,
@@ -312,7 +313,7 @@ class StaffRegistry(Registry):
         if ended:
             StaffPosition.objects.bulk_update(ended, ["end_date"])
         if new_posts:
-            StaffPosition.objects.bulk_create(new_posts, batch_size=2000)
+            insert_new(StaffPosition, new_posts)
         # Qualifications: add the named one unless recorded (kind + number).
         held = set(
             Qualification.objects.filter(staff_id__in=ids).values_list("staff_id", "kind", "number")
@@ -329,7 +330,7 @@ class StaffRegistry(Registry):
             new_quals.append(Qualification(staff_id=staff.pk, kind=kind, number=number))
             touched.add(staff.pk)
         if new_quals:
-            Qualification.objects.bulk_create(new_quals, batch_size=2000)
+            insert_new(Qualification, new_quals)
         created = {s.pk for s in done.created}
         updated = {s.pk for s in done.updated} | (touched - created)
         return Counts(
