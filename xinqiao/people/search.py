@@ -20,6 +20,7 @@ over a city of a million students is an index range scan:
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -63,19 +64,46 @@ def _char_initial(char: str) -> str:
     return _pinyin_initials(char)
 
 
-def _monophonic_initials(name: str) -> str | None:
-    """The initials character by character when every character of the name has exactly one
-    reading in pypinyin's dictionary (most names; ~150 µs saved per name): a phrase can then
-    not change a first letter (tests/people/test_search_initials.py checks this against every
-    phrase of the dictionary). None: let pypinyin segment the name."""
+def _first_letter(reading: str) -> str:
+    return unicodedata.normalize("NFD", reading)[:1].lower()
+
+
+@lru_cache(maxsize=1)
+def _fixed_initials() -> dict[str, str]:
+    """Character → initial for the characters whose every reading in pypinyin's dictionary starts
+    with the same Latin letter (张, and also 思 sī/sāi) and which no dictionary phrase reads with
+    another first letter (燵 is dá alone, t… in 火燵): pypinyin's phrase segmentation cannot then
+    change their initial."""
+    from pypinyin.phrases_dict import phrases_dict
     from pypinyin.pinyin_dict import pinyin_dict
 
+    table: dict[str, str] = {}
+    for code, readings in pinyin_dict.items():
+        letters = {_first_letter(r) for r in readings.split(",")}
+        if len(letters) == 1:
+            letter = letters.pop()
+            if "a" <= letter <= "z":
+                table[chr(code)] = letter
+    for phrase, phrase_readings in phrases_dict.items():
+        for char, options in zip(phrase, phrase_readings, strict=False):
+            letter = table.get(char)
+            if letter is not None and any(_first_letter(r) != letter for r in options):
+                del table[char]
+    return table
+
+
+def _monophonic_initials(name: str) -> str | None:
+    """The initials character by character when every character's initial is fixed (see
+    `_fixed_initials`; most names; ~150 µs of pypinyin saved per name).
+    tests/people/test_search_initials.py checks this against every phrase of the dictionary.
+    None: let pypinyin segment the name."""
+    table = _fixed_initials()
     out = []
     for char in name:
-        reading = pinyin_dict.get(ord(char))
-        if reading is None or "," in reading:
+        letter = table.get(char)
+        if letter is None or _char_initial(char) != letter:
             return None
-        out.append(_char_initial(char))
+        out.append(letter)
     return "".join(out)
 
 

@@ -368,24 +368,26 @@ def insert_new(model: type[Any], objs: Sequence[Any], *, batch_size: int = 2000)
     Every value is what `bulk_create` would write: each field's `pre_save` (so an encrypted field
     is sealed bound to its row, `auto_now_add` is filled) then its database form. SQLite, and a
     model with a value the database must compute (an expression), use `bulk_create`."""
-    from django.db import connection
+    from django.db import DEFAULT_DB_ALIAS, connections
 
     if not objs:
         return
+    connection = connections[DEFAULT_DB_ALIAS]  # the object itself: the proxy costs per access
     meta = model._meta
     pk = meta.pk
     fields = [f for f in meta.concrete_fields if f is not pk]
     usable = connection.vendor == "postgresql" and isinstance(pk, models.AutoField)
     rows: list[list[Any]] = []
     if usable:
+        steps = [(f.pre_save, f.get_db_prep_save) for f in fields]
         for obj in objs:
             row = []
-            for f in fields:
-                value = f.pre_save(obj, add=True)
+            for pre_save, prep in steps:
+                value = pre_save(obj, True)
                 if hasattr(value, "resolve_expression"):
                     usable = False
                     break
-                row.append(f.get_db_prep_save(value, connection))
+                row.append(prep(value, connection))
             if not usable:
                 break
             rows.append(row)
