@@ -358,7 +358,10 @@ def upsert(
         if extra:
             for obj in to_update:
                 obj.fill_search_keys()  # type: ignore[attr-defined]
+        plain = _seal_for_bulk_update(model, to_update, fields)
         model.objects.bulk_update(to_update, [*fields, *extra], batch_size=batch_size)
+        for obj, attname, value in plain:
+            obj.__dict__[attname] = value
     return Upserted(to_create, to_update, unchanged)
 
 
@@ -410,3 +413,27 @@ def insert_new(model: type[Any], objs: Sequence[Any], *, batch_size: int = 2000)
         obj.pk = pk_value
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def _seal_for_bulk_update(
+    model: type[Any], objs: Sequence[Any], fields: Sequence[str]
+) -> list[tuple[Any, str, Any]]:
+    """bulk_update cannot bind an encrypted value to its row: seal it here as a save would and
+    hand bulk_update the ciphertext as a plain text value. Returns what to put back after."""
+    from django.db.models import TextField, Value
+
+    from xinqiao.core.fields import EncryptedTextField, Sealed
+
+    sealed = [f for f in model._meta.concrete_fields if f.name in fields]
+    sealed = [f for f in sealed if isinstance(f, EncryptedTextField)]
+    plain: list[tuple[Any, str, Any]] = []
+    for obj in objs:
+        for f in sealed:
+            value = obj.__dict__.get(f.attname)
+            if value is None or value == "":
+                continue
+            # a value never opened is written back as stored
+            token = value.token if isinstance(value, Sealed) else f.seal(f._row(obj), value)
+            obj.__dict__[f.attname] = Value(token, output_field=TextField())
+            plain.append((obj, f.attname, value))
+    return plain
