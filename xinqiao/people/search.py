@@ -39,6 +39,13 @@ _ASCII_WORD = re.compile(r"[a-z0-9]")
 @lru_cache(maxsize=65536)
 def name_initials(name: str) -> str:
     """张三明 → "zsm" (lowercase; at most 60 characters, the name's own limit)."""
+    fast = _monophonic_initials(name.strip())
+    if fast is not None:
+        return fast[:60]
+    return _pinyin_initials(name)
+
+
+def _pinyin_initials(name: str) -> str:
     from pypinyin import Style, lazy_pinyin
 
     out = []
@@ -49,6 +56,29 @@ def name_initials(name: str) -> str:
         # A run of Latin letters/digits (a foreign name) counts by its first letter per word.
         out.append(part[0] if _ASCII_WORD.match(part[0]) else "")
     return "".join(out)[:60]
+
+
+@lru_cache(maxsize=8192)
+def _char_initial(char: str) -> str:
+    return _pinyin_initials(char)
+
+
+def _monophonic_initials(name: str) -> str | None:
+    """The initials character by character when no two or more consecutive characters of the
+    name form a phrase of pypinyin's dictionary: its segmentation then leaves every character on
+    its own, read as when alone (most names; ~150 µs of pypinyin saved per name; checked against
+    pypinyin in tests/people/test_search_initials.py). None: a phrase may decide a reading
+    (单 in 单雄信 is not), let pypinyin segment the name."""
+    from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
+
+    size = len(name)
+    for i, char in enumerate(name):
+        if ord(char) not in PINYIN_DICT:
+            return None
+        for j in range(i + 2, size + 1):
+            if name[i:j] in PHRASES_DICT:
+                return None
+    return "".join(_char_initial(char) for char in name)
 
 
 def normalised_number(number: str) -> str:

@@ -352,11 +352,88 @@ def upsert(
             prepare = getattr(obj, "fill_search_keys", None)
             if prepare is not None:
                 prepare()
-        model.objects.bulk_create(to_create, batch_size=batch_size)
+        insert_new(model, to_create, batch_size=batch_size)
     if to_update:
         extra = ["name_initials"] if "name" in fields and hasattr(model, "fill_search_keys") else []
         if extra:
             for obj in to_update:
                 obj.fill_search_keys()  # type: ignore[attr-defined]
+        plain = _seal_for_bulk_update(model, to_update, fields)
         model.objects.bulk_update(to_update, [*fields, *extra], batch_size=batch_size)
+        for obj, attname, value in plain:
+            obj.__dict__[attname] = value
     return Upserted(to_create, to_update, unchanged)
+
+
+def insert_new(model: type[Any], objs: Sequence[Any], *, batch_size: int = 2000) -> None:
+    """Insert new model objects like `bulk_create` (each gets its pk), faster on PostgreSQL:
+    the ids are drawn from the table's sequence in one query and the rows go in with one `COPY`.
+    Every value is what `bulk_create` would write: each field's `pre_save` (so an encrypted field
+    is sealed bound to its row, `auto_now_add` is filled) then its database form. SQLite, and a
+    model with a value the database must compute (an expression), use `bulk_create`."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    if not objs:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]  # the object itself: the proxy costs per access
+    meta = model._meta
+    pk = meta.pk
+    fields = [f for f in meta.concrete_fields if f is not pk]
+    usable = connection.vendor == "postgresql" and isinstance(pk, models.AutoField)
+    rows: list[list[Any]] = []
+    if usable:
+        steps = [(f.pre_save, f.get_db_prep_save) for f in fields]
+        for obj in objs:
+            row = []
+            for pre_save, prep in steps:
+                value = pre_save(obj, True)
+                if hasattr(value, "resolve_expression"):
+                    usable = False
+                    break
+                row.append(prep(value, connection))
+            if not usable:
+                break
+            rows.append(row)
+    if not usable:
+        model.objects.bulk_create(objs, batch_size=batch_size)
+        return
+    table = meta.db_table
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, pk.column, len(objs)],
+        )
+        ids = [r[0] for r in cursor.fetchall()]
+        columns = ", ".join(qn(c) for c in [pk.column, *(f.column for f in fields)])
+        with cursor.copy(f"COPY {qn(table)} ({columns}) FROM STDIN") as copy:
+            for pk_value, row in zip(ids, rows, strict=True):
+                copy.write_row([pk_value, *row])
+    for pk_value, obj in zip(ids, objs, strict=True):
+        obj.pk = pk_value
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def _seal_for_bulk_update(
+    model: type[Any], objs: Sequence[Any], fields: Sequence[str]
+) -> list[tuple[Any, str, Any]]:
+    """bulk_update cannot bind an encrypted value to its row: seal it here as a save would and
+    hand bulk_update the ciphertext as a plain text value. Returns what to put back after."""
+    from django.db.models import TextField, Value
+
+    from xinqiao.core.fields import EncryptedTextField, Sealed
+
+    sealed = [f for f in model._meta.concrete_fields if f.name in fields]
+    sealed = [f for f in sealed if isinstance(f, EncryptedTextField)]
+    plain: list[tuple[Any, str, Any]] = []
+    for obj in objs:
+        for f in sealed:
+            value = obj.__dict__.get(f.attname)
+            if value is None or value == "":
+                continue
+            # a value never opened is written back as stored
+            token = value.token if isinstance(value, Sealed) else f.seal(f._row(obj), value)
+            obj.__dict__[f.attname] = Value(token, output_field=TextField())
+            plain.append((obj, f.attname, value))
+    return plain

@@ -32,6 +32,7 @@ from ..registry import (
     Registry,
     RowError,
     choice,
+    insert_new,
     parse_date,
     text,
     upsert,
@@ -245,14 +246,16 @@ class StaffRegistry(Registry):
     def write(self, rows: list[Any], ctx: Any) -> Counts:
         today = ctx.today
         unit_ids = {r.data["unit"] for r in rows}
-        names = {r.values["name"] for r in rows}
         numbers = {r.values["staff_number"] for r in rows if r.values.get("staff_number")}
+        # A row without a staff number matches by name; a row with one by its number, or else
+        # a record of its name that has no number yet: only those are loaded (loading every
+        # namesake made each chunk read all earlier rows of the same names).
+        names = {r.values["name"] for r in rows if not r.values.get("staff_number")}
+        numbered_names = {r.values["name"] for r in rows if r.values.get("staff_number")}
         existing: dict[tuple[int, str], Staff] = {}
-        candidates = Staff.objects.filter(org_unit_id__in=unit_ids, name__in=names)
-        if numbers:
-            candidates = Staff.objects.filter(org_unit_id__in=unit_ids).filter(
-                models_q(names, numbers)
-            )
+        candidates = Staff.objects.filter(org_unit_id__in=unit_ids).filter(
+            models_q(names, numbers, numbered_names)
+        )
         for staff in candidates:
             if staff.staff_number:
                 existing[(staff.org_unit_id, f"#{staff.staff_number}")] = staff
@@ -312,7 +315,7 @@ class StaffRegistry(Registry):
         if ended:
             StaffPosition.objects.bulk_update(ended, ["end_date"])
         if new_posts:
-            StaffPosition.objects.bulk_create(new_posts, batch_size=2000)
+            insert_new(StaffPosition, new_posts)
         # Qualifications: add the named one unless recorded (kind + number).
         held = set(
             Qualification.objects.filter(staff_id__in=ids).values_list("staff_id", "kind", "number")
@@ -329,7 +332,7 @@ class StaffRegistry(Registry):
             new_quals.append(Qualification(staff_id=staff.pk, kind=kind, number=number))
             touched.add(staff.pk)
         if new_quals:
-            Qualification.objects.bulk_create(new_quals, batch_size=2000)
+            insert_new(Qualification, new_quals)
         created = {s.pk for s in done.created}
         updated = {s.pk for s in done.updated} | (touched - created)
         return Counts(
@@ -339,10 +342,17 @@ class StaffRegistry(Registry):
         )
 
 
-def models_q(names: set[str], numbers: set[str]) -> Any:
+def models_q(names: set[str], numbers: set[str], numbered_names: set[str]) -> Any:
     from django.db.models import Q
 
-    return Q(name__in=names) | Q(staff_number__in=numbers)
+    q = Q(pk__in=[])
+    if names:
+        q |= Q(name__in=names)
+    if numbers:
+        q |= Q(staff_number__in=numbers)
+    if numbered_names:
+        q |= Q(name__in=numbered_names, staff_number="")
+    return q
 
 
 register_registry(StaffRegistry())
