@@ -22,6 +22,10 @@ from _common import ROOT
 
 SECRET = "bench-submit-secret-key-" + "x" * 40
 FIELD_KEY = "YmVuY2gtc3VibWl0LWZpZWxkLWtleS0zMi1ieXRlcyE="  # 32 bytes, base64
+# The keyed hashes' key, set in every process: outside production an unset FIELD_HASH_KEY is the
+# instance's own generated one, so the seeding process (development settings) and gunicorn
+# (production settings) would hash a 学籍号 differently and no student could sign in.
+HASH_KEY = base64.b64encode(hashlib.sha256(b"xinqiao bench keyed hash key").digest()).decode()
 # The audit chain's key: 32 bytes that look random (production refuses weak keys), the same in
 # every process of a run.
 AUDIT_KEY = base64.b64encode(hashlib.sha256(b"xinqiao bench audit chain key").digest()).decode()
@@ -223,6 +227,7 @@ def layout_env(tmp: Path, settings_module: str, db_url: str, redis_url: str) -> 
         "XINQIAO_ENV": "production",
         "SECRET_KEY": SECRET,
         "FIELD_ENCRYPTION_KEY": FIELD_KEY,
+        "FIELD_HASH_KEY": HASH_KEY,
         "AUDIT_CHAIN_KEY": AUDIT_KEY,
         "AUDIT_ANCHOR_PATH": str(tmp / "audit-anchors.jsonl"),  # each run's own database
         "SECURE_SSL_REDIRECT": "false",

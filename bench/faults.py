@@ -86,6 +86,7 @@ from _layout import (
     CLASS_SIZE,
     CSRF,
     FIELD_KEY,
+    HASH_KEY,
     SECRET,
     Client,
     celery_command,
@@ -1084,6 +1085,7 @@ def main() -> None:
 
     os.environ["SECRET_KEY"] = SECRET
     os.environ["FIELD_ENCRYPTION_KEY"] = FIELD_KEY
+    os.environ["FIELD_HASH_KEY"] = HASH_KEY
     os.environ["AUDIT_CHAIN_KEY"] = AUDIT_KEY
     os.environ.pop("REDIS_URL", None)  # the bench process itself reads the database only
     db_url = use_scratch_database(DB_NAME)

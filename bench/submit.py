@@ -50,6 +50,7 @@ from _layout import (
     CLASS_SIZE,
     CSRF,
     FIELD_KEY,
+    HASH_KEY,
     SECRET,
     Client,
     answer_sheet,
@@ -473,6 +474,7 @@ def main() -> None:
 
     os.environ["SECRET_KEY"] = SECRET
     os.environ["FIELD_ENCRYPTION_KEY"] = FIELD_KEY
+    os.environ["FIELD_HASH_KEY"] = HASH_KEY
     os.environ["AUDIT_CHAIN_KEY"] = AUDIT_KEY
     # BENCH_SUBMIT_DB: another name when several checkouts share the PostgreSQL server.
     db_url = use_scratch_database(os.environ.get("BENCH_SUBMIT_DB", "xinqiao_bench_submit"))
