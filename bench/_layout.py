@@ -199,12 +199,32 @@ def calm_sheet(battery: list) -> list[tuple[str, str, int]]:
     ]
 
 
+def bench_nonce(assignment_id: int) -> str:
+    """The sign-in nonce a simulated browser holds for an assignment it was never signed into."""
+    return f"bench-nonce-{assignment_id:010d}"
+
+
+def bind_for_bench(assignment_ids: list[int]) -> None:
+    """Store each assignment's bench nonce, as a sign-in would: a cookie without the assignment's
+    current nonce is refused (the newest sign-in wins)."""
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Cast, Concat, LPad
+
+    from xinqiao.screening.models import Assignment
+
+    Assignment.objects.filter(id__in=assignment_ids).update(
+        session_nonce=Concat(Value("bench-nonce-"), LPad(Cast("id", CharField()), 10, Value("0")))
+    )
+
+
 def cookie_for(assignment_id: int) -> str:
+    """The take cookie of an assignment bound by `bind_for_bench`."""
     from django.core import signing
 
     from xinqiao.screening.taking.session import _SALT
 
-    return signing.dumps({"a": assignment_id}, salt=_SALT, compress=False)
+    payload = {"a": assignment_id, "n": bench_nonce(assignment_id)}
+    return signing.dumps(payload, salt=_SALT, compress=False)
 
 
 # --- the servers and the browser ----------------------------------------------------------------
