@@ -79,7 +79,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed-dev
-	$(VENV)/bin/mypy xinqiao config
+	$(VENV)/bin/mypy xinqiao config bench
 
 bench-quick: $(VENV)/.installed-dev
 	for script in bench/*.py; do $(PY) $$script --quick || exit 1; done

@@ -49,6 +49,7 @@ def seed(n_students: int, n_sitting_classes: int, psychologists: int = 1) -> dic
     campaign and a sitting (a code) for each of the first `n_sitting_classes` classes."""
     import datetime
 
+    from django.contrib.auth.models import User
     from django.db import connection
     from django.utils import timezone
 
@@ -78,26 +79,23 @@ def seed(n_students: int, n_sitting_classes: int, psychologists: int = 1) -> dic
         end_date=datetime.date(2027, 1, 22),
         make_current=True,
     )
-    psych = create_staff(
-        actor=None,
-        username="psych",
-        name="心理老师",
-        org_unit=school,
-        password="Bench-Passw0rd!x",  # noqa: S106 - a scratch database
-        roles=[("psychology_teacher", school)],
-    ).user
-    teachers = [psych.pk]
-    for n in range(2, psychologists + 1):
-        teachers.append(
-            create_staff(
-                actor=None,
-                username=f"psych{n}",
-                name=f"心理老师{n}",
-                org_unit=school,
-                password="Bench-Passw0rd!x",  # noqa: S106 - a scratch database
-                roles=[("psychology_teacher", school)],
-            ).user.pk
-        )
+
+    def psychology_teacher(username: str, name: str) -> User:
+        user = create_staff(
+            actor=None,
+            username=username,
+            name=name,
+            org_unit=school,
+            password="Bench-Passw0rd!x",  # noqa: S106 - a scratch database
+            roles=[("psychology_teacher", school)],
+        ).user
+        assert user is not None
+        return user
+
+    psych = psychology_teacher("psych", "心理老师")
+    teachers = [psych.pk] + [
+        psychology_teacher(f"psych{n}", f"心理老师{n}").pk for n in range(2, psychologists + 1)
+    ]
     n_classes = math.ceil(n_students / CLASS_SIZE)
     classes = [
         create_unit(actor=None, parent=grade, kind="class", name=f"七({i + 1})班")

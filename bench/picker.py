@@ -32,6 +32,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -255,7 +256,7 @@ def _plans(rows, text: str) -> list[list[str]]:
     """EXPLAIN ANALYZE of every query `pick` issues for `text`."""
     from django.db import connection
 
-    captured: list[tuple[str, object]] = []
+    captured: list[tuple[str, Any]] = []
 
     def grab(execute, sql, params, many, context):
         captured.append((sql, params))

@@ -52,6 +52,7 @@ def main() -> None:
         ).user
         for i in range(rounds)
     ]
+    assert users[0] is not None
     stored = users[0].password
     assert stored.startswith("argon2$argon2id$"), stored
 

@@ -206,7 +206,7 @@ class CpuMeter:
     TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
     def __init__(self, procs: list[subprocess.Popen]) -> None:
-        self.roots = {p.pid: ("celery" if "celery" in p.args else "web") for p in procs}
+        self.roots = {p.pid: ("celery" if "celery" in str(p.args) else "web") for p in procs}
         self.last = self.read()
 
     def read(self) -> dict[str, float]:
@@ -291,7 +291,7 @@ def run_threads(n: int, target) -> float:
 
 def measure_floor(
     port: int, total: int, concurrency: int, max_seconds: float = 1e9
-) -> tuple[float, float]:
+) -> tuple[float, float, int]:
     rec = Recorder()
     body = {
         "answers": [
