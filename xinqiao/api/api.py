@@ -22,6 +22,7 @@ from xinqiao.audit.services import record_read
 from xinqiao.core.errors import DomainError
 from xinqiao.emergency.api import router as emergency_router
 from xinqiao.facilities.api import router as facilities_router
+from xinqiao.partners.api import router as partners_router
 from xinqiao.people import selectors as people
 from xinqiao.people.services import note_number_search
 
@@ -47,6 +48,7 @@ PAGE_SIZE = 100
 # Apps' routers (each reads through the same access layer).
 api.add_router("/facilities", facilities_router)
 api.add_router("/emergency", emergency_router)
+api.add_router("/partners", partners_router)
 
 
 @api.exception_handler(PermissionDenied)
