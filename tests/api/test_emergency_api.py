@@ -289,3 +289,16 @@ def test_the_city_edits_a_districts_line(em, client_for):
     )
 
     assert (status, body["order"]) == (200, 5)
+
+
+def test_the_city_adds_a_city_line_a_district_may_not_change(em, client_for):
+    data = {"unit": str(em.city.code), "name": "市青少年心理热线", "number": "0791-12355000"}
+    status, body = _send(client_for(em.city_admin), "post", "/helplines", data)
+
+    assert (status, body["unit"], body["editable"]) == (201, None, True)
+    assert Hotline.objects.get(code=body["code"]).unit is None
+    district = client_for(em.district_admin)
+    assert _send(district, "patch", f"/helplines/{body['code']}", {"name": "x"})[0] == 403
+    assert _send(district, "post", "/helplines", data)[0] == 404
+    listed = {line["code"]: line for line in _send(district, "get", "/helplines")[1]}
+    assert listed[body["code"]]["editable"] is False
