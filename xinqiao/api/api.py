@@ -9,7 +9,7 @@ is off because Ninja serves it from a CDN; the OpenAPI document is served by the
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Schema
@@ -22,6 +22,7 @@ from xinqiao.audit.services import record_read
 from xinqiao.core.errors import DomainError
 from xinqiao.emergency.api import router as emergency_router
 from xinqiao.facilities.api import router as facilities_router
+from xinqiao.partners.api import router as partners_router
 from xinqiao.people import selectors as people
 from xinqiao.people.services import note_number_search
 
@@ -47,6 +48,7 @@ PAGE_SIZE = 100
 # Apps' routers (each reads through the same access layer).
 api.add_router("/facilities", facilities_router)
 api.add_router("/emergency", emergency_router)
+api.add_router("/partners", partners_router)
 
 
 @api.exception_handler(PermissionDenied)
@@ -57,6 +59,31 @@ def permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
     return api.create_response(request, {"detail": "Not Found"}, status=404)
+
+
+@api.exception_handler(DomainError)
+def refused(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A business rule refused the write: 400 with the service's message, translated into the
+    request's language (LocaleMiddleware), and the field it concerns when there is one."""
+    assert isinstance(exc, DomainError)
+    body: dict[str, Any] = {"detail": str(exc.message)}
+    if exc.field:
+        body["field"] = exc.field
+    return api.create_response(request, body, status=400)
+
+
+@api.exception_handler(ValidationError)
+def invalid(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A model's `full_clean` refused the values: 400 with the messages per field."""
+    assert isinstance(exc, ValidationError)
+    if hasattr(exc, "error_dict"):
+        fields = {
+            name: [str(m) for m in ValidationError(errors).messages]
+            for name, errors in exc.error_dict.items()
+        }
+        detail = "; ".join(m for messages in fields.values() for m in messages)
+        return api.create_response(request, {"detail": detail, "fields": fields}, status=400)
+    return api.create_response(request, {"detail": "; ".join(exc.messages)}, status=400)
 
 
 def _student_out(student: Any) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """JSON API of counselling rooms (registered under /api/v1/facilities/ in xinqiao/api/api.py):
-the same selectors as the pages, 404 outside the user's areas, 403 without the capability."""
+the same selectors as the pages, 404 outside the user's areas, 403 without the capability.
+Writes go through the services (one audit event each): the room's facts and functional rooms
+(edit_facilities), checklist answers (edit_facilities; evidence photos are uploaded on the
+page), an evaluation's status (evaluate_facilities: districts and the city)."""
 
 from __future__ import annotations
 
@@ -10,13 +13,16 @@ from uuid import UUID
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
 
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import principal_for
+from xinqiao.core.errors import DomainError
 
-from . import selectors
+from . import selectors, services
 from .checklist import BY_KEY
+from .models import Function, RoomStatus
 
 router = Router(tags=["facilities"])
 PAGE_SIZE = 100
@@ -75,6 +81,38 @@ class RoomOut(Schema):
     checklist: list[AnswerOut]
 
 
+class AreaIn(Schema):
+    function: Function
+    count: int = Field(ge=0, le=50)
+    area_m2: Decimal | None = Field(default=None, ge=0, max_digits=7, decimal_places=1)
+
+
+class RoomIn(Schema):
+    location: str
+    area_m2: Decimal | None = Field(default=None, ge=0, max_digits=7, decimal_places=1)
+    equipment: list[str] = []
+    opening_hours: str = ""
+    # None keeps the functional rooms as they are; a count of 0 removes one.
+    areas: list[AreaIn] | None = None
+
+
+class AnswerIn(Schema):
+    met: bool
+    note: str = Field(default="", max_length=200)
+
+
+class EvaluationIn(Schema):
+    status: RoomStatus
+    evaluated_on: datetime.date
+    note: str = ""
+
+
+class EvaluationOut(Schema):
+    status: str
+    evaluated_on: datetime.date
+    note: str
+
+
 @router.get("/rooms", response=RoomPage, summary="Schools and stations in scope with their room")
 def rooms(request: HttpRequest, filters: Query[RoomFilter]) -> dict[str, Any]:
     principal = principal_for(request.user)
@@ -112,6 +150,10 @@ def room(request: HttpRequest, code: UUID) -> dict[str, Any]:
     principal = principal_for(request.user)
     principal.require(Cap.VIEW_FACILITIES)
     unit = selectors.get_room_unit(principal=principal, code=code)
+    return _room_out(unit)
+
+
+def _room_out(unit: Any) -> dict[str, Any]:
     found = selectors.room_of(unit=unit)
     rows = selectors.checklist(room=found)
     return {
@@ -140,3 +182,78 @@ def room(request: HttpRequest, code: UUID) -> dict[str, Any]:
             for r in rows
         ],
     }
+
+
+def _recorded_room(unit: Any, *, evaluation: bool = False) -> Any:
+    found = selectors.room_of(unit=unit)
+    if found is None and evaluation:
+        raise DomainError(_("Record the room first, then its evaluation."))
+    if found is None:
+        raise DomainError(_("Record the room first, then its checklist."))
+    return found
+
+
+@router.put("/rooms/{code}", response=RoomOut, summary="Record or change a unit's room")
+def room_save(request: HttpRequest, code: UUID, payload: RoomIn) -> dict[str, Any]:
+    principal = principal_for(request.user)
+    principal.require(Cap.EDIT_FACILITIES)
+    unit = selectors.get_room_unit(principal=principal, code=code, cap=Cap.EDIT_FACILITIES)
+    areas = None
+    if payload.areas is not None:
+        areas = {a.function.value: (a.count, a.area_m2) for a in payload.areas}
+    services.save_room(
+        actor=principal.user,
+        unit=unit,
+        location=payload.location,
+        area_m2=payload.area_m2,
+        equipment="\n".join(line.strip() for line in payload.equipment if line.strip()),
+        opening_hours=payload.opening_hours,
+        areas=areas,
+    )
+    return _room_out(unit)
+
+
+@router.put(
+    "/rooms/{code}/checklist/{item}", response=AnswerOut, summary="Answer one checklist item"
+)
+def checklist_answer(
+    request: HttpRequest, code: UUID, item: str, payload: AnswerIn
+) -> dict[str, Any]:
+    principal = principal_for(request.user)
+    principal.require(Cap.EDIT_FACILITIES)
+    unit = selectors.get_room_unit(principal=principal, code=code, cap=Cap.EDIT_FACILITIES)
+    answer = services.answer_item(
+        actor=principal.user,
+        room=_recorded_room(unit),
+        item=item,
+        met=payload.met,
+        note=payload.note,
+    )
+    return {
+        "item": answer.item,
+        "source": BY_KEY[answer.item].source,
+        "text": str(BY_KEY[answer.item].text),
+        "met": answer.met,
+        "note": answer.note,
+        "has_photo": bool(answer.photo_storage),
+    }
+
+
+@router.post(
+    "/rooms/{code}/evaluations",
+    response={201: EvaluationOut},
+    summary="Record an evaluation's status (districts and the city)",
+)
+def room_evaluate(request: HttpRequest, code: UUID, payload: EvaluationIn) -> Status:
+    principal = principal_for(request.user)
+    principal.require(Cap.EVALUATE_FACILITIES)
+    unit = selectors.get_room_unit(principal=principal, code=code, cap=Cap.EVALUATE_FACILITIES)
+    change = services.set_status(
+        actor=principal.user,
+        room=_recorded_room(unit, evaluation=True),
+        status=payload.status.value,
+        evaluated_on=payload.evaluated_on,
+        note=payload.note,
+    )
+    out = {"status": change.status, "evaluated_on": change.evaluated_on, "note": change.note}
+    return Status(201, out)
