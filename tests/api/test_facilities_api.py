@@ -144,3 +144,23 @@ def test_a_school_cannot_evaluate_and_another_district_gets_404(fac, client_for)
     assert _send(client_for(fac.school_admin), "post", path, data)[0] == 403
     assert _send(client_for(fac.district_admin_b), "post", path, data)[0] == 404
     assert not StatusChange.objects.exists()
+
+
+def test_a_malformed_request_is_422_with_each_field_and_reason_in_chinese(fac, client_for):
+    bad = {**ROOM, "area_m2": "八十", "areas": [{"function": "kitchen", "count": 1}]}
+    del bad["location"]
+    status, body = _send(
+        client_for(fac.school_admin),
+        "put",
+        f"/{fac.school_a.code}",
+        bad,
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+
+    assert status == 422
+    reasons = {problem["field"]: problem["reason"] for problem in body["errors"]}
+    assert reasons["location"] == "此项必填。"
+    assert reasons["area_m2"].startswith("不是有效的数字")
+    assert reasons["areas.0.function"].startswith("不是允许的值之一")
+    assert body["detail"].startswith("请求无效：")
+    assert not CounsellingRoom.objects.filter(unit=fac.school_a, location="综合楼二楼 201").exists()

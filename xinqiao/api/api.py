@@ -12,8 +12,10 @@ from uuid import UUID
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
+from ninja.errors import ValidationError as RequestInvalid
 from ninja.security import django_auth
 
 from xinqiao.access.roles import Cap, Role, Tier
@@ -84,6 +86,48 @@ def invalid(request: HttpRequest, exc: Exception) -> HttpResponse:
         detail = "; ".join(m for messages in fields.values() for m in messages)
         return api.create_response(request, {"detail": detail, "fields": fields}, status=400)
     return api.create_response(request, {"detail": "; ".join(exc.messages)}, status=400)
+
+
+def _reason(error: dict[str, Any]) -> str:
+    """Why pydantic refused a value, in the user's language (its own messages are English)."""
+    kind, ctx = str(error.get("type", "")), error.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "string_too_long":
+        return _("At most %(max)s characters.") % {"max": ctx.get("max_length", "?")}
+    if kind in ("enum", "literal_error"):
+        return _("Not one of the allowed values (%(values)s).") % {
+            "values": ctx.get("expected", "")
+        }
+    if kind.startswith(("date", "time")):
+        return _("Not a valid date or time (YYYY-MM-DD).")
+    if kind.startswith("uuid"):
+        return _("Not a valid code.")
+    if kind.startswith(("int", "float", "decimal", "greater_than", "less_than")):
+        return _("Not a valid number in the allowed range.")
+    if kind.startswith("bool"):
+        return _("Not true or false.")
+    return _("Not a valid value.")
+
+
+@api.exception_handler(RequestInvalid)
+def request_invalid(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A malformed request (a missing field, a wrong type): 422 with each problem's field and
+    reason in the request's language, instead of pydantic's English."""
+    assert isinstance(exc, RequestInvalid)
+    problems = [
+        {
+            # loc is ("body", "payload", "name", …): the part the client wrote is after the schema
+            "field": ".".join(str(part) for part in error.get("loc", ())[2:])
+            or ".".join(str(part) for part in error.get("loc", ())),
+            "reason": _reason(error),
+        }
+        for error in exc.errors
+    ]
+    detail = _("The request is not valid: %(problems)s") % {
+        "problems": "; ".join(f"{p['field']}: {p['reason']}" for p in problems)
+    }
+    return api.create_response(request, {"detail": detail, "errors": problems}, status=422)
 
 
 def _student_out(student: Any) -> dict[str, Any]:
