@@ -13,7 +13,7 @@ class EmergencyConfig(AppConfig):
         from xinqiao.core.navigation import NavItem, register
         from xinqiao.screening.hooks import register_campaign_notes
 
-        from . import campaigns, hotlines
+        from . import campaigns, hotlines, importer  # noqa: F401 (the import registers itself)
 
         helplines.register_source(hotlines.lines_for)
         register_campaign_notes(campaigns.campaign_notes)

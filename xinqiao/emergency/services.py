@@ -222,6 +222,39 @@ def add_member(
 
 
 @transaction.atomic
+def update_member(
+    *,
+    actor: Actor,
+    member: TeamMember,
+    role: str,
+    organisation: str = "",
+    phone: str = "",
+) -> list[str]:
+    """Correct a current membership's role, organisation (an outside person) or phone; returns
+    the fields changed (none: nothing written). Who served from when stays: a new period of
+    service is a new membership."""
+    if member.ended_on is not None:
+        raise DomainError(_("This membership has already ended."))
+    values = {"role": role, "phone": phone.strip()}
+    if member.staff_id is None:
+        values["organisation"] = organisation.strip()
+    changed = sorted(k for k, v in values.items() if getattr(member, k) != v)
+    if not changed:
+        return []
+    for key in changed:
+        setattr(member, key, values[key])
+    _clean(member)
+    member.save(update_fields=changed)
+    record_event(
+        actor=actor,
+        action="emergency.member.updated",
+        obj=member,
+        fields={"team": member.team_id, "changed": changed},
+    )
+    return changed
+
+
+@transaction.atomic
 def end_member(*, actor: Actor, member: TeamMember, ended_on: datetime.date) -> TeamMember:
     """End a member's service on `ended_on` (the row stays: who served when is kept)."""
     if member.ended_on is not None:

@@ -12,6 +12,8 @@ class FacilitiesConfig(AppConfig):
         from xinqiao.core import navigation
         from xinqiao.core.navigation import NavItem, register
 
+        from . import importer  # noqa: F401 (the rooms import registers itself)
+
         register(
             NavItem(
                 "facilities:room-list",

@@ -56,6 +56,7 @@ def room_list(request: PrincipalRequest) -> HttpResponse:
         "district": district,
         "status": status,
         "statuses": [*RoomStatus.choices, (selectors.NO_RECORD, _("No room recorded"))],
+        "can_import": principal.can(Cap.EDIT_FACILITIES),
     }
     return render(request, "facilities/room_list.html", context)
 

@@ -12,11 +12,13 @@ class PeopleConfig(AppConfig):
         from xinqiao.core import navigation, rotation
         from xinqiao.core.navigation import NavItem, register
 
+        from . import committee_registry as _committee_registry  # the committee import
+        from . import group_registry as _group_registry  # the school groups import
         from . import guardian_registry as _guardian_registry  # registers the guardians import
         from .search import rehash_students
         from .staffing import registry as _staff_registry  # registers the staff import
 
-        del _staff_registry, _guardian_registry
+        del _staff_registry, _guardian_registry, _committee_registry, _group_registry
 
         rotation.register_rehash(rehash_students)
 

@@ -122,6 +122,7 @@ def student_list(request: PrincipalRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "can_import_guardians": principal.can(Cap.MANAGE_FAMILIES),
+        "can_import_committee": principal.can(Cap.MANAGE_COMMITTEE),
     }
     htmx = request.htmx  # type: ignore[attr-defined]
     # An htmx filter change swaps the browser fragment; a history restore needs the whole page.

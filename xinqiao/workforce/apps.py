@@ -15,7 +15,7 @@ class WorkforceConfig(AppConfig):
     def ready(self) -> None:
         from xinqiao.core.navigation import register
 
-        from . import importer, navigation  # noqa: F401 (importer registers itself)
+        from . import importer, navigation, registry_imports  # noqa: F401 (imports register)
 
         for item in navigation.NAV_ITEMS:
             register(item)

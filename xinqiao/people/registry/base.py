@@ -172,6 +172,9 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     errors: list[tuple[Row, str, str]] = field(default_factory=list)  # row, column, reason
+    # Rows written all the same, with a reason the user should see (e.g. a class committee
+    # without its boy-and-girl pair): listed in the report as "Warning: …", not rejected.
+    warnings: list[tuple[Row, str, str]] = field(default_factory=list)
 
 
 @dataclass

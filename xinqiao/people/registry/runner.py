@@ -220,6 +220,9 @@ class _Run:
         r = self.result
         for row, column, reason in counts.errors:
             self.report.add(row.number, [(self.registry.header_of(column), reason)], row.cells)
+        for row, column, reason in counts.warnings:
+            warning = _("Warning: %(reason)s") % {"reason": reason}
+            self.report.add(row.number, [(self.registry.header_of(column), warning)], row.cells)
         r.created += counts.created
         r.updated += counts.updated
         r.unchanged += counts.unchanged
