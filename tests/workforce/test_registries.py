@@ -67,7 +67,7 @@ def test_registry_pages(w, client_for):
     assert response.status_code == 302
     team = Registry.objects.get()
     add_member = reverse("workforce:registry-member-add", kwargs={"code": team.code})
-    client.post(add_member, {"staff": w.full.pk, "role": "组长", "start_date": "2026-09-01"})
+    client.post(add_member, {"staff": w.full.code, "role": "组长", "start_date": "2026-09-01"})
     member = RegistryMember.objects.get()
     assert member.role == "组长"
     client.post(
@@ -173,3 +173,60 @@ def test_expert_of_another_district_is_404_and_wrong_role_403(w, client_for):
     assert client_for(w.school_admin).get(reverse("workforce:expert-create")).status_code == 403
     edit = reverse("workforce:expert-edit", kwargs={"code": b.code})
     assert client_for(w.psych).get(edit).status_code == 403
+
+
+# --- searchable staff pickers (docs/pickers.md, source "workforce-staff") ------------------------
+def _pick(client, text, field="staff"):
+    return client.get(
+        reverse("pick", args=["workforce-staff"]), {"field": field, f"{field}__q": text}
+    )
+
+
+def test_member_picker_finds_staff_of_the_area_by_name_and_initials(w, client_for):
+    client = client_for(w.district_admin)
+    by_name = _pick(client, "专职").content.decode()
+    assert f'value="{w.full.code}"' in by_name
+    by_initials = _pick(client, "zzj").content.decode()  # 专职甲
+    assert f'value="{w.full.code}"' in by_initials
+    # another district's teacher is never offered, by name or initials
+    assert f'value="{w.teacher_b.code}"' not in _pick(client, "乙校").content.decode()
+    assert f'value="{w.teacher_b.code}"' not in _pick(client, "yxl").content.decode()
+    # the city sees both districts
+    assert f'value="{w.teacher_b.code}"' in _pick(client_for(w.city_admin), "乙校").content.decode()
+    # wrong roles (no edit_workforce): a school's admin and psychology teacher are refused
+    assert _pick(client_for(w.school_admin), "专职").status_code == 403
+    assert _pick(client_for(w.psych), "专职").status_code == 403
+
+
+def test_registry_page_renders_the_picker_and_refuses_foreign_codes(w, client_for):
+    team = studio(w)
+    client = client_for(w.district_admin)
+    page = client.get(reverse("workforce:registry-detail", kwargs={"code": team.code}))
+    assert reverse("pick", args=["workforce-staff"]) in page.content.decode()
+    add = reverse("workforce:registry-member-add", kwargs={"code": team.code})
+    # a code of another district's teacher is an invalid choice: the page comes back, no member
+    response = client.post(add, {"staff": w.teacher_b.code, "start_date": "2026-09-01"})
+    assert response.status_code == 200
+    assert not RegistryMember.objects.exists()
+    # without JavaScript the Search button brings the page back with the results
+    searched = client.post(
+        add, {"staff__q": "专职", "staff__search": "1", "start_date": "2026-09-01"}
+    )
+    assert searched.status_code == 200
+    assert f'value="{w.full.code}"' in searched.content.decode()
+    assert not RegistryMember.objects.exists()
+    # a sequential id is not accepted in place of the code
+    client.post(add, {"staff": w.full.pk, "start_date": "2026-09-01"})
+    assert not RegistryMember.objects.exists()
+    client.post(add, {"staff": w.full.code, "start_date": "2026-09-01"})
+    assert RegistryMember.objects.get().staff == w.full
+
+
+def test_city_member_of_a_district_registry_is_refused_with_a_message(w, client_for):
+    team = studio(w)  # owned by district A
+    client = client_for(w.city_admin)
+    add = reverse("workforce:registry-member-add", kwargs={"code": team.code})
+    response = client.post(add, {"staff": w.teacher_b.code, "start_date": "2026-09-01"})
+    assert response.status_code == 200
+    assert "乙校老师" in response.content.decode()
+    assert not RegistryMember.objects.exists()
