@@ -392,3 +392,28 @@ def referral_for_advice(*, principal: Principal, code: Any) -> Referral:
 
 def referral_advice(referral: Referral) -> QuerySet[PlanAdvice]:
     return PlanAdvice.objects.filter(referral=referral).select_related("author")
+
+
+# --- online-monitoring tips (网信, R7) -----------------------------------------------------------
+def monitoring_areas(*, principal: Principal) -> list[OrgUnit]:
+    """The areas of the user's current cyberspace-office (网信) posts: the only department whose
+    officers file online-monitoring tips."""
+    from .models import Department, DepartmentPost
+
+    if principal.user is None or not principal.can(Cap.FILE_MONITORING_TIP):
+        return []
+    posts = DepartmentPost.objects.current().filter(
+        user=principal.user, department=Department.CYBERSPACE
+    )
+    return [post.org_unit for post in posts.select_related("org_unit")]
+
+
+def tip_schools(*, principal: Principal) -> QuerySet[OrgUnit]:
+    """Schools a 网信 officer may name in a tip: active schools of their posts' areas (also
+    bounded by their role grants)."""
+    areas = monitoring_areas(principal=principal)
+    if not areas:
+        return OrgUnit.objects.none()
+    return principal.units(Cap.FILE_MONITORING_TIP).filter(
+        subtree_q(*areas), kind=Kind.SCHOOL, is_active=True
+    )
