@@ -230,3 +230,77 @@ def test_city_member_of_a_district_registry_is_refused_with_a_message(w, client_
     assert response.status_code == 200
     assert "乙校老师" in response.content.decode()
     assert not RegistryMember.objects.exists()
+
+
+# --- an account for a pool expert (partners' EXPERT role) ----------------------------------------
+PASSWORD = "Xinqiao-Expert-2026!"
+
+
+def pool_expert(w, owner=None, name="陈教授"):
+    return services.create_expert(
+        actor=None, owner=owner or w.district_a, name=name, affiliation="师范大学心理系"
+    )
+
+
+def test_expert_invitation_creates_an_expert_account_linked_to_the_record(w, client_for):
+    from django.test import Client
+
+    from xinqiao.access.models import RoleAssignment
+    from xinqiao.access.roles import Role
+    from xinqiao.workforce.models import ExpertInvitation
+
+    expert = pool_expert(w)
+    admin = client_for(w.district_admin)
+    page = admin.get(reverse("workforce:expert-detail", kwargs={"code": expert.code}))
+    assert 'data-testid="expert-invite-form"' in page.content.decode()
+    response = admin.post(reverse("workforce:expert-invite", kwargs={"code": expert.code}))
+    assert response.status_code == 200
+    token = response.context["token"]
+    invitation = ExpertInvitation.objects.get(expert=expert)
+    assert token not in invitation.token_hash  # only the hash is stored
+    assert AuditEvent.objects.filter(action="workforce.expert_invitation.created").exists()
+    # the expert accepts at the staff invitation's page, with a username and their own password
+    visitor = Client()
+    url = reverse("account:invitation", args=[token])
+    assert "陈教授" in visitor.get(url).content.decode()
+    accepted = visitor.post(
+        url, {"username": "chen_prof", "password": PASSWORD, "password_again": PASSWORD}
+    )
+    assert accepted.status_code == 302
+    expert.refresh_from_db()
+    assert expert.user is not None
+    assert expert.user.username == "chen_prof"
+    assert expert.user.check_password(PASSWORD)
+    assignment = RoleAssignment.objects.get(user=expert.user)
+    assert (assignment.role, assignment.org_unit) == (Role.EXPERT, w.district_a)
+    assert AuditEvent.objects.filter(action="workforce.expert_invitation.accepted").exists()
+    # the code works once
+    assert visitor.get(url).status_code == 404
+    # a second invitation is refused: the expert has an account
+    admin.post(reverse("workforce:expert-invite", kwargs={"code": expert.code}))
+    assert ExpertInvitation.objects.filter(expert=expert).count() == 1
+
+
+def test_a_new_expert_invitation_revokes_the_old_one(w):
+    expert = pool_expert(w)
+    first, first_token = services.invite_expert_account(expert, actor=None)
+    _second, _token = services.invite_expert_account(expert, actor=None)
+    first.refresh_from_db()
+    assert first.revoked_at is not None
+    assert services.open_expert_invitation(first_token) is None
+
+
+def test_expert_invitation_is_refused_to_other_areas_and_roles(w, client_for):
+    from xinqiao.workforce.models import ExpertInvitation
+
+    expert = pool_expert(w, owner=w.district_b)
+    url = reverse("workforce:expert-invite", kwargs={"code": expert.code})
+    # district A's admin: another district's pool → 404
+    assert client_for(w.district_admin).post(url).status_code == 404
+    # roles without manage_experts → 403
+    for user in (w.school_admin, w.psych, w.station_counsellor):
+        assert client_for(user).post(url).status_code == 403
+    assert not ExpertInvitation.objects.exists()
+    # the city admin may
+    assert client_for(w.city_admin).post(url).status_code == 200
+    assert ExpertInvitation.objects.filter(expert=expert).count() == 1

@@ -419,8 +419,28 @@ def expert_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
         "terms": expert.committee_terms.all(),
         "can_edit": can_edit,
         "committee_form": CommitteeForm() if can_edit else None,
+        "invitation": selectors.open_expert_invitation_of(expert) if can_edit else None,
     }
     return render(request, "workforce/expert_detail.html", context)
+
+
+@requires(Cap.MANAGE_EXPERTS)
+@require_POST
+def expert_invite(request: PrincipalRequest, code: Any) -> HttpResponse:
+    """Makes an account invitation for a pool expert and shows its link and code once."""
+    from django.urls import reverse
+
+    expert = selectors.get_expert(principal=request.principal, code=code, cap=Cap.MANAGE_EXPERTS)
+    try:
+        invitation, token = services.invite_expert_account(expert, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("workforce:expert-detail", code=expert.code)
+    link = request.build_absolute_uri(reverse("account:invitation", args=[token]))
+    context = {"expert": expert, "invitation": invitation, "token": token, "link": link}
+    response = render(request, "workforce/expert_invitation.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @requires(Cap.MANAGE_EXPERTS)
