@@ -47,11 +47,22 @@ class InviteExpertForm(forms.Form):
         label=_("Access for (days)"), min_value=1, max_value=MAX_GRANT_DAYS, initial=7
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, case: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field: Any = self.fields["expert"]
-        field.queryset = selectors.expert_users()
-        field.label_from_instance = _person
+        field.queryset = selectors.expert_users(case=case)
+        pool = {e.user_id: e for e in selectors.pool_experts(case=case)}
+        field.label_from_instance = lambda user: _pool_label(pool.get(user.pk), user)
+        field.help_text = _(
+            "Members of the expert pool of the city or the school's district who have an account."
+        )
+
+
+def _pool_label(expert: Any, user: Any) -> str:
+    if expert is None:
+        return _person(user)
+    parts = [expert.name, expert.expertise, expert.affiliation or expert.owner.name]
+    return " · ".join(p for p in parts if p)
 
 
 AREA_UNITS = unit_source(

@@ -109,7 +109,9 @@ def invite_expert(
     caller has checked that `actor` may invite on this case (selectors.case_for_inviting)."""
     if case.status != CaseStatus.OPEN:
         raise DomainError(_("Experts can be invited to open cases only."))
-    if not RoleAssignment.objects.active().filter(user=expert, role=Role.EXPERT).exists():
+    from .selectors import pool_experts
+
+    if not pool_experts(case=case).filter(user=expert).exists():
         raise DomainError(_("This person is not in the expert pool."), field="expert")
     if purpose not in Purpose.values:
         raise DomainError(_("Choose a purpose."), field="purpose")

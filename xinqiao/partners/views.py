@@ -147,7 +147,7 @@ def _case_experts_page(
 @requires(Cap.INVITE_EXPERTS)
 def case_experts(request: PrincipalRequest, code: Any) -> HttpResponse:
     case = selectors.case_for_inviting(principal=request.principal, code=code)
-    form = InviteExpertForm(request.POST if request.method == "POST" else None)
+    form = InviteExpertForm(request.POST if request.method == "POST" else None, case=case)
     if request.method == "POST" and form.is_valid():
         try:
             services.invite_expert(actor=request.user, case=case, **form.cleaned_data)
