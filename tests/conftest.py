@@ -260,6 +260,11 @@ def world(db):
     )
     w.expert = user_model.objects.create_user("expert", password=PASSWORD, first_name="心理专家")
     assign_role(actor=None, user=w.expert, role=Role.EXPERT, org_unit=w.city)
+    from xinqiao.workforce.services import create_expert
+
+    w.pool_expert = create_expert(  # the city's expert pool links the account
+        actor=None, owner=w.city, name="心理专家", expertise="危机干预", user=w.expert
+    )
 
     w.by_role = {
         Role.CITY_ADMIN: w.city_admin,

@@ -61,7 +61,7 @@ FEATURES: dict[str, set[str]] = {
     "family": {"screening", "alerts", "cases"},
     "facilities": set(),
     "emergency": {"screening"},
-    "partners": {"screening", "alerts", "cases"},
+    "partners": {"screening", "alerts", "cases", "workforce"},
     "indicators": {"screening", "alerts", "cases", "counselling", "education", "family"},
     "workforce": set(),
 }

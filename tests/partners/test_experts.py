@@ -24,9 +24,14 @@ def _fresh(user):
     return type(user).objects.get(pk=user.pk)
 
 
-def _expert(world, username="expert2"):
+def _expert(world, username="expert2", owner=None):
+    """An expert of the pool (of the city by default) with an account holding the expert role."""
+    from xinqiao.workforce.services import create_expert
+
+    owner = owner or world.city
     user = type(world.city_admin).objects.create_user(username, first_name="第二位专家")
-    assign_role(actor=None, user=user, role=Role.EXPERT, org_unit=world.city)
+    assign_role(actor=None, user=user, role=Role.EXPERT, org_unit=owner)
+    create_expert(actor=None, owner=owner, name="第二位专家", expertise="家庭治疗", user=user)
     return user
 
 
@@ -151,3 +156,47 @@ def test_other_school_is_404_and_wrong_role_is_403(world, client_for):
     assert client_for(world.psych_b).post(revoke).status_code == 404
     world.expert_grant.refresh_from_db()
     assert world.expert_grant.revoked_at is None
+
+
+# --- case grants pick from the expert pool (workforce.Expert) -----------------------------------
+def test_the_invitation_form_lists_the_pool_of_the_city_and_the_schools_district(world, client_for):
+    from xinqiao.workforce.models import Expert
+
+    district_b_expert = _expert(world, "expert_b", owner=world.district_b)
+    district_a_expert = _expert(world, "expert_a", owner=world.district_a)
+    unavailable = _expert(world, "expert_away")
+    Expert.objects.filter(user=unavailable).update(availability="unavailable")
+    # an account with the expert role but no pool record is not offered
+    stray = type(world.city_admin).objects.create_user("stray_expert", first_name="无库专家")
+    assign_role(actor=None, user=stray, role=Role.EXPERT, org_unit=world.city)
+    url = reverse("partners:case-experts", kwargs={"code": world.case_a2.code})
+    form = client_for(world.psych).get(url).context["form"]
+    offered = set(form.fields["expert"].queryset)
+    assert offered == {world.expert, district_a_expert}
+    label = form.fields["expert"].label_from_instance(world.expert)
+    assert "危机干预" in label
+    for user in (district_b_expert, unavailable, stray):
+        with pytest.raises(DomainError):
+            services.invite_expert(
+                actor=world.psych,
+                case=world.case_a2,
+                expert=user,
+                purpose="conference",
+                reason="x",
+                days=3,
+            )
+    response = client_for(world.psych).post(
+        url,
+        {"expert": district_b_expert.pk, "purpose": "conference", "reason": "x", "days": 3},
+    )
+    assert response.status_code == 400
+    assert not ExpertGrant.objects.filter(expert=district_b_expert).exists()
+
+
+def test_an_expert_who_left_the_pool_is_not_offered(world, client_for):
+    from xinqiao.workforce.models import Expert
+
+    Expert.objects.filter(user=world.expert).update(is_active=False)
+    url = reverse("partners:case-experts", kwargs={"code": world.case_a2.code})
+    form = client_for(world.psych).get(url).context["form"]
+    assert world.expert not in set(form.fields["expert"].queryset)

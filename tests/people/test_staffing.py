@@ -296,3 +296,195 @@ def test_staff_list_links_and_buttons(world, client_for, record):
     assert reverse("staff:add") in page
     psych_page = client_for(world.psych).get(reverse("people:staff-list")).content.decode()
     assert reverse("staff:add") not in psych_page
+
+
+# --- qualifications: edit, remove, the sealed scan -----------------------------------------------
+@pytest.fixture
+def qualification(record):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return services.add_qualification(
+        actor=None,
+        staff=record,
+        kind="mhe_certificate_c",
+        number="C-1",
+        issuer="示例市教育局",
+        file=SimpleUploadedFile("c.pdf", b"%PDF-1.4 scan C", content_type="application/pdf"),
+    )
+
+
+def _urls(record, qualification):
+    args = [record.code, qualification.code]
+    return {
+        name: reverse(f"staff:qualification-{name}", args=args)
+        for name in ("edit", "remove", "scan")
+    }
+
+
+def test_qualification_is_edited_with_before_and_after_in_the_audit(
+    world, client_for, record, qualification, django_capture_on_commit_callbacks
+):
+    from django.conf import settings
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(world.school_admin)
+    urls = _urls(record, qualification)
+    assert client.get(urls["edit"]).status_code == 200
+    old_file = qualification.file.name
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            urls["edit"],
+            {
+                "kind": "mhe_certificate_b",
+                "number": "B-7",
+                "issuer": "示例市教育局",
+                "issued_on": "2025-06-01",
+                "file": SimpleUploadedFile(
+                    "b.png", b"\x89PNG\r\n\x1a\n new", content_type="image/png"
+                ),
+            },
+        )
+    assert response.status_code == 302
+    qualification.refresh_from_db()
+    assert (qualification.kind, qualification.number) == ("mhe_certificate_b", "B-7")
+    assert qualification.issued_on == datetime.date(2025, 6, 1)
+    assert qualification.file.name != old_file
+    assert not (settings.MEDIA_ROOT / old_file).exists()  # the replaced scan is gone
+    assert b"PNG" not in (settings.MEDIA_ROOT / qualification.file.name).read_bytes()
+    event = AuditEvent.objects.filter(action="people.qualification.updated").latest("seq")
+    assert event.fields["changed"]["kind"] == ["mhe_certificate_c", "mhe_certificate_b"]
+    assert event.fields["changed"]["number"] == ["C-1", "B-7"]
+    assert event.fields["file"] is True
+
+
+def test_qualification_edit_refuses_a_duplicate_number(world, client_for, record, qualification):
+    services.add_qualification(actor=None, staff=record, kind="mhe_certificate_b", number="B-1")
+    client = client_for(world.school_admin)
+    response = client.post(
+        _urls(record, qualification)["edit"], {"kind": "mhe_certificate_b", "number": "B-1"}
+    )
+    assert response.status_code == 200
+    assert "already recorded" in response.content.decode()
+    qualification.refresh_from_db()
+    assert qualification.kind == "mhe_certificate_c"
+
+
+def test_qualification_removal_keeps_an_audit_record(
+    world, client_for, record, qualification, django_capture_on_commit_callbacks
+):
+    from django.conf import settings
+
+    stored = settings.MEDIA_ROOT / qualification.file.name
+    assert stored.exists()
+    client = client_for(world.district_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(_urls(record, qualification)["remove"])
+    assert response.status_code == 302
+    assert not record.qualifications.exists()
+    assert not stored.exists()
+    event = AuditEvent.objects.get(action="people.qualification.removed")
+    assert event.object_id == str(qualification.pk)
+    assert event.fields["kind"] == "mhe_certificate_c"
+    assert event.fields["number"] == "C-1"
+    assert event.fields["issuer"] == "示例市教育局"
+    assert event.fields["file"] is True
+
+
+def test_scan_is_served_decrypted_to_editors_with_an_audited_read(
+    world, client_for, record, qualification
+):
+    client = client_for(world.school_admin)
+    response = client.get(_urls(record, qualification)["scan"])
+    assert response.status_code == 200
+    assert response.content == b"%PDF-1.4 scan C"
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert AuditEvent.objects.filter(
+        action="people.qualification.scan_viewed", object_id=str(qualification.pk)
+    ).exists()
+    # the staff page links the scan for editors
+    page = client.get(reverse("staff:detail", args=[record.code])).content.decode()
+    assert _urls(record, qualification)["scan"] in page
+
+
+def test_qualification_pages_refuse_other_schools_and_other_roles(
+    world, client_for, record, qualification
+):
+    urls = _urls(record, qualification)
+    # a psychology teacher of the same school sees the record but may not change it or read scans
+    psych = client_for(world.psych)
+    assert psych.get(urls["edit"]).status_code == 403
+    assert psych.get(urls["scan"]).status_code == 403
+    assert psych.post(urls["remove"]).status_code == 403
+    page = psych.get(reverse("staff:detail", args=[record.code])).content.decode()
+    assert urls["scan"] not in page
+    # school B's psychology teacher (another school, wrong role) and a district B admin: refused
+    assert client_for(world.psych_b).get(urls["scan"]).status_code == 403
+    other_district = _other_district_admin(world)
+    assert client_for(other_district).get(urls["edit"]).status_code == 404
+    assert client_for(other_district).get(urls["scan"]).status_code == 404
+    assert client_for(other_district).post(urls["remove"]).status_code == 404
+    assert record.qualifications.count() == 1
+    assert not AuditEvent.objects.filter(action="people.qualification.scan_viewed").exists()
+    # a qualification of another staff record is not reachable through this one's URL
+    record_b = services.create_staff_record(actor=None, name="孙老师", org_unit=world.school_a)
+    wrong = reverse("staff:qualification-edit", args=[record_b.code, qualification.code])
+    assert client_for(world.school_admin).get(wrong).status_code == 404
+
+
+def _other_district_admin(world):
+    from xinqiao.access.services import assign_role
+
+    user = get_user_model().objects.create_user("district_admin_b", password="x")
+    assign_role(actor=None, user=user, role="district_admin", org_unit=world.district_b)
+    return user
+
+
+# --- coverage arrangements: edit, with the history kept ---------------------------------------
+def test_coverage_arrangement_is_edited_and_its_history_kept(world, client_for):
+    from xinqiao.orgs.services import create_unit
+
+    other_school = create_unit(actor=None, parent=world.district_b, kind="school", name="乙区二小")
+    arrangement = services.arrange_coverage(
+        actor=None,
+        school=world.school_b,
+        supporter=world.station_a,
+        start_date=datetime.date(2026, 1, 1),
+    )
+    client = client_for(world.city_admin)
+    url = reverse("staff:coverage-edit", args=[arrangement.code])
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url,
+        {
+            "supporter": other_school.pk,
+            "start_date": "2026-02-01",
+            "end_date": "2026-07-31",
+            "note": "对口援助",
+        },
+    )
+    assert response.status_code == 302
+    arrangement.refresh_from_db()
+    assert arrangement.supporter == other_school
+    assert arrangement.start_date == datetime.date(2026, 2, 1)
+    assert arrangement.end_date == datetime.date(2026, 7, 31)
+    event = AuditEvent.objects.get(action="people.coverage.updated")
+    assert event.fields["changed"]["supporter"] == [world.station_a.pk, other_school.pk]
+    assert event.fields["changed"]["start_date"] == ["2026-01-01", "2026-02-01"]
+    # an end before the start is refused with a message on the form
+    bad = client.post(
+        url, {"supporter": other_school.pk, "start_date": "2026-02-01", "end_date": "2026-01-01"}
+    )
+    assert bad.status_code == 200
+    arrangement.refresh_from_db()
+    assert arrangement.end_date == datetime.date(2026, 7, 31)
+    # the coverage page lists ended arrangements too (history), with their edit link
+    page = client.get(reverse("staff:coverage")).content.decode()
+    assert url in page
+    # refusals: school A's admin (another school) 404; a psychology teacher (wrong role) 403
+    assert client_for(world.school_admin).get(url).status_code == 404
+    assert client_for(world.psych).get(url).status_code == 403
+    assert (
+        client_for(world.school_admin).post(url, {"supporter": world.school_a.pk}).status_code
+        == 404
+    )

@@ -67,7 +67,7 @@ def test_registry_pages(w, client_for):
     assert response.status_code == 302
     team = Registry.objects.get()
     add_member = reverse("workforce:registry-member-add", kwargs={"code": team.code})
-    client.post(add_member, {"staff": w.full.pk, "role": "组长", "start_date": "2026-09-01"})
+    client.post(add_member, {"staff": w.full.code, "role": "组长", "start_date": "2026-09-01"})
     member = RegistryMember.objects.get()
     assert member.role == "组长"
     client.post(
@@ -173,3 +173,134 @@ def test_expert_of_another_district_is_404_and_wrong_role_403(w, client_for):
     assert client_for(w.school_admin).get(reverse("workforce:expert-create")).status_code == 403
     edit = reverse("workforce:expert-edit", kwargs={"code": b.code})
     assert client_for(w.psych).get(edit).status_code == 403
+
+
+# --- searchable staff pickers (docs/pickers.md, source "workforce-staff") ------------------------
+def _pick(client, text, field="staff"):
+    return client.get(
+        reverse("pick", args=["workforce-staff"]), {"field": field, f"{field}__q": text}
+    )
+
+
+def test_member_picker_finds_staff_of_the_area_by_name_and_initials(w, client_for):
+    client = client_for(w.district_admin)
+    by_name = _pick(client, "专职").content.decode()
+    assert f'value="{w.full.code}"' in by_name
+    by_initials = _pick(client, "zzj").content.decode()  # 专职甲
+    assert f'value="{w.full.code}"' in by_initials
+    # another district's teacher is never offered, by name or initials
+    assert f'value="{w.teacher_b.code}"' not in _pick(client, "乙校").content.decode()
+    assert f'value="{w.teacher_b.code}"' not in _pick(client, "yxl").content.decode()
+    # the city sees both districts
+    assert f'value="{w.teacher_b.code}"' in _pick(client_for(w.city_admin), "乙校").content.decode()
+    # wrong roles (no edit_workforce): a school's admin and psychology teacher are refused
+    assert _pick(client_for(w.school_admin), "专职").status_code == 403
+    assert _pick(client_for(w.psych), "专职").status_code == 403
+
+
+def test_registry_page_renders_the_picker_and_refuses_foreign_codes(w, client_for):
+    team = studio(w)
+    client = client_for(w.district_admin)
+    page = client.get(reverse("workforce:registry-detail", kwargs={"code": team.code}))
+    assert reverse("pick", args=["workforce-staff"]) in page.content.decode()
+    add = reverse("workforce:registry-member-add", kwargs={"code": team.code})
+    # a code of another district's teacher is an invalid choice: the page comes back, no member
+    response = client.post(add, {"staff": w.teacher_b.code, "start_date": "2026-09-01"})
+    assert response.status_code == 200
+    assert not RegistryMember.objects.exists()
+    # without JavaScript the Search button brings the page back with the results
+    searched = client.post(
+        add, {"staff__q": "专职", "staff__search": "1", "start_date": "2026-09-01"}
+    )
+    assert searched.status_code == 200
+    assert f'value="{w.full.code}"' in searched.content.decode()
+    assert not RegistryMember.objects.exists()
+    # a sequential id is not accepted in place of the code
+    client.post(add, {"staff": w.full.pk, "start_date": "2026-09-01"})
+    assert not RegistryMember.objects.exists()
+    client.post(add, {"staff": w.full.code, "start_date": "2026-09-01"})
+    assert RegistryMember.objects.get().staff == w.full
+
+
+def test_city_member_of_a_district_registry_is_refused_with_a_message(w, client_for):
+    team = studio(w)  # owned by district A
+    client = client_for(w.city_admin)
+    add = reverse("workforce:registry-member-add", kwargs={"code": team.code})
+    response = client.post(add, {"staff": w.teacher_b.code, "start_date": "2026-09-01"})
+    assert response.status_code == 200
+    assert "乙校老师" in response.content.decode()
+    assert not RegistryMember.objects.exists()
+
+
+# --- an account for a pool expert (partners' EXPERT role) ----------------------------------------
+PASSWORD = "Xinqiao-Expert-2026!"
+
+
+def pool_expert(w, owner=None, name="陈教授"):
+    return services.create_expert(
+        actor=None, owner=owner or w.district_a, name=name, affiliation="师范大学心理系"
+    )
+
+
+def test_expert_invitation_creates_an_expert_account_linked_to_the_record(w, client_for):
+    from django.test import Client
+
+    from xinqiao.access.models import RoleAssignment
+    from xinqiao.access.roles import Role
+    from xinqiao.workforce.models import ExpertInvitation
+
+    expert = pool_expert(w)
+    admin = client_for(w.district_admin)
+    page = admin.get(reverse("workforce:expert-detail", kwargs={"code": expert.code}))
+    assert 'data-testid="expert-invite-form"' in page.content.decode()
+    response = admin.post(reverse("workforce:expert-invite", kwargs={"code": expert.code}))
+    assert response.status_code == 200
+    token = response.context["token"]
+    invitation = ExpertInvitation.objects.get(expert=expert)
+    assert token not in invitation.token_hash  # only the hash is stored
+    assert AuditEvent.objects.filter(action="workforce.expert_invitation.created").exists()
+    # the expert accepts at the staff invitation's page, with a username and their own password
+    visitor = Client()
+    url = reverse("account:invitation", args=[token])
+    assert "陈教授" in visitor.get(url).content.decode()
+    accepted = visitor.post(
+        url, {"username": "chen_prof", "password": PASSWORD, "password_again": PASSWORD}
+    )
+    assert accepted.status_code == 302
+    expert.refresh_from_db()
+    assert expert.user is not None
+    assert expert.user.username == "chen_prof"
+    assert expert.user.check_password(PASSWORD)
+    assignment = RoleAssignment.objects.get(user=expert.user)
+    assert (assignment.role, assignment.org_unit) == (Role.EXPERT, w.district_a)
+    assert AuditEvent.objects.filter(action="workforce.expert_invitation.accepted").exists()
+    # the code works once
+    assert visitor.get(url).status_code == 404
+    # a second invitation is refused: the expert has an account
+    admin.post(reverse("workforce:expert-invite", kwargs={"code": expert.code}))
+    assert ExpertInvitation.objects.filter(expert=expert).count() == 1
+
+
+def test_a_new_expert_invitation_revokes_the_old_one(w):
+    expert = pool_expert(w)
+    first, first_token = services.invite_expert_account(expert, actor=None)
+    _second, _token = services.invite_expert_account(expert, actor=None)
+    first.refresh_from_db()
+    assert first.revoked_at is not None
+    assert services.open_expert_invitation(first_token) is None
+
+
+def test_expert_invitation_is_refused_to_other_areas_and_roles(w, client_for):
+    from xinqiao.workforce.models import ExpertInvitation
+
+    expert = pool_expert(w, owner=w.district_b)
+    url = reverse("workforce:expert-invite", kwargs={"code": expert.code})
+    # district A's admin: another district's pool → 404
+    assert client_for(w.district_admin).post(url).status_code == 404
+    # roles without manage_experts → 403
+    for user in (w.school_admin, w.psych, w.station_counsellor):
+        assert client_for(user).post(url).status_code == 403
+    assert not ExpertInvitation.objects.exists()
+    # the city admin may
+    assert client_for(w.city_admin).post(url).status_code == 200
+    assert ExpertInvitation.objects.filter(expert=expert).count() == 1

@@ -78,7 +78,7 @@ def test_district_admin_records_through_the_page(w, client_for):
             "date": "2026-10-20",
             "theme": "初中生情绪辅导课例研讨",
             "organiser": "区教师发展中心",
-            "participants": [w.full.pk, w.other.pk],
+            "participants": [w.full.code, w.other.code],
             "notes": "",
         },
     )
@@ -89,7 +89,7 @@ def test_district_admin_records_through_the_page(w, client_for):
     assert "专职甲" in detail
     edit = reverse("workforce:research-edit", kwargs={"code": made.code})
     response = client.post(
-        edit, {"date": "2026-10-21", "theme": "改期", "participants": [w.full.pk]}
+        edit, {"date": "2026-10-21", "theme": "改期", "participants": [w.full.code]}
     )
     assert response.status_code == 302
     made.refresh_from_db()
@@ -139,3 +139,39 @@ def test_indicator_of_another_district_is_404(w, client_for):
     url = reverse("workforce:research-indicator") + f"?unit={w.district_b.code}"
     assert client_for(w.district_admin).get(url).status_code == 404
     assert client_for(w.psych).get(url).status_code == 404
+
+
+def test_research_form_picks_participants_by_search(w, client_for):
+    client = client_for(w.district_admin)
+    page = client.get(reverse("workforce:research-create")).content.decode()
+    assert reverse("pick", args=["workforce-staff"]) in page
+    assert "专职甲" not in page  # no list of the district's teachers: one searches
+    # another district's teacher: not a valid choice
+    response = client.post(
+        reverse("workforce:research-create"),
+        {
+            "district": w.district_a.pk,
+            "date": "2026-10-20",
+            "theme": "x",
+            "participants": [w.teacher_b.code],
+        },
+    )
+    assert response.status_code == 200
+    assert not ResearchActivity.objects.exists()
+
+
+def test_edited_activity_keeps_a_participant_who_has_left(w, client_for):
+    from xinqiao.people.staffing.services import end_staff_record
+
+    made = activity(w, w.district_a, datetime.date(2026, 9, 3))
+    made.participants.set([w.full, w.other])
+    end_staff_record(actor=None, staff=w.other)
+    client = client_for(w.district_admin)
+    edit = reverse("workforce:research-edit", kwargs={"code": made.code})
+    assert "科任甲" in client.get(edit).content.decode()  # shown, ticked
+    response = client.post(
+        edit,
+        {"date": "2026-09-03", "theme": "t", "participants": [w.full.code, w.other.code]},
+    )
+    assert response.status_code == 302
+    assert made.participants.count() == 2

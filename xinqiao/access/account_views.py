@@ -103,23 +103,24 @@ def session_revoke_others(request: Any) -> HttpResponse:
 
 
 def invitation(request: Any, token: str) -> HttpResponse:
-    """A staff member's invitation (access/staffing.py): choose a username and one's own
-    password. Open to visitors who are not signed in; an unknown, used, revoked or expired code
-    is a 404 (no hint which). Attempts are rate-limited per client address."""
+    """A staff member's invitation (access/staffing.py), or another registered kind (a pool
+    expert's): choose a username and one's own password. Open to visitors who are not signed
+    in; an unknown, used, revoked or expired code is a 404 (no hint which). Attempts are
+    rate-limited per client address."""
     from xinqiao.core.ratelimit import allow
 
     from .forms_invitation import AcceptInvitationForm
-    from .staffing import accept_invitation, open_invitation
+    from .staffing import find_invitation
 
     if not allow(f"xq:staff-invitation:{client_ip(request)}", limit=30, window=600):
         return HttpResponse(_("Too many attempts. Try again later."), status=429)
-    pending = open_invitation(token)
+    pending = find_invitation(token)
     if pending is None or request.user.is_authenticated:
         raise Http404
     form = AcceptInvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            accept_invitation(
+            pending.accept(
                 token=token,
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password"],
@@ -137,7 +138,7 @@ def invitation(request: Any, token: str) -> HttpResponse:
         else:
             messages.success(request, _("Your account is ready. Sign in with it."))
             return redirect("login")
-    context = {"form": form, "staff": pending.staff}
+    context = {"form": form, "pending": pending, "staff": pending.staff}
     response = render(request, "access/invitation.html", context)
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"

@@ -119,6 +119,10 @@ class Cap(models.TextChoices):
         _("See a department's aggregate figures of its area"),
     )
     VIEW_GRANTED_CASES = "view_granted_cases", _("See the cases I am invited to as an expert")
+    FILE_MONITORING_TIP = (
+        "file_monitoring_tip",
+        _("File an online-monitoring tip about a student of the area (without seeing students)"),
+    )
     INVITE_EXPERTS = "invite_experts", _("Invite an expert to a case for a limited time")
     MANAGE_DEPARTMENT_ACCOUNTS = (
         "manage_department_accounts",
@@ -233,7 +237,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.PSYCHIATRIST: frozenset({C.VIEW_STUDENTS}),
     Role.AUDITOR: frozenset({C.VIEW_AUDIT_LOG}),
     Role.SYSTEM_ADMIN: frozenset({C.MANAGE_ACCOUNTS, C.VIEW_ORG_TREE}),
-    Role.DEPARTMENT_OFFICER: frozenset({C.VIEW_DEPARTMENT_FIGURES}),
+    # A department officer files an online-monitoring tip only as the cyberspace office (网信):
+    # partners.services.file_online_tip checks the officer's current post.
+    Role.DEPARTMENT_OFFICER: frozenset({C.VIEW_DEPARTMENT_FIGURES, C.FILE_MONITORING_TIP}),
     Role.EXPERT: frozenset({C.VIEW_GRANTED_CASES}),
 }
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -33,6 +35,40 @@ from .roles import ROLE_UNIT_KINDS, Role
 from .services import assign_role, revoke_role, set_account_active
 
 INVITATION_DAYS = 7
+
+
+@dataclass(frozen=True)
+class PendingInvitation:
+    """An open invitation as the acceptance page shows it: who is welcomed, at which unit, and
+    how to accept it (token=, username=, password= → the new user)."""
+
+    name: str
+    unit: str
+    accept: Callable[..., Any]
+    staff: Staff | None = None
+
+
+# Other apps' invitations redeemed at the same page (account:invitation): a function from a code
+# to its PendingInvitation or None. The expert pool registers one (workforce, issue 14).
+_invitation_kinds: list[Callable[[str], PendingInvitation | None]] = []
+
+
+def register_invitation_kind(find: Callable[[str], PendingInvitation | None]) -> None:
+    if find not in _invitation_kinds:
+        _invitation_kinds.append(find)
+
+
+def find_invitation(token: str) -> PendingInvitation | None:
+    """The open invitation of this code, a staff member's or a registered kind's."""
+    invitation = open_invitation(token)
+    if invitation is not None:
+        staff = invitation.staff
+        return PendingInvitation(staff.name, staff.org_unit.name, accept_invitation, staff)
+    for find in _invitation_kinds:
+        pending = find(token)
+        if pending is not None:
+            return pending
+    return None
 
 
 def token_hash(token: str) -> str:

@@ -57,6 +57,19 @@ def seed_demo_partners() -> dict[str, int]:
         counts["department_accounts"] += 1
     expert = _user(*EXPERT)
     assign_role(actor=None, user=expert, role=Role.EXPERT, org_unit=city)
+    # The account belongs to a member of the city's expert pool (case grants pick from the pool).
+    from xinqiao.workforce.models import Expert
+    from xinqiao.workforce.services import create_expert
+
+    if not Expert.objects.filter(user=expert).exists():
+        create_expert(
+            actor=None,
+            owner=city,
+            name=EXPERT[1].split("（")[0],
+            affiliation="示例市师范大学心理学院",
+            expertise="青少年危机干预、个案督导",
+            user=expert,
+        )
     hospitals = list(OrgUnit.objects.filter(kind=Kind.HOSPITAL, parent=city).order_by("sort_order"))
     start = timezone.localdate() - datetime.timedelta(days=60)
     for index, district_name, with_psychiatrist in AREAS:

@@ -47,11 +47,22 @@ class InviteExpertForm(forms.Form):
         label=_("Access for (days)"), min_value=1, max_value=MAX_GRANT_DAYS, initial=7
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, case: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field: Any = self.fields["expert"]
-        field.queryset = selectors.expert_users()
-        field.label_from_instance = _person
+        field.queryset = selectors.expert_users(case=case)
+        pool = {e.user_id: e for e in selectors.pool_experts(case=case)}
+        field.label_from_instance = lambda user: _pool_label(pool.get(user.pk), user)
+        field.help_text = _(
+            "Members of the expert pool of the city or the school's district who have an account."
+        )
+
+
+def _pool_label(expert: Any, user: Any) -> str:
+    if expert is None:
+        return _person(user)
+    parts = [expert.name, expert.expertise, expert.affiliation or expert.owner.name]
+    return " · ".join(p for p in parts if p)
 
 
 AREA_UNITS = unit_source(
@@ -94,3 +105,52 @@ class PlanAdviceForm(forms.Form):
         label=_("Review date"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
+
+
+TIP_SCHOOLS = unit_source(
+    "tip-school",
+    cap=Cap.FILE_MONITORING_TIP,
+    scope=lambda principal: selectors.tip_schools(principal=principal),
+)
+
+
+class OnlineTipForm(forms.Form):
+    """A 网信 officer's tip: the school, then the 学籍号 or the name and class (no student list,
+    no picker of students: the officer never sees who is enrolled)."""
+
+    school = PickerField(TIP_SCHOOLS, label=_("School"))
+    student_number = forms.CharField(
+        label=_("National student number (学籍号)"), max_length=40, required=False
+    )
+    name = forms.CharField(label=_("Student's name"), max_length=60, required=False)
+    class_name = forms.CharField(
+        label=_("Class"),
+        max_length=40,
+        required=False,
+        help_text=_("For example 七年级(1)班 or 初二3班; not needed with the 学籍号."),
+    )
+    what_seen = forms.CharField(
+        label=_("What was seen online"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000
+    )
+    seen_on = forms.DateField(
+        label=_("When"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        initial=timezone.localdate,
+    )
+    urgency = forms.ChoiceField(label=_("How urgent"), widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
+        from xinqiao.alerts.models import Urgency
+
+        super().__init__(*args, **kwargs)
+        bind_pickers(self, principal)
+        urgency: Any = self.fields["urgency"]
+        urgency.choices = Urgency.choices
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("student_number") and not (data.get("name") and data.get("class_name")):
+            raise forms.ValidationError(
+                _("Give the national student number, or the student's name and class.")
+            )
+        return data

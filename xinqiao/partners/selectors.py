@@ -97,14 +97,30 @@ def get_expert_case(*, principal: Principal, code: Any) -> ExpertCase:
     )
 
 
-def expert_users() -> QuerySet[Any]:
-    """Active users holding the expert role anywhere (the expert pool's members)."""
-    held = RoleAssignment.objects.active().filter(user=OuterRef("pk"), role=Role.EXPERT)
+def pool_experts(*, case: Case) -> QuerySet[Any]:
+    """The experts a case may invite: members of the expert pool (workforce.Expert, in the pool
+    and not unavailable) of the city or the case's district — any ancestor of the school —
+    whose account (made by the pool's invitation) is active and holds the expert role."""
+    from xinqiao.workforce.models import Availability, Expert
+
+    held = RoleAssignment.objects.active().filter(user=OuterRef("user"), role=Role.EXPERT)
     return (
-        get_user_model()
-        .objects.filter(Exists(held), is_active=True)
-        .order_by("first_name", "username")
+        Expert.objects.filter(
+            Exists(held),
+            owner__in=case.school.ancestors(),
+            is_active=True,
+            user__is_active=True,
+        )
+        .exclude(availability=Availability.UNAVAILABLE)
+        .select_related("user", "owner")
+        .order_by("name", "pk")
     )
+
+
+def expert_users(*, case: Case) -> QuerySet[Any]:
+    """The accounts of the pool experts a case may invite (ExpertGrant.expert is the user)."""
+    users = pool_experts(case=case).values("user")
+    return get_user_model().objects.filter(pk__in=users).order_by("first_name", "username")
 
 
 def case_for_inviting(*, principal: Principal, code: Any) -> Case:
@@ -392,3 +408,28 @@ def referral_for_advice(*, principal: Principal, code: Any) -> Referral:
 
 def referral_advice(referral: Referral) -> QuerySet[PlanAdvice]:
     return PlanAdvice.objects.filter(referral=referral).select_related("author")
+
+
+# --- online-monitoring tips (网信, R7) -----------------------------------------------------------
+def monitoring_areas(*, principal: Principal) -> list[OrgUnit]:
+    """The areas of the user's current cyberspace-office (网信) posts: the only department whose
+    officers file online-monitoring tips."""
+    from .models import Department, DepartmentPost
+
+    if principal.user is None or not principal.can(Cap.FILE_MONITORING_TIP):
+        return []
+    posts = DepartmentPost.objects.current().filter(
+        user=principal.user, department=Department.CYBERSPACE
+    )
+    return [post.org_unit for post in posts.select_related("org_unit")]
+
+
+def tip_schools(*, principal: Principal) -> QuerySet[OrgUnit]:
+    """Schools a 网信 officer may name in a tip: active schools of their posts' areas (also
+    bounded by their role grants)."""
+    areas = monitoring_areas(principal=principal)
+    if not areas:
+        return OrgUnit.objects.none()
+    return principal.units(Cap.FILE_MONITORING_TIP).filter(
+        subtree_q(*areas), kind=Kind.SCHOOL, is_active=True
+    )

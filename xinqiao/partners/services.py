@@ -17,6 +17,7 @@ from xinqiao.audit.services import record_event
 from xinqiao.cases.models import Case, CaseStatus, Referral, SupportPlan
 from xinqiao.core.errors import DomainError
 from xinqiao.orgs.models import Kind, OrgUnit
+from xinqiao.people.models import StudentStatus
 
 from .models import Department, DepartmentPost, ExpertGrant, HospitalArea, PlanAdvice, Purpose
 
@@ -108,7 +109,9 @@ def invite_expert(
     caller has checked that `actor` may invite on this case (selectors.case_for_inviting)."""
     if case.status != CaseStatus.OPEN:
         raise DomainError(_("Experts can be invited to open cases only."))
-    if not RoleAssignment.objects.active().filter(user=expert, role=Role.EXPERT).exists():
+    from .selectors import pool_experts
+
+    if not pool_experts(case=case).filter(user=expert).exists():
         raise DomainError(_("This person is not in the expert pool."), field="expert")
     if purpose not in Purpose.values:
         raise DomainError(_("Choose a purpose."), field="purpose")
@@ -281,3 +284,80 @@ def add_plan_advice(
         },
     )
     return row
+
+
+# --- online-monitoring tips (网信, R7) -----------------------------------------------------------
+def _plain_class(text: str) -> str:
+    """Class texts such as 七年级 (1)班, 七(1), 七（1）班 → comparable keys: no spaces, no
+    full-width brackets, no trailing 班."""
+    text = "".join(text.split()).replace("（", "(").replace("）", ")")
+    return text[:-1] if text.endswith("班") else text
+
+
+def _class_keys(student: Any) -> set[str]:
+    cls = student.school_class
+    if cls is None:
+        return set()
+    own = _plain_class(cls.name)
+    keys = {own}
+    grade = _plain_class(cls.parent.name) if cls.parent_id else ""
+    if grade:
+        short = grade.removesuffix("年级")  # 七年级 → 七
+        number = own.removeprefix(short) if short else own  # 七(1) → (1)
+        keys |= {grade + own, short + own, grade + number, short + number}
+    return keys
+
+
+@transaction.atomic
+def file_online_tip(
+    *,
+    actor: Any,
+    school: OrgUnit,
+    what_seen: str,
+    seen_on: datetime.date,
+    urgency: str,
+    student_number: str = "",
+    name: str = "",
+    class_name: str = "",
+) -> None:
+    """A 网信 officer's online-monitoring tip about a student of their area, identified by
+    学籍号 or by school + name + class. The officer learns nothing back: no name, no list, no
+    result; a student not found and two students matching give the same message. The concern
+    enters the normal alert flow (alerts.services.file_monitoring_tip, source "online
+    monitoring"), audited as every concern."""
+    from xinqiao.access.roles import Cap, Tier
+    from xinqiao.access.scope import principal_for
+    from xinqiao.alerts.services import file_monitoring_tip
+    from xinqiao.people.search import number_hash
+
+    from .selectors import tip_schools
+
+    principal = principal_for(actor)
+    if not tip_schools(principal=principal).filter(pk=school.pk).exists():
+        raise DomainError(_("Choose a school of your area."), field="school")
+    students = principal.students(tier=Tier.T0, cap=Cap.FILE_MONITORING_TIP).filter(
+        school=school, status=StudentStatus.ENROLLED
+    )
+    number = student_number.strip()
+    if number:
+        found = list(students.filter(student_number_hash=number_hash(number))[:2])
+    elif name.strip() and class_name.strip():
+        wanted = _plain_class(class_name)
+        same_name = students.filter(name=name.strip()).select_related("school_class__parent")
+        found = [s for s in same_name[:50] if wanted in _class_keys(s)][:2]
+    else:
+        raise DomainError(
+            _("Give the national student number, or the student's name and class."),
+            field="student_number",
+        )
+    if len(found) != 1:
+        raise DomainError(
+            _(
+                "No single student of this school matches. Check the name and class, or give "
+                "the national student number."
+            ),
+            field="student_number" if number else "name",
+        )
+    file_monitoring_tip(
+        actor=actor, student=found[0], what_seen=what_seen, seen_on=seen_on, urgency=urgency
+    )

@@ -5,6 +5,7 @@ from . import views
 app_name = "partners"
 urlpatterns = [
     path("department/", views.department_home, name="department-home"),
+    path("department/online-tip/", views.online_tip, name="online-tip"),
     path("department-accounts/", views.department_accounts, name="department-accounts"),
     path(
         "department-accounts/<uuid:code>/end/",

@@ -22,7 +22,13 @@ from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 
 from . import selectors, services
-from .forms import DepartmentAccountForm, HospitalAreaForm, InviteExpertForm, PlanAdviceForm
+from .forms import (
+    DepartmentAccountForm,
+    HospitalAreaForm,
+    InviteExpertForm,
+    OnlineTipForm,
+    PlanAdviceForm,
+)
 
 NOTE = {"last_small": SMALL_CELL - 1}
 
@@ -43,7 +49,28 @@ def department_home(request: PrincipalRequest) -> HttpResponse:
             ("total", _("Total")),
         ],
     }
-    return render(request, "partners/department_home.html", {"areas": areas, **columns, **NOTE})
+    can_file_tip = bool(selectors.monitoring_areas(principal=request.principal))
+    context = {"areas": areas, "can_file_tip": can_file_tip, **columns, **NOTE}
+    return render(request, "partners/department_home.html", context)
+
+
+@requires(Cap.FILE_MONITORING_TIP)
+def online_tip(request: PrincipalRequest) -> HttpResponse:
+    """A 网信 officer files an online-monitoring tip; other departments' officers are refused.
+    After filing, the page is blank again: nothing about the student comes back."""
+    principal = request.principal
+    if not selectors.monitoring_areas(principal=principal):
+        raise PermissionDenied
+    form = OnlineTipForm(request.POST or None, principal=principal)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.file_online_tip(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("Thank you. The tip was passed to the school."))
+            return redirect("partners:online-tip")
+    return render(request, "partners/online_tip.html", {"form": form})
 
 
 @requires(Cap.MANAGE_DEPARTMENT_ACCOUNTS)
@@ -120,7 +147,7 @@ def _case_experts_page(
 @requires(Cap.INVITE_EXPERTS)
 def case_experts(request: PrincipalRequest, code: Any) -> HttpResponse:
     case = selectors.case_for_inviting(principal=request.principal, code=code)
-    form = InviteExpertForm(request.POST if request.method == "POST" else None)
+    form = InviteExpertForm(request.POST if request.method == "POST" else None, case=case)
     if request.method == "POST" and form.is_valid():
         try:
             services.invite_expert(actor=request.user, case=case, **form.cleaned_data)

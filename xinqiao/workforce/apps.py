@@ -19,3 +19,10 @@ class WorkforceConfig(AppConfig):
 
         for item in navigation.NAV_ITEMS:
             register(item)
+
+        # A pool expert's invitation is accepted at the staff invitation's page.
+        from xinqiao.access.staffing import register_invitation_kind
+
+        from .services import pending_expert_invitation
+
+        register_invitation_kind(pending_expert_invitation)

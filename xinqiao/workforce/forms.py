@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.access.pickers import PickerField, PickerMultipleField, bind_pickers, staff_source
+from xinqiao.access.roles import Cap
 from xinqiao.orgs.forms import style_fields
 from xinqiao.orgs.models import OrgUnit
 from xinqiao.people.models import Staff
@@ -22,21 +24,19 @@ from .models import (
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
+if TYPE_CHECKING:
+    from xinqiao.access.scope import Principal
+
+# Research participants and registry members: active staff of the editor's area, searched by
+# name or pinyin initials (docs/pickers.md); a district has thousands of teachers. The services
+# refuse staff outside the activity's district or the registry owner's area with a message.
+WORKFORCE_STAFF = staff_source("workforce-staff", cap=Cap.EDIT_WORKFORCE)
+
 
 class _Styled(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         style_fields(self)
-
-
-class StaffChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name} · {obj.org_unit.name}"
-
-
-class StaffMultipleChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name} · {obj.org_unit.name}"
 
 
 class TrainingForm(_Styled):
@@ -55,9 +55,7 @@ class ResearchForm(_Styled):
     date = forms.DateField(label=_("Date"), widget=DATE)
     theme = forms.CharField(label=_("Theme"), max_length=200)
     organiser = forms.CharField(label=_("Organiser"), max_length=100, required=False)
-    participants = StaffMultipleChoiceField(
-        label=_("Participants"), queryset=Staff.objects.none(), required=False
-    )
+    participants = PickerMultipleField(WORKFORCE_STAFF, label=_("Participants"), required=False)
     notes = forms.CharField(
         label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
@@ -66,15 +64,18 @@ class ResearchForm(_Styled):
         self,
         *args: Any,
         districts: QuerySet[OrgUnit],
-        staff: QuerySet[Staff],
+        principal: Principal,
+        keep: QuerySet[Staff] | None = None,
         fixed_district: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         district_field: Any = self.fields["district"]
         district_field.queryset = districts
-        participants: Any = self.fields["participants"]
-        participants.queryset = staff
+        bind_pickers(self, principal)
+        if keep is not None:  # an edited activity keeps participants who have since left
+            participants: Any = self.fields["participants"]
+            participants.queryset = participants.widget.rows = participants.queryset | keep
         if fixed_district:
             del self.fields["district"]
 
@@ -101,14 +102,13 @@ class RegistryForm(_Styled):
 
 
 class MemberForm(_Styled):
-    staff = StaffChoiceField(label=_("Staff member"), queryset=Staff.objects.none())
+    staff = PickerField(WORKFORCE_STAFF, label=_("Staff member"))
     role = forms.CharField(label=_("Role"), max_length=60, required=False)
     start_date = forms.DateField(label=_("Start date"), widget=DATE)
 
-    def __init__(self, *args: Any, staff: QuerySet[Staff], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field: Any = self.fields["staff"]
-        field.queryset = staff
+        bind_pickers(self, principal)
 
 
 class EventForm(_Styled):

@@ -248,3 +248,28 @@ class CommitteeTerm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.expert} ({self.get_role_display()})"
+
+
+class ExpertInvitation(models.Model):
+    """A one-time, expiring invitation with which a pool expert sets up their own account with
+    the `expert` role (the staff invitation's mechanism, access/staffing.py: only the SHA-256 of
+    the code is stored; the code is shown once; accepted at account:invitation)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    expert = models.ForeignKey(Expert, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("expert invitation")
+        verbose_name_plural = _("expert invitations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.expert} ({self.created_at:%Y-%m-%d})"

@@ -494,3 +494,15 @@ def get_expert(*, principal: Principal, code: Any, cap: str = Cap.VIEW_WORKFORCE
     if cap != Cap.VIEW_WORKFORCE and not principal.sees_unit(expert.owner, cap):
         raise PermissionDenied
     return expert
+
+
+def open_expert_invitation_of(expert: Expert) -> Any:
+    from django.utils import timezone
+
+    return (
+        expert.invitations.filter(
+            used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .order_by("-created_at")
+        .first()
+    )

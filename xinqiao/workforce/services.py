@@ -25,6 +25,7 @@ from . import certificates
 from .models import (
     CommitteeTerm,
     Expert,
+    ExpertInvitation,
     Registry,
     RegistryEvent,
     RegistryMember,
@@ -431,3 +432,115 @@ def end_committee_term(
         fields={"expert": term.expert_id, "end_date": str(end)},
     )
     return term
+
+
+# --- an account for a pool expert (the partners EXPERT role) ------------------------------------
+@transaction.atomic
+def invite_expert_account(
+    expert: Expert, *, actor: Actor, days: int = 7
+) -> tuple[ExpertInvitation, str]:
+    """A one-time invitation (the staff invitation's mechanism) with which the expert chooses a
+    username and their own password; the account gets the `expert` role at the pool's unit and
+    is linked to this record. Returns the invitation and its code (shown once; only its SHA-256
+    is stored). A newer invitation revokes the older open ones."""
+    import secrets
+
+    from xinqiao.access.staffing import token_hash
+
+    if expert.user_id is not None:
+        raise DomainError(_("This expert already has an account."))
+    if not expert.is_active:
+        raise DomainError(_("This expert is not in the pool."))
+    now = timezone.now()
+    expert.invitations.filter(used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    token = secrets.token_urlsafe(24)
+    invitation = ExpertInvitation.objects.create(
+        expert=expert,
+        token_hash=token_hash(token),
+        created_by=actor if getattr(actor, "pk", None) else None,
+        expires_at=now + datetime.timedelta(days=days),
+    )
+    record_event(
+        actor=actor,
+        action="workforce.expert_invitation.created",
+        obj=invitation,
+        fields={"expert": expert.pk, "expires_at": invitation.expires_at.isoformat()},
+    )
+    return invitation, token
+
+
+def open_expert_invitation(token: str) -> ExpertInvitation | None:
+    """The invitation of this code while it can still be used, else None."""
+    from xinqiao.access.staffing import token_hash
+
+    if not token:
+        return None
+    invitation = (
+        ExpertInvitation.objects.filter(token_hash=token_hash(token))
+        .select_related("expert", "expert__owner")
+        .first()
+    )
+    if (
+        invitation is None
+        or invitation.used_at is not None
+        or invitation.revoked_at is not None
+        or invitation.expires_at <= timezone.now()
+        or invitation.expert.user_id is not None
+        or not invitation.expert.is_active
+    ):
+        return None
+    return invitation
+
+
+@transaction.atomic
+def accept_expert_invitation(*, token: str, username: str, password: str) -> Any:
+    """Create the expert's account with their own password, link it to the pool record and give
+    it the `expert` role at the pool's unit (city or district); the code is then used up."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
+
+    from xinqiao.access.roles import Role
+    from xinqiao.access.services import assign_role
+
+    invitation = open_expert_invitation(token)
+    if invitation is None:
+        raise DomainError(_("This invitation is not valid any more. Ask for a new one."))
+    invitation = ExpertInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.used_at is not None:
+        raise DomainError(_("This invitation is not valid any more. Ask for a new one."))
+    expert = invitation.expert
+    user_model = get_user_model()
+    username = username.strip()
+    if not username:
+        raise DomainError(_("Choose a username."), field="username")
+    if user_model.objects.filter(username__iexact=username).exists():
+        raise DomainError(_("The username “%s” is already taken.") % username, field="username")
+    user = user_model(username=username, first_name=expert.name)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    expert.user = user
+    expert.save(update_fields=["user"])
+    invitation.used_at = timezone.now()
+    invitation.save(update_fields=["used_at"])
+    record_event(
+        actor=user,
+        action="workforce.expert_invitation.accepted",
+        obj=invitation,
+        fields={"expert": expert.pk, "username": username},
+    )
+    assign_role(actor=user, user=user, role=Role.EXPERT, org_unit=expert.owner)
+    return user
+
+
+def pending_expert_invitation(token: str) -> Any:
+    """The acceptance page's view of an open expert invitation (access.staffing seam)."""
+    from xinqiao.access.staffing import PendingInvitation
+
+    invitation = open_expert_invitation(token)
+    if invitation is None:
+        return None
+    expert = invitation.expert
+    return PendingInvitation(
+        expert.name, expert.affiliation or expert.owner.name, accept_expert_invitation
+    )

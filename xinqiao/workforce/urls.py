@@ -38,6 +38,7 @@ urlpatterns = [
     path("experts/add/", views.expert_create, name="expert-create"),
     path("experts/<uuid:code>/", views.expert_detail, name="expert-detail"),
     path("experts/<uuid:code>/edit/", views.expert_edit, name="expert-edit"),
+    path("experts/<uuid:code>/invite/", views.expert_invite, name="expert-invite"),
     path(
         "experts/<uuid:code>/committee/",
         views.expert_committee_add,

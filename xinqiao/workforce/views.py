@@ -154,15 +154,11 @@ def _research_form(request: PrincipalRequest, **kwargs: Any) -> ResearchForm:
     principal = request.principal
     activity = kwargs.pop("activity", None)
     districts = selectors.districts(principal=principal, cap=Cap.EDIT_WORKFORCE)
-    staff = selectors.staff_for_training(principal=principal)
-    if activity is not None:
-        from xinqiao.orgs.models import subtree_q
-
-        staff = staff.filter(subtree_q(activity.district, field="org_unit__path"))
     return ResearchForm(
         request.POST or None,
         districts=districts,
-        staff=staff,
+        principal=principal,
+        keep=activity.participants.all() if activity is not None else None,
         fixed_district=activity is not None,
         **kwargs,
     )
@@ -289,22 +285,23 @@ def registry_create(request: PrincipalRequest) -> HttpResponse:
 
 @requires(Cap.VIEW_WORKFORCE)
 def registry_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
-    principal = request.principal
-    registry = selectors.get_registry(principal=principal, code=code)
-    can_edit = principal.sees_unit(registry.owner, Cap.EDIT_WORKFORCE)
-    staff = selectors.staff_for_training(principal=principal)
-    from xinqiao.orgs.models import subtree_q
+    registry = selectors.get_registry(principal=request.principal, code=code)
+    return _registry_page(request, registry)
 
+
+def _registry_page(
+    request: PrincipalRequest, registry: Any, member_form: MemberForm | None = None
+) -> HttpResponse:
+    """The registry's page; `member_form` is a bound form that came back (errors, or a search
+    without JavaScript)."""
+    principal = request.principal
+    can_edit = principal.sees_unit(registry.owner, Cap.EDIT_WORKFORCE)
     context = {
         "registry": registry,
         "members": selectors.registry_members(registry),
         "events": registry.events.all(),
         "can_edit": can_edit,
-        "member_form": MemberForm(
-            staff=staff.filter(subtree_q(registry.owner, field="org_unit__path"))
-        )
-        if can_edit
-        else None,
+        "member_form": (member_form or MemberForm(principal=principal)) if can_edit else None,
         "event_form": EventForm() if can_edit else None,
     }
     return render(request, "workforce/registry_detail.html", context)
@@ -339,17 +336,16 @@ def registry_edit(request: PrincipalRequest, code: Any) -> HttpResponse:
 def registry_member_add(request: PrincipalRequest, code: Any) -> HttpResponse:
     principal = request.principal
     registry = selectors.get_registry(principal=principal, code=code, cap=Cap.EDIT_WORKFORCE)
-    form = MemberForm(request.POST, staff=selectors.staff_for_training(principal=principal))
+    form = MemberForm(request.POST, principal=principal)
     if form.is_valid():
         try:
             services.add_registry_member(registry, actor=request.user, **form.cleaned_data)
         except DomainError as exc:
-            messages.error(request, exc.message)
+            apply_service_error(form, exc, default_field="staff")
         else:
             messages.success(request, _("Saved."))
-    else:
-        messages.error(request, _("Choose a staff member and a start date."))
-    return redirect("workforce:registry-detail", code=registry.code)
+            return redirect("workforce:registry-detail", code=registry.code)
+    return _registry_page(request, registry, member_form=form)
 
 
 @requires(Cap.EDIT_WORKFORCE)
@@ -423,8 +419,28 @@ def expert_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
         "terms": expert.committee_terms.all(),
         "can_edit": can_edit,
         "committee_form": CommitteeForm() if can_edit else None,
+        "invitation": selectors.open_expert_invitation_of(expert) if can_edit else None,
     }
     return render(request, "workforce/expert_detail.html", context)
+
+
+@requires(Cap.MANAGE_EXPERTS)
+@require_POST
+def expert_invite(request: PrincipalRequest, code: Any) -> HttpResponse:
+    """Makes an account invitation for a pool expert and shows its link and code once."""
+    from django.urls import reverse
+
+    expert = selectors.get_expert(principal=request.principal, code=code, cap=Cap.MANAGE_EXPERTS)
+    try:
+        invitation, token = services.invite_expert_account(expert, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("workforce:expert-detail", code=expert.code)
+    link = request.build_absolute_uri(reverse("account:invitation", args=[token]))
+    context = {"expert": expert, "invitation": invitation, "token": token, "link": link}
+    response = render(request, "workforce/expert_invitation.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @requires(Cap.MANAGE_EXPERTS)

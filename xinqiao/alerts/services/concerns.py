@@ -66,14 +66,62 @@ def file_concern(
     principal = principal_for(actor)
     if not concern_students(principal=principal).filter(pk=student.pk).exists():
         raise DomainError(_("You cannot report about this student."))
+    allowed = sources_for(principal.roles)
+    if source and source not in allowed:
+        raise DomainError(_("You cannot report as this source."), field="source")
+    return _record(
+        actor=actor,
+        student=student,
+        what_seen=what_seen,
+        seen_on=seen_on,
+        urgency=urgency,
+        source=Source(source or allowed[0]),
+    )
+
+
+@transaction.atomic
+def file_monitoring_tip(
+    *,
+    actor: User,
+    student: Student,
+    what_seen: str,
+    seen_on: datetime.date,
+    urgency: str,
+) -> Concern:
+    """An online-monitoring tip from outside the schools (网信, issue 14 R7): the reporter holds
+    `file_monitoring_tip` for the student's area but no student page, list or result. The caller
+    identified the student (partners.services.file_online_tip); the concern enters the normal
+    alert flow with the source "online monitoring"."""
+    from xinqiao.access.roles import Cap, Tier
+    from xinqiao.access.scope import principal_for
+
+    principal = principal_for(actor)
+    in_scope = principal.students(tier=Tier.T0, cap=Cap.FILE_MONITORING_TIP)
+    if not in_scope.filter(pk=student.pk).exists():
+        raise DomainError(_("You cannot report about this student."))
+    return _record(
+        actor=actor,
+        student=student,
+        what_seen=what_seen,
+        seen_on=seen_on,
+        urgency=urgency,
+        source=Source.ONLINE_MONITORING,
+    )
+
+
+def _record(
+    *,
+    actor: User,
+    student: Student,
+    what_seen: str,
+    seen_on: datetime.date,
+    urgency: str,
+    source: Source,
+) -> Concern:
     if not what_seen.strip():
         raise DomainError(_("Please describe what you saw or heard."), field="what_seen")
     if seen_on > timezone.localdate():
         raise DomainError(_("The date cannot be in the future."), field="seen_on")
-    allowed = sources_for(principal.roles)
-    if source and source not in allowed:
-        raise DomainError(_("You cannot report as this source."), field="source")
-    source = Source(source or allowed[0])
     concern = Concern.objects.create(
         student=student,
         school_id=student.school_id,

@@ -133,3 +133,17 @@ class CoverageForm(forms.Form):
         self.fields["school"].queryset = schools  # type: ignore[attr-defined]
         self.fields["supporter"].queryset = supporters  # type: ignore[attr-defined]
         style_fields(self)
+
+
+class CoverageEditForm(forms.Form):
+    """Correcting an arrangement: the supporting unit, the dates, the note (the school stays)."""
+
+    supporter = UnitChoiceField(label=_("Supported by"), queryset=None, empty_label=None)
+    start_date = forms.DateField(label=_("Since"), widget=DateInput)
+    end_date = forms.DateField(label=_("Until"), required=False, widget=DateInput)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, supporters: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["supporter"].queryset = supporters  # type: ignore[attr-defined]
+        style_fields(self)

@@ -3,6 +3,7 @@ decided by the caller (views and the API fetch the staff through the access laye
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -179,15 +180,7 @@ def add_qualification(
     )
     qualification.full_clean(exclude=["file"])
     if file:
-        # A scan may show personal data: sealed at rest like case documents (core/crypto.py),
-        # bound to its path; core/rotation.py re-seals the folder with the others.
-        from pathlib import Path
-
-        from ..importer.files import seal
-
-        relative = f"qualifications/{qualification.code}{Path(file.name).suffix.lower()[:8]}"
-        seal(relative, b"".join(file.chunks()))
-        qualification.file.name = relative
+        _seal_scan(qualification, file)
     qualification.save()
     record_event(
         actor=actor,
@@ -197,6 +190,105 @@ def add_qualification(
         fields={"staff": staff.pk, "kind": kind, "file": bool(file)},
     )
     return qualification
+
+
+QUALIFICATION_FIELDS = ("kind", "title", "number", "issuer", "issued_on")
+
+
+def _seal_scan(qualification: Qualification, file: Any) -> str:
+    """Seal an uploaded scan under a new name; returns the name it replaces ("" if none).
+
+    A scan may show personal data: sealed at rest like case documents (core/crypto.py), bound
+    to its path; core/rotation.py re-seals the folder with the others."""
+    from pathlib import Path
+
+    from ..importer.files import seal
+
+    suffix = Path(file.name).suffix.lower()[:8]
+    relative = f"qualifications/{qualification.code}-{uuid.uuid4().hex[:8]}{suffix}"
+    seal(relative, b"".join(file.chunks()))
+    previous = qualification.file.name or ""
+    qualification.file.name = relative
+    return previous
+
+
+def _delete_scan_after_commit(relative: str) -> None:
+    if relative:
+        from ..importer.files import delete
+
+        transaction.on_commit(lambda: delete(relative))
+
+
+def _qualification_fields(qualification: Qualification) -> dict[str, Any]:
+    return {
+        "staff": qualification.staff_id,
+        "kind": qualification.kind,
+        "title": qualification.title,
+        "number": qualification.number,
+        "issuer": qualification.issuer,
+        "issued_on": str(qualification.issued_on) if qualification.issued_on else None,
+        "file": bool(qualification.file),
+    }
+
+
+@transaction.atomic
+def update_qualification(
+    *, actor: Actor, qualification: Qualification, file: Any = None, **changes: Any
+) -> Qualification:
+    """Change a qualification's fields (QUALIFICATION_FIELDS) and optionally replace its scan
+    (the old sealed file is deleted once the change is committed). The audit event keeps each
+    changed field as [before, after]."""
+    changed: dict[str, list[Any]] = {}
+    for name, value in changes.items():
+        if name not in QUALIFICATION_FIELDS:
+            raise ValueError(name)
+        if isinstance(value, str):
+            value = value.strip()
+        before = getattr(qualification, name)
+        if before != value:
+            changed[name] = [
+                str(before) if before is not None else None,
+                str(value) if value is not None else None,
+            ]
+            setattr(qualification, name, value)
+    number_taken = (
+        Qualification.objects.filter(
+            staff=qualification.staff_id, kind=qualification.kind, number=qualification.number
+        )
+        .exclude(pk=qualification.pk)
+        .exists()
+    )
+    if qualification.number and number_taken:
+        raise DomainError(_("This certificate is already recorded."), field="number")
+    if not changed and not file:
+        return qualification
+    qualification.full_clean(exclude=["file"])
+    previous = _seal_scan(qualification, file) if file else ""
+    qualification.save()
+    _delete_scan_after_commit(previous)
+    record_event(
+        actor=actor,
+        action="people.qualification.updated",
+        obj=qualification,
+        school_id=_school_id(qualification.staff.org_unit),
+        fields={"staff": qualification.staff_id, "changed": changed, "file": bool(file)},
+    )
+    return qualification
+
+
+@transaction.atomic
+def remove_qualification(*, actor: Actor, qualification: Qualification) -> None:
+    """Delete a qualification recorded in error, with its sealed scan; the audit event keeps
+    what it said (never the scan itself)."""
+    record_event(
+        actor=actor,
+        action="people.qualification.removed",
+        obj=qualification,
+        school_id=_school_id(qualification.staff.org_unit),
+        fields=_qualification_fields(qualification),
+    )
+    _delete_scan_after_commit(qualification.file.name or "")
+    qualification.delete()
 
 
 @transaction.atomic
@@ -272,3 +364,50 @@ def end_coverage(*, actor: Actor, arrangement: CoverageArrangement, on: date | N
         school_id=arrangement.school_id,
         fields={"end_date": str(arrangement.end_date)},
     )
+
+
+COVERAGE_FIELDS = ("supporter", "start_date", "end_date", "note")
+
+
+@transaction.atomic
+def update_coverage(
+    *, actor: Actor, arrangement: CoverageArrangement, **changes: Any
+) -> CoverageArrangement:
+    """Correct an arrangement (supporting unit, dates, note); the school stays. The audit event
+    keeps each changed field as [before, after], so the history of who covered whom is kept."""
+    changed: dict[str, list[Any]] = {}
+    for name, value in changes.items():
+        if name not in COVERAGE_FIELDS:
+            raise ValueError(name)
+        if name == "note":
+            value = (value or "").strip()
+        if name == "start_date" and value is None:
+            continue  # the start date is required: an empty field keeps it
+        before = getattr(arrangement, name)
+        if before != value:
+            changed[name] = [_plain(before), _plain(value)]
+            setattr(arrangement, name, value)
+    supporter = arrangement.supporter
+    if supporter.kind not in (Kind.SCHOOL, Kind.STATION, Kind.CENTRE) or (
+        supporter.pk == arrangement.school_id
+    ):
+        raise DomainError(_("Choose another school or a station."), field="supporter")
+    if arrangement.end_date is not None and arrangement.end_date < arrangement.start_date:
+        raise DomainError(_("The end date is before the start date."), field="end_date")
+    if not changed:
+        return arrangement
+    arrangement.save(update_fields=list(changed))
+    record_event(
+        actor=actor,
+        action="people.coverage.updated",
+        obj=arrangement,
+        school_id=arrangement.school_id,
+        fields={"changed": changed},
+    )
+    return arrangement
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, OrgUnit):
+        return value.pk
+    return str(value) if value is not None else None

@@ -12,19 +12,22 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import PrincipalRequest
 from xinqiao.access.staffing import invite_staff, staff_leaves
+from xinqiao.audit.services import record_read
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import Kind
 
-from ..models import CoverageArrangement, StaffPosition
+from ..importer.files import read as read_sealed
+from ..models import CoverageArrangement, Qualification, StaffPosition
 from . import selectors, services
 from .forms import (
+    CoverageEditForm,
     CoverageForm,
     EndForm,
     InviteForm,
@@ -33,6 +36,13 @@ from .forms import (
     QualificationForm,
     StaffForm,
 )
+
+SCAN_TYPES = {
+    "pdf": "application/pdf",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+}
 
 
 def _edit(request: PrincipalRequest, code: Any) -> Any:
@@ -160,6 +170,71 @@ def qualification_add(request: PrincipalRequest, code: Any) -> HttpResponse:
     return redirect("staff:detail", code=staff.code)
 
 
+def _qualification(staff: Any, code: Any) -> Qualification:
+    qualification = Qualification.objects.filter(staff=staff, code=code).first()
+    if qualification is None:
+        raise Http404
+    qualification.staff = staff
+    return qualification
+
+
+@requires(Cap.EDIT_STAFF)
+@require_http_methods(["GET", "POST"])
+def qualification_edit(request: PrincipalRequest, code: Any, qualification: Any) -> HttpResponse:
+    staff = _edit(request, code)
+    record = _qualification(staff, qualification)
+    initial = {f: getattr(record, f) for f in services.QUALIFICATION_FIELDS}
+    form = QualificationForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        upload = data.pop("file", None)
+        try:
+            services.update_qualification(
+                actor=request.user, qualification=record, file=upload, **data
+            )
+        except DomainError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The qualification was saved."))
+            return redirect("staff:detail", code=staff.code)
+    context = {"form": form, "staff": staff, "qualification": record}
+    return render(request, "staff/qualification_form.html", context)
+
+
+@requires(Cap.EDIT_STAFF)
+@require_POST
+def qualification_remove(request: PrincipalRequest, code: Any, qualification: Any) -> HttpResponse:
+    staff = _edit(request, code)
+    services.remove_qualification(
+        actor=request.user, qualification=_qualification(staff, qualification)
+    )
+    messages.success(request, _("The qualification was removed."))
+    return redirect("staff:detail", code=staff.code)
+
+
+@requires(Cap.EDIT_STAFF)
+def qualification_scan(request: PrincipalRequest, code: Any, qualification: Any) -> HttpResponse:
+    """The decrypted scan, as an attachment, to those who edit the record (a certificate may
+    show an ID number and a photo); every download is an audited read."""
+    staff = _edit(request, code)
+    record = _qualification(staff, qualification)
+    stored = record.file.name or ""
+    if not stored:
+        raise Http404
+    data = read_sealed(stored)
+    record_read(
+        actor=request.user,
+        obj=record,
+        fields=["file"],
+        action="people.qualification.scan_viewed",
+    )
+    suffix = stored.rsplit(".", 1)[-1].lower() if "." in stored else ""
+    response = HttpResponse(data, content_type=SCAN_TYPES.get(suffix, "application/octet-stream"))
+    name = f"qualification-{record.code}.{suffix}" if suffix else f"qualification-{record.code}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 @requires(Cap.EDIT_STAFF)
 def staff_leave(request: PrincipalRequest, code: Any) -> HttpResponse:
     staff = _edit(request, code)
@@ -210,17 +285,20 @@ def coverage_list(request: PrincipalRequest) -> HttpResponse:
     return render(request, "staff/coverage.html", context)
 
 
+def _supporters(request: PrincipalRequest) -> Any:
+    return request.principal.units(Cap.VIEW_STAFF).filter(
+        kind__in=[Kind.SCHOOL, Kind.STATION, Kind.CENTRE], is_active=True
+    )
+
+
 @requires(Cap.EDIT_STAFF)
 def coverage_add(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
     units = selectors.editable_units(principal=principal)
-    supporters = principal.units(Cap.VIEW_STAFF).filter(
-        kind__in=[Kind.SCHOOL, Kind.STATION, Kind.CENTRE], is_active=True
-    )
     form = CoverageForm(
         request.POST or None,
         schools=units.filter(kind=Kind.SCHOOL),
-        supporters=supporters.order_by("path"),
+        supporters=_supporters(request).order_by("path"),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -233,15 +311,44 @@ def coverage_add(request: PrincipalRequest) -> HttpResponse:
     return render(request, "staff/coverage_form.html", {"form": form})
 
 
-@requires(Cap.EDIT_STAFF)
-@require_POST
-def coverage_end(request: PrincipalRequest, code: Any) -> HttpResponse:
+def _arrangement(request: PrincipalRequest, code: Any) -> CoverageArrangement:
+    """An arrangement of the user's staff scope (404 outside it) that they may change (403)."""
     principal = request.principal
     arrangement = selectors.arrangements(principal=principal).filter(code=code).first()
     if arrangement is None:
         raise Http404
     if not principal.sees_unit(arrangement.school, Cap.EDIT_STAFF):
         raise PermissionDenied
+    return arrangement
+
+
+@requires(Cap.EDIT_STAFF)
+@require_http_methods(["GET", "POST"])
+def coverage_edit(request: PrincipalRequest, code: Any) -> HttpResponse:
+    arrangement = _arrangement(request, code)
+    form = CoverageEditForm(
+        request.POST or None,
+        supporters=_supporters(request).order_by("path"),
+        initial={f: getattr(arrangement, f) for f in services.COVERAGE_FIELDS},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_coverage(
+                actor=request.user, arrangement=arrangement, **form.cleaned_data
+            )
+        except DomainError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The coverage arrangement was saved."))
+            return redirect("staff:coverage")
+    context = {"form": form, "arrangement": arrangement}
+    return render(request, "staff/coverage_form.html", context)
+
+
+@requires(Cap.EDIT_STAFF)
+@require_POST
+def coverage_end(request: PrincipalRequest, code: Any) -> HttpResponse:
+    arrangement = _arrangement(request, code)
     try:
         services.end_coverage(actor=request.user, arrangement=arrangement)
     except DomainError as exc:
