@@ -1,0 +1,311 @@
+"""Acceptance of issue 14 ("Done when"), walked through the UI in Chromium.
+
+A school admin, a district admin and the city admin each enter and import the registries of their
+scope in the browser (clicks, form fills, real CSV/XLSX/PDF/PNG files uploaded from tmp_path), and
+the indicators show the figures the entered data implies:
+
+- the 1 : 800 psychology-teacher ratio of a school of 801 enrolled students (2 needed, at least
+  one full-time) and of a small school covered by a station;
+- training completion per teacher category of the school year;
+- the class committee's one-boy-one-girl warning, and the three school groups' gaps on the school
+  page and on the district's list of schools with gaps;
+- the district's monthly research-activity indicator.
+
+The world is built with tests/factories.py (no demo generator): 示例市 with 甲区 (甲区第一中学,
+801 students; 甲区希望小学, 5 students; 甲区辅导站) and 乙区 (乙区第二中学); the city, 甲区 and
+甲区第一中学 administrators; the school's principal (a staff record without an account).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import re
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from xinqiao.people.models import Position
+from xinqiao.people.staffing.services import create_staff_record
+
+from ..factories import (
+    PASSWORD,
+    ClassFactory,
+    GradeFactory,
+    SchoolFactory,
+    StationFactory,
+    StudentFactory,
+    id_number,
+    two_schools,
+    with_personas,
+)
+from .conftest import DESKTOP, sign_in
+
+pytestmark = [pytest.mark.e2e]
+
+# A 1×1 PNG (the checklist's evidence photo) and a minimal PDF (the emergency plan document).
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+@pytest.fixture
+def city(db):
+    """Two districts, three schools and a station, built through the services (in one
+    transaction: the live server's database commits every statement otherwise)."""
+    with transaction.atomic():
+        return _city()
+
+
+def _city() -> SimpleNamespace:
+    w = with_personas(two_schools(), "city_admin", "district_admin", "school_admin")
+    # 甲区第一中学: 801 enrolled students (the four below, 797 in 七(3)班) → 2 needed.
+    w.class_a3 = ClassFactory(parent=w.grade_a7, name="七(3)班")
+    for n in range(797):
+        StudentFactory(school_class=w.class_a3, term=w.term, id_number=id_number(100 + n))
+    # A girl and another boy in 七(1)班 for the committee.
+    w.girl_a1 = StudentFactory(
+        school_class=w.class_a1,
+        term=w.term,
+        name="周小丽",
+        gender="F",
+        id_number=id_number(11, birth=datetime.date(2013, 4, 4)),
+    )
+    w.boy_a1 = StudentFactory(
+        school_class=w.class_a1,
+        term=w.term,
+        name="刘小强",
+        gender="M",
+        id_number=id_number(12, birth=datetime.date(2013, 5, 5)),
+    )
+    # A small school of 甲区 (5 students, no psychology teacher of its own) and the station.
+    w.small = SchoolFactory(
+        parent=w.district_a, name="甲区希望小学", stage="primary", student_count=5
+    )
+    small_class = ClassFactory(parent=GradeFactory(parent=w.small, grade_level=5, name="五年级"))
+    for n in range(5):
+        StudentFactory(
+            school_class=small_class,
+            term=w.term,
+            id_number=id_number(n, birth=datetime.date(2015, 6, 6)),
+        )
+    w.station = StationFactory(parent=w.district_a, name="甲区辅导站")
+    # The principal, who leads the leadership group (a staff record, no account).
+    w.principal = create_staff_record(
+        actor=None,
+        name="王校长",
+        org_unit=w.school_a,
+        gender="M",
+        positions=[(Position.PRINCIPAL, None, datetime.date(2020, 9, 1))],
+    )
+    return w
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+class ServerErrors:
+    """Every response of 500 or more the browser saw; the test asserts there were none."""
+
+    def __init__(self, page: Any) -> None:
+        self.seen: list[str] = []
+        page.on("response", lambda r: r.status >= 500 and self.seen.append(f"{r.status} {r.url}"))
+
+
+def _context(browser: Any, live_server: Any, username: str) -> tuple[Any, Any, ServerErrors]:
+    context = browser.new_context(locale="zh-CN", viewport=DESKTOP, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors = ServerErrors(page)
+    sign_in(page, username, PASSWORD)
+    return context, page, errors
+
+
+def _submit(form: Any) -> None:
+    """Click the form's submit button and wait for the page it leads to."""
+    with form.page.expect_navigation():
+        form.locator("button[type=submit]").last.click()
+
+
+def _fill(form: Any, **values: str) -> None:
+    """Fill fields by name: a select gets the option of that value, anything else the text."""
+    for name, value in values.items():
+        field = form.locator(f"[name={name}]")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+
+
+def _upload(page: Any, kind: str, path: Any) -> Any:
+    """Upload a file on a registry's import page; wait until the job is done; its progress."""
+    page.goto(reverse("registries:upload", args=[kind]))
+    form = page.locator("form:has(input[type=file])")
+    form.locator("input[name=file]").set_input_files(str(path))
+    _submit(form)
+    progress = page.get_by_test_id("import-progress")
+    expect(progress).to_have_attribute("data-status", re.compile("succeeded|failed"))
+    return progress
+
+
+def _counts(progress: Any) -> dict[str, str]:
+    return {
+        key: progress.locator(f"[data-count={key}]").inner_text()
+        for key in ("created", "updated", "unchanged", "rejected")
+    }
+
+
+def _ratio_row(page: Any, school: Any) -> list[str]:
+    """The ratio table's cells of a school: students, full-time, part-time, needed, badge."""
+    page.goto(reverse("people:staff-list"))
+    row = page.get_by_test_id("psychology-ratio").locator("tr", has_text=school.name)
+    return [c.strip() for c in row.locator("td").all_inner_texts()[1:]]
+
+
+# --- the school admin ----------------------------------------------------------------------------
+
+
+def test_school_admin_enters_and_imports_staff_and_training(browser, live_server, city, tmp_path):
+    w = city
+    context, page, errors = _context(browser, live_server, "school_admin_a")
+
+    # 801 students, nobody teaching psychology yet: 2 needed, below the ratio.
+    assert _ratio_row(page, w.school_a) == ["801", "0", "0", "2", "未达配比"]
+
+    # A full-time psychology teacher with a qualification, invited to an account.
+    page.get_by_test_id("staff-add-link").click()
+    form = page.get_by_test_id("staff-form")
+    _fill(
+        form,
+        name="张心怡",
+        gender="F",
+        staff_number="T001",
+        phone="13900000001",
+        position=Position.PSYCHOLOGY_TEACHER_FULL,
+        start_date="2026-09-01",
+    )
+    _submit(form)
+    expect(page.get_by_role("heading", level=1)).to_have_text("张心怡")
+    expect(page.get_by_test_id("positions")).to_contain_text("专职心理教师")
+    staff_url = page.url
+
+    page.locator("summary", has_text="添加资质").click()
+    form = page.get_by_test_id("qualification-form")
+    _fill(form, kind="mhe_certificate_b", title="心理健康教育教师资格证", number="XL-2024-0815")
+    _submit(form)
+    expect(page.get_by_test_id("qualifications")).to_contain_text("XL-2024-0815")
+
+    form = page.get_by_test_id("invite-form")
+    _fill(form, role="psychology_teacher")
+    _submit(form)
+    link = page.get_by_test_id("invitation-link").inner_text()
+    newcomer = browser.new_context(locale="zh-CN", viewport=DESKTOP)
+    invited = newcomer.new_page()
+    invited.goto(link)
+    _fill(invited.locator("form"), username="zhangxinyi")
+    for field in invited.locator("input[type=password]").all():
+        field.fill("Xinqiao-Heart-2026!")
+    _submit(invited.locator("form"))
+    newcomer.close()
+    page.goto(staff_url)
+    expect(page.get_by_test_id("staff-record")).to_contain_text("zhangxinyi")
+
+    # The staff spreadsheet (GBK, Chinese headers): three new people, one row of another district.
+    staff_csv = tmp_path / "教职工名册.csv"
+    staff_csv.write_bytes(
+        "\r\n".join(
+            [
+                "工号,姓名,性别,学校名称,岗位,专兼职,任职日期,资质,手机号码",
+                "T002,李兼职,女,甲区第一中学,兼职心理教师,兼职,2026-09-01,C证,13900000002",
+                "T003,陈班主任,女,甲区第一中学,班主任,,2026-09-01,,13900000003",
+                "T004,赵老师,男,甲区第一中学,科任教师,,2026-09-01,,",
+                "T005,钱老师,男,乙区第二中学,科任教师,,2026-09-01,,",
+            ]
+        ).encode("gbk")
+    )
+    progress = _upload(page, "staff", staff_csv)
+    assert _counts(progress) == {"created": "3", "updated": "0", "unchanged": "0", "rejected": "1"}
+    # Once more: nothing changes (the natural key is the unit + 工号).
+    progress = _upload(page, "staff", staff_csv)
+    assert _counts(progress)["unchanged"] == "3"
+
+    # One full-time and one part-time teacher for 801 students: 2 of 2, at least one full-time.
+    assert _ratio_row(page, w.school_a) == ["801", "1", "1", "2", ""]
+
+    # Training: 36 hours entered by hand, the rest from the training platform's export (XLSX).
+    page.goto(reverse("workforce:training-summary") + f"?unit={w.school_a.code}")
+    teachers = page.get_by_test_id("teacher-table")
+    # The school admin, 张心怡, 李兼职, 陈班主任, 赵老师 and the principal, none trained yet.
+    expect(teachers.locator("tr[data-staff]")).to_have_count(6)
+    expect(page.get_by_test_id("training-tally")).to_contain_text("0 / 6")
+    teachers.get_by_role("link", name="张心怡").click()
+    page.locator(f"a[href$='{_training_add(page)}']").first.click()
+    form = page.locator("form:has([name=course])")
+    _fill(
+        form,
+        course="心理危机干预专题培训",
+        provider="市未成年人心理健康辅导中心",
+        start_date="2026-10-10",
+        end_date="2026-10-14",
+        hours="36",
+        level="city",
+        mode="offline",
+    )
+    _submit(form)
+    expect(page.locator("body")).to_contain_text("心理危机干预专题培训")
+
+    export = tmp_path / "培训平台导出.xlsx"
+    _xlsx(
+        export,
+        [
+            "姓名,学校名称,培训名称,培训机构,开始日期,结束日期,学时,培训级别,培训形式",
+            "张心怡,甲区第一中学,团体心理辅导,省教育厅,2026-11-02,2026-11-03,6,省级,线上",
+            "陈班主任,甲区第一中学,班主任心理健康教育能力提升,区教师发展中心,2026-10-20,,12,区级,线下",
+            "李兼职,甲区第一中学,心理健康教育通识,学校,2026-09-15,,2,校级,线下",
+            "无此人,甲区第一中学,心理健康教育通识,学校,2026-09-15,,2,校级,线下",
+        ],
+    )
+    progress = _upload(page, "training", export)
+    assert _counts(progress) == {"created": "3", "updated": "0", "unchanged": "0", "rejected": "1"}
+
+    # 张心怡 42 h ≥ 40, 陈班主任 12 h ≥ 10, 李兼职 one course; 赵老师, the principal and the admin
+    # none: 3 of 6 teachers, per category full-time 1/1, head teachers 1/1, others 1/4.
+    page.goto(reverse("workforce:training-summary") + f"?unit={w.school_a.code}")
+    tally = page.get_by_test_id("training-tally")
+    expect(tally.locator("[data-share]")).to_have_text("50 %")
+    assert [t.split("\n")[-1] for t in tally.locator(".card").all_inner_texts()] == [
+        "3 / 6",
+        "1 / 1",
+        "1 / 1",
+        "1 / 4",
+    ]
+    row = page.get_by_test_id("teacher-table").locator("tr", has_text="张心怡")
+    expect(row.locator("td").nth(2)).to_have_text("42")
+    expect(row.locator("[data-met]")).to_have_count(1)
+
+    assert errors.seen == []
+    context.close()
+
+
+def _training_add(page: Any) -> str:
+    code = page.url.rstrip("/").rsplit("/", 1)[-1]
+    return reverse("workforce:training-create", kwargs={"code": code})
+
+
+def _xlsx(path: Any, lines: list[str]) -> None:
+    """An Excel workbook of comma-separated lines (the first is the header)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for line in lines:
+        sheet.append(line.split(","))
+    book.save(path)
