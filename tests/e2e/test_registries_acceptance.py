@@ -29,6 +29,7 @@ from django.db import transaction
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from xinqiao.facilities.checklist import current_items
 from xinqiao.people.models import Position
 from xinqiao.people.staffing.services import create_staff_record
 
@@ -309,3 +310,129 @@ def _xlsx(path: Any, lines: list[str]) -> None:
     for line in lines:
         sheet.append(line.split(","))
     book.save(path)
+
+
+def test_school_admin_keeps_the_committee_groups_families_and_room(
+    browser, live_server, city, tmp_path
+):
+    w = city
+    context, page, errors = _context(browser, live_server, "school_admin_a")
+
+    # The class committee of 七(1)班: a boy alone breaks the pair, a girl completes it, replacing
+    # the girl by a boy breaks it again — a warning with the counts, never a crash.
+    committee_url = reverse("people:committee", kwargs={"code": w.class_a1.code})
+    warning = page.get_by_test_id("committee-warning")
+
+    def appoint(student: Any) -> None:
+        page.goto(committee_url)
+        form = page.get_by_test_id("committee-form")
+        _fill(form, student=str(student.pk))
+        _submit(form)
+        # The printable one-time code of the committee member's account, shown once.
+        expect(page.get_by_test_id("slip-code")).to_be_visible()
+        page.goto(committee_url)
+
+    appoint(w.stu_a1)
+    expect(warning).to_contain_text("男生 1 名，女生 0 名")
+    appoint(w.girl_a1)
+    expect(page.get_by_test_id("committee-current").locator("tbody tr")).to_have_count(2)
+    expect(warning).to_have_count(0)
+    girl_row = page.get_by_test_id("committee-current").locator("tr", has_text=w.girl_a1.name)
+    girl_row.locator("select[name=student]").select_option(str(w.boy_a1.pk))
+    with page.expect_navigation():
+        girl_row.get_by_role("button", name="更换", exact=True).click()
+    page.goto(committee_url)
+    expect(warning).to_contain_text("男生 2 名，女生 0 名")
+    expect(page.get_by_test_id("committee-history")).to_contain_text(w.girl_a1.name)
+    # The class page shows the same figures.
+    page.goto(reverse("orgs:unit-detail", kwargs={"code": w.class_a1.code}))
+    expect(page.get_by_test_id("committee")).to_contain_text(w.boy_a1.name)
+    expect(page.get_by_test_id("committee-warning")).to_contain_text("男生 2 名，女生 0 名")
+
+    # The three school groups: all missing at first; the principal leads the leadership group.
+    school_url = reverse("orgs:unit-detail", kwargs={"code": w.school_a.code})
+    page.goto(school_url)
+    groups = page.get_by_test_id("school-groups")
+    expect(groups.locator("[data-gap]")).to_have_count(3)
+    page.get_by_test_id("manage-groups").click()
+
+    def add(kind: str, staff: Any, role: str) -> Any:
+        form = page.get_by_test_id("group-form")
+        _fill(form, kind=kind, staff=str(staff.pk), role=role, start_date="2026-09-01")
+        _submit(form)
+        return page.get_by_test_id("school-groups").locator(f"[data-group={kind}]")
+
+    # Led by someone who is not the principal: still a gap ("not led by the principal").
+    leadership = add("leadership", w.school_admin.staff, "leader")
+    expect(leadership.locator("[data-gap=leadership]")).to_have_text("组长不是校长。")
+    # The principal takes the lead (the admin stays a member); the other two groups.
+    leadership = add("leadership", w.principal, "leader")
+    expect(leadership.locator("[data-gap]")).to_have_count(0)
+    expect(add("work", w.school_admin.staff, "leader")).to_contain_text("甲校德育主任")
+    expect(add("crisis", w.school_admin.staff, "member")).to_contain_text("甲校德育主任")
+    # Adding a member twice: a message on the form, not a crash.
+    form = page.get_by_test_id("group-form")
+    _fill(form, kind="leadership", staff=str(w.principal.pk), role="member")
+    _submit(form)
+    expect(form.locator("[data-error-for=staff]")).to_have_count(1)
+    page.goto(school_url)
+    expect(groups.locator("[data-gap]")).to_have_count(0)
+    expect(groups.locator("[data-group=leadership]")).to_contain_text("王校长")
+
+    # A guardian and a family circumstance of 王小明.
+    page.goto(reverse("people:student-detail", kwargs={"code": w.stu_a1.code}))
+    page.get_by_test_id("guardian-add").click()
+    form = page.locator("form:has([name=relation])")
+    _fill(form, relation="grandparent", name="王奶奶", phone="13912345678", start_date="2026-09-01")
+    _submit(form)
+    expect(page.get_by_test_id("guardians")).to_contain_text("王奶奶")
+    page.get_by_test_id("circumstance-add").click()
+    form = page.locator("form:has([name=kind])")
+    _fill(
+        form,
+        kind="left_behind",
+        source="head_teacher",
+        start_date="2026-09-01",
+        note="父母在外务工",
+    )
+    _submit(form)
+    circumstances = page.get_by_test_id("circumstances")
+    expect(circumstances).to_contain_text("留守儿童")
+    expect(circumstances).to_contain_text("2026-09-01")
+
+    # The counselling room: its facts, then the checklist (three items met, one with a photo,
+    # one not met).
+    page.goto(reverse("facilities:room-detail", kwargs={"code": w.school_a.code}))
+    expect(page.get_by_test_id("no-room")).to_be_visible()
+    page.goto(reverse("facilities:room-edit", kwargs={"code": w.school_a.code}))
+    form = page.get_by_test_id("room-form")
+    _fill(
+        form,
+        location="综合楼三楼 301–305",
+        area_m2="96",
+        opening_hours="周一至周五 12:00–13:30、16:30–17:30",
+        equipment="沙盘一套\n放松椅两把",
+        count_individual="2",
+        area_individual="30",
+        count_group="1",
+        area_group="50",
+    )
+    _submit(form)
+    expect(page.get_by_test_id("areas")).to_contain_text("× 2")
+    page.goto(reverse("facilities:checklist", kwargs={"code": w.school_a.code}))
+    form = page.get_by_test_id("checklist-form")
+    items = [item.key for item in current_items()]
+    for key in items[:3]:
+        form.locator(f"input[name=met_{key}][value=yes]").check()
+    form.locator(f"input[name=met_{items[3]}][value=no]").check()
+    photo = tmp_path / "辅导室.png"
+    photo.write_bytes(PNG)
+    form.locator(f"input[name=photo_{items[0]}]").set_input_files(str(photo))
+    _submit(form)
+    expect(page.get_by_test_id("checklist-summary")).to_have_text(f"{len(items)} 项中已达 3 项")
+    checklist = page.get_by_test_id("checklist")
+    expect(checklist.locator(f"tr[data-item={items[0]}]").get_by_role("link")).to_have_count(1)
+    expect(checklist.locator(f"tr[data-item={items[3]}]")).to_contain_text("否")
+
+    assert errors.seen == []
+    context.close()
