@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from xinqiao.facilities.checklist import current_items
@@ -433,6 +434,148 @@ def test_school_admin_keeps_the_committee_groups_families_and_room(
     checklist = page.get_by_test_id("checklist")
     expect(checklist.locator(f"tr[data-item={items[0]}]").get_by_role("link")).to_have_count(1)
     expect(checklist.locator(f"tr[data-item={items[3]}]")).to_contain_text("否")
+
+    assert errors.seen == []
+    context.close()
+
+
+# --- the district admin --------------------------------------------------------------------------
+
+
+def test_district_admin_keeps_research_coverage_team_and_helplines(browser, live_server, city):
+    w = city
+    context, page, errors = _context(browser, live_server, "district_admin_a")
+
+    # This month's research activity of 甲区: due, then met once an activity is recorded.
+    today = timezone.localdate()
+    page.goto(reverse("workforce:research-indicator") + f"?unit={w.district_a.code}")
+    indicator = page.get_by_test_id("research-indicator")
+    months = indicator.locator("thead th").all_inner_texts()[1:-1]
+    this_month = indicator.locator(f"tr[data-district='{w.district_a.code}'] td").nth(
+        months.index(f"{today:%Y-%m}")
+    )
+    expect(this_month).to_have_attribute("data-state", "open")
+    met_before = indicator.locator("[data-met]").inner_text()
+    page.get_by_role("link", name="录入教研活动").click()
+    form = page.locator("form:has([name=theme])")
+    _fill(
+        form,
+        date=today.isoformat(),
+        theme="初中生学业压力的团体辅导",
+        organiser="甲区教师发展中心",
+        notes="观摩课一节，评课研讨",
+    )
+    if form.locator("[name=district]").count():
+        _fill(form, district=str(w.district_a.pk))
+    form.locator("[name=participants]").select_option(
+        [str(w.principal.pk), str(w.school_admin.staff.pk)]
+    )
+    _submit(form)
+    expect(page.locator("body")).to_contain_text("王校长")
+    page.goto(reverse("workforce:research-indicator") + f"?unit={w.district_a.code}")
+    expect(this_month).to_have_attribute("data-state", "met")
+    expect(this_month).to_have_text("1")
+    # No activity in the months before (missed, counted as due); the month in progress counts
+    # once it is met.
+    met, due = (int(n) for n in met_before.split(" / "))
+    assert met == 0
+    expect(indicator.locator("[data-met]")).to_have_text(f"1 / {due + 1}")
+    row = page.get_by_test_id("research-list").locator("tr", has_text="初中生学业压力的团体辅导")
+    expect(row.locator("td").last).to_have_text("2")
+
+    # The small school, no psychology teacher of its own: below the ratio until the station
+    # covers it.
+    assert _ratio_row(page, w.small) == ["5", "0", "0", "1", "未达配比"]
+    page.goto(reverse("staff:coverage-add"))
+    form = page.locator("form:has([name=supporter])")
+    _fill(
+        form,
+        school=str(w.small.pk),
+        supporter=str(w.station.pk),
+        start_date="2026-09-01",
+        note="辅导站每周二驻校",
+    )
+    _submit(form)
+    covered = page.get_by_test_id("school-coverage").locator(f"tr[data-school='{w.small.code}']")
+    expect(covered).to_contain_text("甲区辅导站")
+    assert _ratio_row(page, w.small) == ["5", "0", "0", "1", ""]
+
+    # The district's crisis-intervention team: made, its duty phone changed, a member added.
+    page.goto(reverse("emergency:home"))
+    page.get_by_role("link", name="新建甲区工作队").click()
+    form = page.locator("form:has([name=duty_phone])")
+    _fill(form, name="甲区心理危机干预工作队", duty_phone="0791-86000001")
+    _submit(form)
+    expect(page.get_by_test_id("duty-phone")).to_have_text("0791-86000001")
+    page.get_by_role("link", name="编辑").click()
+    form = page.locator("form:has([name=duty_phone])")
+    _fill(form, duty_phone="0791-86000002")
+    _submit(form)
+    expect(page.get_by_test_id("duty-phone")).to_have_text("0791-86000002")
+    page.get_by_role("link", name="添加成员").click()
+    form = page.locator("form:has([name=role])")
+    _fill(
+        form, name="孙医生", organisation="市精神卫生中心", phone="13800001111", role="psychiatrist"
+    )
+    _submit(form)
+    expect(page.get_by_test_id("members")).to_contain_text("孙医生")
+
+    # The district's own helpline, then a change of its hours.
+    page.goto(reverse("emergency:hotline-list"))
+    page.get_by_role("link", name="新增甲区热线").click()
+    form = page.locator("form:has([name=number])")
+    _fill(
+        form,
+        name="甲区心理辅导站热线",
+        number="0791-86000003",
+        hours="工作日 8:30–17:30",
+        audience="学生、家长",
+        order="1",
+    )
+    _submit(form)
+    line = page.get_by_test_id("hotlines").locator("tr[data-number='0791-86000003']")
+    expect(line).to_contain_text("工作日 8:30–17:30")
+    line.get_by_role("link", name="编辑").click()
+    _fill(page.locator("form:has([name=number])"), hours="每天 8:00–22:00")
+    _submit(page.locator("form:has([name=number])"))
+    expect(line).to_contain_text("每天 8:00–22:00")
+
+    # The district's list of schools with gaps: both schools miss their groups until 甲区第一中学
+    # sets them up (the school admin does it; a district admin may not).
+    district_url = reverse("orgs:unit-detail", kwargs={"code": w.district_a.code})
+    page.goto(district_url)
+    gaps = page.get_by_test_id("group-gaps")
+    expect(gaps.locator("tbody tr")).to_have_count(2)
+    expect(gaps.locator("tr", has_text=w.school_a.name).locator("[data-gap]")).to_have_count(3)
+    school_context, school_page, school_errors = _context(browser, live_server, "school_admin_a")
+    school_page.goto(reverse("people:school-groups", kwargs={"code": w.school_a.code}))
+    for kind, staff, role in [
+        ("leadership", w.principal, "leader"),
+        ("work", w.school_admin.staff, "leader"),
+        ("crisis", w.school_admin.staff, "leader"),
+    ]:
+        form = school_page.get_by_test_id("group-form")
+        _fill(form, kind=kind, staff=str(staff.pk), role=role)
+        _submit(form)
+    assert school_errors.seen == []
+    school_context.close()
+    page.goto(district_url)
+    expect(gaps.locator("tbody tr")).to_have_count(1)
+    expect(gaps).to_contain_text(w.small.name)
+    expect(gaps).not_to_contain_text(w.school_a.name)
+
+    # A school of another district: nothing of it, and it is not offered anywhere.
+    for url in [
+        reverse("orgs:unit-detail", kwargs={"code": w.school_b.code}),
+        reverse("facilities:room-detail", kwargs={"code": w.school_b.code}),
+        reverse("workforce:training-summary") + f"?unit={w.school_b.code}",
+        reverse("people:school-groups", kwargs={"code": w.school_b.code}),
+    ]:
+        response = page.goto(url)
+        assert response.status in (403, 404), url
+        assert w.school_b.name not in page.content(), url
+    page.goto(reverse("staff:coverage-add"))
+    expect(page.locator(f"select[name=school] option[value='{w.school_b.pk}']")).to_have_count(0)
 
     assert errors.seen == []
     context.close()
