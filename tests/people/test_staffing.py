@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -199,6 +200,34 @@ def test_invitation_lets_the_person_set_their_own_password(world, client_for, re
     ).exists()
     # used up: a second visit is a 404
     assert visitor.get(url).status_code == 404
+
+
+def test_invitation_form_passes_the_csrf_check_a_browser_makes(world, record):
+    """The page keeps its code out of every Referer, but a browser must still send the real
+    Origin with the form's POST: under "Referrer-Policy: no-referrer" it sends `Origin: null`
+    (Fetch, "serializing a request origin") and the CSRF check refused every acceptance (403)."""
+    _invitation, token = invite_staff(actor=world.school_admin, staff=record)
+    visitor = Client(enforce_csrf_checks=True)
+    url = reverse("account:invitation", args=[token])
+    page = visitor.get(url)
+    policy = page["Referrer-Policy"]
+    assert policy in {"strict-origin", "origin", "same-origin"}  # never the full URL elsewhere
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert csrf is not None
+    origin = "null" if policy == "no-referrer" else "http://testserver"  # what Chromium sends
+    answer = visitor.post(
+        url,
+        {
+            "csrfmiddlewaretoken": csrf.group(1),
+            "username": "qian_t",
+            "password": "Xq!long-pass-2026",
+            "password_again": "Xq!long-pass-2026",
+        },
+        HTTP_ORIGIN=origin,
+    )
+    assert answer.status_code == 302
+    record.refresh_from_db()
+    assert record.user.username == "qian_t"
 
 
 def test_invitation_expires_and_a_new_one_revokes_the_old(world, record):

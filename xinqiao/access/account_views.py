@@ -141,7 +141,11 @@ def invitation(request: Any, token: str) -> HttpResponse:
     context = {"form": form, "pending": pending, "staff": pending.staff}
     response = render(request, "access/invitation.html", context)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    # The code is in the URL: no request from this page may carry the path as Referer. Not
+    # "no-referrer": with it a browser sends `Origin: null` with the form's POST and Django's
+    # CSRF check refuses it (403) — nobody could accept an invitation. "strict-origin" sends the
+    # origin only (the CSRF check passes), never the path.
+    response["Referrer-Policy"] = "strict-origin"
     return response
 
 
