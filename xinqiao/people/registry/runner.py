@@ -127,10 +127,11 @@ class _Run:
         size = chunk_rows()
         seen: dict[Any, int] = {}
         chunk: list[Row] = []
+        parse_row = registry.row_parser(index)
         try:
             for number, cells in table.rows:
                 self.result.processed += 1
-                row, errors = registry.parse_row(number, cells, index)
+                row, errors = parse_row(number, cells)
                 if not errors:
                     try:
                         registry.check(row, ctx)
