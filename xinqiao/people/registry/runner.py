@@ -3,8 +3,10 @@ file, check each row, write good rows in chunks, report bad ones. See the packag
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -107,6 +109,10 @@ class _Run:
                 table.close()
 
     def stream(self, table: Any, index: dict[str, int]) -> ImportResult:
+        with _heap_frozen():
+            return self._stream(table, index)
+
+    def _stream(self, table: Any, index: dict[str, int]) -> ImportResult:
         job, registry = self.job, self.registry
         ctx = ImportContext(
             job=job,
@@ -235,6 +241,23 @@ class _Run:
         )
         if self.progress is not None:
             self.progress(job)
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Fewer garbage-collector passes while the rows stream: the objects that exist before the
+    rows (the whole application) are left out of the full passes (each walked them all: a
+    fifth of a large import's time), and the youngest generation is collected every 20,000
+    allocations rather than 700 (a job's rows are short-lived dicts and lists without cycles).
+    Both are handed back afterwards; nothing is freed or kept differently, only walked less."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 20_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def run_job(job: ImportJob, *, progress: Callable[[ImportJob], None] | None = None) -> ImportResult:
