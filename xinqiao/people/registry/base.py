@@ -297,42 +297,43 @@ class RowParser:
     numbers) stops remembering after _MEMO_LIMIT texts. Only immutable values are remembered
     (a parser returning a list is called every time); a parser must depend on its text alone."""
 
-    __slots__ = ("_hits", "_memos", "_plan")
+    __slots__ = ("_absent", "_plan", "_rows")
 
     def __init__(self, columns: Sequence[Column], index: dict[str, int]) -> None:
-        self._plan = [
-            (i, c.field, index.get(c.field), c.parse, c.required, c.header)
-            for i, c in enumerate(columns)
+        # columns missing from the file are None in every row (a required one fails the file)
+        self._absent = {c.field: None for c in columns if c.field not in index}
+        self._plan: list[_Step] = [
+            (c.field, index[c.field], c.parse, c.required, c.header, {}, {})
+            for c in columns
+            if c.field in index
         ]
-        self._memos: list[dict[str, tuple[bool, Any]] | None] = [{} for _c in columns]
-        self._hits = [0] * len(columns)
+        self._rows = 0
 
     def __call__(self, number: int, cells: list[Any]) -> tuple[Row, list[tuple[str, str]]]:
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict(self._absent) if self._absent else {}
         errors: list[tuple[str, str]] = []
         size = len(cells)
-        memos = self._memos
-        for i, name, col, parse, required, header in self._plan:
-            if col is None or col >= size:
-                raw = ""
-            else:
+        self._rows += 1
+        for step in self._plan:
+            name, col, parse, required, header, memo, failed = step
+            if col < size:
                 cell = cells[col]
                 raw = cell.strip() if type(cell) is str else _cell_text(cell)
-            if raw == "":
+            else:
+                raw = ""
+            if not raw:
                 if required:
                     errors.append((header, _("This cell is required.")))
                 values[name] = None
                 continue
-            memo = memos[i]
             if memo is not None:
-                known = memo.get(raw)
-                if known is not None:
-                    self._hits[i] += 1
-                    ok, value = known
-                    if ok:
-                        values[name] = value
-                    else:
-                        errors.append((header, value))
+                value = memo.get(raw, _UNKNOWN)
+                if value is not _UNKNOWN:
+                    values[name] = value
+                    continue
+                message = failed.get(raw)
+                if message is not None:
+                    errors.append((header, message))
                     continue
             if "\ufffd" in raw:
                 errors.append((header, _("The text could not be read (encoding).")))
@@ -343,21 +344,29 @@ class RowParser:
                 message = str(exc)
                 errors.append((header, message))
                 if memo is not None:
-                    self._remember(i, memo, raw, (False, message))
+                    self._remember(step, failed, raw, message)
                 continue
             values[name] = value
             if memo is not None and _shareable(value):
-                self._remember(i, memo, raw, (True, value))
+                self._remember(step, memo, raw, value)
         return Row(number, values, cells), errors
 
-    def _remember(self, i: int, memo: dict[str, tuple[bool, Any]], raw: str, entry: Any) -> None:
-        if len(memo) >= _MEMO_LIMIT:
-            hits, self._hits[i] = self._hits[i], 0
-            memo.clear()
-            if hits < _MEMO_LIMIT:  # mostly distinct texts: remembering costs more than it saves
-                self._memos[i] = None
+    def _remember(self, step: _Step, into: dict[str, Any], raw: str, value: Any) -> None:
+        memo, failed = step[5], step[6]
+        if memo is not None and failed is not None and len(memo) + len(failed) >= _MEMO_LIMIT:
+            at = self._plan.index(step)
+            if self._rows < 2 * _MEMO_LIMIT:
+                # mostly distinct texts: remembering costs more than it saves
+                self._plan[at] = (*step[:5], None, None)
                 return
-        memo[raw] = entry
+            memo.clear()
+            failed.clear()
+        into[raw] = value
+
+
+_UNKNOWN = object()
+# name, cell index, parse, required, header, memo of values, memo of error messages
+_Step = tuple[str, int, Callable[[str], Any], bool, str, "dict[str, Any] | None", Any]
 
 
 def _shareable(value: Any) -> bool:

@@ -24,7 +24,15 @@ from xinqiao.orgs.models import OrgUnit
 
 from ..importer.service import ErrorReport, ImportResult, _common_ancestor
 from ..models import ImportJob, ImportJobStatus
-from .base import Counts, ImportContext, MissingColumnsError, Registry, Row, get_registry
+from .base import (
+    Counts,
+    ImportContext,
+    MissingColumnsError,
+    Registry,
+    Row,
+    RowError,
+    get_registry,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -133,22 +141,19 @@ class _Run:
         size = chunk_rows()
         seen: dict[Any, int] = {}
         chunk: list[Row] = []
-        parse_row = registry.row_parser(index)
+        parse_row, check, key_of = registry.row_parser(index), registry.check, registry.key
+        result = self.result
         try:
             for number, cells in table.rows:
-                self.result.processed += 1
+                result.processed += 1
                 row, errors = parse_row(number, cells)
                 if not errors:
                     try:
-                        registry.check(row, ctx)
-                    except Exception as exc:
-                        from .base import RowError
-
-                        if not isinstance(exc, RowError):
-                            raise
+                        check(row, ctx)
+                    except RowError as exc:
                         errors.append((registry.header_of(exc.column), exc.message))
                 if not errors:
-                    key = registry.key(row)
+                    key = key_of(row)
                     if key is not None:
                         first = seen.get(key)
                         if first is not None:
