@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection, models
@@ -312,8 +312,9 @@ class StaffRegistry(Registry):
         touched: set[int] = set()
         # Posts: open the named post; a psychology teacher's switch ends the other kind. A new
         # record holds no post nor qualification yet: only stored records' are loaded.
-        open_posts: dict[tuple[int, str, int], StaffPosition | None] = {
-            (p.staff_id, p.position, p.org_unit_id): p for p in _open_posts(old_ids)
+        open_posts: dict[tuple[int, str, int], tuple[int, date | None] | None] = {
+            (staff_id, position, unit_id): (pk, start)
+            for pk, staff_id, position, unit_id, start in _open_posts(old_ids)
         }
         new_posts: list[tuple[Any, ...]] = []
         ended: list[StaffPosition] = []
@@ -328,9 +329,9 @@ class StaffRegistry(Registry):
                 other = PSYCHOLOGY[1] if position == PSYCHOLOGY[0] else PSYCHOLOGY[0]
                 old = open_posts.pop((staff_id, other, unit_id), None)
                 if old is not None:  # held until yesterday; the new post starts today
+                    pk, start = old
                     last = today - timedelta(days=1)
-                    old.end_date = max(last, old.start_date) if old.start_date else last
-                    ended.append(old)
+                    ended.append(StaffPosition(pk=pk, end_date=max(last, start) if start else last))
             open_posts[(staff_id, position, unit_id)] = None
             new_posts.append((staff_id, position, unit_id, r.values.get("start_date") or today))
             touched.add(staff_id)
@@ -385,16 +386,21 @@ def _candidates(
     )
 
 
-def _open_posts(staff_ids: list[int]) -> Iterable[StaffPosition]:
+def _open_posts(staff_ids: list[int]) -> Iterable[tuple[int, int, str, int, date | None]]:
+    """(pk, staff_id, position, org_unit_id, start_date) of the posts the staff hold open."""
     if not staff_ids:
         return []
     if connection.vendor != "postgresql":
-        return StaffPosition.objects.filter(staff_id__in=staff_ids, end_date__isnull=True)
-    return StaffPosition.objects.raw(
-        f"SELECT * FROM {StaffPosition._meta.db_table} "  # noqa: S608
-        "WHERE staff_id = ANY(%s) AND end_date IS NULL",
-        [staff_ids],
-    )
+        return StaffPosition.objects.filter(
+            staff_id__in=staff_ids, end_date__isnull=True
+        ).values_list("pk", "staff_id", "position", "org_unit_id", "start_date")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, staff_id, position, org_unit_id, start_date "  # noqa: S608
+            f"FROM {StaffPosition._meta.db_table} WHERE staff_id = ANY(%s) AND end_date IS NULL",
+            [staff_ids],
+        )
+        return cursor.fetchall()
 
 
 def _held_qualifications(staff_ids: list[int]) -> set[tuple[int, str, str]]:
