@@ -9,6 +9,7 @@ import pytest
 from xinqiao.people.importer import files
 from xinqiao.people.models import Qualification, Staff, StaffPosition
 from xinqiao.people.registry import create_job, run_job, store_upload
+from xinqiao.people.search import name_initials
 
 from ..people.roster_files import write_csv, write_xlsx
 
@@ -169,3 +170,44 @@ def test_a_name_change_keeps_a_phone_the_file_does_not_give(world, tmp_path):
     assert result.updated == 1
     staff = Staff.objects.get(staff_number="A0001")
     assert (staff.name, staff.phone) == ("教师1", "13800130009")
+
+
+def test_a_chunk_of_new_changed_and_unchanged_rows(world, tmp_path, settings):
+    """New records (inserted from plain values) and stored ones (compared, updated or left) in
+    the same chunks: the counts, the sealed mobiles, the posts and qualifications of each."""
+    settings.XINQIAO_REGISTRY_CHUNK_ROWS = 3
+    run(write_csv(tmp_path / "a.csv", [staff_row(n) for n in (1, 2, 3)], headers=HEADERS))
+    rows = [
+        staff_row(1),  # unchanged
+        staff_row(5),  # new
+        staff_row(2, 手机号码="13900000002"),  # changed mobile
+        # new, bare: no mobile, gender, post nor qualification
+        staff_row(6, 手机号码="", 性别="", 岗位="", 专兼职="", 资格证书="", 证书编号=""),
+        staff_row(3, 资格证书="B证", 证书编号="B-3"),  # stored, a new qualification
+    ]
+    _job, result = run(write_csv(tmp_path / "b.csv", rows, headers=HEADERS))
+    assert (result.created, result.updated, result.unchanged, result.rejected) == (2, 2, 1, 0)
+    by_number = {s.staff_number: s for s in Staff.objects.filter(org_unit=world.school_a)}
+    assert by_number["A0002"].phone == "13900000002"
+    assert by_number["A0005"].phone == "13800130005"
+    bare = by_number["A0006"]
+    assert (bare.phone, bare.gender, bare.employment_status, bare.is_active) == (
+        "",
+        "",
+        "employed",
+        True,
+    )
+    assert bare.name_initials == name_initials("教师6")  # what a save computes
+    assert not bare.positions.exists()
+    assert not bare.qualifications.exists()
+    new = by_number["A0005"]
+    assert new.positions.get().position == "psychology_teacher_part"
+    qualification = new.qualifications.get()
+    assert (qualification.kind, qualification.number) == ("mhe_certificate_c", "C-5")
+    assert qualification.created_at is not None
+    assert sorted(by_number["A0003"].qualifications.values_list("number", flat=True)) == [
+        "B-3",
+        "C-3",
+    ]
+    _job, again = run(write_csv(tmp_path / "c.csv", rows, headers=HEADERS))
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 5)

@@ -210,7 +210,8 @@ class TrainingImport(Registry):
         ctx.cache.update(by_code=by_code, by_name=by_name, staff=staff, numbers=numbers)
 
     def check(self, row: Row, ctx: ImportContext) -> None:
-        code, unit_name = row.get("unit_code", ""), row.get("unit_name", "")
+        values = row.values  # an empty cell is None: `or` gives the default as Row.get does
+        code, unit_name = values.get("unit_code") or "", values.get("unit_name") or ""
         unit = ctx.cache["by_code"].get(code) if code else None
         if unit is None and code:
             raise RowError(
@@ -230,7 +231,7 @@ class TrainingImport(Registry):
                 )
             unit = found[0]
         unit_key = unit.school_id or unit.pk
-        number = row.get("staff_number", "")
+        number = values.get("staff_number") or ""
         if number:  # the staff number (工号) decides; the name must agree
             matches = [
                 pk
@@ -260,8 +261,8 @@ class TrainingImport(Registry):
                 % {"name": row.values["name"], "unit": unit.name},
                 "name",
             )
-        end = row.values.get("end_date") or row.values["start_date"]
-        if end < row.values["start_date"]:
+        end = values.get("end_date") or values["start_date"]
+        if end < values["start_date"]:
             raise RowError(_("The end date is before the start date."), "end_date")
         row.data["staff_id"] = matches[0]
         row.data["end_date"] = end

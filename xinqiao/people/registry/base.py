@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.db import models
@@ -151,7 +152,7 @@ class Column:
         return self.aliases[0] if self.aliases else self.field
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """A checked row: `number` as the user sees it in the file, parsed `values` by field, the
     raw `cells` (for the error report). A handler may put anything into `data`."""
@@ -234,7 +235,8 @@ class Registry:
         """The row's natural key (default: `key_fields` of its values); None: no duplicate check."""
         if not self.key_fields:
             return None
-        return tuple(row.data.get(f, row.values.get(f)) for f in self.key_fields)
+        data, values = row.data, row.values
+        return tuple([data[f] if f in data else values.get(f) for f in self.key_fields])
 
     def write(self, rows: list[Row], ctx: ImportContext) -> Counts:  # pragma: no cover
         """Write one chunk (inside a transaction the framework opens and, in a dry run, rolls
@@ -271,30 +273,109 @@ class Registry:
     def parse_row(
         self, number: int, cells: list[Any], index: dict[str, int]
     ) -> tuple[Row, list[tuple[str, str]]]:
-        values: dict[str, Any] = {}
-        errors: list[tuple[str, str]] = []
-        for column in self.columns:
-            col = index.get(column.field)
-            raw = _cell_text(cells[col]) if col is not None and col < len(cells) else ""
-            if "\ufffd" in raw:
-                errors.append((column.header, _("The text could not be read (encoding).")))
-                continue
-            if raw == "":
-                if column.required:
-                    errors.append((column.header, _("This cell is required.")))
-                values[column.field] = None
-                continue
-            try:
-                values[column.field] = column.parse(raw)
-            except CellError as exc:
-                errors.append((column.header, str(exc)))
-        return Row(number, values, cells), errors
+        """One row's cells parsed by their columns (a one-off; a job uses `row_parser`)."""
+        return self.row_parser(index)(number, cells)
+
+    def row_parser(self, index: dict[str, int]) -> RowParser:
+        """The parser of a job's rows: `parser(number, cells)` → (Row, errors)."""
+        return RowParser(self.columns, index)
 
     def header_of(self, name: str) -> str:
         for column in self.columns:
             if column.field == name:
                 return column.header
         return name
+
+
+# Values a parser may return that are safe to hand to several rows (immutable; a choice's code
+# may be its TextChoices member, a str).
+_SHAREABLE = (str, int, float, date, Decimal, type(None))
+_MEMO_LIMIT = 4096  # distinct texts remembered per column before judging the memo's worth
+
+
+class RowParser:
+    """Parses the rows of one job. A file repeats most cells (units, posts, dates, levels…):
+    each column remembers what each distinct text parsed to — the value, or the error message —
+    so a repeated text is parsed once per job. A column whose texts are nearly all distinct (names,
+    numbers) stops remembering after _MEMO_LIMIT texts. Only immutable values are remembered
+    (a parser returning a list is called every time); a parser must depend on its text alone."""
+
+    __slots__ = ("_absent", "_plan", "_rows")
+
+    def __init__(self, columns: Sequence[Column], index: dict[str, int]) -> None:
+        # columns missing from the file are None in every row (a required one fails the file)
+        self._absent = {c.field: None for c in columns if c.field not in index}
+        self._plan: list[_Step] = [
+            (c.field, index[c.field], c.parse, c.required, c.header, {}, {})
+            for c in columns
+            if c.field in index
+        ]
+        self._rows = 0
+
+    def __call__(self, number: int, cells: list[Any]) -> tuple[Row, list[tuple[str, str]]]:
+        values: dict[str, Any] = dict(self._absent) if self._absent else {}
+        errors: list[tuple[str, str]] = []
+        size = len(cells)
+        self._rows += 1
+        for step in self._plan:
+            name, col, parse, required, header, memo, failed = step
+            if col < size:
+                cell = cells[col]
+                raw = cell.strip() if type(cell) is str else _cell_text(cell)
+            else:
+                raw = ""
+            if not raw:
+                if required:
+                    errors.append((header, _("This cell is required.")))
+                values[name] = None
+                continue
+            if memo is not None:
+                value = memo.get(raw, _UNKNOWN)
+                if value is not _UNKNOWN:
+                    values[name] = value
+                    continue
+                message = failed.get(raw)
+                if message is not None:
+                    errors.append((header, message))
+                    continue
+            if "\ufffd" in raw:
+                errors.append((header, _("The text could not be read (encoding).")))
+                continue
+            try:
+                value = parse(raw)
+            except CellError as exc:
+                message = str(exc)
+                errors.append((header, message))
+                if memo is not None:
+                    self._remember(step, failed, raw, message)
+                continue
+            values[name] = value
+            if memo is not None and _shareable(value):
+                self._remember(step, memo, raw, value)
+        return Row(number, values, cells), errors
+
+    def _remember(self, step: _Step, into: dict[str, Any], raw: str, value: Any) -> None:
+        memo, failed = step[5], step[6]
+        if memo is not None and failed is not None and len(memo) + len(failed) >= _MEMO_LIMIT:
+            at = self._plan.index(step)
+            if self._rows < 2 * _MEMO_LIMIT:
+                # mostly distinct texts: remembering costs more than it saves
+                self._plan[at] = (*step[:5], None, None)
+                return
+            memo.clear()
+            failed.clear()
+        into[raw] = value
+
+
+_UNKNOWN = object()
+# name, cell index, parse, required, header, memo of values, memo of error messages
+_Step = tuple[str, int, Callable[[str], Any], bool, str, "dict[str, Any] | None", Any]
+
+
+def _shareable(value: Any) -> bool:
+    if isinstance(value, _SHAREABLE):
+        return True
+    return type(value) is tuple and all(isinstance(v, _SHAREABLE) for v in value)
 
 
 _REGISTRIES: dict[str, Registry] = {}
@@ -416,6 +497,92 @@ def insert_new(model: type[Any], objs: Sequence[Any], *, batch_size: int = 2000)
         obj.pk = pk_value
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def insert_values(
+    model: type[Any],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    batch_size: int = 2000,
+) -> list[Any]:
+    """Insert new rows of `model` given as tuples of values for `fields` (attribute names, e.g.
+    "org_unit_id"); returns their ids, in order. Every other field takes its default as a save
+    would: a callable default (a UUID code) called per row, `auto_now`/`auto_now_add` the time of
+    the call, a database default left to the database.
+
+    PostgreSQL: no model object is built; the ids come from the table's sequence in one query and
+    the rows go in with one `COPY`. An encrypted field is sealed bound to its row exactly as its
+    `pre_save` seals it (its row key must be among `fields` or a default). The values must be of
+    the field's Python type (text, numbers, dates, UUIDs, booleans: what psycopg adapts itself).
+    Elsewhere (SQLite) the rows become model objects saved by `bulk_create`."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from xinqiao.core.fields import EncryptedTextField, composite_row
+
+    if not rows:
+        return []
+    connection = connections[DEFAULT_DB_ALIAS]
+    meta = model._meta
+    pk = meta.pk
+    if connection.vendor != "postgresql" or not isinstance(pk, models.AutoField):
+        objs = [model(**dict(zip(fields, row, strict=True))) for row in rows]
+        model.objects.bulk_create(objs, batch_size=batch_size)
+        return [obj.pk for obj in objs]
+    given = list(fields)
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    generated: list[Any] = []  # fields with a callable default: called per row
+    constant: list[tuple[Any, Any]] = []  # (field, database value) the same for every row
+    stamp = model()  # the defaults of a fresh object (auto_now_add: its pre_save on insert)
+    for f in meta.concrete_fields:
+        if f is pk or f.attname in given:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            value = f.pre_save(stamp, True)
+        elif f.has_default() and callable(f.default):
+            generated.append(f)
+            continue
+        else:
+            value = f.get_default()
+        if hasattr(value, "resolve_expression"):
+            continue  # a database default: the column's DEFAULT fills it
+        if isinstance(f, EncryptedTextField) and value not in (None, ""):
+            raise ValueError(f"{model.__name__}.{f.name}: give its value (it is sealed per row)")
+        constant.append((f, f.get_db_prep_save(value, connection)))
+    names = [*given, *(f.attname for f in generated)]
+    sealed = []
+    for f in meta.concrete_fields:
+        if isinstance(f, EncryptedTextField) and f.attname in names:
+            missing = [k for k in f.row_key_names if k not in names]
+            if missing:
+                raise ValueError(f"{model.__name__}.{f.name} needs its row key {missing}")
+            sealed.append((names.index(f.attname), f, [names.index(k) for k in f.row_key_names]))
+    makers = [f.default for f in generated]
+    tail = [value for _f, value in constant]
+    table = meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, pk.column, len(rows)],
+        )
+        ids = [r[0] for r in cursor.fetchall()]
+        qn = connection.ops.quote_name
+        columns = [pk, *(by_attname[n] for n in names), *(f for f, _v in constant)]
+        column_list = ", ".join(qn(f.column) for f in columns)
+        with cursor.copy(f"COPY {qn(table)} ({column_list}) FROM STDIN") as copy:
+            for pk_value, row in zip(ids, rows, strict=True):
+                values = [pk_value, *row, *(make() for make in makers)]
+                for at, f, keys in sealed:  # as EncryptedTextField.pre_save seals it
+                    value = values[at + 1]
+                    if value is not None:
+                        parts = [values[k + 1] for k in keys]
+                        if any(part is None or part == "" for part in parts):
+                            raise ValueError(f"{model.__name__}: the row key must be set")
+                        key = parts[0] if len(parts) == 1 else composite_row(*parts)
+                        values[at + 1] = f.seal(key, value)
+                values.extend(tail)
+                copy.write_row(values)
+    return ids
 
 
 def _seal_for_bulk_update(

@@ -3,8 +3,10 @@ file, check each row, write good rows in chunks, report bad ones. See the packag
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +24,15 @@ from xinqiao.orgs.models import OrgUnit
 
 from ..importer.service import ErrorReport, ImportResult, _common_ancestor
 from ..models import ImportJob, ImportJobStatus
-from .base import Counts, ImportContext, MissingColumnsError, Registry, Row, get_registry
+from .base import (
+    Counts,
+    ImportContext,
+    MissingColumnsError,
+    Registry,
+    Row,
+    RowError,
+    get_registry,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +117,10 @@ class _Run:
                 table.close()
 
     def stream(self, table: Any, index: dict[str, int]) -> ImportResult:
+        with _heap_frozen():
+            return self._stream(table, index)
+
+    def _stream(self, table: Any, index: dict[str, int]) -> ImportResult:
         job, registry = self.job, self.registry
         ctx = ImportContext(
             job=job,
@@ -127,21 +141,19 @@ class _Run:
         size = chunk_rows()
         seen: dict[Any, int] = {}
         chunk: list[Row] = []
+        parse_row, check, key_of = registry.row_parser(index), registry.check, registry.key
+        result = self.result
         try:
             for number, cells in table.rows:
-                self.result.processed += 1
-                row, errors = registry.parse_row(number, cells, index)
+                result.processed += 1
+                row, errors = parse_row(number, cells)
                 if not errors:
                     try:
-                        registry.check(row, ctx)
-                    except Exception as exc:
-                        from .base import RowError
-
-                        if not isinstance(exc, RowError):
-                            raise
+                        check(row, ctx)
+                    except RowError as exc:
                         errors.append((registry.header_of(exc.column), exc.message))
                 if not errors:
-                    key = registry.key(row)
+                    key = key_of(row)
                     if key is not None:
                         first = seen.get(key)
                         if first is not None:
@@ -237,6 +249,23 @@ class _Run:
         )
         if self.progress is not None:
             self.progress(job)
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Fewer garbage-collector passes while the rows stream: the objects that exist before the
+    rows (the whole application) are left out of the full passes (each walked them all: a
+    fifth of a large import's time), and the youngest generation is collected every 20,000
+    allocations rather than 700 (a job's rows are short-lived dicts and lists without cycles).
+    Both are handed back afterwards; nothing is freed or kept differently, only walked less."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 20_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def run_job(job: ImportJob, *, progress: Callable[[ImportJob], None] | None = None) -> ImportResult:

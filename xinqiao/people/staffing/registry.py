@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
 
+from django.db import connection, models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -32,12 +34,13 @@ from ..registry import (
     Registry,
     RowError,
     choice,
-    insert_new,
+    insert_values,
     parse_date,
     text,
     upsert,
 )
 from ..registry import register as register_registry
+from ..search import name_initials
 from ..validators import normalise_mobile, validate_mobile
 
 UNIT_KINDS = (Kind.SCHOOL, Kind.STATION, Kind.CENTRE, Kind.DISTRICT, Kind.CITY)
@@ -79,6 +82,8 @@ QUALIFICATION_ALIASES = {
     "注册心理咨询师": QualificationKind.REGISTERED_COUNSELLOR,
     "其他": QualificationKind.OTHER,
 }
+# Staff fields a row may leave empty (the record then takes the field's default).
+OPTIONAL_FIELDS = ("gender", "phone", "staff_number", "employment_status")
 _FULL = {"专职", "全职", "full-time", "full", "f"}
 _PART = {"兼职", "part-time", "part", "p"}
 
@@ -253,14 +258,16 @@ class StaffRegistry(Registry):
         names = {r.values["name"] for r in rows if not r.values.get("staff_number")}
         numbered_names = {r.values["name"] for r in rows if r.values.get("staff_number")}
         existing: dict[tuple[int, str], Staff] = {}
-        candidates = Staff.objects.filter(org_unit_id__in=unit_ids).filter(
-            models_q(names, numbers, numbered_names)
-        )
-        for staff in candidates:
+        for staff in _candidates(unit_ids, names, numbers, numbered_names):
             if staff.staff_number:
                 existing[(staff.org_unit_id, f"#{staff.staff_number}")] = staff
             existing.setdefault((staff.org_unit_id, staff.name), staff)
+        # A row of a stored record goes through `upsert` (compared field by field); a new record
+        # is inserted from its values by `insert_values` (no model object; one COPY on
+        # PostgreSQL): most rows of a first import.
         items: list[tuple[Any, dict[str, Any]]] = []
+        stored: list[Staff | None] = []  # per row: its stored record, None for a new one
+        new_rows: list[Any] = []
         for r in rows:
             key = (r.data["unit"], r.data["ident"])
             if key not in existing and r.values.get("staff_number"):
@@ -268,6 +275,11 @@ class StaffRegistry(Registry):
                 same_name = existing.get((r.data["unit"], r.values["name"]))
                 if same_name is not None and not same_name.staff_number:
                     existing[key] = same_name
+            obj = existing.get(key)
+            stored.append(obj)
+            if obj is None:
+                new_rows.append(r)
+                continue
             values: dict[str, Any] = {"name": r.values["name"], "org_unit_id": r.data["unit"]}
             for field in ("gender", "phone", "staff_number", "employment_status"):
                 if r.values.get(field):
@@ -279,67 +291,134 @@ class StaffRegistry(Registry):
             existing=existing,
             fields=("name", "gender", "phone", "staff_number", "employment_status"),
         )
-        staff_of = [existing[key] for key, _values in items]
+        optional = [(f, _field_default(f)) for f in OPTIONAL_FIELDS]
+        new_ids = iter(
+            insert_values(
+                Staff,
+                ("name", "name_initials", "org_unit_id", *OPTIONAL_FIELDS),
+                [
+                    (
+                        r.values["name"],
+                        name_initials(r.values["name"]),
+                        r.data["unit"],
+                        *(r.values.get(f) or default for f, default in optional),
+                    )
+                    for r in new_rows
+                ],
+            )
+        )
+        staff_of = [next(new_ids) if obj is None else obj.pk for obj in stored]
+        old_ids = [obj.pk for obj in stored if obj is not None]
         touched: set[int] = set()
-        # Posts: open the named post; a psychology teacher's switch ends the other kind.
-        ids = [s.pk for s in staff_of]
-        open_posts: dict[tuple[int, str, int], StaffPosition] = {
-            (p.staff_id, p.position, p.org_unit_id): p
-            for p in StaffPosition.objects.filter(staff_id__in=ids, end_date__isnull=True)
+        # Posts: open the named post; a psychology teacher's switch ends the other kind. A new
+        # record holds no post nor qualification yet: only stored records' are loaded.
+        open_posts: dict[tuple[int, str, int], tuple[int, date | None] | None] = {
+            (staff_id, position, unit_id): (pk, start)
+            for pk, staff_id, position, unit_id, start in _open_posts(old_ids)
         }
-        new_posts: list[StaffPosition] = []
+        new_posts: list[tuple[Any, ...]] = []
         ended: list[StaffPosition] = []
-        for r, staff in zip(rows, staff_of, strict=True):
+        for r, staff_id in zip(rows, staff_of, strict=True):
             position = r.data["position"]
             if not position:
                 continue
             unit_id = r.data["unit"]
-            if (staff.pk, position, unit_id) in open_posts:
+            if (staff_id, position, unit_id) in open_posts:
                 continue
             if position in PSYCHOLOGY:
                 other = PSYCHOLOGY[1] if position == PSYCHOLOGY[0] else PSYCHOLOGY[0]
-                old = open_posts.pop((staff.pk, other, unit_id), None)
+                old = open_posts.pop((staff_id, other, unit_id), None)
                 if old is not None:  # held until yesterday; the new post starts today
+                    pk, start = old
                     last = today - timedelta(days=1)
-                    old.end_date = max(last, old.start_date) if old.start_date else last
-                    ended.append(old)
-            post = StaffPosition(
-                staff_id=staff.pk,
-                position=position,
-                org_unit_id=unit_id,
-                start_date=r.values.get("start_date") or today,
-            )
-            open_posts[(staff.pk, position, unit_id)] = post
-            new_posts.append(post)
-            touched.add(staff.pk)
+                    ended.append(StaffPosition(pk=pk, end_date=max(last, start) if start else last))
+            open_posts[(staff_id, position, unit_id)] = None
+            new_posts.append((staff_id, position, unit_id, r.values.get("start_date") or today))
+            touched.add(staff_id)
         if ended:
             StaffPosition.objects.bulk_update(ended, ["end_date"])
-        if new_posts:
-            insert_new(StaffPosition, new_posts)
-        # Qualifications: add the named one unless recorded (kind + number).
-        held = set(
-            Qualification.objects.filter(staff_id__in=ids).values_list("staff_id", "kind", "number")
+        insert_values(
+            StaffPosition, ("staff_id", "position", "org_unit_id", "start_date"), new_posts
         )
-        new_quals: list[Qualification] = []
-        for r, staff in zip(rows, staff_of, strict=True):
+        # Qualifications: add the named one unless recorded (kind + number).
+        held = _held_qualifications(old_ids)
+        new_quals: list[tuple[Any, ...]] = []
+        for r, staff_id in zip(rows, staff_of, strict=True):
             kind = r.values.get("qualification")
             if not kind:
                 continue
             number = r.values.get("certificate_number") or ""
-            if (staff.pk, kind, number) in held:
+            if (staff_id, kind, number) in held:
                 continue
-            held.add((staff.pk, kind, number))
-            new_quals.append(Qualification(staff_id=staff.pk, kind=kind, number=number))
-            touched.add(staff.pk)
-        if new_quals:
-            insert_new(Qualification, new_quals)
-        created = {s.pk for s in done.created}
-        updated = {s.pk for s in done.updated} | (touched - created)
+            held.add((staff_id, kind, number))
+            new_quals.append((staff_id, kind, number))
+            touched.add(staff_id)
+        insert_values(Qualification, ("staff_id", "kind", "number"), new_quals)
+        created = len(new_rows)
+        updated = {s.pk for s in done.updated} | (touched & set(old_ids))
         return Counts(
-            created=len(created),
+            created=created,
             updated=len(updated),
-            unchanged=len(rows) - len(created) - len(updated),
+            unchanged=len(rows) - created - len(updated),
         )
+
+
+def _field_default(name: str) -> Any:
+    field = Staff._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field.get_default()
+
+
+# On PostgreSQL a chunk's look-ups pass each set as one array (`= ANY(%s)`): ten thousand values
+# as ten thousand parameters cost seconds to bind. SQLite takes the ORM's IN lists.
+def _candidates(
+    unit_ids: set[int], names: set[str], numbers: set[str], numbered_names: set[str]
+) -> Iterable[Staff]:
+    if connection.vendor != "postgresql":
+        return Staff.objects.filter(org_unit_id__in=unit_ids).filter(
+            models_q(names, numbers, numbered_names)
+        )
+    return Staff.objects.raw(
+        f"SELECT * FROM {Staff._meta.db_table} WHERE org_unit_id = ANY(%s) AND "  # noqa: S608
+        "(name = ANY(%s) OR staff_number = ANY(%s) OR (name = ANY(%s) AND staff_number = '')) "
+        "ORDER BY name",
+        [sorted(unit_ids), sorted(names), sorted(numbers), sorted(numbered_names)],
+    )
+
+
+def _open_posts(staff_ids: list[int]) -> Iterable[tuple[int, int, str, int, date | None]]:
+    """(pk, staff_id, position, org_unit_id, start_date) of the posts the staff hold open."""
+    if not staff_ids:
+        return []
+    if connection.vendor != "postgresql":
+        return StaffPosition.objects.filter(
+            staff_id__in=staff_ids, end_date__isnull=True
+        ).values_list("pk", "staff_id", "position", "org_unit_id", "start_date")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, staff_id, position, org_unit_id, start_date "  # noqa: S608
+            f"FROM {StaffPosition._meta.db_table} WHERE staff_id = ANY(%s) AND end_date IS NULL",
+            [staff_ids],
+        )
+        return cursor.fetchall()
+
+
+def _held_qualifications(staff_ids: list[int]) -> set[tuple[int, str, str]]:
+    if not staff_ids:
+        return set()
+    if connection.vendor != "postgresql":
+        return set(
+            Qualification.objects.filter(staff_id__in=staff_ids).values_list(
+                "staff_id", "kind", "number"
+            )
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT staff_id, kind, number FROM {Qualification._meta.db_table} "  # noqa: S608
+            "WHERE staff_id = ANY(%s)",
+            [staff_ids],
+        )
+        return set(cursor.fetchall())
 
 
 def models_q(names: set[str], numbers: set[str], numbered_names: set[str]) -> Any:
