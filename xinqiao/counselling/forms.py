@@ -120,7 +120,9 @@ class BookingForm(forms.Form):
     student = PickerField(BOOKING_STUDENTS, label=_("Student"))
     counsellor = forms.ChoiceField(label=_("Counsellor"))
     day = forms.DateField(label=_("Day"), widget=DATE, initial=timezone.localdate)
-    slot = forms.ChoiceField(label=_("Time"), required=False, widget=forms.RadioSelect)
+    # The free times of the chosen day: set by the view once it knows them (set_slots); the view
+    # checks the posted one against them.
+    slot = forms.CharField(label=_("Time"), required=False, widget=forms.RadioSelect)
     channel = forms.ChoiceField(
         label=_("Channel"), choices=Channel.choices, initial=Channel.FACE_TO_FACE
     )
@@ -136,7 +138,7 @@ class BookingForm(forms.Form):
 
     def set_slots(self, slots: list[Any]) -> None:
         self.free = {s.starts_at.isoformat(): s for s in slots}
-        self.fields["slot"].choices = [  # type: ignore[attr-defined]
+        self.fields["slot"].widget.choices = [  # type: ignore[attr-defined]
             (key, timezone.localtime(s.starts_at).strftime("%H:%M")) for key, s in self.free.items()
         ]
 

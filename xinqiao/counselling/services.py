@@ -17,6 +17,7 @@ import hashlib
 import secrets
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -306,6 +307,19 @@ def remove_availability(*, actor: User, availability: Availability) -> None:
 
 
 # --- appointments -------------------------------------------------------------------------------
+def _lock(*, counsellor_id: int, room_id: int | None) -> None:
+    """Take the booking locks: the room's row, then the counsellor's (always in this order, so
+    two bookings never wait on each other in a circle). Bookings of one counsellor or one room
+    then run one after the other, and the overlap check below sees every committed booking.
+    Without them PostgreSQL's exclusion constraint still refuses an overlap, but two concurrent
+    inserts that conflict can deadlock while it checks (bench/booking.py found it). SQLite
+    serialises writers anyway (IMMEDIATE transactions) and ignores FOR UPDATE."""
+    if room_id is not None:
+        list(Room.objects.select_for_update().filter(pk=room_id).values_list("pk"))
+    users = get_user_model().objects.select_for_update(no_key=True).filter(pk=counsellor_id)
+    list(users.values_list("pk"))
+
+
 def _hold_or_refuse(
     *,
     counsellor: Any,
@@ -397,6 +411,7 @@ def book_appointment(
         raise DomainError(_("The end must come after the start."), field="ends_at")
     else:
         _check_room(room, unit)
+    _lock(counsellor_id=counsellor.pk, room_id=room.pk if room else None)
     _hold_or_refuse(counsellor=counsellor, room=room, starts_at=starts_at, ends_at=ends_at)
     confirm = UnitSettings.objects.filter(unit=unit, confirm_bookings=True).exists()
     status = (
@@ -463,7 +478,8 @@ def _tell(appointment: Appointment, recipients: list[Any], kind: str) -> None:
 
 
 def _locked(appointment: Appointment) -> Appointment:
-    return Appointment.objects.select_for_update().select_related("unit").get(pk=appointment.pk)
+    rows = Appointment.objects.select_for_update(of=("self",)).select_related("unit")
+    return rows.get(pk=appointment.pk)
 
 
 @transaction.atomic
@@ -547,6 +563,7 @@ def reschedule_appointment(
         )
     elif ends_at <= starts_at:
         raise DomainError(_("The end must come after the start."), field="ends_at")
+    _lock(counsellor_id=old.counsellor_id, room_id=room.pk if room else None)
     _hold_or_refuse(
         counsellor=old.counsellor_id, room=room, starts_at=starts_at, ends_at=ends_at, ignore=old
     )
