@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "xinqiao.emergency",
     "xinqiao.partners",
     "xinqiao.workforce",
+    "xinqiao.counselling",
     "xinqiao.demo",
     "xinqiao.api",
 ]

@@ -39,4 +39,5 @@ urlpatterns = [
     path("emergency/", include("xinqiao.emergency.urls")),
     path("partners/", include("xinqiao.partners.urls")),
     path("workforce/", include("xinqiao.workforce.urls")),
+    path("counselling/", include("xinqiao.counselling.urls")),
 ]

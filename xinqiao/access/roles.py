@@ -152,6 +152,20 @@ class Cap(models.TextChoices):
         _("Record research activities, expert teams, competitions and studios"),
     )
     MANAGE_EXPERTS = "manage_experts", _("Keep the expert pool and the expert committee")
+    # Counselling service (issue 15).
+    VIEW_COUNSELLING = (
+        "view_counselling",
+        _("See duty rosters, who is on duty, and the appointments one may see"),
+    )
+    MANAGE_DUTY_ROSTER = "manage_duty_roster", _("Keep a unit's duty roster and bookable rooms")
+    COUNSEL = (
+        "counsel",
+        _("Publish availability, keep appointments and a calendar as a counsellor"),
+    )
+    BOOK_COUNSELLING = (
+        "book_counselling",
+        _("Book a counselling appointment on a student's behalf"),
+    )
 
 
 C = Cap
@@ -381,6 +395,24 @@ _WORKFORCE_CAPS: dict[str, frozenset[str]] = {
     Role.PSYCHOLOGY_TEACHER: frozenset({C.VIEW_WORKFORCE}),
 }
 for _role, _caps in _WORKFORCE_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+
+# Counselling service (issue 15, docs/counselling.md): a school's psychology teachers and a
+# station's counsellors keep their unit's roster and counsel; the school leader keeps the roster;
+# a head teacher books for their class's students and sees only the appointments they booked.
+_COUNSELLING_CAPS: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset({C.VIEW_COUNSELLING}),
+    Role.DISTRICT_ADMIN: frozenset({C.VIEW_COUNSELLING}),
+    Role.STATION_COUNSELLOR: frozenset(
+        {C.VIEW_COUNSELLING, C.MANAGE_DUTY_ROSTER, C.COUNSEL, C.BOOK_COUNSELLING}
+    ),
+    Role.SCHOOL_ADMIN: frozenset({C.VIEW_COUNSELLING, C.MANAGE_DUTY_ROSTER}),
+    Role.PSYCHOLOGY_TEACHER: frozenset(
+        {C.VIEW_COUNSELLING, C.MANAGE_DUTY_ROSTER, C.COUNSEL, C.BOOK_COUNSELLING}
+    ),
+    Role.HEAD_TEACHER: frozenset({C.VIEW_COUNSELLING, C.BOOK_COUNSELLING}),
+}
+for _role, _caps in _COUNSELLING_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
 ROLE_TIER: dict[str, Tier] = {

@@ -53,6 +53,18 @@ TEMPLATES: dict[str, MessageTemplate] = {
         email_subject={"en": "Screening reminder", "zh-hans": "筛查提醒"},
         email_body={"en": "%(subject)s", "zh-hans": "%(subject)s"},
     ),
+    # Counselling appointments (issue 15): the inbox subject names the time, never the student;
+    # the email says only that an appointment changed.
+    "counselling.": MessageTemplate(
+        email_subject={
+            "en": "Xinqiao: a counselling appointment was booked or changed",
+            "zh-hans": "心桥：有一项心理辅导预约新建或变更",
+        },
+        email_body={
+            "en": "Please sign in to Xinqiao and open your inbox.",
+            "zh-hans": "请登录心桥并查看消息。",
+        },
+    ),
 }
 
 

@@ -1,0 +1,420 @@
+"""Reads of the counselling service, from the access layer's principal: a unit's roster and who
+is on duty now, counsellors and rooms, free times, the appointments a user may see, a
+counsellor's calendar and feed.
+
+Who sees an appointment: its counsellor, whoever booked it, and the counsellors of its unit
+(the psychology teachers of a school, the counsellors of a station) — nobody else, whatever
+their role: a school leader keeps the roster but does not see who comes to counselling; a head
+teacher sees the appointments they booked.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from xinqiao.access.holders import users_with_role
+from xinqiao.access.roles import Cap, Role
+from xinqiao.access.scope import Principal
+from xinqiao.orgs.models import Kind, OrgUnit, Term
+
+from .models import (
+    Appointment,
+    AppointmentQuerySet,
+    Availability,
+    AvailabilityKind,
+    CalendarFeed,
+    DutyException,
+    DutySlot,
+    ExceptionKind,
+    Room,
+    UnitSettings,
+)
+from .services import COUNSELLING_UNIT_KINDS, feed_hash
+
+
+# --- units, counsellors, rooms ------------------------------------------------------------------
+def get_unit(*, principal: Principal, code: Any, cap: str = Cap.VIEW_COUNSELLING) -> OrgUnit:
+    """A school, station or centre by code: 404 outside the user's areas (or another kind of
+    unit), 403 without `cap` there."""
+    unit = principal.get_unit(code, Cap.VIEW_ORG_TREE)
+    if unit.kind not in COUNSELLING_UNIT_KINDS or not principal.sees_unit(
+        unit, Cap.VIEW_COUNSELLING
+    ):
+        raise Http404
+    allowed = manages(principal, unit) if cap == Cap.MANAGE_DUTY_ROSTER else None
+    if not (principal.sees_unit(unit, cap) if allowed is None else allowed):
+        raise PermissionDenied
+    return unit
+
+
+def manages(principal: Principal, unit: OrgUnit) -> bool:
+    """Whether the user keeps `unit`'s roster: by a grant at the unit itself (a school's own
+    leader and psychology teachers, a station's counsellors; never a station for its schools)."""
+    return any(g.unit.pk == unit.pk for g in principal.grants_with(Cap.MANAGE_DUTY_ROSTER))
+
+
+def units_in_scope(principal: Principal, cap: str = Cap.VIEW_COUNSELLING) -> QuerySet[OrgUnit]:
+    return (
+        principal.units(cap)
+        .filter(kind__in=COUNSELLING_UNIT_KINDS, is_active=True)
+        .select_related("parent")
+        .order_by("path")
+    )
+
+
+def counsellors_of(unit: OrgUnit) -> list[Any]:
+    """Who counsels at `unit`: its psychology teachers, and at a station or the centre its
+    counsellors too."""
+    people = users_with_role(Role.PSYCHOLOGY_TEACHER, [unit])
+    if unit.kind in (Kind.STATION, Kind.CENTRE):
+        seen = {u.pk for u in people}
+        people += [u for u in users_with_role(Role.STATION_COUNSELLOR, [unit]) if u.pk not in seen]
+    return people
+
+
+def counsellor_of(unit: OrgUnit, user_id: Any) -> Any | None:
+    return next((u for u in counsellors_of(unit) if str(u.pk) == str(user_id)), None)
+
+
+def rooms_of(unit: OrgUnit, *, active_only: bool = True) -> QuerySet[Room]:
+    rooms = Room.objects.filter(unit=unit)
+    return rooms.filter(is_active=True) if active_only else rooms
+
+
+def counselling_units_of(principal: Principal, cap: str = Cap.COUNSEL) -> list[OrgUnit]:
+    """The units where the user holds `cap` by their own assignment (not the area below)."""
+    units = {g.unit.pk: g.unit for g in principal.grants_with(cap)}
+    return [u for u in units.values() if u.kind in COUNSELLING_UNIT_KINDS]
+
+
+def confirms_bookings(unit: OrgUnit) -> bool:
+    return UnitSettings.objects.filter(unit=unit, confirm_bookings=True).exists()
+
+
+# --- the duty roster ------------------------------------------------------------------------------
+def roster(unit: OrgUnit) -> list[DutySlot]:
+    return list(
+        DutySlot.objects.filter(unit=unit).select_related("counsellor", "counsellor__staff", "room")
+    )
+
+
+def upcoming_exceptions(unit: OrgUnit, *, since: datetime.date) -> list[DutyException]:
+    return list(
+        DutyException.objects.filter(unit=unit, date__gte=since).select_related(
+            "slot", "substitute", "substitute__staff"
+        )
+    )
+
+
+def is_holiday(unit: OrgUnit, day: datetime.date) -> bool:
+    """A school day outside every term is a holiday (stations and the centre keep their roster
+    in the holidays). With no term recorded at all, every day is term time."""
+    if unit.kind != Kind.SCHOOL:
+        return False
+    return Term.objects.exists() and Term.objects.on(day) is None
+
+
+@dataclass(frozen=True)
+class Duty:
+    slot: DutySlot
+    counsellor: Any
+    substitute: bool = False
+
+
+def duties_on(unit: OrgUnit, day: datetime.date) -> list[Duty]:
+    """The roster of one date: its weekly slots in force, less the closed ones, with their
+    substitutes."""
+    if is_holiday(unit, day):
+        return []
+    changes = list(
+        DutyException.objects.filter(unit=unit, date=day).select_related("substitute__staff")
+    )
+    if any(c.kind == ExceptionKind.CLOSED and c.slot_id is None for c in changes):
+        return []
+    by_slot = {c.slot_id: c for c in changes if c.slot_id is not None}
+    slots = (
+        DutySlot.objects.filter(unit=unit, weekday=day.weekday())
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=day))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+        .select_related("counsellor", "counsellor__staff", "room")
+    )
+    duties = []
+    for slot in slots:
+        change = by_slot.get(slot.pk)
+        if change is None:
+            duties.append(Duty(slot, slot.counsellor))
+        elif change.kind == ExceptionKind.SUBSTITUTE:
+            duties.append(Duty(slot, change.substitute, substitute=True))
+    return duties
+
+
+class Source:
+    ROSTER = "roster"
+    UNIT = "unit"
+    STATION = "station"
+    NOBODY = "nobody"
+
+
+@dataclass(frozen=True)
+class OnDuty:
+    """Who answers at `unit` now, and how they were found: the roster, else the unit's
+    counsellors, else the district station's on-duty counsellors (or its counsellors)."""
+
+    unit: OrgUnit
+    users: list[Any]
+    source: str
+    duties: list[Duty] = field(default_factory=list)
+    station: OrgUnit | None = None
+
+
+def _district_stations(unit: OrgUnit) -> list[OrgUnit]:
+    district = unit.ancestors().filter(kind=Kind.DISTRICT).order_by("-depth").first()
+    if district is None:
+        return []
+    return list(OrgUnit.objects.filter(parent=district, kind=Kind.STATION, is_active=True))
+
+
+def _unique(users: Iterable[Any]) -> list[Any]:
+    return list({u.pk: u for u in users if u is not None and u.is_active}.values())
+
+
+def on_duty(unit: OrgUnit, at: datetime.datetime | None = None) -> OnDuty:
+    """Who is on duty at `unit` at `at` (now): the duty slot covering that time (with its
+    substitute), else the unit's psychology teachers (counsellors), else the district station's
+    on duty."""
+    at = timezone.localtime(at or timezone.now())
+    day, now = at.date(), at.time()
+    duties = [d for d in duties_on(unit, day) if d.slot.starts <= now < d.slot.ends]
+    users = _unique(d.counsellor for d in duties)
+    if users:
+        return OnDuty(unit, users, Source.ROSTER, duties)
+    users = _unique(counsellors_of(unit))
+    if users:
+        return OnDuty(unit, users, Source.UNIT)
+    if unit.kind == Kind.SCHOOL:
+        for station in _district_stations(unit):
+            answer = on_duty(station, at)
+            if answer.users:
+                return OnDuty(unit, answer.users, Source.STATION, answer.duties, station)
+    return OnDuty(unit, [], Source.NOBODY)
+
+
+# --- availability and free times ------------------------------------------------------------------
+def _windows(unit: OrgUnit, counsellor: Any, day: datetime.date) -> list[Availability]:
+    rows = Availability.objects.filter(unit=unit, counsellor=counsellor).filter(
+        Q(kind=AvailabilityKind.WEEKLY, weekday=day.weekday()) | Q(date=day)
+    )
+    return list(rows.select_related("room"))
+
+
+def _aware(day: datetime.date, at: datetime.time) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, at))
+
+
+def within_availability(
+    *, unit: OrgUnit, counsellor: Any, at: datetime.datetime, until: datetime.datetime
+) -> bool:
+    """Whether [at, until) lies inside one open window of the counsellor at `unit` that day and
+    meets no blocked time (a school's holidays are blocked)."""
+    local_at, local_until = timezone.localtime(at), timezone.localtime(until)
+    day = local_at.date()
+    if local_until.date() != day and local_until.time() != datetime.time(0):
+        return False
+    if is_holiday(unit, day):
+        return False
+    windows = _windows(unit, counsellor, day)
+    for w in windows:
+        if (
+            w.kind == AvailabilityKind.BLOCKED
+            and at < _aware(day, w.ends)
+            and _aware(day, w.starts) < until
+        ):
+            return False
+    return any(
+        w.kind != AvailabilityKind.BLOCKED
+        and _aware(day, w.starts) <= at
+        and until <= _aware(day, w.ends)
+        for w in windows
+    )
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    room: Room | None
+
+
+def free_slots(*, unit: OrgUnit, counsellor: Any, day: datetime.date) -> list[FreeSlot]:
+    """The counsellor's open windows that day at `unit`, cut into slots, less blocked time, the
+    past and the times already held by an appointment (of the counsellor or of the room)."""
+    if is_holiday(unit, day):
+        return []
+    windows = _windows(unit, counsellor, day)
+    blocked = [
+        (_aware(day, w.starts), _aware(day, w.ends))
+        for w in windows
+        if w.kind == AvailabilityKind.BLOCKED
+    ]
+    start_of_day = _aware(day, datetime.time(0))
+    end_of_day = start_of_day + datetime.timedelta(days=1)
+    held = list(
+        Appointment.objects.holding()
+        .overlapping(start_of_day, end_of_day)
+        .filter(Q(counsellor=counsellor) | Q(room__in=[w.room_id for w in windows if w.room_id]))
+        .values_list("starts_at", "ends_at", "counsellor_id", "room_id")
+    )
+    now = timezone.now()
+    slots: dict[datetime.datetime, FreeSlot] = {}
+    for w in windows:
+        if w.kind == AvailabilityKind.BLOCKED:
+            continue
+        step = datetime.timedelta(minutes=w.slot_minutes)
+        starts, window_end = _aware(day, w.starts), _aware(day, w.ends)
+        while starts + step <= window_end:
+            ends = starts + step
+            taken = starts < now or any(b0 < ends and starts < b1 for b0, b1 in blocked)
+            taken = taken or any(
+                h0 < ends
+                and starts < h1
+                and (who == counsellor.pk or (w.room_id and room == w.room_id))
+                for h0, h1, who, room in held
+            )
+            if not taken and starts not in slots:
+                slots[starts] = FreeSlot(starts, ends, w.room)
+            starts = ends
+    return [slots[k] for k in sorted(slots)]
+
+
+def availability_of(counsellor: Any, unit: OrgUnit) -> list[Availability]:
+    today = timezone.localdate()
+    rows = Availability.objects.filter(unit=unit, counsellor=counsellor).filter(
+        Q(kind=AvailabilityKind.WEEKLY) | Q(date__gte=today)
+    )
+    return list(rows.select_related("room"))
+
+
+def get_availability(*, principal: Principal, code: Any) -> Availability:
+    row = Availability.objects.select_related("unit").filter(code=code).first()
+    if row is None or row.counsellor_id != principal.user_id:
+        raise Http404
+    return row
+
+
+# --- appointments -------------------------------------------------------------------------------
+def _visible_q(principal: Principal) -> Q:
+    user_id = principal.user_id
+    q = Q(counsellor_id=user_id) | Q(booked_by_id=user_id)
+    counselling_units = [u.pk for u in counselling_units_of(principal)]
+    if counselling_units:
+        q |= Q(unit_id__in=counselling_units)
+    return q
+
+
+def appointments(principal: Principal) -> AppointmentQuerySet:
+    """The appointments this user may see (none without VIEW_COUNSELLING)."""
+    if principal.user is None or not principal.can(Cap.VIEW_COUNSELLING):
+        return Appointment.objects.none()
+    return Appointment.objects.filter(_visible_q(principal)).select_related(
+        "student", "student__school_class", "counsellor", "counsellor__staff", "room", "unit"
+    )
+
+
+def upcoming(principal: Principal, *, limit: int = 50) -> list[Appointment]:
+    start = timezone.now() - datetime.timedelta(hours=2)
+    return list(appointments(principal).holding().filter(ends_at__gte=start)[:limit])
+
+
+def get_appointment(*, principal: Principal, code: Any) -> Appointment:
+    appointment = appointments(principal).filter(code=code).first()
+    if appointment is None:
+        raise Http404
+    return appointment
+
+
+def may_handle(principal: Principal, appointment: Appointment) -> bool:
+    """The counsellor, the unit's counsellors: confirm, record attendance."""
+    return appointment.counsellor_id == principal.user_id or any(
+        g.unit.pk == appointment.unit_id for g in principal.grants_with(Cap.COUNSEL)
+    )
+
+
+def may_change(principal: Principal, appointment: Appointment) -> bool:
+    """Cancel or reschedule: those who handle it and whoever booked it."""
+    return may_handle(principal, appointment) or appointment.booked_by_id == principal.user_id
+
+
+def calendar(
+    *, counsellor: Any, start: datetime.date, days: int
+) -> list[tuple[datetime.date, list[Appointment]]]:
+    """The counsellor's appointments (open, done, no-show) day by day."""
+    since = _aware(start, datetime.time(0))
+    until = since + datetime.timedelta(days=days)
+    rows = list(
+        Appointment.objects.filter(counsellor=counsellor, starts_at__gte=since, starts_at__lt=until)
+        .exclude(status__in=["cancelled", "rescheduled"])
+        .select_related("student", "student__school_class", "room", "unit")
+    )
+    out: list[tuple[datetime.date, list[Appointment]]] = []
+    for offset in range(days):
+        day = start + datetime.timedelta(days=offset)
+        out.append((day, [a for a in rows if timezone.localtime(a.starts_at).date() == day]))
+    return out
+
+
+def feed_user(token: str) -> Any | None:
+    feed = (
+        CalendarFeed.objects.filter(token_hash=feed_hash(token), revoked_at__isnull=True)
+        .select_related("user")
+        .first()
+    )
+    return feed.user if feed is not None and feed.user.is_active else None
+
+
+def has_feed(user: Any) -> bool:
+    return CalendarFeed.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
+def feed_appointments(user: Any) -> list[Appointment]:
+    since = timezone.now() - datetime.timedelta(days=30)
+    return list(
+        Appointment.objects.holding()
+        .filter(counsellor=user, ends_at__gte=since)
+        .select_related("room", "unit")[:500]
+    )
+
+
+# --- roster rows a manager changes ------------------------------------------------------------
+def _managed(principal: Principal, unit: OrgUnit) -> None:
+    if not principal.sees_unit(unit, Cap.VIEW_COUNSELLING):
+        raise Http404
+    if not manages(principal, unit):
+        raise PermissionDenied
+
+
+def get_duty_slot(*, principal: Principal, code: Any) -> DutySlot:
+    slot = DutySlot.objects.select_related("unit").filter(code=code).first()
+    if slot is None:
+        raise Http404
+    _managed(principal, slot.unit)
+    return slot
+
+
+def get_duty_exception(*, principal: Principal, code: Any) -> DutyException:
+    exception = DutyException.objects.select_related("unit").filter(code=code).first()
+    if exception is None:
+        raise Http404
+    _managed(principal, exception.unit)
+    return exception
+
+
+def slots_of(unit: OrgUnit) -> QuerySet[DutySlot]:
+    return DutySlot.objects.filter(unit=unit).select_related("counsellor__staff")
