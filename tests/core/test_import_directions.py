@@ -78,6 +78,11 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ): "a registry import (the framework under people/registry/) runs, in a worker too, as its "
     "uploader: it checks the uploader's capability and import areas in the authorization layer",
     (
+        "xinqiao.people.committee_registry",
+        "xinqiao.access",
+    ): "the committee import appoints through the committee page's service "
+    "(access.invitations: the child's account and class role come with the appointment)",
+    (
         "xinqiao.partners.apps",
         "xinqiao.cases.panels",
     ): "the case page's panel registry is a hook: partners adds the psychiatrist's advice and "
