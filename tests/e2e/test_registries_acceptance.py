@@ -45,9 +45,11 @@ from ..factories import (
     two_schools,
     with_personas,
 )
-from .conftest import DESKTOP, sign_in
+from .conftest import DESKTOP, no_horizontal_overflow, sign_in
 
 pytestmark = [pytest.mark.e2e]
+
+PHONE_390 = {"width": 390, "height": 844}
 
 # A 1×1 PNG (the checklist's evidence photo) and a minimal PDF (the emergency plan document).
 PNG = base64.b64decode(
@@ -293,8 +295,23 @@ def test_school_admin_enters_and_imports_staff_and_training(browser, live_server
     expect(row.locator("td").nth(2)).to_have_text("42")
     expect(row.locator("[data-met]")).to_have_count(1)
 
+    _usable_on_a_phone(
+        page,
+        staff_url,
+        reverse("people:staff-list"),
+        reverse("workforce:training-summary") + f"?unit={w.school_a.code}",
+    )
     assert errors.seen == []
     context.close()
+
+
+def _usable_on_a_phone(page: Any, *urls: str) -> None:
+    """The pages, filled with what the test entered, fit a 390 px wide phone."""
+    page.set_viewport_size(PHONE_390)
+    for url in urls:
+        page.goto(url)
+        assert no_horizontal_overflow(page), url
+    page.set_viewport_size(DESKTOP)
 
 
 def _training_add(page: Any) -> str:
@@ -437,6 +454,20 @@ def test_school_admin_keeps_the_committee_groups_families_and_room(
     expect(checklist.locator(f"tr[data-item={items[0]}]").get_by_role("link")).to_have_count(1)
     expect(checklist.locator(f"tr[data-item={items[3]}]")).to_contain_text("否")
 
+    # An edit form shows the dates it saved (a Chinese date format once left them empty).
+    page.goto(reverse("people:student-detail", kwargs={"code": w.stu_a1.code}))
+    page.get_by_test_id("guardians").get_by_role("link", name="编辑").click()
+    expect(page.locator("input[name=start_date]")).to_have_value("2026-09-01")
+    expect(page.locator("input[name=name]")).to_have_value("王奶奶")
+
+    _usable_on_a_phone(
+        page,
+        committee_url,
+        reverse("people:school-groups", kwargs={"code": w.school_a.code}),
+        school_url,
+        reverse("people:student-detail", kwargs={"code": w.stu_a1.code}),
+        reverse("facilities:room-detail", kwargs={"code": w.school_a.code}),
+    )
     assert errors.seen == []
     context.close()
 
