@@ -475,7 +475,9 @@ def test_school_admin_keeps_the_committee_groups_families_and_room(
 # --- the district admin --------------------------------------------------------------------------
 
 
-def test_district_admin_keeps_research_coverage_team_and_helplines(browser, live_server, city):
+def test_district_admin_keeps_research_coverage_team_and_helplines(
+    browser, live_server, city, tmp_path
+):
     w = city
     context, page, errors = _context(browser, live_server, "district_admin_a")
 
@@ -532,6 +534,22 @@ def test_district_admin_keeps_research_coverage_team_and_helplines(browser, live
     covered = page.get_by_test_id("school-coverage").locator(f"tr[data-school='{w.small.code}']")
     expect(covered).to_contain_text("甲区辅导站")
     assert _ratio_row(page, w.small) == ["5", "0", "0", "1", ""]
+
+    # The district's own staff spreadsheet (UTF-8 with BOM): a full-time station counsellor and
+    # a research teacher (心理教研员) close the district's two gaps; a row of 乙区 is refused.
+    page.goto(reverse("staff:coverage"))
+    district = page.get_by_test_id("district-coverage").locator("tr", has_text="甲区辅导站")
+    expect(district.locator("td")).to_have_text(["甲区", "甲区辅导站 (0)", "0", "未达标"])
+    staff_csv = tmp_path / "甲区教研与辅导站人员.csv"
+    staff_csv.write_text(
+        "姓名,性别,所在单位,岗位\n孙辅导,女,甲区辅导站,辅导站专职人员\n周教研,男,甲区,心理教研员\n"
+        "吴老师,男,乙区第二中学,科任教师\n",
+        encoding="utf-8-sig",
+    )
+    progress = _upload(page, "staff", staff_csv)
+    assert _counts(progress) == {"created": "2", "updated": "0", "unchanged": "0", "rejected": "1"}
+    page.goto(reverse("staff:coverage"))
+    expect(district.locator("td")).to_have_text(["甲区", "甲区辅导站 (1)", "1", ""])
 
     # The district's crisis-intervention team: made, its duty phone changed, a member added.
     page.goto(reverse("emergency:home"))
