@@ -11,6 +11,12 @@ the indicators show the figures the entered data implies:
   page and on the district's list of schools with gaps;
 - the district's monthly research-activity indicator.
 
+Imports: the school's staff (GBK CSV) and training (XLSX) by the school admin; the district's
+station counsellor and research teacher (UTF-8 CSV) by the district admin; staff of schools of both
+districts (GB18030 CSV) by the city admin — each with a row outside the uploader's area refused
+where there is one. Every 5xx response the browser sees fails the test; the filled pages must fit
+a 390 px phone.
+
 The world is built with tests/factories.py (no demo generator): 示例市 with 甲区 (甲区第一中学,
 801 students; 甲区希望小学, 5 students; 甲区辅导站) and 乙区 (乙区第二中学); the city, 甲区 and
 甲区第一中学 administrators; the school's principal (a staff record without an account).
@@ -746,6 +752,18 @@ def test_city_admin_keeps_plans_drills_departments_and_experts(
     expect(terms.locator("td").first).to_have_text("委员")  # a committee's 委员, not a team's 队员
     page.goto(reverse("workforce:expert-list"))
     expect(page.get_by_test_id("expert-table")).to_contain_text("郑教授")
+
+    # The city imports staff for schools of both districts; the ratio table has every school.
+    staff_csv = tmp_path / "全市心理教师补录.csv"
+    staff_csv.write_bytes(
+        "姓名,学校名称,岗位\r\n钱心理,乙区第二中学,专职心理教师\r\n孙兼职,甲区希望小学,兼职心理教师\r\n".encode(
+            "gb18030"
+        )
+    )
+    progress = _upload(page, "staff", staff_csv)
+    assert _counts(progress) == {"created": "2", "updated": "0", "unchanged": "0", "rejected": "0"}
+    assert _ratio_row(page, w.school_b) == ["1", "1", "0", "1", ""]
+    assert _ratio_row(page, w.small) == ["5", "0", "1", "1", ""]
 
     # Every district: the training summary, the research indicator and the rooms list.
     page.goto(reverse("workforce:training-summary"))
