@@ -472,3 +472,23 @@ def test_the_booker_may_cancel_but_not_confirm_or_record_attendance(booking, cli
     appointment.refresh_from_db()
     assert (confirm.status_code, cancel.status_code) == (403, 302)
     assert appointment.status == "cancelled"
+
+
+def test_the_calendar_and_home_pages_take_a_bounded_number_of_queries(
+    booking, client_for, django_assert_max_num_queries
+):
+    client = client_for(booking.psych)
+    client.get(reverse("counselling:calendar"))  # warm: session, principal
+
+    def pages():
+        client.get(reverse("counselling:calendar"), {"start": WEDNESDAY.isoformat()})
+        client.get(reverse("counselling:home"))
+
+    book(booking, actor=booking.psych, student=booking.stu_a2, hour=8)
+    with django_assert_max_num_queries(20) as few:
+        pages()
+    for hour in (9, 10, 11, 12, 13):
+        book(booking, actor=booking.psych, student=booking.stu_a2, hour=hour)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        pages()

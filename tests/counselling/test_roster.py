@@ -315,3 +315,25 @@ def test_only_the_schools_own_keepers_change_the_roster(duty, client_for, person
 
     assert (add.status_code, remove.status_code) == (status, status)
     assert DutySlot.objects.filter(unit=duty.school_a).count() == 1
+
+
+def test_the_unit_page_takes_the_same_queries_for_a_longer_roster(
+    duty, client_for, django_assert_max_num_queries
+):
+    client = client_for(duty.school_admin)
+    url = reverse("counselling:unit", args=[duty.school_a.code])
+    client.get(url)  # warm: session, principal
+    with django_assert_max_num_queries(30) as few:
+        client.get(url)
+    for weekday in range(5):
+        services.add_duty_slot(
+            actor=duty.school_admin,
+            unit=duty.school_a,
+            counsellor=duty.psych,
+            weekday=weekday,
+            starts=datetime.time(8, 0),
+            ends=datetime.time(9, 0),
+        )
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)

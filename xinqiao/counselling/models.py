@@ -14,6 +14,7 @@ serialise writers).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.conf import settings
@@ -22,8 +23,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from xinqiao.orgs.models import OrgUnit
+from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
+
+# Where counselling happens: a school's counselling room, a district station, the city centre.
+COUNSELLING_UNIT_KINDS = frozenset({Kind.SCHOOL, Kind.STATION, Kind.CENTRE})
 
 
 class Weekday(models.IntegerChoices):
@@ -341,3 +345,7 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"feed of {self.user_id}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

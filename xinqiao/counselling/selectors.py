@@ -26,6 +26,7 @@ from xinqiao.access.scope import Principal
 from xinqiao.orgs.models import Kind, OrgUnit, Term
 
 from .models import (
+    COUNSELLING_UNIT_KINDS,
     Appointment,
     AppointmentQuerySet,
     Availability,
@@ -37,7 +38,6 @@ from .models import (
     Room,
     UnitSettings,
 )
-from .services import COUNSELLING_UNIT_KINDS, feed_hash
 
 
 # --- units, counsellors, rooms ------------------------------------------------------------------
@@ -372,7 +372,9 @@ def calendar(
 
 def feed_user(token: str) -> Any | None:
     feed = (
-        CalendarFeed.objects.filter(token_hash=feed_hash(token), revoked_at__isnull=True)
+        CalendarFeed.objects.filter(
+            token_hash=CalendarFeed.hash_token(token), revoked_at__isnull=True
+        )
         .select_related("user")
         .first()
     )

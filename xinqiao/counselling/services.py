@@ -13,12 +13,12 @@ taken", never a server error.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +30,7 @@ from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
 
 from .models import (
+    COUNSELLING_UNIT_KINDS,
     Appointment,
     AppointmentStatus,
     Availability,
@@ -44,8 +45,7 @@ from .models import (
     Room,
     UnitSettings,
 )
-
-COUNSELLING_UNIT_KINDS = frozenset({Kind.SCHOOL, Kind.STATION, Kind.CENTRE})
+from .selectors import within_availability
 
 
 def _school_id(unit: OrgUnit) -> int | None:
@@ -361,8 +361,6 @@ def _check_slot(
     ends_at: datetime.datetime,
     room: Room | None,
 ) -> None:
-    from .selectors import within_availability  # the reads live there
-
     if ends_at <= starts_at:
         raise DomainError(_("The end must come after the start."), field="ends_at")
     if starts_at < timezone.now():
@@ -459,8 +457,6 @@ def book_appointment(
 
 def _tell(appointment: Appointment, recipients: list[Any], kind: str) -> None:
     """An in-app message without the student's name (it travels by email too)."""
-    from django.urls import reverse
-
     when = timezone.localtime(appointment.starts_at).strftime("%Y-%m-%d %H:%M")
     subjects = {
         "counselling.appointment.booked": _("New counselling appointment at %(when)s"),
@@ -632,10 +628,6 @@ def record_attendance(*, actor: User, appointment: Appointment, attended: bool) 
 
 
 # --- the calendar feed ------------------------------------------------------------------------
-def feed_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @transaction.atomic
 def create_feed(*, actor: User) -> str:
     """A new private feed for the acting counsellor (revoking the live one): the token, shown
@@ -643,7 +635,7 @@ def create_feed(*, actor: User) -> str:
     revoke_feed(actor=actor)
     token = secrets.token_urlsafe(32)
     feed = CalendarFeed.objects.create(
-        user=actor, token_hash=feed_hash(token), created_at=timezone.now()
+        user=actor, token_hash=CalendarFeed.hash_token(token), created_at=timezone.now()
     )
     record_event(actor=actor, action="counselling.feed.created", obj=feed)
     return token

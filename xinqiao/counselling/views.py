@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -35,7 +36,7 @@ from .forms import (
     RoomForm,
     SettingsForm,
 )
-from .models import BookedAs, Weekday
+from .models import COUNSELLING_UNIT_KINDS, BookedAs, Weekday
 
 Errors = (DomainError, ValidationError)
 
@@ -107,8 +108,6 @@ def duty_add(request: PrincipalRequest, code: Any) -> HttpResponse:
 
 
 def _unit_url(unit: OrgUnit) -> str:
-    from django.urls import reverse
-
     return reverse("counselling:unit", kwargs={"code": unit.code})
 
 
@@ -224,8 +223,6 @@ def availability_remove(request: PrincipalRequest, code: Any) -> HttpResponse:
 
 
 def _url(name: str, **kwargs: Any) -> str:
-    from django.urls import reverse
-
     return reverse(name, kwargs=kwargs or None)
 
 
@@ -236,9 +233,9 @@ def _booking_units(request: PrincipalRequest) -> list[OrgUnit]:
     units: dict[int, OrgUnit] = {}
     for grant in request.principal.grants_with(Cap.BOOK_COUNSELLING):
         school = grant.unit
-        if school.kind not in services.COUNSELLING_UNIT_KINDS:
+        if school.kind not in COUNSELLING_UNIT_KINDS:
             school = grant.unit.ancestors().filter(kind="school").first() or grant.unit
-        if school.kind in services.COUNSELLING_UNIT_KINDS:
+        if school.kind in COUNSELLING_UNIT_KINDS:
             units[school.pk] = school
     return list(units.values())
 
