@@ -218,3 +218,18 @@ def test_staff_number_decides_between_namesakes(w, tmp_path):
     assert (result.created, result.rejected) == (1, 1)
     assert TrainingRecord.objects.get().staff == twin
     assert report(job)[1][1] == "工号"
+
+
+def test_one_chunk_of_new_changed_and_unchanged_rows(w, tmp_path):
+    """The set-based writer inserts first and updates only when some staged row was stored: a
+    chunk mixing the three kinds counts each once, and the new row is not counted as updated.
+    Jobs inside one outer transaction (this test's) each stage only their own rows: the rows a
+    previous job staged, never committed, once overwrote these hours with the old ones."""
+    run(write_csv(tmp_path / "a.csv", [row(), row(name="班主任甲")], headers=HEADERS))
+    mixed = [row(学时="30"), row(name="班主任甲"), row(course="团体辅导")]
+    _job, result = run(write_csv(tmp_path / "b.csv", mixed, headers=HEADERS))
+    assert (result.created, result.updated, result.unchanged, result.rejected) == (1, 1, 1, 0)
+    assert TrainingRecord.objects.get(staff=w.full, course="心理辅导技能").hours == Decimal("30.0")
+    assert TrainingRecord.objects.filter(staff=w.full, course="团体辅导").count() == 1
+    _job, again = run(write_csv(tmp_path / "c.csv", mixed, headers=HEADERS))
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)

@@ -308,6 +308,9 @@ class TrainingImport(Registry):
                 cursor.execute(
                     f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ({STAGE_PG}) ON COMMIT DELETE ROWS"
                 )
+                # A chunk inside an outer transaction (a caller's atomic block, a test) commits
+                # nothing: the rows of the previous chunk are still staged, emptied here.
+                cursor.execute(f"DELETE FROM {STAGE}")
                 with cursor.copy(f"COPY {STAGE} ({VALUE_COLUMNS}) FROM STDIN") as copy:
                     for item in staged:
                         copy.write_row(item)
@@ -318,15 +321,9 @@ class TrainingImport(Registry):
                     f"INSERT INTO {STAGE} ({STAGE_COLUMNS}) VALUES ({', '.join(['%s'] * 9)})",
                     staged,
                 )
-            differs = " OR ".join(
-                f"{TABLE}.{c} {'IS DISTINCT FROM' if pg else 'IS NOT'} s.{c}" for c in CHANGING
-            )
-            cursor.execute(
-                f"UPDATE {TABLE} SET {', '.join(f'{c} = s.{c}' for c in CHANGING)} "
-                f"FROM {STAGE} s WHERE {TABLE}.staff_id = s.staff_id AND {TABLE}.course = s.course "
-                f"AND {TABLE}.start_date = s.start_date AND ({differs})"
-            )
-            updated = cursor.rowcount
+            # New rows first: when every staged row went in, none was stored before and the
+            # UPDATE's join is skipped (a first import); rows just inserted equal their stage, so
+            # the UPDATE never counts them.
             code = "gen_random_uuid()" if pg else "code"
             cursor.execute(
                 f"INSERT INTO {TABLE} (code, {VALUE_COLUMNS}, certificate_name, certificate_type, "
@@ -336,6 +333,18 @@ class TrainingImport(Registry):
                 [now],
             )
             created = cursor.rowcount
+            updated = 0
+            if created < len(rows):
+                differs = " OR ".join(
+                    f"{TABLE}.{c} {'IS DISTINCT FROM' if pg else 'IS NOT'} s.{c}" for c in CHANGING
+                )
+                cursor.execute(
+                    f"UPDATE {TABLE} SET {', '.join(f'{c} = s.{c}' for c in CHANGING)} "
+                    f"FROM {STAGE} s WHERE {TABLE}.staff_id = s.staff_id "
+                    f"AND {TABLE}.course = s.course AND {TABLE}.start_date = s.start_date "
+                    f"AND ({differs})"
+                )
+                updated = cursor.rowcount
         return Counts(created, updated, len(rows) - created - updated)
 
 
