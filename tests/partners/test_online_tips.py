@@ -210,3 +210,19 @@ def test_a_role_without_monitoring_duty_cannot_report_as_online_monitoring(world
             source="online_monitoring",
         )
     assert not Concern.objects.filter(reporter__username__in=REPORTERS).exists()
+
+
+def test_tips_are_rate_limited_per_officer(world, cyber, client_for, monkeypatch):
+    from django.core.cache import cache
+
+    from xinqiao.partners import views
+
+    cache.delete(f"xq:online-tip:{cyber.pk}")
+    monkeypatch.setattr(views, "TIP_LIMIT", 1)
+    client = client_for(cyber)
+    first = client.post(reverse(URL), _tip(world, name="无此人", class_name="七(1)"))
+    assert first.status_code == 200
+    second = client.post(reverse(URL), _tip(world, name="王小明", class_name="七(1)"))
+    assert second.status_code == 429
+    assert not Concern.objects.filter(reporter=cyber).exists()
+    cache.delete(f"xq:online-tip:{cyber.pk}")

@@ -20,6 +20,7 @@ from xinqiao.analytics.disclosure import SMALL_CELL
 from xinqiao.audit.services import record_read
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
+from xinqiao.core.ratelimit import allow
 
 from . import selectors, services
 from .forms import (
@@ -31,6 +32,7 @@ from .forms import (
 )
 
 NOTE = {"last_small": SMALL_CELL - 1}
+TIP_LIMIT, TIP_WINDOW = 30, 3600  # online-monitoring tips sent per officer per hour
 
 
 # --- department officers
@@ -62,6 +64,10 @@ def online_tip(request: PrincipalRequest) -> HttpResponse:
     if not selectors.monitoring_areas(principal=principal):
         raise PermissionDenied
     form = OnlineTipForm(request.POST or None, principal=principal)
+    if request.method == "POST" and not allow(
+        f"xq:online-tip:{request.user.pk}", limit=TIP_LIMIT, window=TIP_WINDOW
+    ):  # guessing names and classes is slow: a tip takes a person's time, not a loop's
+        return HttpResponse(_("Too many attempts. Try again later."), status=429)
     if request.method == "POST" and form.is_valid():
         try:
             services.file_online_tip(actor=request.user, **form.cleaned_data)
