@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from xinqiao.access.roles import Role
 from xinqiao.audit.models import AuditEvent
-from xinqiao.people.models import SchoolGroupMember
+from xinqiao.people.models import Position, SchoolGroupMember
 from xinqiao.people.staffing.services import create_staff_record
 
 from ..conftest import _user
@@ -32,8 +32,9 @@ def g_row(group: str, name: str, role: str = "成员", **extra: str) -> dict[str
 def staff(world):
     w = world
     w.principal = create_staff_record(
-        actor=None, name="周校长", org_unit=w.school_a, staff_number="P01"
-    )
+        actor=None, name="周校长", org_unit=w.school_a, staff_number="P01",
+        positions=[(Position.PRINCIPAL, w.school_a, None)],
+    )  # fmt: skip
     w.t1 = create_staff_record(actor=None, name="张老师", org_unit=w.school_a, staff_number="A01")
     w.t2 = create_staff_record(actor=None, name="张老师", org_unit=w.school_a, staff_number="A02")
     w.tb = create_staff_record(actor=None, name="赵老师", org_unit=w.school_b, staff_number="B01")
@@ -55,8 +56,9 @@ def test_gbk_csv_fills_the_three_groups(staff, tmp_path):
         g_row("危机干预小组", "张老师", **{"工号": "A01"}),
     ]
     path = write_csv(tmp_path / "g.csv", rows, headers=HEADERS, encoding="gbk")
-    _job, result = run(KIND, path, actor=staff.school_admin)
+    job, result = run(KIND, path, actor=staff.school_admin)
     assert (result.created, result.rejected) == (4, 0)
+    assert report(job) == []  # the leadership group is led by the principal: no warning
     assert members("leadership") == {("周校长P01", "leader", ""), ("甲校德育主任", "deputy", "")}
     assert members("work") == {("甲校心理老师", "leader", "日常辅导")}
     assert members("crisis") == {("张老师A01", "member", "")}
@@ -101,6 +103,18 @@ def test_reimport_is_idempotent_a_new_role_keeps_history_an_end_ends(staff, tmp_
     assert sixth.rejected == 1
     assert rejected_rows(job)["3"][1] == "姓名"
     assert SchoolGroupMember.objects.filter(staff=staff.t1).count() == 2
+
+
+def test_a_leadership_group_not_led_by_the_principal_is_imported_with_a_warning(staff, tmp_path):
+    rows = [g_row("领导小组", "甲校德育主任", "组长"), g_row("工作小组", "张老师", "组长",
+            **{"工号": "A01"})]  # fmt: skip
+    job, result = run(KIND, write_csv(tmp_path / "g.csv", rows, headers=HEADERS))
+    assert (result.created, result.rejected) == (2, 0)
+    lines = rejected_rows(job)
+    assert set(lines) == {"2"}
+    assert lines["2"][1] == "组内职务"
+    assert lines["2"][2].startswith("Warning:")
+    assert members("leadership") == {("甲校德育主任", "leader", "")}
 
 
 def test_bad_rows_rejected_with_row_numbers_good_rows_in(staff, tmp_path):

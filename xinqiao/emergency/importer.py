@@ -91,6 +91,7 @@ class CrisisTeamMemberImport(Registry):
             "team_unit",
             code_aliases=("队伍所属单位代码", "所属单位代码", "team unit code"),
             name_aliases=("队伍所属单位", "所属单位", "所属区县", "team unit"),
+            labels=(gettext_lazy("team's unit code"), gettext_lazy("team's unit")),
         ),
         Column(
             "team",

@@ -176,7 +176,34 @@ class SchoolGroupImport(Registry):
                 counts.errors.append((row, exc.field or "", exc.message))
                 continue
             setattr(counts, outcome, getattr(counts, outcome) + 1)
+            self._principal_warning(row, counts)
         return counts
+
+    def _principal_warning(self, row: Row, counts: Counts) -> None:
+        """The leadership group is led by the principal (R27, the gap on the school page): a
+        leader who does not hold the principal post is imported with a warning."""
+        from .selectors import _principal_ids
+
+        if (
+            row.values["group"] != GroupKind.LEADERSHIP
+            or row.values.get("role") != GroupRole.LEADER
+        ):
+            return
+        if row.values.get("end_date") is not None:
+            return
+        school = row.data["school"]
+        if row.data["staff_id"] not in _principal_ids([school]):
+            counts.warnings.append(
+                (
+                    row,
+                    "role",
+                    _(
+                        "The leadership group is to be led by the principal: %(name)s holds no "
+                        "principal post at %(school)s (record it on the staff page)."
+                    )
+                    % {"name": row.values["name"], "school": school.name},
+                )
+            )
 
     def _write_row(self, row: Row, held: list[SchoolGroupMember], ctx: ImportContext) -> str:
         from . import services

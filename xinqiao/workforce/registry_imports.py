@@ -74,6 +74,7 @@ class ResearchActivityImport(Registry):
             "district",
             code_aliases=("区县代码", "区代码", "district code"),
             name_aliases=("区县", "所属区县", "区", "区县名称", "district"),
+            labels=(gettext_lazy("district code"), gettext_lazy("district")),
         ),
         Column(
             "date",
@@ -216,6 +217,7 @@ class ExpertImport(Registry):
             "owner",
             code_aliases=("专家库所属单位代码", "所属单位代码", "pool code"),
             name_aliases=("专家库所属单位", "所属单位", "专家库", "所属区县", "pool"),
+            labels=(gettext_lazy("expert pool code"), gettext_lazy("expert pool")),
         ),
         Column("name", gettext_lazy("name"), ("姓名", "专家姓名", "name"), text(60), required=True),
         Column(

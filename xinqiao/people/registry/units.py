@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -33,11 +34,14 @@ def unit_columns(
     *,
     code_aliases: tuple[str, ...] = CODE_ALIASES,
     name_aliases: tuple[str, ...] = NAME_ALIASES,
+    labels: tuple[str | Promise, str | Promise] | None = None,
 ) -> tuple[Column, Column]:
-    """The unit code and unit name columns (fields `<prefix>_code`, `<prefix>_name`)."""
+    """The unit code and unit name columns (fields `<prefix>_code`, `<prefix>_name`); `labels`
+    (code, name) say what the unit is on the upload page (default "unit code", "unit name")."""
+    code_label, name_label = labels or (gettext_lazy("unit code"), gettext_lazy("unit name"))
     return (
-        Column(f"{prefix}_code", gettext_lazy("unit code"), code_aliases, text(32)),
-        Column(f"{prefix}_name", gettext_lazy("unit name"), name_aliases, text(100)),
+        Column(f"{prefix}_code", code_label, code_aliases, text(32)),
+        Column(f"{prefix}_name", name_label, name_aliases, text(100)),
     )
 
 
