@@ -165,6 +165,34 @@ def test_account_created_by_the_administrator_must_change_at_first_sign_in(schoo
     assert client.get(reverse("healthz")).status_code == 200
 
 
+def test_first_sign_in_in_pages_passes_the_second_step_then_changes_the_password(
+    schools, client_for
+):
+    """Through the pages, as a browser does (no session verified by the test): the second step
+    first, then the change page — never a redirect between the two (it looped:
+    ERR_TOO_MANY_REDIRECTS for every account an administrator had given a password)."""
+    from tests.otp import code_for, give_authenticator
+
+    device = give_authenticator(schools.psych_b)
+    client_for(schools.sysadmin).post(
+        reverse("access:account-reset-password", args=["psych_b"]),
+        {"password": "Reset-Kq7-Passw0rd"},
+    )
+    client = Client()
+    client.post(reverse("login"), {"username": "psych_b", "password": "Reset-Kq7-Passw0rd"})
+
+    step = client.get(reverse("home"), follow=True)  # a redirect cycle raises here
+
+    verify = reverse("two_factor:verify")
+    assert step.status_code == 200
+    assert step.redirect_chain[-1][0].startswith(verify)
+    done = client.post(
+        step.redirect_chain[-1][0], {"code": code_for(device), "next": "/"}, follow=True
+    )
+    assert done.status_code == 200
+    assert done.redirect_chain[-1][0] == reverse("account:password-change")
+
+
 def test_reset_by_the_administrator_must_be_changed_then_the_flag_clears(schools, client_for):
     client_for(schools.sysadmin).post(
         reverse("access:account-reset-password", args=["psych_b"]),

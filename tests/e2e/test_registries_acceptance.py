@@ -11,6 +11,12 @@ the indicators show the figures the entered data implies:
   page and on the district's list of schools with gaps;
 - the district's monthly research-activity indicator.
 
+Imports: the school's staff (GBK CSV) and training (XLSX) by the school admin; the district's
+station counsellor and research teacher (UTF-8 CSV) by the district admin; staff of schools of both
+districts (GB18030 CSV) by the city admin — each with a row outside the uploader's area refused
+where there is one. Every 5xx response the browser sees fails the test; the filled pages must fit
+a 390 px phone.
+
 The world is built with tests/factories.py (no demo generator): 示例市 with 甲区 (甲区第一中学,
 801 students; 甲区希望小学, 5 students; 甲区辅导站) and 乙区 (乙区第二中学); the city, 甲区 and
 甲区第一中学 administrators; the school's principal (a staff record without an account).
@@ -45,9 +51,11 @@ from ..factories import (
     two_schools,
     with_personas,
 )
-from .conftest import DESKTOP, sign_in
+from .conftest import DESKTOP, no_horizontal_overflow, sign_in
 
 pytestmark = [pytest.mark.e2e]
+
+PHONE_390 = {"width": 390, "height": 844}
 
 # A 1×1 PNG (the checklist's evidence photo) and a minimal PDF (the emergency plan document).
 PNG = base64.b64decode(
@@ -293,8 +301,23 @@ def test_school_admin_enters_and_imports_staff_and_training(browser, live_server
     expect(row.locator("td").nth(2)).to_have_text("42")
     expect(row.locator("[data-met]")).to_have_count(1)
 
+    _usable_on_a_phone(
+        page,
+        staff_url,
+        reverse("people:staff-list"),
+        reverse("workforce:training-summary") + f"?unit={w.school_a.code}",
+    )
     assert errors.seen == []
     context.close()
+
+
+def _usable_on_a_phone(page: Any, *urls: str) -> None:
+    """The pages, filled with what the test entered, fit a 390 px wide phone."""
+    page.set_viewport_size(PHONE_390)
+    for url in urls:
+        page.goto(url)
+        assert no_horizontal_overflow(page), url
+    page.set_viewport_size(DESKTOP)
 
 
 def _training_add(page: Any) -> str:
@@ -370,7 +393,9 @@ def test_school_admin_keeps_the_committee_groups_families_and_room(
     leadership = add("leadership", w.principal, "leader")
     expect(leadership.locator("[data-gap]")).to_have_count(0)
     expect(add("work", w.school_admin.staff, "leader")).to_contain_text("甲校德育主任")
-    expect(add("crisis", w.school_admin.staff, "member")).to_contain_text("甲校德育主任")
+    crisis = add("crisis", w.school_admin.staff, "member")
+    expect(crisis).to_contain_text("甲校德育主任")
+    expect(crisis.locator(".badge")).to_have_text("成员")  # a group's 成员, not a team's 队员
     # Adding a member twice: a message on the form, not a crash.
     form = page.get_by_test_id("group-form")
     _fill(form, kind="leadership", staff=str(w.principal.pk), role="member")
@@ -435,6 +460,20 @@ def test_school_admin_keeps_the_committee_groups_families_and_room(
     expect(checklist.locator(f"tr[data-item={items[0]}]").get_by_role("link")).to_have_count(1)
     expect(checklist.locator(f"tr[data-item={items[3]}]")).to_contain_text("否")
 
+    # An edit form shows the dates it saved (a Chinese date format once left them empty).
+    page.goto(reverse("people:student-detail", kwargs={"code": w.stu_a1.code}))
+    page.get_by_test_id("guardians").get_by_role("link", name="编辑").click()
+    expect(page.locator("input[name=start_date]")).to_have_value("2026-09-01")
+    expect(page.locator("input[name=name]")).to_have_value("王奶奶")
+
+    _usable_on_a_phone(
+        page,
+        committee_url,
+        reverse("people:school-groups", kwargs={"code": w.school_a.code}),
+        school_url,
+        reverse("people:student-detail", kwargs={"code": w.stu_a1.code}),
+        reverse("facilities:room-detail", kwargs={"code": w.school_a.code}),
+    )
     assert errors.seen == []
     context.close()
 
@@ -442,7 +481,9 @@ def test_school_admin_keeps_the_committee_groups_families_and_room(
 # --- the district admin --------------------------------------------------------------------------
 
 
-def test_district_admin_keeps_research_coverage_team_and_helplines(browser, live_server, city):
+def test_district_admin_keeps_research_coverage_team_and_helplines(
+    browser, live_server, city, tmp_path
+):
     w = city
     context, page, errors = _context(browser, live_server, "district_admin_a")
 
@@ -499,6 +540,22 @@ def test_district_admin_keeps_research_coverage_team_and_helplines(browser, live
     covered = page.get_by_test_id("school-coverage").locator(f"tr[data-school='{w.small.code}']")
     expect(covered).to_contain_text("甲区辅导站")
     assert _ratio_row(page, w.small) == ["5", "0", "0", "1", ""]
+
+    # The district's own staff spreadsheet (UTF-8 with BOM): a full-time station counsellor and
+    # a research teacher (心理教研员) close the district's two gaps; a row of 乙区 is refused.
+    page.goto(reverse("staff:coverage"))
+    district = page.get_by_test_id("district-coverage").locator("tr", has_text="甲区辅导站")
+    expect(district.locator("td")).to_have_text(["甲区", "甲区辅导站 (0)", "0", "未达标"])
+    staff_csv = tmp_path / "甲区教研与辅导站人员.csv"
+    staff_csv.write_text(
+        "姓名,性别,所在单位,岗位\n孙辅导,女,甲区辅导站,辅导站专职人员\n周教研,男,甲区,心理教研员\n"
+        "吴老师,男,乙区第二中学,科任教师\n",
+        encoding="utf-8-sig",
+    )
+    progress = _upload(page, "staff", staff_csv)
+    assert _counts(progress) == {"created": "2", "updated": "0", "unchanged": "0", "rejected": "1"}
+    page.goto(reverse("staff:coverage"))
+    expect(district.locator("td")).to_have_text(["甲区", "甲区辅导站 (1)", "1", ""])
 
     # The district's crisis-intervention team: made, its duty phone changed, a member added.
     page.goto(reverse("emergency:home"))
@@ -576,6 +633,151 @@ def test_district_admin_keeps_research_coverage_team_and_helplines(browser, live
         assert w.school_b.name not in page.content(), url
     page.goto(reverse("staff:coverage-add"))
     expect(page.locator(f"select[name=school] option[value='{w.school_b.pk}']")).to_have_count(0)
+
+    assert errors.seen == []
+    context.close()
+
+
+# --- the city admin ------------------------------------------------------------------------------
+
+
+def test_city_admin_keeps_plans_drills_departments_and_experts(
+    browser, live_server, city, tmp_path
+):
+    w = city
+    context, page, errors = _context(browser, live_server, "city_admin")
+    document = tmp_path / "示例市学生心理危机干预应急预案.pdf"
+    document.write_bytes(PDF)
+
+    # An emergency plan with its document, a second version, and a drill under it.
+    page.goto(reverse("emergency:plan-create"))
+    form = page.locator("form:has([name=title])")
+    _fill(
+        form,
+        unit=str(w.city.pk),
+        title="示例市学生心理危机干预应急预案",
+        kind="crisis",
+        effective_on="2026-03-01",
+        summary="首次发布",
+    )
+    form.locator("input[name=document]").set_input_files(str(document))
+    _submit(form)
+    versions = page.get_by_test_id("versions")
+    expect(versions.locator("tbody tr")).to_have_count(1)
+    page.get_by_role("link", name="上传新版本").click()
+    form = page.locator("form:has([name=effective_on])")
+    _fill(form, effective_on="2026-11-01", summary="补充重大事件期间的联络流程")
+    form.locator("input[name=document]").set_input_files(str(document))
+    _submit(form)
+    expect(versions.locator("tbody tr")).to_have_count(2)
+    expect(versions).to_contain_text("补充重大事件期间的联络流程")
+    page.goto(reverse("emergency:drill-create"))
+    form = page.locator("form:has([name=scenario])")
+    _fill(
+        form,
+        unit=str(w.city.pk),
+        held_on="2026-11-20",
+        scenario="学生在校园内出现自伤风险的处置演练",
+        participants="市危机干预工作队、甲区第一中学",
+        participant_count="36",
+        findings="家长联络环节用时偏长",
+    )
+    form.locator("select[name=plan]").select_option(
+        label="示例市学生心理危机干预应急预案（示例市）"
+    )
+    _submit(form)
+    page.goto(reverse("emergency:home"))
+    drills = page.get_by_test_id("drills")
+    expect(drills).to_contain_text("2026-11-20")
+    expect(drills).to_contain_text("家长联络环节用时偏长")
+    plans = page.get_by_test_id("plans")
+    expect(plans).to_contain_text("v2 · 2026-11-01")
+
+    # A civil-affairs account of 甲区: it sees figures of its area, never a child's name.
+    page.goto(reverse("partners:department-accounts"))
+    form = page.locator("form:has([name=department])")
+    _fill(
+        form,
+        username="minzheng_jia",
+        name="甲区民政局干部",
+        password="Civil-Affairs-2026!",
+        department="civil_affairs",
+        org_unit=str(w.district_a.pk),
+    )
+    _submit(form)
+    posts = page.get_by_test_id("department-posts")
+    expect(posts.locator("tr", has_text="minzheng_jia")).to_contain_text("民政")
+    officer_context = browser.new_context(
+        locale="zh-CN", viewport=DESKTOP, base_url=live_server.url
+    )
+    officer = officer_context.new_page()
+    officer_errors = ServerErrors(officer)
+    sign_in(officer, "minzheng_jia", "Civil-Affairs-2026!")
+    # The password the city admin set is changed at the first sign-in, after the second step.
+    assert officer.url.endswith(reverse("account:password-change"))
+    form = officer.locator("form:has([name=new_password1])")
+    _fill(
+        form,
+        old_password="Civil-Affairs-2026!",
+        new_password1="Minzheng-Own-7Kq!",
+        new_password2="Minzheng-Own-7Kq!",
+    )
+    _submit(form)
+    officer.goto(reverse("partners:department-home"))
+    expect(officer.locator("main")).to_contain_text("甲区")
+    for student in (w.stu_a1, w.stu_a2, w.girl_a1):
+        assert student.name not in officer.content()
+    response = officer.goto(reverse("people:student-detail", kwargs={"code": w.stu_a1.code}))
+    assert response.status in (403, 404)
+    assert officer_errors.seen == []
+    officer_context.close()
+
+    # An expert of the city's pool, then on the expert committee.
+    page.goto(reverse("workforce:expert-create"))
+    form = page.locator("form:has([name=expertise])")
+    _fill(
+        form,
+        owner=str(w.city.pk),
+        name="郑教授",
+        affiliation="江西师范大学心理学院",
+        expertise="青少年抑郁、危机干预督导",
+        availability="available",
+    )
+    _submit(form)
+    form = page.get_by_test_id("committee-form")
+    _fill(form, role="member", start_date="2026-09-01")
+    _submit(form)
+    terms = page.get_by_test_id("committee-terms").locator("tbody tr")
+    expect(terms).to_have_count(1)
+    expect(terms.locator("td").first).to_have_text("委员")  # a committee's 委员, not a team's 队员
+    page.goto(reverse("workforce:expert-list"))
+    expect(page.get_by_test_id("expert-table")).to_contain_text("郑教授")
+
+    # The city imports staff for schools of both districts; the ratio table has every school.
+    staff_csv = tmp_path / "全市心理教师补录.csv"
+    staff_csv.write_bytes(
+        "姓名,学校名称,岗位\r\n钱心理,乙区第二中学,专职心理教师\r\n孙兼职,甲区希望小学,兼职心理教师\r\n".encode(
+            "gb18030"
+        )
+    )
+    progress = _upload(page, "staff", staff_csv)
+    assert _counts(progress) == {"created": "2", "updated": "0", "unchanged": "0", "rejected": "0"}
+    assert _ratio_row(page, w.school_b) == ["1", "1", "0", "1", ""]
+    assert _ratio_row(page, w.small) == ["5", "0", "1", "1", ""]
+
+    # Every district: the training summary, the research indicator and the rooms list.
+    page.goto(reverse("workforce:training-summary"))
+    districts = page.get_by_test_id("area-table").locator("tr[data-unit]")
+    expect(districts).to_have_count(2)
+    expect(districts.nth(0)).to_contain_text("甲区")
+    expect(districts.nth(1)).to_contain_text("乙区")
+    page.goto(reverse("workforce:research-indicator"))
+    expect(page.get_by_test_id("research-indicator").locator("tr[data-district]")).to_have_count(2)
+    page.goto(reverse("facilities:room-list"))
+    expect(page.locator("#f-district option")).to_have_text(["全部", "甲区", "乙区"])
+    expect(page.get_by_test_id("status-counts").locator("[data-count=total]")).to_have_text(
+        "4"
+    )  # three schools, one station
 
     assert errors.seen == []
     context.close()

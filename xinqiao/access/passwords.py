@@ -321,6 +321,11 @@ class PasswordChangeRequiredMiddleware:
 
     @staticmethod
     def _allowed(path: str) -> bool:
+        # The second step (or the enrolment) comes first: SecondFactorMiddleware sends a session
+        # that has not passed it there and back from every other page, the change page included —
+        # sending it on to the change page from there looped until the browser gave up.
+        if path in (reverse("two_factor:verify"), reverse("two_factor:enrol")):
+            return True
         allowed = (
             reverse("account:password-change"),
             reverse("logout"),

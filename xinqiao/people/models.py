@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.core.fields import EncryptedTextField
 from xinqiao.orgs.models import OrgUnit, Term
@@ -679,7 +680,7 @@ class SchoolGroup(models.Model):
 class GroupRole(models.TextChoices):
     LEADER = "leader", _("Group leader")
     DEPUTY = "deputy", _("Deputy leader")
-    MEMBER = "member", _("Member")
+    MEMBER = "member", pgettext_lazy("school group role", "Member")
 
 
 class SchoolGroupMember(models.Model):

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.orgs.models import OrgUnit
 from xinqiao.people.models import Staff
@@ -222,7 +223,7 @@ class Expert(models.Model):
 class CommitteeRole(models.TextChoices):
     CHAIR = "chair", _("Chair")
     VICE_CHAIR = "vice_chair", _("Vice chair")
-    MEMBER = "member", _("Member")
+    MEMBER = "member", pgettext_lazy("expert committee role", "Member")
 
 
 class CommitteeTerm(models.Model):
