@@ -14,8 +14,15 @@ the indicators show the figures the entered data implies:
 Imports: the school's staff (GBK CSV) and training (XLSX) by the school admin; the district's
 station counsellor and research teacher (UTF-8 CSV) by the district admin; staff of schools of both
 districts (GB18030 CSV) by the city admin — each with a row outside the uploader's area refused
-where there is one. Every 5xx response the browser sees fails the test; the filled pages must fit
-a 390 px phone.
+where there is one. The registries' bulk imports (`/import/registry/<kind>/`), each reached by the
+list page's "批量导入" link, run once as a dry run that writes nothing, then for real, with the
+counts checked, a refused row's reason read from the downloaded error report and the effect seen
+on the pages: the school admin imports its counselling room (XLSX), the three school groups (GBK;
+the groups' gaps disappear) and the class committees (UTF-8; a girl alone gets a warning, not a
+refusal); the district admin research activities (GBK; the month turns met) and crisis-team
+members (UTF-8 with BOM); the city admin experts of the city's and a district's pool (XLSX).
+
+Every 5xx response the browser sees fails the test; the filled pages must fit a 390 px phone.
 
 The world is built with tests/factories.py (no demo generator): 示例市 with 甲区 (甲区第一中学,
 801 students; 甲区希望小学, 5 students; 甲区辅导站) and 乙区 (乙区第二中学); the city, 甲区 and
@@ -447,6 +454,12 @@ def test_school_admin_enters_and_imports_staff_and_training(browser, live_server
     expect(current.locator("tbody tr")).to_have_count(2)
     expect(current).to_contain_text(w.girl_a1.name)
     expect(page.get_by_test_id("committee-warning")).to_have_count(0)
+    # The imported girl got an account without a name: her sign-in slip prints from the page.
+    with page.expect_navigation():
+        current.locator("tr", has_text=w.girl_a1.name).get_by_role(
+            "button", name="打印登录码"
+        ).click()
+    expect(page.get_by_test_id("slip-code")).to_be_visible()
     page.goto(reverse("people:committee", kwargs={"code": w.class_a2.code}))
     expect(page.get_by_test_id("committee-warning")).to_contain_text("男生 0 名，女生 1 名")
 
