@@ -338,7 +338,7 @@ def test_school_admin_enters_and_imports_staff_and_training(browser, live_server
         "1 / 4",
     ]
     row = page.get_by_test_id("teacher-table").locator("tr", has_text="张心怡")
-    expect(row.locator("td").nth(2)).to_have_text("42")
+    expect(row.locator("td").nth(2)).to_have_text("42.0")
     expect(row.locator("[data-met]")).to_have_count(1)
 
     # The counselling room from the school's facilities sheet (XLSX): its own row goes in, a
@@ -366,7 +366,7 @@ def test_school_admin_enters_and_imports_staff_and_training(browser, live_server
     assert _report(page)["3"][2] == "您的管辖范围内没有名为 乙区第二中学 的单位。"
     page.goto(reverse("facilities:room-list"))
     listed = page.get_by_test_id("rooms").locator(f"tr[data-unit='{w.school_a.code}']")
-    expect(listed.locator("td").last).to_have_text("96")
+    expect(listed.locator("td").last).to_have_text("96.0")
     expect(listed).to_contain_text("未达标")
     listed.get_by_role("link", name=w.school_a.name).click()
     expect(page.locator("main")).to_contain_text("综合楼三楼 301–305")
