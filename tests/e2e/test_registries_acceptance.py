@@ -14,8 +14,15 @@ the indicators show the figures the entered data implies:
 Imports: the school's staff (GBK CSV) and training (XLSX) by the school admin; the district's
 station counsellor and research teacher (UTF-8 CSV) by the district admin; staff of schools of both
 districts (GB18030 CSV) by the city admin — each with a row outside the uploader's area refused
-where there is one. Every 5xx response the browser sees fails the test; the filled pages must fit
-a 390 px phone.
+where there is one. The registries' bulk imports (`/import/registry/<kind>/`), each reached by the
+list page's "批量导入" link, run once as a dry run that writes nothing, then for real, with the
+counts checked, a refused row's reason read from the downloaded error report and the effect seen
+on the pages: the school admin imports its counselling room (XLSX), the three school groups (GBK;
+the groups' gaps disappear) and the class committees (UTF-8; a girl alone gets a warning, not a
+refusal); the district admin research activities (GBK; the month turns met) and crisis-team
+members (UTF-8 with BOM); the city admin experts of the city's and a district's pool (XLSX).
+
+Every 5xx response the browser sees fails the test; the filled pages must fit a 390 px phone.
 
 The world is built with tests/factories.py (no demo generator): 示例市 with 甲区 (甲区第一中学,
 801 students; 甲区希望小学, 5 students; 甲区辅导站) and 乙区 (乙区第二中学); the city, 甲区 and
@@ -25,8 +32,11 @@ The world is built with tests/factories.py (no demo generator): 示例市 with �
 from __future__ import annotations
 
 import base64
+import csv
 import datetime
+import io
 import re
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -155,11 +165,21 @@ def _fill(form: Any, **values: str) -> None:
             field.fill(value)
 
 
-def _upload(page: Any, kind: str, path: Any) -> Any:
-    """Upload a file on a registry's import page; wait until the job is done; its progress."""
-    page.goto(reverse("registries:upload", args=[kind]))
+def _upload(
+    page: Any, kind: str, path: Any, *, dry_run: bool = False, link: str | None = None
+) -> Any:
+    """Upload a file on a registry's import page — reached by the current page's `link` (the
+    list page's "批量导入") or else by its URL — as a dry run or for real; wait until the job is
+    done; its progress."""
+    if link:
+        page.get_by_test_id(link).click()
+        expect(page).to_have_url(re.compile(re.escape(reverse("registries:upload", args=[kind]))))
+    else:
+        page.goto(reverse("registries:upload", args=[kind]))
     form = page.locator("form:has(input[type=file])")
     form.locator("input[name=file]").set_input_files(str(path))
+    if dry_run:
+        form.locator("input[name=dry_run]").check()
     _submit(form)
     progress = page.get_by_test_id("import-progress")
     expect(progress).to_have_attribute("data-status", re.compile("succeeded|failed"))
@@ -171,6 +191,26 @@ def _counts(progress: Any) -> dict[str, str]:
         key: progress.locator(f"[data-count={key}]").inner_text()
         for key in ("created", "updated", "unchanged", "rejected")
     }
+
+
+def _dry_run_then_import(page: Any, kind: str, path: Any, link: str, before: Any) -> Any:
+    """From the registry's list page: its "批量导入" link, a dry run of the file, which writes
+    nothing (`before()` still holds), then the import itself, counting as the dry run did."""
+    dry = _counts(_upload(page, kind, path, dry_run=True, link=link))
+    expect(page.get_by_test_id("import-progress")).to_contain_text("试运行")
+    before()
+    progress = _upload(page, kind, path)
+    assert _counts(progress) == dry
+    return progress
+
+
+def _report(page: Any) -> dict[str, list[str]]:
+    """The job's error report, downloaded from its page: the lines by row number (行号, 列,
+    原因, the cells), after the downloader's watermark and the header."""
+    with page.expect_download() as download:
+        page.get_by_test_id("error-report").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    return {line[0]: line for line in csv.reader(io.StringIO(text)) if line and line[0].isdigit()}
 
 
 def _ratio_row(page: Any, school: Any) -> list[str]:
@@ -298,14 +338,141 @@ def test_school_admin_enters_and_imports_staff_and_training(browser, live_server
         "1 / 4",
     ]
     row = page.get_by_test_id("teacher-table").locator("tr", has_text="张心怡")
-    expect(row.locator("td").nth(2)).to_have_text("42")
+    expect(row.locator("td").nth(2)).to_have_text("42.0")
     expect(row.locator("[data-met]")).to_have_count(1)
+
+    # The counselling room from the school's facilities sheet (XLSX): its own row goes in, a
+    # row of 乙区第二中学 is refused without revealing it; the status is not imported.
+    room_url = reverse("facilities:room-detail", kwargs={"code": w.school_a.code})
+    rooms = tmp_path / "心理辅导室.xlsx"
+    _xlsx(
+        rooms,
+        [
+            "单位名称,辅导室位置,面积（平方米）,功能室,设备,开放时间,状态",
+            "甲区第一中学,综合楼三楼 301–305,96㎡,个体辅导室2间30㎡、团体辅导室1间50㎡,"
+            "沙盘一套；放松椅两把,周一至周五 12:00–13:30,示范",
+            "乙区第二中学,教学楼一楼,40,个体辅导室,,,",
+        ],
+    )
+    page.goto(reverse("facilities:room-list"))
+
+    def no_room_yet() -> None:
+        page.goto(room_url)
+        expect(page.get_by_test_id("no-room")).to_be_visible()
+        page.goto(reverse("facilities:room-list"))
+
+    progress = _dry_run_then_import(page, "rooms", rooms, "rooms-import-link", no_room_yet)
+    assert _counts(progress) == {"created": "1", "updated": "0", "unchanged": "0", "rejected": "1"}
+    assert _report(page)["3"][2] == "您的管辖范围内没有名为 乙区第二中学 的单位。"
+    page.goto(reverse("facilities:room-list"))
+    listed = page.get_by_test_id("rooms").locator(f"tr[data-unit='{w.school_a.code}']")
+    expect(listed.locator("td").last).to_have_text("96.0")
+    expect(listed).to_contain_text("未达标")
+    listed.get_by_role("link", name=w.school_a.name).click()
+    expect(page.locator("main")).to_contain_text("综合楼三楼 301–305")
+    expect(page.get_by_test_id("areas")).to_contain_text("× 2")
+
+    # The three school groups from a GBK sheet: missing at first, none after; 钱老师 (of the
+    # other district, refused by the staff import) is not a staff member of the school.
+    school_url = reverse("orgs:unit-detail", kwargs={"code": w.school_a.code})
+    page.goto(school_url)
+    groups = page.get_by_test_id("school-groups")
+    expect(groups.locator("[data-gap]")).to_have_count(3)
+    groups_csv = tmp_path / "心理健康教育三个小组.csv"
+    groups_csv.write_bytes(
+        "\r\n".join(
+            [
+                "学校名称,小组,姓名,组内职务,分工,起始日期",
+                "甲区第一中学,领导小组,王校长,组长,全面负责,2026-09-01",
+                "甲区第一中学,工作小组,张心怡,组长,统筹心理健康教育,2026-09-01",
+                "甲区第一中学,危机干预小组,陈班主任,组长,,2026-09-01",
+                "甲区第一中学,危机干预小组,张心怡,成员,个案评估,2026-09-01",
+                "甲区第一中学,危机干预小组,钱老师,成员,,2026-09-01",
+            ]
+        ).encode("gbk")
+    )
+    page.get_by_test_id("manage-groups").click()
+
+    def groups_still_missing() -> None:
+        page.goto(school_url)
+        expect(groups.locator("[data-gap]")).to_have_count(3)
+        page.get_by_test_id("manage-groups").click()
+
+    progress = _dry_run_then_import(
+        page, "school_group_members", groups_csv, "group-import-link", groups_still_missing
+    )
+    assert _counts(progress) == {"created": "4", "updated": "0", "unchanged": "0", "rejected": "1"}
+    assert "钱老师" in _report(page)["6"][2]
+    groups_job_url = page.url
+    # Once more: nothing changes (the natural key is the school + group + staff member).
+    progress = _upload(page, "school_group_members", groups_csv)
+    assert _counts(progress) == {"created": "0", "updated": "0", "unchanged": "4", "rejected": "1"}
+    page.goto(school_url)
+    expect(groups.locator("[data-gap]")).to_have_count(0)
+    expect(groups.locator("[data-group=leadership]")).to_contain_text("王校长")
+    expect(groups.locator("[data-group=crisis]")).to_contain_text("陈班主任")
+    expect(groups.locator("[data-group=crisis]")).to_contain_text("张心怡")
+
+    # The class committees (UTF-8 CSV): a boy and a girl for 七(1)班; a girl alone for 七(2)班,
+    # imported with a warning; a student of 乙区 is not found in the school's area.
+    committee_url = reverse("people:committee", kwargs={"code": w.class_a1.code})
+    committee_csv = tmp_path / "心理委员.csv"
+    committee_csv.write_text(
+        "全国学籍号,学生姓名,任职日期\n"
+        f"{w.stu_a1.student_number},{w.stu_a1.name},2026-09-01\n"
+        f"{w.girl_a1.student_number},{w.girl_a1.name},2026-09-01\n"
+        f"{w.stu_a2.student_number},{w.stu_a2.name},2026-09-01\n"
+        f"{w.stu_b1.student_number},{w.stu_b1.name},2026-09-01\n",
+        encoding="utf-8",
+    )
+    nobody = page.get_by_test_id("committee-current").locator("td[colspan]")  # "本学期暂无…"
+    page.goto(committee_url)
+    expect(nobody).to_have_count(1)
+
+    def nobody_appointed() -> None:
+        page.goto(committee_url)
+        expect(nobody).to_have_count(1)
+
+    progress = _dry_run_then_import(
+        page, "committee_members", committee_csv, "committee-import-link", nobody_appointed
+    )
+    assert _counts(progress) == {"created": "3", "updated": "0", "unchanged": "0", "rejected": "1"}
+    report = _report(page)
+    assert report["4"][2].startswith("提醒：七(2)班")
+    assert w.stu_b1.name not in report["5"][2]
+    progress = _upload(page, "committee_members", committee_csv)
+    assert _counts(progress) == {"created": "0", "updated": "0", "unchanged": "3", "rejected": "1"}
+    rooms_again = _upload(page, "rooms", rooms)
+    assert _counts(rooms_again) == {
+        "created": "0",
+        "updated": "0",
+        "unchanged": "1",
+        "rejected": "1",
+    }
+    page.goto(committee_url)
+    current = page.get_by_test_id("committee-current")
+    expect(current.locator("tbody tr")).to_have_count(2)
+    expect(current).to_contain_text(w.girl_a1.name)
+    expect(page.get_by_test_id("committee-warning")).to_have_count(0)
+    # The imported girl got an account without a name: her sign-in slip prints from the page.
+    with page.expect_navigation():
+        current.locator("tr", has_text=w.girl_a1.name).get_by_role(
+            "button", name="打印登录码"
+        ).click()
+    expect(page.get_by_test_id("slip-code")).to_be_visible()
+    page.goto(reverse("people:committee", kwargs={"code": w.class_a2.code}))
+    expect(page.get_by_test_id("committee-warning")).to_contain_text("男生 0 名，女生 1 名")
 
     _usable_on_a_phone(
         page,
         staff_url,
         reverse("people:staff-list"),
         reverse("workforce:training-summary") + f"?unit={w.school_a.code}",
+        room_url,
+        reverse("people:school-groups", kwargs={"code": w.school_a.code}),
+        committee_url,
+        reverse("registries:upload", args=["school_group_members"]),
+        groups_job_url,
     )
     assert errors.seen == []
     context.close()
@@ -508,9 +675,13 @@ def test_district_admin_keeps_research_coverage_team_and_helplines(
     )
     if form.locator("[name=district]").count():
         _fill(form, district=str(w.district_a.pk))
-    form.locator("[name=participants]").select_option(
-        [str(w.principal.pk), str(w.school_admin.staff.pk)]
-    )
+    # The participants through the picker: a search by name, then a tick per person (the
+    # ticked ones stay while one searches on).
+    box = form.locator("input[name=participants__q]")
+    for staff in (w.principal, w.school_admin.staff):
+        with page.expect_response(lambda r: "/pick/" in r.url and r.status == 200):
+            box.fill(staff.name)
+        form.locator(f"input[name=participants][value='{staff.code}']").check()
     _submit(form)
     expect(page.locator("body")).to_contain_text("王校长")
     page.goto(reverse("workforce:research-indicator") + f"?unit={w.district_a.code}")
@@ -522,6 +693,48 @@ def test_district_admin_keeps_research_coverage_team_and_helplines(
     assert met == 0
     expect(indicator.locator("[data-met]")).to_have_text(f"1 / {due + 1}")
     row = page.get_by_test_id("research-list").locator("tr", has_text="初中生学业压力的团体辅导")
+    expect(row.locator("td").last).to_have_text("2")
+
+    # The activities of another month from the district's own sheet (GBK CSV), through the
+    # indicator's "批量导入": that month turns met; a row of 乙区 and one naming someone who is
+    # not a staff member of 甲区 are refused with their reasons.
+    other = months[1] if months[0] == f"{today:%Y-%m}" else months[0]
+    other_month = indicator.locator(f"tr[data-district='{w.district_a.code}'] td").nth(
+        months.index(other)
+    )
+    activities = tmp_path / "甲区教研活动.csv"
+    activities.write_bytes(
+        "\r\n".join(
+            [
+                "区县,活动日期,活动主题,主持人,参加人员,备注",
+                f"甲区,{other}-15,班主任心理健康教育沙龙,甲区教师发展中心,"
+                f"王校长、{w.school_admin.staff.name},",
+                f"乙区,{other}-15,乙区的教研,乙区教研室,,",
+                f"甲区,{other}-20,心理课观摩,甲区教师发展中心,王校长、无此人,",
+            ]
+        ).encode("gbk")
+    )
+    page.goto(reverse("workforce:research-indicator") + f"?unit={w.district_a.code}")
+    expected_before = "missed" if other < f"{today:%Y-%m}" else "future"
+
+    def month_not_met() -> None:
+        page.goto(reverse("workforce:research-indicator") + f"?unit={w.district_a.code}")
+        expect(other_month).to_have_attribute("data-state", expected_before)
+
+    progress = _dry_run_then_import(
+        page, "research_activities", activities, "research-import-link", month_not_met
+    )
+    assert _counts(progress) == {"created": "1", "updated": "0", "unchanged": "0", "rejected": "2"}
+    report = _report(page)
+    assert report["3"][2] == "您的管辖范围内没有名为 乙区 的单位。"
+    assert "无此人" in report["4"][2]
+    page.goto(reverse("workforce:research-indicator") + f"?unit={w.district_a.code}")
+    expect(other_month).to_have_attribute("data-state", "met")
+    expect(other_month).to_have_text("1")
+    expect(indicator.locator("[data-met]")).to_have_text(
+        f"2 / {due + 1 + (expected_before == 'future')}"
+    )
+    row = page.get_by_test_id("research-list").locator("tr", has_text="班主任心理健康教育沙龙")
     expect(row.locator("td").last).to_have_text("2")
 
     # The small school, no psychology teacher of its own: below the ratio until the station
@@ -576,6 +789,36 @@ def test_district_admin_keeps_research_coverage_team_and_helplines(
     )
     _submit(form)
     expect(page.get_by_test_id("members")).to_contain_text("孙医生")
+    team_url = page.url
+
+    # More members from the district's sheet (UTF-8 with BOM), through the emergency page's
+    # "批量导入": the research teacher imported above leads, an outside psychiatrist joins; a row
+    # for 乙区's team is refused.
+    members_csv = tmp_path / "甲区危机干预工作队成员.csv"
+    members_csv.write_text(
+        "所属单位,姓名,成员单位,队内职务,值班电话,起始日期\n"
+        "甲区,周教研,,队长,13800002222,2026-09-01\n"
+        "甲区,李医生,市精神卫生中心,精神科医生,,2026-09-01\n"
+        "乙区,吴医生,市精神卫生中心,队员,,2026-09-01\n",
+        encoding="utf-8-sig",
+    )
+    page.goto(reverse("emergency:home"))
+
+    def only_the_first_member() -> None:
+        page.goto(team_url)
+        expect(page.get_by_test_id("members").locator("tbody tr")).to_have_count(1)
+        page.goto(reverse("emergency:home"))
+
+    progress = _dry_run_then_import(
+        page, "crisis_team_members", members_csv, "team-import-link", only_the_first_member
+    )
+    assert _counts(progress) == {"created": "2", "updated": "0", "unchanged": "0", "rejected": "1"}
+    assert "乙区" in _report(page)["4"][2]
+    page.goto(team_url)
+    members = page.get_by_test_id("members")
+    expect(members.locator("tbody tr")).to_have_count(3)
+    expect(members.locator("tr", has_text="周教研")).to_contain_text("队长")
+    expect(members.locator("tr", has_text="李医生")).to_contain_text("市精神卫生中心")
 
     # The district's own helpline, then a change of its hours.
     page.goto(reverse("emergency:hotline-list"))
@@ -752,6 +995,35 @@ def test_city_admin_keeps_plans_drills_departments_and_experts(
     expect(terms.locator("td").first).to_have_text("委员")  # a committee's 委员, not a team's 队员
     page.goto(reverse("workforce:expert-list"))
     expect(page.get_by_test_id("expert-table")).to_contain_text("郑教授")
+
+    # The pools from a sheet (XLSX), through the expert list's "批量导入": a city expert and one
+    # of 甲区's pool join, 郑教授's availability changes (updated, not duplicated), a row with an
+    # availability the registry does not know is refused.
+    experts = tmp_path / "心理健康专家库.xlsx"
+    _xlsx(
+        experts,
+        [
+            "专家库所属单位,姓名,工作单位,专长,可用状态",
+            "示例市,吴教授,南昌大学第一附属医院精神科,儿童青少年精神障碍,可用",
+            "甲区,冯老师,甲区教师发展中心,学校心理辅导,有限",
+            "示例市,郑教授,江西师范大学心理学院,青少年抑郁、危机干预督导,暂不可用",
+            "示例市,陈医生,,,随时",
+        ],
+    )
+
+    def only_zheng() -> None:
+        page.goto(reverse("workforce:expert-list"))
+        expect(page.get_by_test_id("expert-table").locator("tbody tr")).to_have_count(1)
+
+    progress = _dry_run_then_import(page, "experts", experts, "expert-import-link", only_zheng)
+    assert _counts(progress) == {"created": "2", "updated": "1", "unchanged": "0", "rejected": "1"}
+    assert "随时" in _report(page)["5"][2]
+    page.goto(reverse("workforce:expert-list"))
+    table = page.get_by_test_id("expert-table")
+    expect(table.locator("tbody tr")).to_have_count(3)
+    expect(table.locator("tr", has_text="吴教授")).to_contain_text("儿童青少年精神障碍")
+    expect(table.locator("tr", has_text="冯老师")).to_contain_text("甲区")
+    expect(table.locator("tr", has_text="郑教授")).to_contain_text("暂不可参加")
 
     # The city imports staff for schools of both districts; the ratio table has every school.
     staff_csv = tmp_path / "全市心理教师补录.csv"

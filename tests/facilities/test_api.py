@@ -24,6 +24,15 @@ def test_rooms_of_a_district(fac, client_for):  # noqa: F811
     assert {r["unit"] for r in body["results"]} == {"甲区辅导站", fac.school_a.name}
 
 
+def test_the_list_gives_the_area_as_the_room_does(fac, client_for):  # noqa: F811
+    services.save_room(actor=None, unit=fac.school_a, location="综合楼", area_m2=Decimal("96"))
+    client = client_for(fac.district_admin)
+    _status, listed = _get(client, "/rooms")
+    _status, room = _get(client, f"/rooms/{fac.school_a.code}")
+    [row] = [r for r in listed["results"] if r["unit_code"] == str(fac.school_a.code)]
+    assert row["area_m2"] == room["area_m2"] == "96.0"
+
+
 def test_room_detail_and_checklist(fac, client_for):  # noqa: F811
     services.answer_item(actor=fac.school_admin, room=fac.room_a, item="n-group", met=True)
 

@@ -185,6 +185,13 @@ def test_room_list_page_counts_and_filters(fac, client_for):
     assert in_b.context["counts"]["total"] == 1
 
 
+def test_room_list_shows_the_area_with_one_decimal_place(fac, client_for):
+    """As the room's page does (96.0): SQLite once gave the list's subquery 96."""
+    services.save_room(actor=None, unit=fac.school_a, location="综合楼", area_m2=Decimal("96"))
+    body = client_for(fac.city_admin).get(reverse("facilities:room-list")).content.decode()
+    assert "<td>96.0</td>" in body
+
+
 def test_room_list_query_count_does_not_grow_with_rows(fac, client_for):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -85,6 +85,15 @@ def test_thresholds_per_category(w):
     assert rows[w.full.pk].met is True
 
 
+def test_hours_have_one_decimal_place_on_every_database(w):
+    """A teacher's yearly hours read as a record's do ("42.0", "0.0"): PostgreSQL's SUM kept the
+    scale and SQLite's dropped it, so the summary page showed 42.0 on one and 42 on the other."""
+    add(w.full, 36)
+    add(w.full, 6, course="团体心理辅导")
+    rows, _tally = _school(w, w.school_admin)
+    assert (str(rows[w.full.pk].hours), str(rows[w.key.pk].hours)) == ("42.0", "0.0")
+
+
 def test_only_the_school_year_counts(w):
     add(w.full, 40, day=datetime.date(2026, 8, 31))  # the year before
     add(w.other, 2, day=datetime.date(2027, 8, 31))  # last day of 2026–2027 (no 2027 terms)

@@ -138,7 +138,7 @@ def rooms(request: HttpRequest, filters: Query[RoomFilter]) -> dict[str, Any]:
                 # annotations of selectors.units_in_scope
                 "status": u.room_status,  # type: ignore[attr-defined]
                 "evaluated_on": u.room_evaluated_on,  # type: ignore[attr-defined]
-                "area_m2": u.room_area,  # type: ignore[attr-defined]
+                "area_m2": selectors.listed_area(u),
             }
             for u in page
         ],

@@ -4,6 +4,7 @@ without the capability), the list of rooms of the units in scope with their stat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -99,6 +100,13 @@ def units_in_scope(principal: Principal) -> QuerySet[OrgUnit]:
         .select_related("parent")
         .order_by("path")
     )
+
+
+def listed_area(unit: OrgUnit) -> Decimal | None:
+    """The area annotated by `units_in_scope`, with one decimal place as the room's own field:
+    SQLite drops the scale of a subquery's decimal (96) where PostgreSQL keeps it (96.0)."""
+    area = unit.room_area  # type: ignore[attr-defined]
+    return None if area is None else Decimal(area).quantize(Decimal("0.1"))
 
 
 def filter_units(

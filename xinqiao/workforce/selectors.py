@@ -152,6 +152,9 @@ def required_text(category: str) -> str:
     return "≥ 1"
 
 
+HOURS_PLACE = Decimal("0.1")
+
+
 def _teachers(staff: QuerySet[Staff], year: int) -> Any:
     """Active staff of schools, with their category facts and this year's hours and courses."""
     start, end = school_year_bounds(year)
@@ -230,8 +233,11 @@ def school_training(
     tally = Tally()
     for s in _teachers(staff, year).select_related("org_unit").order_by("name"):
         category = category_of(s.full_time, s.key_teacher)
-        met = meets(category, s.hours, s.courses)
-        rows.append(TeacherRow(s, category, s.hours, s.courses, met))
+        # One decimal place, as a record's hours: PostgreSQL's SUM keeps the column's scale
+        # (42.0) while SQLite's drops it (42), so the page and the API would differ by database.
+        hours = Decimal(s.hours).quantize(HOURS_PLACE)
+        met = meets(category, hours, s.courses)
+        rows.append(TeacherRow(s, category, hours, s.courses, met))
         tally.add(category, met)
     return rows, tally
 
