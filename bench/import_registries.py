@@ -3,6 +3,7 @@ raw PostgreSQL `COPY` of the same rows, measured in the same run. One function p
 
     python bench/import_registries.py            # staff: 50,000 rows, training: 200,000
     python bench/import_registries.py --quick    # staff: 5,000 rows, training: 20,000
+    python bench/import_registries.py --writers 0  # every chunk written inline (no writer thread)
 
 `import_staff` imports a staff spreadsheet (CSV: 工号, 姓名, 性别, 学校标识码, 岗位, 专兼职,
 资格证书, 证书编号, 手机号码) — every row creates a staff record (encrypted mobile), a post and a
@@ -155,6 +156,12 @@ def main() -> None:
     parser.add_argument("--staff-rows", type=int)
     parser.add_argument("--training-rows", type=int)
     parser.add_argument("--only", choices=["staff", "training"])
+    parser.add_argument(
+        "--writers",
+        type=int,
+        help="XINQIAO_REGISTRY_WRITERS: 0 writes every chunk inline (the code before the writer "
+        "thread), 1 (the default) in a thread while the next chunk is read",
+    )
     args = parser.parse_args()
     staff_rows = args.staff_rows or (5_000 if args.quick else 50_000)
     training_rows = args.training_rows or (20_000 if args.quick else 200_000)
@@ -166,6 +173,8 @@ def main() -> None:
     settings.MEDIA_ROOT = tmp / "media"
     if args.quick:
         settings.XINQIAO_REGISTRY_CHUNK_ROWS = 2_000  # several chunks even when quick
+    if args.writers is not None:
+        settings.XINQIAO_REGISTRY_WRITERS = args.writers
     build_orgs()
     if args.only != "training":
         print(import_staff(tmp, staff_rows))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -40,6 +42,13 @@ logger = logging.getLogger(__name__)
 def chunk_rows() -> int:
     default = 10_000 if connection.vendor == "postgresql" else 5_000
     return int(getattr(settings, "XINQIAO_REGISTRY_CHUNK_ROWS", default))
+
+
+def writer_threads() -> int:
+    """How many threads write chunks while the reading thread parses the next ones (PostgreSQL
+    only; 0: every chunk is written inline). One keeps the chunks in file order, as a later
+    chunk may match a record an earlier one created."""
+    return int(getattr(settings, "XINQIAO_REGISTRY_WRITERS", 1))
 
 
 def import_areas(actor: Actor, cap: str) -> list[OrgUnit] | None:
@@ -87,6 +96,10 @@ class _Run:
         self.registry = registry
         self.result = ImportResult()
         self.chunk_no = 0
+        self.lock = threading.Lock()  # the result and the report, shared with the writer
+        self.queue: queue.Queue[Any] | None = None
+        self.writer: threading.Thread | None = None
+        self.failure: BaseException | None = None
 
     def fail(self, message: str) -> ImportResult:
         job = self.job
@@ -142,7 +155,8 @@ class _Run:
         seen: dict[Any, int] = {}
         chunk: list[Row] = []
         parse_row, check, key_of = registry.row_parser(index), registry.check, registry.key
-        result = self.result
+        result, lock = self.result, self.lock
+        self.start_writer()
         try:
             for number, cells in table.rows:
                 result.processed += 1
@@ -163,17 +177,21 @@ class _Run:
                         else:
                             seen[key] = number
                 if errors:
-                    self.result.rejected += 1
-                    self.report.add(number, errors, cells)
+                    with lock:
+                        result.rejected += 1
+                        self.report.add(number, errors, cells)
                     continue
                 chunk.append(row)
                 if len(chunk) >= size:
-                    self.flush(chunk)
+                    self.dispatch(chunk)
                     chunk = []
             if chunk:
-                self.flush(chunk)
+                self.dispatch(chunk)
         finally:
-            self.report.close()
+            try:
+                self.stop_writer()
+            finally:
+                self.report.close()
         r = self.result
         job.rows_total = job.rows_processed = r.processed
         job.created, job.updated, job.unchanged, job.rejected = (
@@ -206,9 +224,66 @@ class _Run:
                 )
         return r
 
-    def flush(self, chunk: list[Row]) -> None:
-        job = self.job
+    # --- chunks: written inline, or by a writer thread with its own connection ----------------
+    def start_writer(self) -> None:
+        """On PostgreSQL, outside a transaction and not in a dry run (as the roster import), the
+        chunks are written by a thread with its own connection while this thread reads and
+        checks the next rows: the database's time overlaps Python's. Each chunk is still one
+        transaction; a chunk that fails is rolled back whole, the writer writes no later chunk
+        and the reading thread stops the job with the writer's exception."""
+        if (
+            writer_threads() < 1
+            or self.job.dry_run
+            or connection.vendor != "postgresql"
+            or connection.in_atomic_block
+        ):
+            return
+        self.queue = queue.Queue(maxsize=1)  # parsed at most one chunk ahead of the writer
+        self.writer = threading.Thread(
+            target=self._write_chunks,
+            args=(current.get(), translation.get_language()),
+            name=f"registry-writer-{self.job.pk}",
+            daemon=True,
+        )
+        self.writer.start()
+
+    def _write_chunks(self, audit: AuditContext, language: str | None) -> None:
+        token = current.set(audit)
+        try:
+            with translation.override(language):
+                while True:
+                    item = self.queue.get() if self.queue is not None else None
+                    if item is None:
+                        return
+                    if self.failure is None:
+                        try:
+                            self.flush(*item)
+                        except BaseException as exc:  # re-raised by the reading thread
+                            self.failure = exc
+        finally:
+            current.reset(token)
+            connection.close()
+
+    def stop_writer(self) -> None:
+        """Wait for the chunks handed over; raise the writer's failure, if any."""
+        if self.queue is not None and self.writer is not None:
+            self.queue.put(None)
+            self.writer.join()
+            self.queue = self.writer = None
+        if self.failure is not None:
+            raise self.failure
+
+    def dispatch(self, chunk: list[Row]) -> None:
         self.chunk_no += 1
+        if self.queue is None:
+            self.flush(chunk, self.chunk_no)
+            return
+        if self.failure is not None:
+            raise self.failure
+        self.queue.put((chunk, self.chunk_no))
+
+    def flush(self, chunk: list[Row], chunk_no: int) -> None:
+        job = self.job
         with transaction.atomic():
             counts: Counts = self.registry.write(chunk, self.ctx)
             if not job.dry_run and (counts.created or counts.updated):
@@ -221,7 +296,7 @@ class _Run:
                     fields={
                         "job": str(job.code),
                         "kind": job.kind,
-                        "chunk": self.chunk_no,
+                        "chunk": chunk_no,
                         "rows": [chunk[0].number, chunk[-1].number],
                         "created": counts.created,
                         "updated": counts.updated,
@@ -230,23 +305,25 @@ class _Run:
             if job.dry_run:
                 transaction.set_rollback(True)
         r = self.result
-        for row, column, reason in counts.errors:
-            self.report.add(row.number, [(self.registry.header_of(column), reason)], row.cells)
-        for row, column, reason in counts.warnings:
-            warning = _("Warning: %(reason)s") % {"reason": reason}
-            self.report.add(row.number, [(self.registry.header_of(column), warning)], row.cells)
-        r.created += counts.created
-        r.updated += counts.updated
-        r.unchanged += counts.unchanged
-        r.rejected += len(counts.errors)
-        ImportJob.objects.filter(pk=job.pk).update(
-            rows_processed=r.processed,
-            created=r.created,
-            updated=r.updated,
-            unchanged=r.unchanged,
-            rejected=r.rejected,
-            rows_total=max(job.rows_total, r.processed),
-        )
+        with self.lock:
+            for row, column, reason in counts.errors:
+                self.report.add(row.number, [(self.registry.header_of(column), reason)], row.cells)
+            for row, column, reason in counts.warnings:
+                warning = _("Warning: %(reason)s") % {"reason": reason}
+                self.report.add(row.number, [(self.registry.header_of(column), warning)], row.cells)
+            r.created += counts.created
+            r.updated += counts.updated
+            r.unchanged += counts.unchanged
+            r.rejected += len(counts.errors)
+            figures = {
+                "rows_processed": r.processed,
+                "created": r.created,
+                "updated": r.updated,
+                "unchanged": r.unchanged,
+                "rejected": r.rejected,
+                "rows_total": max(job.rows_total, r.processed),
+            }
+        ImportJob.objects.filter(pk=job.pk).update(**figures)
         if self.progress is not None:
             self.progress(job)
 
