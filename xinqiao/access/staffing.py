@@ -148,11 +148,27 @@ def open_invitation(token: str) -> StaffInvitation | None:
     return invitation
 
 
+def create_invited_account(*, username: str, password: str, name: str) -> Any:
+    """The account an invitation's holder creates: their own username (not taken, in any case)
+    and a password that meets the rules. The caller links it and uses the invitation up."""
+    from django.contrib.auth.password_validation import validate_password
+
+    user_model = get_user_model()
+    username = username.strip()
+    if not username:
+        raise DomainError(_("Choose a username."), field="username")
+    if user_model.objects.filter(username__iexact=username).exists():
+        raise DomainError(_("The username “%s” is already taken.") % username, field="username")
+    user = user_model(username=username, first_name=name)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    return user
+
+
 @transaction.atomic
 def accept_invitation(*, token: str, username: str, password: str) -> Any:
     """Create the staff member's account with their own password; the code is then used up."""
-    from django.contrib.auth.password_validation import validate_password
-
     invitation = open_invitation(token)
     if invitation is None:
         raise DomainError(_("This invitation is not valid any more. Ask for a new one."))
@@ -161,16 +177,8 @@ def accept_invitation(*, token: str, username: str, password: str) -> Any:
     if invitation.used_at is not None:
         raise DomainError(_("This invitation is not valid any more. Ask for a new one."))
     staff = invitation.staff
-    user_model = get_user_model()
-    username = username.strip()
-    if not username:
-        raise DomainError(_("Choose a username."), field="username")
-    if user_model.objects.filter(username__iexact=username).exists():
-        raise DomainError(_("The username “%s” is already taken.") % username, field="username")
-    user = user_model(username=username, first_name=staff.name)
-    validate_password(password, user)
-    user.set_password(password)
-    user.save()
+    user = create_invited_account(username=username, password=password, name=staff.name)
+    username = user.username
     staff.user = user
     staff.save(update_fields=["user"])
     invitation.used_at = timezone.now()

@@ -496,11 +496,9 @@ def open_expert_invitation(token: str) -> ExpertInvitation | None:
 def accept_expert_invitation(*, token: str, username: str, password: str) -> Any:
     """Create the expert's account with their own password, link it to the pool record and give
     it the `expert` role at the pool's unit (city or district); the code is then used up."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.password_validation import validate_password
-
     from xinqiao.access.roles import Role
     from xinqiao.access.services import assign_role
+    from xinqiao.access.staffing import create_invited_account
 
     invitation = open_expert_invitation(token)
     if invitation is None:
@@ -509,16 +507,8 @@ def accept_expert_invitation(*, token: str, username: str, password: str) -> Any
     if invitation.used_at is not None:
         raise DomainError(_("This invitation is not valid any more. Ask for a new one."))
     expert = invitation.expert
-    user_model = get_user_model()
-    username = username.strip()
-    if not username:
-        raise DomainError(_("Choose a username."), field="username")
-    if user_model.objects.filter(username__iexact=username).exists():
-        raise DomainError(_("The username “%s” is already taken.") % username, field="username")
-    user = user_model(username=username, first_name=expert.name)
-    validate_password(password, user)
-    user.set_password(password)
-    user.save()
+    user = create_invited_account(username=username, password=password, name=expert.name)
+    username = user.username
     expert.user = user
     expert.save(update_fields=["user"])
     invitation.used_at = timezone.now()
