@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from xinqiao.core.errors import DomainError
 from xinqiao.orgs.models import Term
 
-from .guardian_registry import parse_student_number
+from .guardian_registry import match_students, parse_student_number
 from .models import CommitteeMember, Gender, Student
 from .registry import (
     CellError,
@@ -39,7 +39,6 @@ from .registry import (
     register,
     text,
 )
-from .search import number_hash
 from .selectors import _expects_pair
 
 
@@ -117,40 +116,16 @@ class CommitteeImport(Registry):
         from xinqiao.access import invitations
 
         counts = Counts()
-        hashes = {r.values["student_number"]: number_hash(r.values["student_number"]) for r in rows}
-        students = {
-            s.student_number_hash: s
-            for s in Student.objects.filter(
-                student_number_hash__in=set(hashes.values())
-            ).select_related("school", "school_class__parent", "user")
-        }
+        matched = match_students(
+            rows, ctx, counts, related=("school", "school_class__parent", "user")
+        )
         appointments: dict[tuple[int, int], list[CommitteeMember]] = defaultdict(list)
-        for member in CommitteeMember.objects.filter(student__in=list(students.values())).order_by(
-            "start_date", "pk"
-        ):
+        for member in CommitteeMember.objects.filter(
+            student__in=[student for _row, student in matched]
+        ).order_by("start_date", "pk"):
             appointments[(member.student_id, member.term_id)].append(member)
         classes: dict[tuple[int, int], tuple[Any, list[Row]]] = {}
-        for row in rows:
-            student = students.get(hashes[row.values["student_number"]])
-            if student is None or not ctx.allows(student.school_class or student.school):
-                counts.errors.append(
-                    (
-                        row,
-                        "student_number",
-                        _("No student with this national student number in your area."),
-                    )
-                )
-                continue
-            given = row.values.get("student_name")
-            if given and given != student.name:
-                counts.errors.append(
-                    (
-                        row,
-                        "student_name",
-                        _("The name does not match the student with this number."),
-                    )
-                )
-                continue
+        for row, student in matched:
             term: Term = row.data["term"]
             held = appointments[(student.pk, term.pk)]
             try:

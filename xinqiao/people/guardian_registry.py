@@ -127,6 +127,35 @@ def parse_circumstances(value: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def match_students(
+    rows: list[Row], ctx: ImportContext, counts: Counts, *, related: tuple[str, ...]
+) -> list[tuple[Row, Student]]:
+    """Each row's student, found by the keyed hash of its 学籍号 (one query per chunk) and
+    checked against the optional name. An unknown student and one outside the uploader's area
+    get the same row error (nothing is revealed); the rows matched come back with their student."""
+    hashes = {r.values["student_number"]: number_hash(r.values["student_number"]) for r in rows}
+    students = {
+        s.student_number_hash: s
+        for s in Student.objects.filter(
+            student_number_hash__in=set(hashes.values())
+        ).select_related(*related)
+    }
+    matched: list[tuple[Row, Student]] = []
+    for row in rows:
+        student = students.get(hashes[row.values["student_number"]])
+        if student is None or not ctx.allows(student.school_class or student.school):
+            message = _("No student with this national student number in your area.")
+            counts.errors.append((row, "student_number", message))
+            continue
+        given = row.values.get("student_name")
+        if given and given != student.name:
+            message = _("The name does not match the student with this number.")
+            counts.errors.append((row, "student_name", message))
+            continue
+        matched.append((row, student))
+    return matched
+
+
 class GuardianImport(Registry):
     kind = "guardians"
     label = gettext_lazy("Guardians")
@@ -189,37 +218,7 @@ class GuardianImport(Registry):
 
     def write(self, rows: list[Row], ctx: ImportContext) -> Counts:
         counts = Counts()
-        hashes = {r.values["student_number"]: number_hash(r.values["student_number"]) for r in rows}
-        students = {
-            s.student_number_hash: s
-            for s in Student.objects.filter(
-                student_number_hash__in=set(hashes.values())
-            ).select_related("school", "school_class")
-        }
-        good: list[tuple[Row, Student]] = []
-        for row in rows:
-            student = students.get(hashes[row.values["student_number"]])
-            if student is None or not ctx.allows(student.school_class or student.school):
-                # Unknown or outside the uploader's area: the same answer (nothing is revealed).
-                counts.errors.append(
-                    (
-                        row,
-                        "student_number",
-                        _("No student with this national student number in your area."),
-                    )
-                )
-                continue
-            given = row.values.get("student_name")
-            if given and given != student.name:
-                counts.errors.append(
-                    (
-                        row,
-                        "student_name",
-                        _("The name does not match the student with this number."),
-                    )
-                )
-                continue
-            good.append((row, student))
+        good = match_students(rows, ctx, counts, related=("school", "school_class"))
 
         existing: dict[tuple[int, str, str], Guardian] = {
             (g.student_id, g.name, g.relation): g
