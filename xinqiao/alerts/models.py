@@ -42,6 +42,8 @@ class Source(models.TextChoices):
     COMMITTEE_MEMBER = "committee_member", _("Class psychology committee member")
     PARENT = "parent", _("Parent")
     COUNSELLING = "counselling", _("Counselling session")
+    HELP_REQUEST = "help_request", _("Student's own request for help")
+    HOTLINE = "hotline", _("Hotline or online consultation")
     HOSPITAL = "hospital", _("Hospital")
     ONLINE_MONITORING = "online_monitoring", _("Online monitoring")
     OTHER = "other", _("Other")
