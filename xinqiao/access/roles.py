@@ -166,6 +166,11 @@ class Cap(models.TextChoices):
         "book_counselling",
         _("Book a counselling appointment on a student's behalf"),
     )
+    # Counselling sessions and supervision (issue 15, docs/counselling.md).
+    SUPERVISE_COUNSELLING = (
+        "supervise_counselling",
+        _("Supervise counsellors: read the process notes of the sessions one is asked about"),
+    )
 
 
 C = Cap
@@ -413,6 +418,17 @@ _COUNSELLING_CAPS: dict[str, frozenset[str]] = {
     Role.HEAD_TEACHER: frozenset({C.VIEW_COUNSELLING, C.BOOK_COUNSELLING}),
 }
 for _role, _caps in _COUNSELLING_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+
+# Counselling sessions and supervision (issue 15, docs/counselling.md "Supervision"): a station's
+# counsellors and the psychology teachers of a station or the city centre supervise (a school's
+# psychology teacher holds the capability too, but is only ever offered as a supervisor when they
+# counsel at a station or the centre: selectors.supervisors_for). Recording a session is COUNSEL.
+_SESSION_CAPS: dict[str, frozenset[str]] = {
+    Role.STATION_COUNSELLOR: frozenset({C.SUPERVISE_COUNSELLING}),
+    Role.PSYCHOLOGY_TEACHER: frozenset({C.SUPERVISE_COUNSELLING}),
+}
+for _role, _caps in _SESSION_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
 ROLE_TIER: dict[str, Tier] = {

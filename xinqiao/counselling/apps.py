@@ -22,3 +22,18 @@ class CounsellingConfig(AppConfig):
                 group=navigation.COUNSELLING,
             )
         )
+        from xinqiao.people.profile import register_section
+
+        from .views import archive_section
+
+        register(
+            NavItem(
+                "counselling:sessions",
+                _("Counselling sessions"),
+                Cap.COUNSEL,
+                "journal-text",
+                _("Session records with their confidential process notes, and supervision."),
+                group=navigation.COUNSELLING,
+            )
+        )
+        register_section(archive_section)  # the student's archive: sessions at the reader's tier

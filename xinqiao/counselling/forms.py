@@ -14,10 +14,14 @@ from xinqiao.access.roles import Cap, Tier
 
 from .models import (
     AvailabilityKind,
+    BreakReason,
     CancelReason,
     Channel,
+    ConcernCode,
     DutySlot,
     ExceptionKind,
+    InterventionCode,
+    RiskLevel,
     Room,
     RoomKind,
     Weekday,
@@ -191,4 +195,126 @@ class RescheduleForm(CancelForm):
 class SettingsForm(forms.Form):
     confirm_bookings = forms.BooleanField(
         label=_("The counsellor confirms every booking"), required=False
+    )
+
+
+# --- sessions, confidentiality and supervision ----------------------------------------------------
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class SessionForm(forms.Form):
+    """A session's record. From an appointment the student, time and channel come from it (the
+    view drops those fields)."""
+
+    client_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    student = PickerField(BOOKING_STUDENTS, label=_("Student"))
+    starts_at = forms.DateTimeField(label=_("Date and start"), widget=DATETIME)
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[c for c in Channel.choices if c[0] != Channel.GROUP],
+        initial=Channel.FACE_TO_FACE,
+    )
+    minutes = forms.IntegerField(
+        label=_("Duration (minutes)"), min_value=5, max_value=480, initial=50
+    )
+    concerns = forms.MultipleChoiceField(
+        label=_("Presenting concern"),
+        choices=ConcernCode.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    concern_text = forms.CharField(
+        label=_("Presenting concern, in words"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+    risk_found = forms.BooleanField(label=_("Risk found in the risk check"), required=False)
+    risk_level = forms.ChoiceField(
+        label=_("The level it suggests"),
+        choices=[("", "—"), *RiskLevel.choices],
+        required=False,
+    )
+    interventions = forms.MultipleChoiceField(
+        label=_("Interventions used"),
+        choices=InterventionCode.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    plan = forms.CharField(
+        label=_("Plan"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    summary = forms.CharField(
+        label=_("Summary"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Short: what the case team of a high-care student may read."),
+    )
+    notes = forms.CharField(
+        label=_("Process notes"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        required=False,
+        help_text=_("Only you and your supervisor can read them."),
+    )
+    next_starts_at = forms.DateTimeField(
+        label=_("Next appointment"), widget=DATETIME, required=False
+    )
+    next_minutes = forms.IntegerField(
+        label=_("Next appointment's minutes"), min_value=10, max_value=240, initial=50
+    )
+
+    def __init__(self, *args: Any, principal: Principal, from_appointment: bool, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        bind_pickers(self, principal)
+        if from_appointment:
+            for name in ("student", "starts_at", "channel"):
+                del self.fields[name]
+
+
+class BreakForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=BreakReason.choices)
+    reason_text = forms.CharField(
+        label=_("Why, in words"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+    disclosed_to = forms.CharField(
+        label=_("Disclosed to"),
+        max_length=300,
+        help_text=_("For example: the guardian, the school leader, the police."),
+    )
+    disclosed_at = forms.DateTimeField(label=_("Disclosed at"), widget=DATETIME)
+
+
+class SupervisionAskForm(forms.Form):
+    client_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    supervisor = forms.ChoiceField(label=_("Supervisor"))
+    sessions = forms.MultipleChoiceField(label=_("Sessions"), widget=forms.CheckboxSelectMultiple)
+    question = forms.CharField(
+        label=_("Your question"), widget=forms.Textarea(attrs={"rows": 4}), max_length=4000
+    )
+
+    def __init__(self, *args: Any, supervisors: list[Any], sessions: list[Any], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.supervisors = {str(u.pk): u for u in supervisors}
+        self.session_rows = {str(s.code): s for s in sessions}
+        self.fields["supervisor"].choices = _user_choices(supervisors)  # type: ignore[attr-defined]
+        self.fields["sessions"].choices = [  # type: ignore[attr-defined]
+            (
+                str(s.code),
+                f"{timezone.localtime(s.starts_at):%Y-%m-%d %H:%M} · {s.student.name}",
+            )
+            for s in sessions
+        ]
+
+    def clean_supervisor(self) -> Any:
+        return self.supervisors[self.cleaned_data["supervisor"]]
+
+    def clean_sessions(self) -> list[Any]:
+        return [self.session_rows[c] for c in self.cleaned_data["sessions"]]
+
+
+class SupervisionAdviceForm(forms.Form):
+    advice = forms.CharField(label=_("Advice"), widget=forms.Textarea(attrs={"rows": 5}))
+    actions = forms.CharField(
+        label=_("Follow-up actions"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    minutes = forms.IntegerField(
+        label=_("Time spent (minutes)"), min_value=5, max_value=600, initial=60
     )

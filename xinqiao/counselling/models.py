@@ -14,8 +14,10 @@ serialise writers).
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -23,6 +25,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.core.fields import EncryptedJSONField, EncryptedTextField
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
 
@@ -349,3 +352,197 @@ class CalendarFeed(models.Model):
     @staticmethod
     def hash_token(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- sessions, confidentiality and supervision (咨询记录、保密例外、督导) ------------------
+# Everything that describes the child's mental health is encrypted at rest (core.fields). Who
+# reads what is decided in selectors.session_access: the process notes only their author and the
+# author's supervisor; the summary the case team of the student's open case; a count the head
+# teacher and the school leader (docs/counselling.md, "Sessions and confidentiality").
+class ConcernCode(models.TextChoices):
+    EMOTION = "emotion", _("Emotions (low mood, anxiety)")
+    STUDY = "study", _("Study and exams")
+    PEERS = "peers", _("Peers and friendship")
+    FAMILY = "family", _("Family")
+    BULLYING = "bullying", _("Bullying")
+    SELF_HARM = "self_harm", _("Self-harm or suicidal thoughts")
+    SLEEP = "sleep", _("Sleep and eating")
+    INTERNET = "internet", _("Internet and gaming")
+    ADAPTATION = "adaptation", _("Adapting to school")
+    OTHER = "other", _("Other")
+
+
+class InterventionCode(models.TextChoices):
+    SUPPORTIVE = "supportive", _("Supportive listening")
+    CBT = "cbt", _("Cognitive-behavioural techniques")
+    SOLUTION = "solution", _("Solution-focused")
+    RELAXATION = "relaxation", _("Relaxation training")
+    SAND_PLAY = "sand_play", _("Sand play")
+    SAFETY_PLAN = "safety_plan", _("Safety plan")
+    PSYCHOEDUCATION = "psychoeducation", _("Psychoeducation")
+    FAMILY = "family", _("Work with the family")
+    OTHER = "other", _("Other")
+
+
+class RiskLevel(models.TextChoices):
+    RED = "red", _("Red")
+    ORANGE = "orange", _("Orange")
+    YELLOW = "yellow", _("Yellow")
+
+
+class Session(models.Model):
+    """One individual counselling session (咨询记录)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    # The student's school: the distribution key, as Appointment has.
+    school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="+")
+    counsellor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="session"
+    )
+    starts_at = models.DateTimeField(_("date and start"))
+    minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    # Coded lists (ConcernCode, InterventionCode values) and texts: all encrypted.
+    concerns = EncryptedJSONField(_("presenting concern"), default=list, blank=True)
+    concern_text = EncryptedTextField(_("presenting concern, in words"), blank=True)
+    # {"found": bool, "level": "" | RiskLevel}
+    risk = EncryptedJSONField(_("risk check"), default=dict, blank=True)
+    interventions = EncryptedJSONField(_("interventions used"), default=list, blank=True)
+    plan = EncryptedTextField(_("plan"), blank=True)
+    summary = EncryptedTextField(_("summary"), blank=True)
+    notes = EncryptedTextField(_("process notes"), blank=True)
+    next_appointment = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Links made from the session: the alert it raised, the case it was attached to.
+    alert = models.ForeignKey(
+        "alerts.Alert", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    client_key = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-starts_at", "-pk"]
+        indexes = [
+            models.Index(fields=["counsellor", "starts_at"], name="counselling_session_who"),
+            models.Index(fields=["school", "student"], name="counselling_session_student"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["counsellor", "client_key"], name="counselling_session_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.code}"
+
+    @property
+    def ends_at(self) -> Any:
+        return self.starts_at + datetime.timedelta(minutes=self.minutes)
+
+    @property
+    def risk_found(self) -> bool:
+        return bool((self.risk or {}).get("found"))
+
+    @property
+    def risk_level(self) -> str:
+        return str((self.risk or {}).get("level") or "")
+
+    def concern_labels(self) -> list[str]:
+        labels = dict(ConcernCode.choices)
+        return [str(labels.get(c, c)) for c in self.concerns or []]
+
+    def intervention_labels(self) -> list[str]:
+        labels = dict(InterventionCode.choices)
+        return [str(labels.get(c, c)) for c in self.interventions or []]
+
+
+class BreakReason(models.TextChoices):
+    DANGER_SELF = "danger_self", _("Danger to the student's own life or safety")
+    DANGER_OTHERS = "danger_others", _("Danger to others")
+    ABUSE = "abuse", _("The student is being abused or neglected")
+    LAW = "law", _("Required by law")
+    OTHER = "other", _("Other")
+
+
+class ConfidentialityBreak(models.Model):
+    """A recorded decision to break confidentiality (保密例外): who decided, why, whom it was
+    disclosed to and when. Its reason text is encrypted; the fact is shown to the author, the
+    supervisor and the school leader — never the notes."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="breaks")
+    school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=16, choices=BreakReason.choices)
+    reason_text = EncryptedTextField(_("why, in words"))
+    disclosed_to = EncryptedTextField(_("disclosed to"))
+    disclosed_at = models.DateTimeField(_("disclosed at"))
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-disclosed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"break {self.code}"
+
+
+class SupervisionStatus(models.TextChoices):
+    ASKED = "asked", _("Asked")
+    GIVEN = "given", _("Advice given")
+
+
+class SupervisionRequest(models.Model):
+    """A counsellor asks a supervisor (督导) about one or more of their sessions; the supervisor
+    reads those sessions' process notes and records the advice, follow-up actions and time."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    supervisee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    sessions = models.ManyToManyField(Session, related_name="supervisions")
+    question = EncryptedTextField(_("question"))
+    asked_at = models.DateTimeField()
+    status = models.CharField(
+        _("status"), max_length=8, choices=SupervisionStatus.choices, default="asked"
+    )
+    advice = EncryptedTextField(_("advice"), blank=True)
+    actions = EncryptedTextField(_("follow-up actions"), blank=True)
+    minutes = models.PositiveSmallIntegerField(
+        _("time spent (minutes)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(5), MaxValueValidator(600)],
+    )
+    given_at = models.DateTimeField(null=True, blank=True)
+    client_key = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-asked_at", "-pk"]
+        indexes = [
+            models.Index(fields=["supervisor", "given_at"], name="counselling_sup_given"),
+            models.Index(fields=["supervisee", "given_at"], name="counselling_sup_received"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supervisee", "client_key"], name="counselling_supervision_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"supervision {self.code}"

@@ -40,4 +40,16 @@ urlpatterns = [
     path("calendar/", views.calendar, name="calendar"),
     path("calendar/feed/", views.feed_manage, name="feed-manage"),
     path("feed/<str:token>.ics", views.feed, name="feed"),
+    # Sessions, confidentiality and supervision.
+    path("sessions/", views.session_list, name="sessions"),
+    path("sessions/new/", views.session_add, name="session-add"),
+    path("sessions/<uuid:code>/", views.session_detail, name="session-detail"),
+    path("sessions/<uuid:code>/alert/", views.session_alert, name="session-alert"),
+    path("sessions/<uuid:code>/case/", views.session_case, name="session-case"),
+    path("sessions/<uuid:code>/break/", views.session_break, name="session-break"),
+    path("confidentiality/", views.confidentiality, name="confidentiality"),
+    path("supervision/", views.supervision_list, name="supervision"),
+    path("supervision/new/", views.supervision_add, name="supervision-add"),
+    path("supervision/<uuid:code>/", views.supervision_detail, name="supervision-detail"),
+    path("supervision/<uuid:code>/advice/", views.supervision_advice, name="supervision-advice"),
 ]

@@ -6,6 +6,7 @@ write and audit."""
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from xinqiao.access.decorators import requires
 from xinqiao.access.roles import Cap
 from xinqiao.access.scope import PrincipalRequest
+from xinqiao.audit.services import record_list_read
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import OrgUnit
@@ -28,13 +30,17 @@ from . import calendar_feed, selectors, services
 from .forms import (
     AvailabilityForm,
     BookingForm,
+    BreakForm,
     CancelForm,
     CounsellorBookingForm,
     DutyExceptionForm,
     DutySlotForm,
     RescheduleForm,
     RoomForm,
+    SessionForm,
     SettingsForm,
+    SupervisionAdviceForm,
+    SupervisionAskForm,
 )
 from .models import COUNSELLING_UNIT_KINDS, BookedAs, Weekday
 
@@ -60,6 +66,7 @@ def home(request: PrincipalRequest) -> HttpResponse:
         "upcoming": selectors.upcoming(principal),
         "can_counsel": principal.can(Cap.COUNSEL),
         "can_book": principal.can(Cap.BOOK_COUNSELLING),
+        "is_leader": bool(selectors.leader_schools(principal)),
     }
     return render(request, "counselling/home.html", context)
 
@@ -331,6 +338,8 @@ def appointment_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
         "can_handle": selectors.may_handle(principal, appointment),
         "can_change": selectors.may_change(principal, appointment),
         "begun": appointment.starts_at <= timezone.now(),
+        "session": selectors.session_for_appointment(appointment),
+        "is_counsellor": appointment.counsellor_id == principal.user_id,
     }
     return render(request, "counselling/appointment.html", context)
 
@@ -465,3 +474,240 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404
     body = calendar_feed.render(user, selectors.feed_appointments(user))
     return HttpResponse(body, content_type="text/calendar; charset=utf-8")
+
+
+# --- sessions, confidentiality and supervision ----------------------------------------------------
+def _key(form: Any) -> None:
+    """A fresh client key for a new form (a double click posts the same key twice)."""
+    if not form.is_bound:
+        form.initial.setdefault("client_key", uuid.uuid4().hex)
+
+
+@requires(Cap.COUNSEL)
+def session_list(request: PrincipalRequest) -> HttpResponse:
+    principal = request.principal
+    mine = selectors.my_sessions(principal)
+    supervised = selectors.supervised_sessions(principal)
+    record_list_read(
+        actor=request.user,
+        action="counselling.sessions.listed",
+        rows=[*mine, *supervised],
+        read=["session dates"],
+    )
+    context = {"sessions": mine, "supervised": supervised}
+    return render(request, "counselling/sessions.html", context)
+
+
+@requires(Cap.COUNSEL)
+@require_http_methods(["GET", "POST"])
+def session_add(request: PrincipalRequest) -> HttpResponse:
+    """Record a session: from an appointment (?appointment=code: its student, time and channel)
+    or on its own (the student by the searchable picker)."""
+    principal = request.principal
+    appointment = None
+    wanted = request.GET.get("appointment") or request.POST.get("appointment")
+    if wanted:
+        try:
+            appointment = selectors.get_appointment(principal=principal, code=uuid.UUID(wanted))
+        except ValueError:
+            raise Http404 from None
+        if appointment.counsellor_id != principal.user_id:
+            raise PermissionDenied
+        done = selectors.session_for_appointment(appointment)
+        if done is not None:
+            return redirect("counselling:session-detail", code=done.code)
+    form = SessionForm(
+        request.POST or None, principal=principal, from_appointment=appointment is not None
+    )
+    _key(form)
+    unit = appointment.unit if appointment else _own_unit(request)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            session = services.record_session(
+                actor=request.user, unit=unit, appointment=appointment, **data
+            )
+        except Errors as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The session was recorded."))
+            return redirect("counselling:session-detail", code=session.code)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "appointment": appointment, "unit": unit}
+    return render(request, "counselling/session_form.html", context, status=status)
+
+
+@requires(Cap.VIEW_COUNSELLING)
+def session_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
+    """A session at the reader's tier: everything for the author and their supervisor, the
+    summary for the case team; 404 for everyone else. Each read is audited."""
+    principal = request.principal
+    session, access = selectors.get_session(principal=principal, code=code)
+    services.read_session(actor=request.user, session=session, access=access)
+    notes = access == selectors.Access.NOTES
+    context = {
+        "s": session,
+        "notes": notes,
+        "is_author": session.counsellor_id == principal.user_id,
+        "breaks": selectors.breaks_of(session) if notes else [],
+    }
+    return render(request, "counselling/session.html", context)
+
+
+def _authored(request: PrincipalRequest, code: Any) -> Any:
+    session, _access = selectors.get_session(principal=request.principal, code=code)
+    if session.counsellor_id != request.principal.user_id:
+        raise PermissionDenied
+    return session
+
+
+@requires(Cap.COUNSEL)
+@require_POST
+def session_alert(request: PrincipalRequest, code: Any) -> HttpResponse:
+    session = _authored(request, code)
+    try:
+        services.raise_alert_from_session(actor=request.user, session=session)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("An alert was raised into the alert loop."))
+    return redirect("counselling:session-detail", code=session.code)
+
+
+@requires(Cap.COUNSEL)
+@require_POST
+def session_case(request: PrincipalRequest, code: Any) -> HttpResponse:
+    session = _authored(request, code)
+    try:
+        services.attach_session_to_case(actor=request.user, session=session)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The session was attached to the student's case."))
+    return redirect("counselling:session-detail", code=session.code)
+
+
+@requires(Cap.COUNSEL)
+@require_http_methods(["GET", "POST"])
+def session_break(request: PrincipalRequest, code: Any) -> HttpResponse:
+    """Record a decision to break confidentiality: the author or the supervisor."""
+    session, access = selectors.get_session(principal=request.principal, code=code)
+    if access != selectors.Access.NOTES:
+        raise PermissionDenied
+    initial = {"disclosed_at": timezone.localtime().replace(second=0, microsecond=0)}
+    form = BreakForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_confidentiality_break(
+                actor=request.user, session=session, **form.cleaned_data
+            )
+        except Errors as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The decision was recorded."))
+            return redirect("counselling:session-detail", code=session.code)
+    back = _url("counselling:session-detail", code=session.code)
+    return _form_page(request, form, title=_("Break confidentiality"), back=back)
+
+
+@requires(Cap.VIEW_COUNSELLING)
+def confidentiality(request: PrincipalRequest) -> HttpResponse:
+    """The school leader's list of breaks of confidentiality: the facts, never the notes."""
+    rows = selectors.school_breaks(request.principal)
+    record_list_read(
+        actor=request.user,
+        action="counselling.confidentiality.listed",
+        rows=[r.session for r in rows],
+        read=["confidentiality breaks"],
+    )
+    return render(request, "counselling/confidentiality.html", {"rows": rows})
+
+
+@requires(Cap.COUNSEL)
+def supervision_list(request: PrincipalRequest) -> HttpResponse:
+    asked, received = selectors.supervisions(request.principal)
+    context = {"asked": asked, "received": received}
+    return render(request, "counselling/supervision_list.html", context)
+
+
+@requires(Cap.COUNSEL)
+@require_http_methods(["GET", "POST"])
+def supervision_add(request: PrincipalRequest) -> HttpResponse:
+    form = SupervisionAskForm(
+        request.POST or None,
+        supervisors=selectors.supervisors_for(request.user),
+        sessions=selectors.my_sessions(request.principal),
+    )
+    _key(form)
+    if request.method == "POST" and form.is_valid():
+        try:
+            row = services.ask_supervision(actor=request.user, **form.cleaned_data)
+        except Errors as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("Your request for supervision was sent."))
+            return redirect("counselling:supervision-detail", code=row.code)
+    back = _url("counselling:supervision")
+    return _form_page(request, form, title=_("Ask for supervision"), back=back)
+
+
+@requires(Cap.COUNSEL)
+def supervision_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
+    """The request, its sessions (the supervisor reads their process notes: audited) and the
+    advice."""
+    row = selectors.get_supervision(principal=request.principal, code=code)
+    sessions = selectors.supervision_sessions(row)
+    is_supervisor = row.supervisor_id == request.principal.user_id
+    if is_supervisor:
+        for session in sessions:
+            services.read_session(
+                actor=request.user, session=session, access=selectors.Access.NOTES
+            )
+    context = {"r": row, "sessions": sessions, "is_supervisor": is_supervisor}
+    return render(request, "counselling/supervision.html", context)
+
+
+@requires(Cap.SUPERVISE_COUNSELLING)
+@require_http_methods(["GET", "POST"])
+def supervision_advice(request: PrincipalRequest, code: Any) -> HttpResponse:
+    row = selectors.get_supervision(principal=request.principal, code=code)
+    if row.supervisor_id != request.principal.user_id:
+        raise PermissionDenied
+    form = SupervisionAdviceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.give_supervision(actor=request.user, request=row, **form.cleaned_data)
+        except Errors as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The advice was recorded."))
+            return redirect("counselling:supervision-detail", code=row.code)
+    back = _url("counselling:supervision-detail", code=row.code)
+    return _form_page(request, form, title=_("Record the advice"), back=back)
+
+
+def archive_section(principal: Any, student: Any) -> Any:
+    """The student's archive (people.profile hook): the sessions the user may read, with their
+    summary only (author, supervisor, case team: each read audited), or the bare fact that
+    counselling happens (the head teacher, the school leader), or nothing."""
+    from xinqiao.people.profile import ProfileSection
+
+    rows = selectors.archive_sessions(principal, student)
+    if rows:
+        for session, _access in rows:
+            services.read_session(
+                actor=principal.user, session=session, access=selectors.Access.SUMMARY
+            )
+        return ProfileSection(
+            template="counselling/_archive.html",
+            context={"counselling_sessions": [s for s, _a in rows]},
+            fields_read=("counselling.sessions", "counselling.summary"),
+        )
+    fact = selectors.counselling_fact(principal, student)
+    if fact is None:
+        return None
+    return ProfileSection(
+        template="counselling/_archive.html",
+        context={"counselling_count": fact[0], "counselling_last": fact[1]},
+        fields_read=("counselling.count",),
+    )

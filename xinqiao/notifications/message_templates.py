@@ -65,6 +65,27 @@ TEMPLATES: dict[str, MessageTemplate] = {
             "zh-hans": "请登录心桥并查看消息。",
         },
     ),
+    # Supervision and confidentiality breaks (issue 15): no student, no content in the email.
+    "counselling.supervision.": MessageTemplate(
+        email_subject={
+            "en": "Xinqiao: a supervision request was asked or answered",
+            "zh-hans": "心桥：有一项督导申请或督导意见",
+        },
+        email_body={
+            "en": "Please sign in to Xinqiao and open your inbox.",
+            "zh-hans": "请登录心桥并查看消息。",
+        },
+    ),
+    "counselling.confidentiality.": MessageTemplate(
+        email_subject={
+            "en": "Xinqiao: a decision to break confidentiality was recorded",
+            "zh-hans": "心桥：有一项保密例外决定已记录",
+        },
+        email_body={
+            "en": "Please sign in to Xinqiao and open your inbox.",
+            "zh-hans": "请登录心桥并查看消息。",
+        },
+    ),
 }
 
 
