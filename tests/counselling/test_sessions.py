@@ -481,3 +481,55 @@ def test_the_lists_show_only_ones_own_sessions(world, client_for):
     assert list(response.context["sessions"]) == [mine]
     assert "赵小刚" not in response.content.decode()
     assert client_for(world.head_teacher).get(reverse("counselling:sessions")).status_code == 403
+
+
+def test_every_view_refuses_another_school_and_the_wrong_role(world, client_for):
+    """School A's psychology teacher's session, appointment and supervision request: school B's
+    counsellor gets 404 and a head teacher (wrong role) 403 on every view, and nothing changes."""
+    session = record(world, counsellor=world.psych, unit=world.school_a, student=world.stu_a1)
+    now = timezone.now()
+    appointment = services.book_appointment(
+        actor=world.psych,
+        booked_as="counsellor",
+        unit=world.school_a,
+        student=world.stu_a1,
+        counsellor=world.psych,
+        starts_at=now + datetime.timedelta(days=1),
+        ends_at=now + datetime.timedelta(days=1, minutes=50),
+        channel="face_to_face",
+    )
+    request = services.ask_supervision(
+        actor=world.psych,
+        supervisor=world.station_counsellor,
+        sessions=[session],
+        question="?",
+        client_key="k",
+    )
+    code = session.code
+    views = [
+        ("get", reverse("counselling:session-detail", args=[code])),
+        ("post", reverse("counselling:session-alert", args=[code])),
+        ("post", reverse("counselling:session-case", args=[code])),
+        ("get", reverse("counselling:session-break", args=[code])),
+        ("get", reverse("counselling:session-add") + f"?appointment={appointment.code}"),
+        ("get", reverse("counselling:supervision-detail", args=[request.code])),
+        ("get", reverse("counselling:supervision-advice", args=[request.code])),
+    ]
+    own_lists = [
+        reverse("counselling:sessions"),
+        reverse("counselling:supervision"),
+        reverse("counselling:supervision-add"),
+    ]
+    other_school, wrong_role = client_for(world.psych_b), client_for(world.head_teacher)
+
+    for method, url in views:
+        assert getattr(other_school, method)(url).status_code == 404, url
+        assert getattr(wrong_role, method)(url).status_code in (403, 404), url
+    for url in own_lists:
+        assert wrong_role.get(url).status_code == 403, url
+        page = other_school.get(url)
+        assert page.status_code == 200, url
+        assert "王小明" not in page.content.decode()
+    session.refresh_from_db()
+    assert (session.alert_id, session.case_id) == (None, None)
+    assert not ConfidentialityBreak.objects.exists()
