@@ -85,20 +85,20 @@ def seed_demo_counselling_sessions(*, seed: int) -> dict[str, int]:
     requests: list[tuple[SupervisionRequest, Session]] = []
     asked_districts: set[int] = set()
     for school in schools:
-        session = first_of_school.get(school.pk)
+        first = first_of_school.get(school.pk)
         district_id = school.ancestors().filter(kind=Kind.DISTRICT).values_list("pk", flat=True)
         district = next(iter(district_id), None)
         station = stations.get(district) if district else None
         supervisors = station_staff.get(station.pk) if station else None
-        if session is None or not supervisors or district in asked_districts:
+        if first is None or district is None or not supervisors or district in asked_districts:
             continue
-        asked_districts.add(district)  # type: ignore[arg-type]
-        asked = session.starts_at + datetime.timedelta(days=1)
+        asked_districts.add(district)
+        asked = first.starts_at + datetime.timedelta(days=1)
         requests.append(
             (
                 SupervisionRequest(
                     code=uuid.UUID(int=rnd.getrandbits(128), version=4),
-                    supervisee=session.counsellor,
+                    supervisee=first.counsellor,
                     supervisor=supervisors[0],
                     question="来访者情绪反复，下一步如何推进？是否需要家长参与？",
                     asked_at=asked,
@@ -109,7 +109,7 @@ def seed_demo_counselling_sessions(*, seed: int) -> dict[str, int]:
                     given_at=asked + datetime.timedelta(days=1),
                     client_key=f"demo-supervision-{district}",
                 ),
-                session,
+                first,
             )
         )
     SupervisionRequest.objects.bulk_create([r for r, _s in requests])
