@@ -10,7 +10,7 @@ import uuid
 import pytest
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from xinqiao.access.roles import Role
 from xinqiao.alerts.models import Alert, Source
@@ -175,6 +175,14 @@ def test_the_archive_shows_the_summary_to_the_team_and_the_fact_to_the_head_teac
     ).exists()
     head_html = head_page.content.decode()
     assert 'data-testid="counselling-fact"' in head_html
+    assert "1 counselling session, the last on" in head_html
+    with translation.override("zh-hans"):
+        one = translation.ngettext(
+            "%(n)s counselling session, the last on %(last)s.",
+            "%(n)s counselling sessions, the last on %(last)s.",
+            1,
+        )
+    assert one % {"n": 1, "last": "2026-10-12"} == "共1次咨询，最近一次为2026-10-12。"
     assert SUMMARY not in head_html
     assert NOTES not in head_html
     assert own.starts_at.astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d") in (
@@ -533,3 +541,34 @@ def test_every_view_refuses_another_school_and_the_wrong_role(world, client_for)
     session.refresh_from_db()
     assert (session.alert_id, session.case_id) == (None, None)
     assert not ConfidentialityBreak.objects.exists()
+
+
+def test_a_repeated_post_records_one_session_and_a_taken_next_time_is_refused(world):
+    first = record(world, counsellor=world.psych, unit=world.school_a, student=world.stu_a1)
+    again = services.record_session(
+        actor=world.psych,
+        client_key=first.client_key,
+        unit=world.school_a,
+        student=world.stu_a1,
+        starts_at=first.starts_at,
+        summary=SUMMARY,
+    )
+    taken = record(
+        world,
+        counsellor=world.psych,
+        unit=world.school_a,
+        student=world.stu_a2,
+        next_starts_at=timezone.now() + datetime.timedelta(days=2),
+    )
+
+    assert again.pk == first.pk
+    with pytest.raises(DomainError) as refused:
+        record(
+            world,
+            counsellor=world.psych,
+            unit=world.school_a,
+            student=world.stu_a1,
+            next_starts_at=taken.next_appointment.starts_at,
+        )
+    assert refused.value.field == "next_starts_at"
+    assert Session.objects.count() == 2

@@ -458,6 +458,9 @@ class Session(models.Model):
     def risk_level(self) -> str:
         return str((self.risk or {}).get("level") or "")
 
+    def risk_label(self) -> str:
+        return str(dict(RiskLevel.choices).get(self.risk_level, ""))
+
     def concern_labels(self) -> list[str]:
         labels = dict(ConcernCode.choices)
         return [str(labels.get(c, c)) for c in self.concerns or []]
