@@ -329,6 +329,8 @@ def test_a_session_is_attached_to_the_open_case_and_links_to_the_referral(tiers,
     assert own.case == tiers.case_a2
     assert no_case.case is None
     assert reverse("cases:referral-create", args=[tiers.case_a2.code]) in page.content.decode()
+    concern = reverse("alerts:concern-create") + f"?student={tiers.stu_a2.code}"
+    assert concern in page.content.decode()
 
 
 def test_breaking_confidentiality_is_a_recorded_fact_the_school_leader_sees(world, client_for):
