@@ -42,6 +42,7 @@ from .models import (
     DutyException,
     DutySlot,
     ExceptionKind,
+    ProgrammeSession,
     Room,
     UnitSettings,
 )
@@ -327,8 +328,10 @@ def _hold_or_refuse(
     starts_at: datetime.datetime,
     ends_at: datetime.datetime,
     ignore: Appointment | None = None,
+    ignore_session: ProgrammeSession | None = None,
 ) -> None:
-    """Refuse a time that overlaps a holding appointment of the counsellor or the room."""
+    """Refuse a time that overlaps a holding appointment of the counsellor or the room, or a
+    group programme's session in the room (services_groups holds rooms the same way)."""
     holding = Appointment.objects.holding().overlapping(starts_at, ends_at)
     if ignore is not None:
         holding = holding.exclude(pk=ignore.pk)
@@ -336,6 +339,14 @@ def _hold_or_refuse(
         raise DomainError(_("That time is taken: the counsellor has another appointment then."))
     if room is not None and holding.filter(room=room).exists():
         raise DomainError(_("That time is taken: the room is booked then."), field="room")
+    if room is not None and (
+        ProgrammeSession.objects.filter(room=room, starts_at__lt=ends_at, ends_at__gt=starts_at)
+        .exclude(pk=getattr(ignore_session, "pk", None))
+        .exists()
+    ):
+        raise DomainError(
+            _("That time is taken: the room is booked then for a group session."), field="room"
+        )
 
 
 def _time_taken() -> DomainError:

@@ -24,7 +24,7 @@ from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import OrgUnit
 
-from . import calendar_feed, selectors, services
+from . import calendar_feed, selectors, selectors_groups, services
 from .forms import (
     AvailabilityForm,
     BookingForm,
@@ -60,6 +60,7 @@ def home(request: PrincipalRequest) -> HttpResponse:
         "upcoming": selectors.upcoming(principal),
         "can_counsel": principal.can(Cap.COUNSEL),
         "can_book": principal.can(Cap.BOOK_COUNSELLING),
+        "answers_hotline": bool(selectors_groups.hotline_units(principal)),
     }
     return render(request, "counselling/home.html", context)
 
