@@ -73,7 +73,8 @@ def test_a_psychology_teacher_creates_a_programme_adds_members_and_a_class(w, cl
         url("group-create"),
         {"theme": "情绪管理", "kind": "problem_focused", "facilitators": [w.psych.staff.code]},
     )
-    assert again.status_code == 400 and GroupProgramme.objects.count() == 1
+    assert again.status_code == 400
+    assert GroupProgramme.objects.count() == 1
 
     client.post(url("group-members", programme.code), {"students": [w.stu_a1.code]})
     client.post(url("group-members", programme.code), {"school_class": w.class_a2.code})
@@ -190,12 +191,16 @@ def test_who_sees_what_of_a_programme(w, client_for):
 
     leader = client_for(w.school_admin).get(url("group-detail", programme.code))
     body = leader.content.decode()
-    assert leader.status_code == 200 and 'data-testid="counts"' in body and "王小明" not in body
+    assert leader.status_code == 200
+    assert 'data-testid="counts"' in body
+    assert "王小明" not in body
 
     head = client_for(w.head_teacher).get(url("group-detail", programme.code))
     body = head.content.decode()
-    assert head.status_code == 200 and 'data-testid="class-takes-part"' in body
-    assert "王小明" not in body and 'data-testid="counts"' not in body
+    assert head.status_code == 200
+    assert 'data-testid="class-takes-part"' in body
+    assert "王小明" not in body
+    assert 'data-testid="counts"' not in body
 
     # Head teacher of a class not taking part, another school's psychology teacher: not found.
     assert client_for(w.head_teacher_b).get(url("group-detail", programme.code)).status_code == 404
@@ -271,7 +276,8 @@ def test_an_identified_call_raises_a_hotline_alert_once(w, client_for):
     again = client.post(url("hotline-add"), data)
     assert again.status_code == 302
     call = HotlineCall.objects.get()
-    assert call.student == w.stu_a1 and call.concern == "最近睡不好"
+    assert call.student == w.stu_a1
+    assert call.concern == "最近睡不好"
     trigger = AlertTrigger.objects.get(source="hotline")
     assert (trigger.alert.student, trigger.level, call.alert_id) == (
         w.stu_a1,
@@ -292,7 +298,8 @@ def test_a_student_outside_the_station_is_found_by_number_and_name(w, client_for
         url("hotline-add"),
         _call_data(student_number=w.stu_b1.student_number, student_name="别人"),
     )
-    assert wrong.status_code == 400 and not HotlineCall.objects.exists()
+    assert wrong.status_code == 400
+    assert not HotlineCall.objects.exists()
     right = client.post(
         url("hotline-add"),
         _call_data(student_number=w.stu_b1.student_number, student_name="赵小刚", risk="none"),
@@ -364,7 +371,8 @@ def test_a_case_conference_is_seen_by_its_participants_only(w, client_for):
     assert conference.question == "如何与家长沟通"
 
     leader = client_for(w.school_admin).get(url("conference-detail", conference.code))
-    assert leader.status_code == 200 and "如何与家长沟通" in leader.content.decode()
+    assert leader.status_code == 200
+    assert "如何与家长沟通" in leader.content.decode()
     assert AuditEvent.objects.filter(
         action="counselling.conference.viewed", actor=w.school_admin
     ).exists()
