@@ -83,7 +83,8 @@ def may_keep(principal: Principal, programme: GroupProgramme) -> bool:
     """The unit's counsellors and the programme's facilitators keep it (members, records)."""
     if any(u.pk == programme.unit_id for u in keeper_units(principal)):
         return True
-    return programme.facilitators.filter(pk=principal.user_id).exists()
+    user_id = principal.user_id
+    return user_id is not None and programme.facilitators.filter(pk=user_id).exists()
 
 
 def sees_counts(principal: Principal, programme: GroupProgramme) -> bool:

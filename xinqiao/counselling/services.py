@@ -328,7 +328,6 @@ def _hold_or_refuse(
     starts_at: datetime.datetime,
     ends_at: datetime.datetime,
     ignore: Appointment | None = None,
-    ignore_session: ProgrammeSession | None = None,
 ) -> None:
     """Refuse a time that overlaps a holding appointment of the counsellor or the room, or a
     group programme's session in the room (services_groups holds rooms the same way)."""
@@ -339,11 +338,8 @@ def _hold_or_refuse(
         raise DomainError(_("That time is taken: the counsellor has another appointment then."))
     if room is not None and holding.filter(room=room).exists():
         raise DomainError(_("That time is taken: the room is booked then."), field="room")
-    if room is not None and (
-        ProgrammeSession.objects.filter(room=room, starts_at__lt=ends_at, ends_at__gt=starts_at)
-        .exclude(pk=getattr(ignore_session, "pk", None))
-        .exists()
-    ):
+    sessions = ProgrammeSession.objects.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+    if room is not None and sessions.filter(room=room).exists():
         raise DomainError(
             _("That time is taken: the room is booked then for a group session."), field="room"
         )
