@@ -7,6 +7,7 @@ import datetime
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from xinqiao.access.pickers import (
@@ -146,6 +147,9 @@ class CallForm(ClientKeyMixin):
     def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         bind_pickers(self, principal)
+        if not self.is_bound:
+            now = timezone.localtime().replace(second=0, microsecond=0)
+            self.initial.setdefault("started_at", now)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

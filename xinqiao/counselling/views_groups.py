@@ -186,7 +186,7 @@ def group_session(request: PrincipalRequest, code: Any) -> HttpResponse:
         else:
             messages.success(request, _("The session was recorded."))
             return redirect("counselling:group-detail", code=session.programme.code)
-    if session.record:
+    if members:  # the page names the members and shows the record: an audited read
         record_read(
             actor=request.user,
             obj=session,
