@@ -549,3 +549,234 @@ class SupervisionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"supervision {self.code}"
+
+
+# --- group programmes, the hotline log, case conferences (issue 15, docs/counselling.md) --------
+class GroupKind(models.TextChoices):
+    DEVELOPMENTAL = "developmental", _("Developmental")
+    PROBLEM_FOCUSED = "problem_focused", _("Problem-focused")
+    INCIDENT_SUPPORT = "incident_support", _("Incident support")
+
+
+class GroupProgramme(models.Model):
+    """A group counselling programme (团体辅导) of a unit: its theme, facilitators, members and
+    planned sessions. Kept by the unit's counsellors (docs/counselling.md)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    theme = models.CharField(_("theme"), max_length=120)
+    description = models.TextField(_("description"), blank=True, max_length=2000)
+    kind = models.CharField(_("kind"), max_length=20, choices=GroupKind.choices)
+    facilitators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="+", verbose_name=_("facilitators")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # A double submit makes one programme.
+            models.UniqueConstraint(fields=["unit", "theme"], name="counselling_group_unit_theme")
+        ]
+
+    def __str__(self) -> str:
+        return self.theme
+
+
+class GroupMember(models.Model):
+    programme = models.ForeignKey(GroupProgramme, on_delete=models.CASCADE, related_name="members")
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    added_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "student"], name="counselling_group_member_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.programme_id}/{self.student_id}"
+
+
+class ProgrammeSession(models.Model):
+    """One planned session of a programme: it holds its room for [starts_at, ends_at) as an
+    appointment does (services_groups: the same room lock and overlap check)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(GroupProgramme, on_delete=models.CASCADE, related_name="sessions")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, null=True, blank=True)
+    # The short record: it describes children, so it is sealed.
+    record = EncryptedTextField(_("record"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        indexes = [models.Index(fields=["room", "starts_at"], name="counselling_gsess_room")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="counselling_gsess_ends"
+            ),
+            models.UniqueConstraint(
+                fields=["room", "starts_at"],
+                condition=Q(room__isnull=False),
+                name="counselling_gsess_room_start",
+            ),
+            models.UniqueConstraint(
+                fields=["programme", "starts_at"], name="counselling_gsess_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def hours(self) -> float:
+        return (self.ends_at - self.starts_at).total_seconds() / 3600
+
+
+class SessionAttendance(models.Model):
+    session = models.ForeignKey(
+        ProgrammeSession, on_delete=models.CASCADE, related_name="attendance"
+    )
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="+")
+    present = models.BooleanField(_("present"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "student"], name="counselling_gsess_attendance_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}/{self.student_id}"
+
+
+class CallChannel(models.TextChoices):
+    PHONE = "phone", _("Phone hotline")
+    ONLINE = "online", _("Online chat")
+
+
+class CallerKind(models.TextChoices):
+    STUDENT = "student", _("Student")
+    PARENT = "parent", _("Parent")
+    TEACHER = "teacher", _("Teacher")
+    OTHER = "other", _("Other")
+
+
+class CallRisk(models.TextChoices):
+    NONE = "none", _("No risk seen")
+    YELLOW = "yellow", _("Yellow")
+    ORANGE = "orange", _("Orange")
+    RED = "red", _("Red")
+
+
+class CallOutcome(models.TextChoices):
+    ADVICE = "advice", _("Advice given")
+    FOLLOW_UP_CALL = "follow_up_call", _("Follow-up call")
+    SCHOOL_COUNSELLOR = "school_counsellor", _("Referred to a school counsellor")
+    HOSPITAL = "hospital", _("Referred to hospital")
+    EMERGENCY = "emergency", _("Emergency services")
+
+
+class HotlineCall(models.Model):
+    """One call or chat of a station's or the centre's hotline (热线、网络咨询). The concern and
+    the follow-up are sealed; an identified student's call can raise an alert (source hotline)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=8, choices=CallChannel.choices)
+    started_at = models.DateTimeField(_("start"))
+    minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), validators=[MinValueValidator(1), MaxValueValidator(600)]
+    )
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    anonymous = models.BooleanField(_("anonymous caller"), default=True)
+    caller_kind = models.CharField(_("caller"), max_length=8, choices=CallerKind.choices)
+    student = models.ForeignKey(
+        Student, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    school = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    concern_code = models.CharField(_("concern"), max_length=16, choices=ConcernCode.choices)
+    concern = EncryptedTextField(_("what the caller told"), blank=True)
+    risk = models.CharField(_("risk"), max_length=8, choices=CallRisk.choices)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=CallOutcome.choices)
+    follow_up = EncryptedTextField(_("follow-up"), blank=True)
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
+    alert = models.ForeignKey(
+        "alerts.Alert", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Retry-safe: the form carries a key; a double submit logs one call.
+    client_key = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [
+            models.Index(fields=["unit", "started_at"], name="counselling_call_unit"),
+            models.Index(fields=["taken_by", "started_at"], name="counselling_call_who"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(anonymous=True, student__isnull=True) | Q(anonymous=False),
+                name="counselling_call_anonymous",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} {self.channel}"
+
+
+class CaseConference(models.Model):
+    """A case conference (个案研讨): the author brings a de-identified case to a school's or a
+    station's conference. Participants and the author see it; no student is linked."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    held_on = models.DateField(_("date"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="+", verbose_name=_("participants")
+    )
+    question = EncryptedTextField(_("the question"))
+    presentation = EncryptedTextField(_("case presentation (de-identified)"))
+    advice = EncryptedTextField(_("advice"), blank=True)
+    created_at = models.DateTimeField()
+    client_key = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-held_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.held_on}"
+
+
+class ConferenceAction(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    conference = models.ForeignKey(CaseConference, on_delete=models.CASCADE, related_name="actions")
+    text = EncryptedTextField(_("action"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    due_on = models.DateField(_("due"))
+    done = models.BooleanField(_("done"), default=False)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.due_on}"

@@ -46,6 +46,7 @@ from .models import (
     DutySlot,
     ExceptionKind,
     InterventionCode,
+    ProgrammeSession,
     RiskLevel,
     Room,
     Session,
@@ -337,7 +338,8 @@ def _hold_or_refuse(
     ends_at: datetime.datetime,
     ignore: Appointment | None = None,
 ) -> None:
-    """Refuse a time that overlaps a holding appointment of the counsellor or the room."""
+    """Refuse a time that overlaps a holding appointment of the counsellor or the room, or a
+    group programme's session in the room (services_groups holds rooms the same way)."""
     holding = Appointment.objects.holding().overlapping(starts_at, ends_at)
     if ignore is not None:
         holding = holding.exclude(pk=ignore.pk)
@@ -345,6 +347,11 @@ def _hold_or_refuse(
         raise DomainError(_("That time is taken: the counsellor has another appointment then."))
     if room is not None and holding.filter(room=room).exists():
         raise DomainError(_("That time is taken: the room is booked then."), field="room")
+    sessions = ProgrammeSession.objects.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+    if room is not None and sessions.filter(room=room).exists():
+        raise DomainError(
+            _("That time is taken: the room is booked then for a group session."), field="room"
+        )
 
 
 def _time_taken() -> DomainError:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_groups
 
 app_name = "counselling"
 urlpatterns = [
@@ -52,4 +52,29 @@ urlpatterns = [
     path("supervision/new/", views.supervision_add, name="supervision-add"),
     path("supervision/<uuid:code>/", views.supervision_detail, name="supervision-detail"),
     path("supervision/<uuid:code>/advice/", views.supervision_advice, name="supervision-advice"),
+    # Group programmes, the hotline log, case conferences (views_groups).
+    path("groups/", views_groups.group_list, name="group-list"),
+    path("groups/new/", views_groups.group_create, name="group-create"),
+    path("groups/<uuid:code>/", views_groups.group_detail, name="group-detail"),
+    path("groups/<uuid:code>/members/", views_groups.group_members, name="group-members"),
+    path(
+        "groups/<uuid:code>/sessions/new/", views_groups.group_session_add, name="group-session-add"
+    ),
+    path("group-sessions/<uuid:code>/", views_groups.group_session, name="group-session"),
+    path("hotline/", views_groups.hotline_list, name="hotline-list"),
+    path("hotline/new/", views_groups.hotline_add, name="hotline-add"),
+    path("hotline/<uuid:code>/", views_groups.hotline_detail, name="hotline-detail"),
+    path("conferences/", views_groups.conference_list, name="conference-list"),
+    path("conferences/new/", views_groups.conference_add, name="conference-add"),
+    path("conferences/<uuid:code>/", views_groups.conference_detail, name="conference-detail"),
+    path(
+        "conferences/<uuid:code>/advice/",
+        views_groups.conference_advice,
+        name="conference-advice",
+    ),
+    path(
+        "conferences/<uuid:code>/actions/new/",
+        views_groups.conference_action_add,
+        name="conference-action-add",
+    ),
 ]

@@ -26,7 +26,7 @@ from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import OrgUnit
 
-from . import calendar_feed, selectors, services
+from . import calendar_feed, selectors, selectors_groups, services
 from .forms import (
     AvailabilityForm,
     BookingForm,
@@ -67,6 +67,7 @@ def home(request: PrincipalRequest) -> HttpResponse:
         "can_counsel": principal.can(Cap.COUNSEL),
         "can_book": principal.can(Cap.BOOK_COUNSELLING),
         "is_leader": bool(selectors.leader_schools(principal)),
+        "answers_hotline": bool(selectors_groups.hotline_units(principal)),
     }
     return render(request, "counselling/home.html", context)
 

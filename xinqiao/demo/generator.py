@@ -873,6 +873,9 @@ def seed_demo_city(
         from .counselling_sessions import seed_demo_counselling_sessions
 
         city.counts.update(seed_demo_counselling_sessions(seed=seed))
+        from .counselling_groups import seed_demo_counselling_groups
+
+        city.counts.update(seed_demo_counselling_groups(seed=seed))
     from .partners import seed_demo_partners
 
     city.counts.update(seed_demo_partners())
