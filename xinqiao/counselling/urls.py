@@ -40,4 +40,13 @@ urlpatterns = [
     path("calendar/", views.calendar, name="calendar"),
     path("calendar/feed/", views.feed_manage, name="feed-manage"),
     path("feed/<str:token>.ics", views.feed, name="feed"),
+    path("rooms/<uuid:code>/hours/", views.room_hours, name="room-hours"),
+    path("room-hours/<uuid:code>/remove/", views.room_hours_remove, name="room-hours-remove"),
+    path("units/<uuid:code>/usage/", views.room_usage, name="room-usage"),
+    path("usage/", views.area_usage, name="area-usage"),
+    path("workload/", views.workload_mine, name="workload-mine"),
+    path("units/<uuid:code>/workload/", views.workload_unit, name="workload-unit"),
+    path("workload/area/", views.workload_area, name="workload-area"),
+    path("waitlist/", views.waitlist, name="waitlist"),
+    path("waitlist/<uuid:code>/leave/", views.waitlist_leave, name="waitlist-leave"),
 ]
