@@ -607,7 +607,7 @@ def room_usage(units: list[OrgUnit], span: Span) -> dict[int, list[Usage]]:
                 if h.weekday == day.weekday()
             )
         out[room.unit_id].append(
-            Usage(room.name, round(booked.get(room.pk, 0.0), 2), opened, room.unit)
+            Usage(room.name, booked.get(room.pk, 0.0), opened, room.unit)
         )
     return out
 
@@ -621,7 +621,7 @@ def unit_usage(units: list[OrgUnit], span: Span) -> list[Usage]:
         rows.append(
             Usage(
                 unit.name,
-                round(sum(r.booked for r in rooms), 2),
+                sum(r.booked for r in rooms),
                 sum(r.open for r in rooms if r.open),
                 unit,
             )
