@@ -606,9 +606,7 @@ def room_usage(units: list[OrgUnit], span: Span) -> dict[int, list[Usage]]:
                 for h in hours.get(room.pk, [])
                 if h.weekday == day.weekday()
             )
-        out[room.unit_id].append(
-            Usage(room.name, booked.get(room.pk, 0.0), opened, room.unit)
-        )
+        out[room.unit_id].append(Usage(room.name, booked.get(room.pk, 0.0), opened, room.unit))
     return out
 
 
