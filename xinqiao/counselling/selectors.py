@@ -776,6 +776,8 @@ def workload_people(units: list[OrgUnit]) -> dict[int, tuple[list[Any], frozense
     )
     user_ids: dict[Any, int] = {}
     for school_id, user_id, position in posts:
+        if school_id is None:
+            continue
         user_ids[user_id] = school_id
         if position == Position.PSYCHOLOGY_TEACHER_PART:
             out[school_id][1].add(user_id)

@@ -945,6 +945,8 @@ def _offer_again(entry: WaitlistEntry, now: datetime.datetime) -> None:
     starts_at, ends_at = entry.offered_starts_at, entry.offered_ends_at
     if starts_at is None or ends_at is None or starts_at <= now:
         return
+    if entry.offered_counsellor_id is None:
+        return
     taken = Appointment.objects.holding().overlapping(starts_at, ends_at)
     if taken.filter(counsellor_id=entry.offered_counsellor_id).exists():
         return

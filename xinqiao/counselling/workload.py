@@ -12,7 +12,7 @@ on every workload page and export. No source returns anything about a child: a n
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 
-SourceFn = Callable[[list[Any], datetime.date, datetime.date], dict[Any, float | int]]
+SourceFn = Callable[[list[Any], datetime.date, datetime.date], Mapping[Any, float]]
 
 
 @dataclass(frozen=True)

@@ -105,15 +105,15 @@ def seed_demo_counselling(*, seed: int) -> dict[str, int]:
         if not people:
             continue
         room = room_of[(unit.pk, RoomKind.INDIVIDUAL)]
-        for day in range(5):
-            who = people[day % len(people)]
+        for weekday in range(5):
+            who = people[weekday % len(people)]
             slots.append(
                 DutySlot(
                     code=code(),
                     unit=unit,
                     room=room,
                     counsellor=who,
-                    weekday=day,
+                    weekday=weekday,
                     starts=T(12),
                     ends=T(13, 30),
                 )
@@ -123,13 +123,13 @@ def seed_demo_counselling(*, seed: int) -> dict[str, int]:
                     code=code(),
                     unit=unit,
                     counsellor=who,
-                    weekday=day,
+                    weekday=weekday,
                     starts=T(16),
                     ends=T(17, 30),
                 )
             )
         first = people[0]
-        for day in (1, 3):
+        for weekday in (1, 3):
             availability.append(
                 Availability(
                     code=code(),
@@ -137,7 +137,7 @@ def seed_demo_counselling(*, seed: int) -> dict[str, int]:
                     counsellor=first,
                     room=room,
                     kind=AvailabilityKind.WEEKLY,
-                    weekday=day,
+                    weekday=weekday,
                     starts=T(14),
                     ends=T(17),
                     slot_minutes=50,
