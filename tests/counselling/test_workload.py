@@ -149,6 +149,15 @@ def test_a_freed_time_is_offered_to_the_first_waiting_and_held_for_them(w):
     assert "14:00" in starts(mine)
     with pytest.raises(DomainError, match="waitlist"):
         book(w, actor=w.psych_a2, student=w.stu_a2)
+    later = book(w, actor=w.psych_a2, student=w.stu_a2, hour=14, minute=50)
+    with pytest.raises(DomainError, match="waitlist"):
+        services.reschedule_appointment(
+            actor=w.psych_a2,
+            appointment=later,
+            starts_at=at(WEDNESDAY, 14),
+            ends_at=at(WEDNESDAY, 14, 50),
+            reason="other",
+        )
 
     book(w)  # the offeree takes it
 

@@ -27,7 +27,6 @@ from xinqiao.orgs.models import Kind, OrgUnit, Term
 
 from .models import (
     COUNSELLING_UNIT_KINDS,
-    WAITLIST_OPEN,
     Appointment,
     AppointmentQuerySet,
     Availability,
@@ -611,7 +610,8 @@ def room_usage(units: list[OrgUnit], span: Span) -> dict[int, list[Usage]]:
 
 
 def unit_usage(units: list[OrgUnit], span: Span) -> list[Usage]:
-    """One Usage per unit: its rooms together (no appointment, no child)."""
+    """One Usage per unit: its rooms with opening hours together (a room without any has no
+    open hours to divide by and is left out of the unit's rate); no appointment, no child."""
     per_room = room_usage(units, span)
     rows = []
     for unit in units:
@@ -619,7 +619,7 @@ def unit_usage(units: list[OrgUnit], span: Span) -> list[Usage]:
         rows.append(
             Usage(
                 unit.name,
-                sum(r.booked for r in rooms),
+                sum(r.booked for r in rooms if r.open),
                 sum(r.open for r in rooms if r.open),
                 unit,
             )
@@ -730,15 +730,6 @@ def my_waitlist(principal: Principal) -> list[WaitlistEntry]:
         "unit", "student", "counsellor", "counsellor__staff", "offered_room"
     )
     return list(rows.order_by("-week_start", "created_at")[:100])
-
-
-def unit_waitlist(unit: OrgUnit) -> list[WaitlistEntry]:
-    """The open entries at a unit (its counsellors see them, as they see its appointments)."""
-    return list(
-        WaitlistEntry.objects.filter(unit=unit, status__in=WAITLIST_OPEN).select_related(
-            "student", "counsellor", "counsellor__staff"
-        )
-    )
 
 
 def get_waitlist_entry(*, principal: Principal, code: Any) -> WaitlistEntry:

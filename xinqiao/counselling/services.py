@@ -575,6 +575,10 @@ def reschedule_appointment(
     _hold_or_refuse(
         counsellor=old.counsellor_id, room=room, starts_at=starts_at, ends_at=ends_at, ignore=old
     )
+    if actor.pk != old.counsellor_id:
+        _refuse_offered(
+            actor=actor, counsellor=old.counsellor, starts_at=starts_at, ends_at=ends_at
+        )
     now = timezone.now()
     old.status = AppointmentStatus.RESCHEDULED
     old.cancel_reason, old.cancel_note = reason, note.strip()[:200]
