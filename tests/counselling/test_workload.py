@@ -440,3 +440,26 @@ def test_the_waitlist_page(w, client_for):
     entry.refresh_from_db()
     assert entry.status == WaitlistStatus.LEFT
     assert AppointmentStatus.DONE == "done"
+
+
+def test_the_offeree_books_the_offered_time_on_the_booking_page(w, client_for):
+    taken = book(w, actor=w.psych_a2, student=w.stu_a2)
+    entry = join(w)
+    services.cancel_appointment(actor=w.psych_a2, appointment=taken, reason="other")
+    data = {
+        "student": str(w.stu_a1.code),
+        "counsellor": w.psych.pk,
+        "day": WEDNESDAY.isoformat(),
+        "channel": Channel.FACE_TO_FACE,
+    }
+    client = client_for(w.head_teacher)
+
+    shown = client.post(reverse("counselling:book"), data)
+    booked = client.post(
+        reverse("counselling:book"), {**data, "slot": at(WEDNESDAY, 14).isoformat()}
+    )
+
+    assert "14:00" in shown.content.decode()
+    assert booked.status_code == 302
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.BOOKED

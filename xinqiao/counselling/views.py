@@ -261,7 +261,7 @@ def book(request: PrincipalRequest) -> HttpResponse:
             form.add_error("counsellor", _("Choose a counsellor of the student's school."))
         else:
             free = selectors.free_slots(
-                unit=unit, counsellor=counsellor, day=form.cleaned_data["day"]
+                unit=unit, counsellor=counsellor, day=form.cleaned_data["day"], viewer=request.user
             )
             chosen = form.cleaned_data.get("slot") or ""
             form.set_slots(free)
