@@ -342,6 +342,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "xinqiao.people.tasks.purge_import_files",
         "schedule": 3600.0,
     },
+    # Counselling: a reminder a day before each appointment (once); the waitlist's lapsed offers
+    # and finished weeks.
+    "counselling-send-reminders": {
+        "task": "xinqiao.counselling.tasks.send_reminders",
+        "schedule": 3600.0,
+    },
+    "counselling-expire-waitlist": {
+        "task": "xinqiao.counselling.tasks.expire_waitlist",
+        "schedule": 600.0,
+    },
 }
 # The entries every Celery worker also runs itself, on the database alone, in a thread
 # (xinqiao.core.scheduler): the alert chain keeps moving without beat, while Redis is down and

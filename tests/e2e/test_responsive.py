@@ -134,3 +134,76 @@ def test_the_loop_fits_a_phone_for_every_role(page, login, world, settings):
         for path in paths:
             _assert_fits(page, path)
             assert page.evaluate(WRAPPED_CELLS) == [], f"{persona} {path}: cells wrap"
+
+
+def _counselling_pages(world) -> dict[str, list[str]]:
+    """The counselling pages (issue 15), per role that works them."""
+    import datetime
+
+    from xinqiao.counselling import services
+    from xinqiao.counselling.models import AvailabilityKind, RoomKind
+
+    room = services.save_room(
+        actor=world.school_admin, unit=world.school_a, name="个体辅导室", kind=RoomKind.INDIVIDUAL
+    )
+    services.add_room_hours(
+        actor=world.psych, room=room, weekday=1, starts=datetime.time(8), ends=datetime.time(17)
+    )
+    services.add_duty_slot(
+        actor=world.school_admin,
+        unit=world.school_a,
+        counsellor=world.psych,
+        weekday=1,
+        starts=datetime.time(12),
+        ends=datetime.time(13),
+        room=room,
+    )
+    services.publish_availability(
+        actor=world.psych,
+        unit=world.school_a,
+        kind=AvailabilityKind.WEEKLY,
+        weekday=1,
+        starts=datetime.time(14),
+        ends=datetime.time(16),
+        room=room,
+    )
+    school = world.school_a.code
+    return {
+        "psych": [
+            reverse("counselling:home"),
+            reverse("counselling:unit", kwargs={"code": school}),
+            reverse("counselling:availability"),
+            reverse("counselling:calendar"),
+            reverse("counselling:book-own"),
+            reverse("counselling:feed-manage"),
+            reverse("counselling:room-hours", kwargs={"code": room.code}),
+            reverse("counselling:room-usage", kwargs={"code": school}),
+            reverse("counselling:workload-mine") + "?period=term",
+            reverse("counselling:waitlist"),
+        ],
+        "head_teacher": [
+            reverse("counselling:home"),
+            reverse("counselling:book"),
+            reverse("counselling:waitlist"),
+        ],
+        "school_admin": [
+            reverse("counselling:unit", kwargs={"code": school}),
+            reverse("counselling:workload-unit", kwargs={"code": school}),
+            reverse("counselling:area-usage"),
+        ],
+        "district_admin": [
+            reverse("counselling:workload-area") + "?period=month",
+            reverse("counselling:area-usage") + "?period=term",
+        ],
+    }
+
+
+def test_the_counselling_pages_fit_a_phone(page, login, world, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    page.set_viewport_size(PHONE_390)
+    for persona, paths in _counselling_pages(world).items():
+        page.context.clear_cookies()
+        login(getattr(world, persona).username, PASSWORD)
+        for path in paths:
+            _assert_fits(page, path)
+            assert page.evaluate(WRAPPED_CELLS) == [], f"{persona} {path}: cells wrap"

@@ -171,6 +171,10 @@ class Cap(models.TextChoices):
         "supervise_counselling",
         _("Supervise counsellors: read the process notes of the sessions one is asked about"),
     )
+    VIEW_WORKLOAD = (
+        "view_workload",
+        _("See counselling workload and room usage of the staff and units of one's area"),
+    )
 
 
 C = Cap
@@ -429,6 +433,15 @@ _SESSION_CAPS: dict[str, frozenset[str]] = {
     Role.PSYCHOLOGY_TEACHER: frozenset({C.SUPERVISE_COUNSELLING}),
 }
 for _role, _caps in _SESSION_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+# Counselling workload and room usage (issue 15, R21/R28; docs/counselling.md): the school leader
+# sees the school's per-staff workload; district and city administrators their area's totals.
+_WORKLOAD_CAPS: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset({C.VIEW_WORKLOAD}),
+    Role.DISTRICT_ADMIN: frozenset({C.VIEW_WORKLOAD}),
+    Role.SCHOOL_ADMIN: frozenset({C.VIEW_WORKLOAD}),
+}
+for _role, _caps in _WORKLOAD_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
 ROLE_TIER: dict[str, Tier] = {

@@ -318,3 +318,36 @@ class SupervisionAdviceForm(forms.Form):
     minutes = forms.IntegerField(
         label=_("Time spent (minutes)"), min_value=5, max_value=600, initial=60
     )
+
+
+class RoomHoursForm(forms.Form):
+    weekday = forms.TypedChoiceField(label=_("Weekday"), choices=Weekday.choices, coerce=int)
+    starts = forms.TimeField(label=_("From"), widget=TIME)
+    ends = forms.TimeField(label=_("Until"), widget=TIME)
+
+
+class WaitlistForm(forms.Form):
+    """Join the waitlist of a counsellor (or any counsellor of the school) for a week."""
+
+    student = PickerField(BOOKING_STUDENTS, label=_("Student"))
+    counsellor = forms.ChoiceField(label=_("Counsellor"), required=False)
+    week = forms.DateField(
+        label=_("Week of"),
+        widget=DATE,
+        initial=timezone.localdate,
+        help_text=_("Any day of the week you wait for."),
+    )
+
+    def __init__(
+        self, *args: Any, principal: Principal, counsellors: list[Any], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        bind_pickers(self, principal)
+        self.counsellors = {str(u.pk): u for u in counsellors}
+        self.fields["counsellor"].choices = [  # type: ignore[attr-defined]
+            ("", _("Any counsellor of the school")),
+            *_user_choices(counsellors),
+        ]
+
+    def clean_counsellor(self) -> Any:
+        return self.counsellors.get(self.cleaned_data.get("counsellor") or "")

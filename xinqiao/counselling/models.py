@@ -780,3 +780,102 @@ class ConferenceAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.due_on}"
+
+
+# --- room opening hours, the waitlist, reminders (issue 15: R21 room usage) ----------------------
+class RoomHours(models.Model):
+    """A weekly window in which a room is open (in term time at a school). A room with hours
+    offers no free time outside them; a room without any is open whenever a counsellor is."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    starts = models.TimeField(_("from"))
+    ends = models.TimeField(_("until"))
+
+    class Meta:
+        ordering = ["weekday", "starts", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends__gt=F("starts")), name="counselling_roomhours_ends"
+            ),
+            models.UniqueConstraint(
+                fields=["room", "weekday", "starts"], name="counselling_roomhours_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    OFFERED = "offered", _("A time is offered")
+    BOOKED = "booked", _("Booked")
+    LEFT = "left", _("Left the waitlist")
+    LAPSED = "lapsed", _("The offer lapsed")
+    EXPIRED = "expired", _("The week is over")
+
+
+WAITLIST_OPEN = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+
+
+class WaitlistEntry(models.Model):
+    """A booker waits for a time with a counsellor (or any counsellor of the unit) in one week.
+    When a holding appointment of that week is cancelled or moved, the first waiting entry is
+    offered the freed time until `offer_until`; entries expire at the week's end."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="+")
+    counsellor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    week_start = models.DateField(_("week of"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    booked_as = models.CharField(max_length=16, choices=BookedAs.choices)
+    created_at = models.DateTimeField()
+    offered_starts_at = models.DateTimeField(null=True, blank=True)
+    offered_ends_at = models.DateTimeField(null=True, blank=True)
+    offered_counsellor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    offered_room = models.ForeignKey(Room, on_delete=models.PROTECT, null=True, blank=True)
+    offer_until = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["unit", "week_start", "status"], name="counselling_wait_unit_wk")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "student", "unit", "week_start"],
+                condition=Q(status__in=WAITLIST_OPEN),
+                name="counselling_wait_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"waitlist {self.week_start} {self.status}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in WAITLIST_OPEN
+
+
+class Reminder(models.Model):
+    """The reminder of one appointment was sent (a day before): never twice."""
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"reminder {self.appointment_id}"

@@ -39,10 +39,13 @@ from .models import (
     DutySlot,
     ExceptionKind,
     Room,
+    RoomHours,
     Session,
     SupervisionRequest,
     SupervisionStatus,
     UnitSettings,
+    WaitlistEntry,
+    WaitlistStatus,
 )
 
 
@@ -259,9 +262,13 @@ class FreeSlot:
     room: Room | None
 
 
-def free_slots(*, unit: OrgUnit, counsellor: Any, day: datetime.date) -> list[FreeSlot]:
+def free_slots(
+    *, unit: OrgUnit, counsellor: Any, day: datetime.date, viewer: Any = None
+) -> list[FreeSlot]:
     """The counsellor's open windows that day at `unit`, cut into slots, less blocked time, the
-    past and the times already held by an appointment (of the counsellor or of the room)."""
+    past, the times already held by an appointment (of the counsellor or of the room), the
+    times outside a room's opening hours and the times offered to someone on the waitlist
+    (other than `viewer`)."""
     if is_holiday(unit, day):
         return []
     windows = _windows(unit, counsellor, day)
@@ -279,6 +286,8 @@ def free_slots(*, unit: OrgUnit, counsellor: Any, day: datetime.date) -> list[Fr
         .values_list("starts_at", "ends_at", "counsellor_id", "room_id")
     )
     now = timezone.now()
+    opening = room_hours_on([w.room_id for w in windows if w.room_id], day)
+    held += offered_to_others(counsellor=counsellor, day=day, viewer=viewer)
     slots: dict[datetime.datetime, FreeSlot] = {}
     for w in windows:
         if w.kind == AvailabilityKind.BLOCKED:
@@ -288,6 +297,10 @@ def free_slots(*, unit: OrgUnit, counsellor: Any, day: datetime.date) -> list[Fr
         while starts + step <= window_end:
             ends = starts + step
             taken = starts < now or any(b0 < ends and starts < b1 for b0, b1 in blocked)
+            if w.room_id in opening:  # a room with opening hours: only inside them
+                taken = taken or not any(
+                    o0 <= starts and ends <= o1 for o0, o1 in opening[w.room_id]
+                )
             taken = taken or any(
                 h0 < ends
                 and starts < h1
@@ -652,3 +665,357 @@ def supervision_hours(
         if supervisee_id in out:
             out[supervisee_id]["received"] += hours
     return {pk: {k: round(v, 2) for k, v in row.items()} for pk, row in out.items()}
+
+
+# --- room opening hours, usage, periods (R21) -----------------------------------------------------
+def room_hours_on(room_ids: list[int], day: datetime.date) -> dict[int, list[tuple[Any, Any]]]:
+    """{room id: its opening windows that day as aware (start, end)} for the rooms that have
+    opening hours at all (a room without any is left out: open whenever a counsellor is)."""
+    if not room_ids:
+        return {}
+    rows = RoomHours.objects.filter(room_id__in=room_ids).values_list(
+        "room_id", "weekday", "starts", "ends"
+    )
+    out: dict[int, list[tuple[Any, Any]]] = {}
+    for room_id, weekday, starts, ends in rows:
+        windows = out.setdefault(room_id, [])
+        if weekday == day.weekday():
+            windows.append((_aware(day, starts), _aware(day, ends)))
+    return out
+
+
+def room_open(room: Room, starts_at: datetime.datetime, ends_at: datetime.datetime) -> bool:
+    """Whether [starts_at, ends_at) lies inside the room's opening hours (always, without any)."""
+    day = timezone.localtime(starts_at).date()
+    windows = room_hours_on([room.pk], day)
+    if room.pk not in windows:
+        return True
+    return any(o0 <= starts_at and ends_at <= o1 for o0, o1 in windows[room.pk])
+
+
+def hours_of(room: Room) -> list[RoomHours]:
+    return list(RoomHours.objects.filter(room=room))
+
+
+def get_room(*, principal: Principal, code: Any) -> Room:
+    """A room its unit's roster keepers keep: 404 outside, 403 for who only sees the unit."""
+    room = Room.objects.select_related("unit").filter(code=code).first()
+    if room is None:
+        raise Http404
+    _managed(principal, room.unit)
+    return room
+
+
+def get_room_hours(*, principal: Principal, code: Any) -> RoomHours:
+    row = RoomHours.objects.select_related("room", "room__unit").filter(code=code).first()
+    if row is None:
+        raise Http404
+    _managed(principal, row.room.unit)
+    return row
+
+
+class Period:
+    WEEK = "week"
+    MONTH = "month"
+    TERM = "term"
+    CHOICES = (WEEK, MONTH, TERM)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A period: [since, until) in days, its kind and the day it was chosen by."""
+
+    kind: str
+    since: datetime.date
+    until: datetime.date
+    day: datetime.date
+
+    @property
+    def previous(self) -> datetime.date:
+        return self.since - datetime.timedelta(days=1)
+
+    @property
+    def next(self) -> datetime.date:
+        return self.until
+
+
+def period(kind: str | None, day: datetime.date | None = None) -> Span:
+    """The week (from Monday), the month or the term holding `day` (today); a day outside every
+    term takes the term that ends last before it (or, with none, the month)."""
+    day = day or timezone.localdate()
+    kind = kind if kind in Period.CHOICES else Period.WEEK
+    if kind == Period.TERM:
+        term = (
+            Term.objects.on(day)
+            or Term.objects.filter(end_date__lt=day).order_by("-end_date").first()
+        )
+        if term is not None:
+            return Span(kind, term.start_date, term.end_date + datetime.timedelta(days=1), day)
+        kind = Period.MONTH
+    if kind == Period.MONTH:
+        first = day.replace(day=1)
+        following = (first + datetime.timedelta(days=32)).replace(day=1)
+        return Span(kind, first, following, day)
+    monday = day - datetime.timedelta(days=day.weekday())
+    return Span(kind, monday, monday + datetime.timedelta(days=7), day)
+
+
+def _days(since: datetime.date, until: datetime.date) -> Iterable[datetime.date]:
+    day = since
+    while day < until:
+        yield day
+        day += datetime.timedelta(days=1)
+
+
+class _Terms:
+    """The term calendar, read once: whether a school's day is a holiday."""
+
+    def __init__(self) -> None:
+        self.ranges = list(Term.objects.values_list("start_date", "end_date"))
+
+    def holiday(self, unit_kind: str, day: datetime.date) -> bool:
+        if unit_kind != Kind.SCHOOL or not self.ranges:
+            return False
+        return not any(a <= day <= b for a, b in self.ranges)
+
+
+def _hours(delta: datetime.timedelta) -> float:
+    return delta.total_seconds() / 3600
+
+
+def _clock_hours(starts: datetime.time, ends: datetime.time) -> float:
+    return (ends.hour * 60 + ends.minute - starts.hour * 60 - starts.minute) / 60
+
+
+USED = ("requested", "confirmed", "done")  # holding or took place: the room was used
+
+
+@dataclass
+class Usage:
+    """Booked and open hours of a room (or a unit's rooms), and the rate."""
+
+    label: str
+    booked: float = 0.0
+    open: float = 0.0
+    unit: OrgUnit | None = None
+
+    @property
+    def rate(self) -> float | None:
+        return self.booked / self.open if self.open else None
+
+    @property
+    def percent(self) -> str:
+        return "—" if self.rate is None else f"{self.rate * 100:.0f}%"
+
+
+def room_usage(units: list[OrgUnit], span: Span) -> dict[int, list[Usage]]:
+    """{unit id: one Usage per active room} over `span`: booked hours (holding and took-place
+    appointments in the room) ÷ open hours (the room's weekly hours on each day of the span, a
+    school's holidays outside its terms left out). A room without opening hours shows its booked
+    hours and no rate."""
+    rooms = list(Room.objects.filter(unit__in=units, is_active=True).select_related("unit"))
+    hours: dict[int, list[RoomHours]] = {}
+    for row in RoomHours.objects.filter(room__in=rooms):
+        hours.setdefault(row.room_id, []).append(row)
+    since = _aware(span.since, datetime.time(0))
+    until = _aware(span.until, datetime.time(0))
+    booked: dict[int, float] = {}
+    for room_id, starts_at, ends_at in Appointment.objects.filter(
+        room__in=rooms, status__in=USED, starts_at__lt=until, ends_at__gt=since
+    ).values_list("room_id", "starts_at", "ends_at"):
+        overlap = min(ends_at, until) - max(starts_at, since)
+        booked[room_id] = booked.get(room_id, 0.0) + _hours(overlap)
+    terms = _Terms()
+    out: dict[int, list[Usage]] = {u.pk: [] for u in units}
+    for room in rooms:
+        opened = 0.0
+        for day in _days(span.since, span.until):
+            if terms.holiday(room.unit.kind, day):
+                continue
+            opened += sum(
+                _clock_hours(h.starts, h.ends)
+                for h in hours.get(room.pk, [])
+                if h.weekday == day.weekday()
+            )
+        out[room.unit_id].append(Usage(room.name, booked.get(room.pk, 0.0), opened, room.unit))
+    return out
+
+
+def unit_usage(units: list[OrgUnit], span: Span) -> list[Usage]:
+    """One Usage per unit: its rooms with opening hours together (a room without any has no
+    open hours to divide by and is left out of the unit's rate); no appointment, no child."""
+    per_room = room_usage(units, span)
+    rows = []
+    for unit in units:
+        rooms = per_room.get(unit.pk, [])
+        rows.append(
+            Usage(
+                unit.name,
+                sum(r.booked for r in rooms if r.open),
+                sum(r.open for r in rooms if r.open),
+                unit,
+            )
+        )
+    return rows
+
+
+# --- duty hours and sessions (R28: the built-in workload sources) --------------------------------
+def duty_hours(users: list[Any], since: datetime.date, until: datetime.date) -> dict[Any, float]:
+    """{user id: hours on duty} over [since, until): the roster's weekly slots in force on each
+    day, less closed days and slots and a school's holidays, a substitute's hours to the
+    substitute. Read in three queries, whatever the span."""
+    ids = [u.pk for u in users]
+    slots = list(
+        DutySlot.objects.filter(
+            Q(counsellor_id__in=ids)
+            | Q(exceptions__substitute_id__in=ids, exceptions__date__gte=since)
+        )
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lt=until))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=since))
+        .select_related("unit")
+        .distinct()
+    )
+    unit_ids = {s.unit_id for s in slots}
+    changes = list(
+        DutyException.objects.filter(unit_id__in=unit_ids, date__gte=since, date__lt=until)
+    )
+    closed_days = {(c.unit_id, c.date) for c in changes if c.slot_id is None}
+    by_slot = {(c.slot_id, c.date): c for c in changes if c.slot_id is not None}
+    terms = _Terms()
+    wanted = set(ids)
+    out: dict[Any, float] = {}
+    for day in _days(since, until):
+        for slot in slots:
+            if slot.weekday != day.weekday():
+                continue
+            if (slot.valid_from and day < slot.valid_from) or (
+                slot.valid_until and day > slot.valid_until
+            ):
+                continue
+            if (slot.unit_id, day) in closed_days or terms.holiday(slot.unit.kind, day):
+                continue
+            change = by_slot.get((slot.pk, day))
+            if change is not None and change.kind == ExceptionKind.CLOSED:
+                continue
+            who = change.substitute_id if change is not None else slot.counsellor_id
+            if who in wanted:
+                out[who] = out.get(who, 0.0) + _clock_hours(slot.starts, slot.ends)
+    return out
+
+
+def _took_place(users: list[Any], since: datetime.date, until: datetime.date) -> Any:
+    return Appointment.objects.filter(
+        counsellor__in=[u.pk for u in users],
+        status="done",
+        starts_at__gte=_aware(since, datetime.time(0)),
+        starts_at__lt=_aware(until, datetime.time(0)),
+    )
+
+
+def sessions_held(users: list[Any], since: datetime.date, until: datetime.date) -> dict[Any, int]:
+    """{user id: appointments that took place} (individual sessions)."""
+    out: dict[Any, int] = {}
+    for who in _took_place(users, since, until).values_list("counsellor_id", flat=True):
+        out[who] = out.get(who, 0) + 1
+    return out
+
+
+def session_hours(users: list[Any], since: datetime.date, until: datetime.date) -> dict[Any, float]:
+    out: dict[Any, float] = {}
+    rows = _took_place(users, since, until).values_list("counsellor_id", "starts_at", "ends_at")
+    for who, starts_at, ends_at in rows:
+        out[who] = round(out.get(who, 0.0) + _hours(ends_at - starts_at), 2)
+    return out
+
+
+# --- the waitlist ---------------------------------------------------------------------------------
+def week_of(day: datetime.date) -> datetime.date:
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def offered_to_others(
+    *, counsellor: Any, day: datetime.date, viewer: Any = None
+) -> list[tuple[Any, Any, Any, Any]]:
+    """The times of `counsellor` that day offered to someone on the waitlist (not `viewer`), as
+    held times (starts, ends, counsellor id, room id)."""
+    start_of_day = _aware(day, datetime.time(0))
+    rows = WaitlistEntry.objects.filter(
+        status=WaitlistStatus.OFFERED,
+        offered_counsellor=counsellor,
+        offer_until__gt=timezone.now(),
+        offered_starts_at__lt=start_of_day + datetime.timedelta(days=1),
+        offered_ends_at__gt=start_of_day,
+    )
+    if viewer is not None:
+        rows = rows.exclude(created_by_id=viewer.pk)
+    return [
+        (a, b, counsellor.pk, None)
+        for a, b in rows.values_list("offered_starts_at", "offered_ends_at")
+    ]
+
+
+def my_waitlist(principal: Principal) -> list[WaitlistEntry]:
+    """The entries this user made (open first, then the last closed ones)."""
+    if principal.user is None:
+        return []
+    rows = WaitlistEntry.objects.filter(created_by_id=principal.user_id).select_related(
+        "unit", "student", "counsellor", "counsellor__staff", "offered_room"
+    )
+    return list(rows.order_by("-week_start", "created_at")[:100])
+
+
+def get_waitlist_entry(*, principal: Principal, code: Any) -> WaitlistEntry:
+    row = WaitlistEntry.objects.select_related("unit").filter(code=code).first()
+    if row is None or row.created_by_id != principal.user_id:
+        raise Http404
+    return row
+
+
+# --- whose workload a unit counts ---------------------------------------------------------
+def workload_people(units: list[OrgUnit]) -> dict[int, tuple[list[Any], frozenset[Any]]]:
+    """{unit id: (its people, the ids of its part-time psychology teachers)}: the unit's
+    counsellors, the staff holding a current psychology-teacher post there (a part-time
+    psychology teacher counts for the school of the post, whatever their own unit), and its head
+    teachers and mentors (their mentor talks count when that source is registered)."""
+    from django.contrib.auth import get_user_model
+
+    from xinqiao.access.holders import users_with_role_by_unit
+    from xinqiao.people.models import Position, StaffPosition
+
+    ids = [u.pk for u in units]
+    out: dict[int, tuple[dict[Any, Any], set[Any]]] = {pk: ({}, set()) for pk in ids}
+    for role in (Role.PSYCHOLOGY_TEACHER, Role.STATION_COUNSELLOR):
+        for unit_id, users in users_with_role_by_unit(role, ids).items():
+            out[unit_id][0].update({u.pk: u for u in users})
+    posts = (
+        StaffPosition.objects.current()
+        .filter(
+            org_unit__school_id__in=ids,
+            staff__is_active=True,
+            staff__user__isnull=False,
+            position__in=[Position.PSYCHOLOGY_TEACHER_FULL, Position.PSYCHOLOGY_TEACHER_PART],
+        )
+        .values_list("org_unit__school_id", "staff__user_id", "position")
+    )
+    user_ids: dict[Any, int] = {}
+    for school_id, user_id, position in posts:
+        if school_id is None:
+            continue
+        user_ids[user_id] = school_id
+        if position == Position.PSYCHOLOGY_TEACHER_PART:
+            out[school_id][1].add(user_id)
+    classes = OrgUnit.objects.filter(school_id__in=ids, kind__in=[Kind.CLASS]).values_list(
+        "pk", "school_id"
+    )
+    school_of_class = dict(classes)
+    for role in (Role.HEAD_TEACHER, Role.MENTOR):
+        for class_id, users in users_with_role_by_unit(role, list(school_of_class)).items():
+            out[school_of_class[class_id]][0].update({u.pk: u for u in users})
+    known = {pk: u for people, _part in out.values() for pk, u in people.items()}
+    missing = [pk for pk in user_ids if pk not in known]
+    for user in get_user_model().objects.filter(pk__in=missing, is_active=True):
+        known[user.pk] = user
+    for user_id, school_id in user_ids.items():
+        if user_id in known:
+            out[school_id][0][user_id] = known[user_id]
+    return {pk: (list(people.values()), frozenset(part)) for pk, (people, part) in out.items()}

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,15 +48,20 @@ from .models import (
     ExceptionKind,
     InterventionCode,
     ProgrammeSession,
+    Reminder,
     RiskLevel,
     Room,
+    RoomHours,
     Session,
     SupervisionRequest,
     SupervisionStatus,
     UnitSettings,
+    WaitlistEntry,
+    WaitlistStatus,
+    Weekday,
 )
 from .models import HOLDING as HOLDING_STATUSES
-from .selectors import within_availability
+from .selectors import offered_to_others, room_open, week_of, within_availability
 
 
 def _school_id(unit: OrgUnit) -> int | None:
@@ -387,6 +393,8 @@ def _check_slot(
             _("The counsellor has not published this time. Choose one of the free times."),
             field="starts_at",
         )
+    if room is not None and not room_open(room, starts_at, ends_at):
+        raise DomainError(_("The room is not open then."), field="room")
 
 
 @transaction.atomic
@@ -427,6 +435,8 @@ def book_appointment(
         _check_room(room, unit)
     _lock(counsellor_id=counsellor.pk, room_id=room.pk if room else None)
     _hold_or_refuse(counsellor=counsellor, room=room, starts_at=starts_at, ends_at=ends_at)
+    if actor.pk != counsellor.pk:
+        _refuse_offered(actor=actor, counsellor=counsellor, starts_at=starts_at, ends_at=ends_at)
     confirm = UnitSettings.objects.filter(unit=unit, confirm_bookings=True).exists()
     status = (
         AppointmentStatus.REQUESTED
@@ -468,6 +478,7 @@ def book_appointment(
     )
     if actor.pk != counsellor.pk:
         _tell(appointment, [counsellor], "counselling.appointment.booked")
+    _close_offer(actor=actor, appointment=appointment)
     return appointment
 
 
@@ -543,6 +554,7 @@ def cancel_appointment(
         fields={"reason": reason},
     )
     _tell(appointment, _others(appointment, actor), "counselling.appointment.cancelled")
+    offer_freed_time(appointment)
     return appointment
 
 
@@ -579,6 +591,10 @@ def reschedule_appointment(
     _hold_or_refuse(
         counsellor=old.counsellor_id, room=room, starts_at=starts_at, ends_at=ends_at, ignore=old
     )
+    if actor.pk != old.counsellor_id:
+        _refuse_offered(
+            actor=actor, counsellor=old.counsellor, starts_at=starts_at, ends_at=ends_at
+        )
     now = timezone.now()
     old.status = AppointmentStatus.RESCHEDULED
     old.cancel_reason, old.cancel_note = reason, note.strip()[:200]
@@ -611,6 +627,7 @@ def reschedule_appointment(
         fields={"to": str(new.code), "starts_at": starts_at.isoformat(), "reason": reason},
     )
     _tell(new, _others(old, actor), "counselling.appointment.rescheduled")
+    offer_freed_time(old)
     return new
 
 
@@ -1009,3 +1026,297 @@ def read_session(*, actor: User, session: Session, access: int) -> None:
         school_id=session.school_id,
         fields={"read": ["notes", "summary"] if notes else ["summary"]},
     )
+
+
+# --- room opening hours ---------------------------------------------------------------------------
+@transaction.atomic
+def add_room_hours(
+    *, actor: User, room: Room, weekday: int, starts: datetime.time, ends: datetime.time
+) -> RoomHours:
+    """A weekly window in which `room` is open; windows of one day never overlap."""
+    _check_times(starts, ends)
+    if weekday not in Weekday.values:
+        raise DomainError(_("Choose the weekday."), field="weekday")
+    list(Room.objects.select_for_update().filter(pk=room.pk).values_list("pk"))
+    if RoomHours.objects.filter(
+        room=room, weekday=weekday, starts__lt=ends, ends__gt=starts
+    ).exists():
+        raise DomainError(_("These hours overlap the room's other hours that day."), field="starts")
+    row = RoomHours.objects.create(room=room, weekday=weekday, starts=starts, ends=ends)
+    record_event(
+        actor=actor,
+        action="counselling.room_hours.added",
+        obj=row,
+        school_id=_school_id(room.unit),
+        fields={
+            "room": str(room.code),
+            "weekday": weekday,
+            "starts": str(starts),
+            "ends": str(ends),
+        },
+    )
+    return row
+
+
+@transaction.atomic
+def remove_room_hours(*, actor: User, hours: RoomHours) -> None:
+    record_event(
+        actor=actor,
+        action="counselling.room_hours.removed",
+        obj=hours,
+        school_id=_school_id(hours.room.unit),
+        fields={"room": str(hours.room.code), "weekday": hours.weekday},
+    )
+    hours.delete()
+
+
+# --- reminders ------------------------------------------------------------------------------------
+REMINDER_AHEAD = datetime.timedelta(days=1)
+
+
+def send_reminders(now: datetime.datetime | None = None) -> int:
+    """Tell the counsellor and whoever booked it, once, a day before each holding appointment
+    (in-app; the email names the time, never the student). The `Reminder` row, unique per
+    appointment and written in the same transaction as the messages, makes a second run (or a
+    concurrent one) send nothing twice. The number of appointments reminded."""
+    now = now or timezone.now()
+    due = (
+        Appointment.objects.holding()
+        .filter(starts_at__gt=now, starts_at__lte=now + REMINDER_AHEAD)
+        .exclude(pk__in=Reminder.objects.values("appointment_id"))
+        .select_related("counsellor", "booked_by")
+    )
+    sent = 0
+    for appointment in due[:2000]:
+        try:
+            with transaction.atomic():
+                Reminder.objects.create(appointment=appointment, sent_at=now)
+                people = {appointment.counsellor_id: appointment.counsellor}
+                people[appointment.booked_by_id] = appointment.booked_by
+                when = timezone.localtime(appointment.starts_at).strftime("%Y-%m-%d %H:%M")
+                notify(
+                    recipients=list(people.values()),
+                    kind="counselling.appointment.reminder",
+                    subject=_("Reminder: counselling appointment at %(when)s") % {"when": when},
+                    url=reverse(
+                        "counselling:appointment-detail", kwargs={"code": appointment.code}
+                    ),
+                    ref=appointment,
+                )
+        except IntegrityError:
+            continue  # another run reminded it first
+        sent += 1
+    return sent
+
+
+# --- the waitlist ---------------------------------------------------------------------------------
+WAITLIST_OFFER_FOR = datetime.timedelta(hours=24)
+
+
+@transaction.atomic
+def join_waitlist(
+    *,
+    actor: User,
+    booked_as: str,
+    unit: OrgUnit,
+    student: Student,
+    week_start: datetime.date,
+    counsellor: Any = None,
+) -> WaitlistEntry:
+    """Wait for a time with `counsellor` (None: any counsellor of `unit`) in the week from
+    `week_start`. Once per booker, student, unit and week (a second click finds the first)."""
+    _check_unit(unit)
+    week_start = week_of(week_start)
+    if week_start + datetime.timedelta(days=7) <= timezone.localdate():
+        raise DomainError(_("That week is over. Choose this week or a later one."), field="week")
+    open_rows = WaitlistEntry.objects.filter(
+        created_by=actor,
+        student=student,
+        unit=unit,
+        week_start=week_start,
+        status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED],
+    )
+    existing = open_rows.first()
+    if existing is not None:
+        return existing
+    entry = WaitlistEntry(
+        unit=unit,
+        school_id=student.school_id,
+        student=student,
+        counsellor=counsellor,
+        week_start=week_start,
+        created_by=actor,
+        booked_as=booked_as,
+        created_at=timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError:
+        return open_rows.get()
+    record_event(
+        actor=actor,
+        action="counselling.waitlist.joined",
+        obj=entry,
+        school_id=student.school_id,
+        fields={
+            "student": str(student.code),
+            "unit": str(unit.code),
+            "counsellor": counsellor.pk if counsellor else None,
+            "week": week_start.isoformat(),
+        },
+    )
+    return entry
+
+
+def _close_entry(entry: WaitlistEntry, status: str, *, actor: Actor, action: str) -> None:
+    entry.status, entry.closed_at = status, timezone.now()
+    entry.save(update_fields=["status", "closed_at"])
+    record_event(actor=actor, action=action, obj=entry, school_id=entry.school_id)
+
+
+@transaction.atomic
+def leave_waitlist(*, actor: User, entry: WaitlistEntry) -> None:
+    entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+    if not entry.is_open:
+        raise DomainError(_("This waitlist entry is closed already."))
+    _close_entry(entry, WaitlistStatus.LEFT, actor=actor, action="counselling.waitlist.left")
+
+
+def _offer(entry: WaitlistEntry, appointment: Appointment, now: datetime.datetime) -> None:
+    week_end = timezone.make_aware(
+        datetime.datetime.combine(entry.week_start + datetime.timedelta(days=7), datetime.time(0))
+    )
+    entry.status = WaitlistStatus.OFFERED
+    entry.offered_starts_at, entry.offered_ends_at = appointment.starts_at, appointment.ends_at
+    entry.offered_counsellor_id = appointment.counsellor_id
+    entry.offered_room_id = appointment.room_id
+    entry.offer_until = min(now + WAITLIST_OFFER_FOR, appointment.starts_at, week_end)
+    entry.save(
+        update_fields=[
+            "status",
+            "offered_starts_at",
+            "offered_ends_at",
+            "offered_counsellor",
+            "offered_room",
+            "offer_until",
+        ]
+    )
+    record_event(
+        actor=None,
+        action="counselling.waitlist.offered",
+        obj=entry,
+        school_id=entry.school_id,
+        fields={
+            "starts_at": appointment.starts_at.isoformat(),
+            "counsellor": appointment.counsellor_id,
+            "until": entry.offer_until.isoformat(),
+        },
+    )
+    when = timezone.localtime(appointment.starts_at).strftime("%Y-%m-%d %H:%M")
+    notify(
+        recipients=[entry.created_by],
+        kind="counselling.waitlist.offered",
+        subject=_("A counselling time is free for you at %(when)s") % {"when": when},
+        url=reverse("counselling:waitlist"),
+        ref=entry,
+    )
+
+
+def offer_freed_time(appointment: Appointment, now: datetime.datetime | None = None) -> bool:
+    """A holding appointment was cancelled or moved: offer its time to the first entry waiting
+    for that counsellor (or any counsellor of the unit) in that week. Whether one was offered."""
+    now = now or timezone.now()
+    if appointment.starts_at <= now:
+        return False
+    week = week_of(timezone.localtime(appointment.starts_at).date())
+    entry = (
+        WaitlistEntry.objects.select_for_update()
+        .filter(unit_id=appointment.unit_id, week_start=week, status=WaitlistStatus.WAITING)
+        .filter(Q(counsellor__isnull=True) | Q(counsellor_id=appointment.counsellor_id))
+        .select_related("created_by")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if entry is None:
+        return False
+    _offer(entry, appointment, now)
+    return True
+
+
+def _refuse_offered(
+    *, actor: User, counsellor: Any, starts_at: datetime.datetime, ends_at: datetime.datetime
+) -> None:
+    day = timezone.localtime(starts_at).date()
+    for a, b, _who, _room in offered_to_others(counsellor=counsellor, day=day, viewer=actor):
+        if a < ends_at and starts_at < b:
+            raise DomainError(
+                _("That time is offered to someone on the waitlist. Choose another time."),
+                field="starts_at",
+            )
+
+
+def _close_offer(*, actor: User, appointment: Appointment) -> None:
+    """The booker took the time offered to them (or another time that week): their entry for the
+    student at that unit is done."""
+    week = week_of(timezone.localtime(appointment.starts_at).date())
+    for entry in WaitlistEntry.objects.select_for_update().filter(
+        created_by=actor,
+        student_id=appointment.student_id,
+        unit_id=appointment.unit_id,
+        week_start=week,
+        status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED],
+    ):
+        _close_entry(
+            entry, WaitlistStatus.BOOKED, actor=actor, action="counselling.waitlist.booked"
+        )
+
+
+def expire_waitlist(now: datetime.datetime | None = None) -> int:
+    """Close what is due: an offer past its time lapses (and the time, still free and ahead,
+    goes to the next entry waiting); an entry whose week is over expires. Idempotent."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    done = 0
+    with transaction.atomic():
+        lapsed = list(
+            WaitlistEntry.objects.select_for_update().filter(
+                status=WaitlistStatus.OFFERED, offer_until__lte=now
+            )
+        )
+        for entry in lapsed:
+            _close_entry(
+                entry, WaitlistStatus.LAPSED, actor=None, action="counselling.waitlist.lapsed"
+            )
+            done += 1
+            _offer_again(entry, now)
+        over = WaitlistEntry.objects.select_for_update().filter(
+            status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED],
+            week_start__lte=today - datetime.timedelta(days=7),
+        )
+        for entry in over:
+            _close_entry(
+                entry, WaitlistStatus.EXPIRED, actor=None, action="counselling.waitlist.expired"
+            )
+            done += 1
+    return done
+
+
+def _offer_again(entry: WaitlistEntry, now: datetime.datetime) -> None:
+    """The lapsed offer's time, if still free and ahead, to the next entry waiting."""
+    starts_at, ends_at = entry.offered_starts_at, entry.offered_ends_at
+    if starts_at is None or ends_at is None or starts_at <= now:
+        return
+    if entry.offered_counsellor_id is None:
+        return
+    taken = Appointment.objects.holding().overlapping(starts_at, ends_at)
+    if taken.filter(counsellor_id=entry.offered_counsellor_id).exists():
+        return
+    freed = Appointment(
+        unit_id=entry.unit_id,
+        counsellor_id=entry.offered_counsellor_id,
+        room_id=entry.offered_room_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+    offer_freed_time(freed, now)

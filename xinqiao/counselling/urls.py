@@ -77,4 +77,13 @@ urlpatterns = [
         views_groups.conference_action_add,
         name="conference-action-add",
     ),
+    path("rooms/<uuid:code>/hours/", views.room_hours, name="room-hours"),
+    path("room-hours/<uuid:code>/remove/", views.room_hours_remove, name="room-hours-remove"),
+    path("units/<uuid:code>/usage/", views.room_usage, name="room-usage"),
+    path("usage/", views.area_usage, name="area-usage"),
+    path("workload/", views.workload_mine, name="workload-mine"),
+    path("units/<uuid:code>/workload/", views.workload_unit, name="workload-unit"),
+    path("workload/area/", views.workload_area, name="workload-area"),
+    path("waitlist/", views.waitlist, name="waitlist"),
+    path("waitlist/<uuid:code>/leave/", views.waitlist_leave, name="waitlist-leave"),
 ]

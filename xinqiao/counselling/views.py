@@ -26,7 +26,7 @@ from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import OrgUnit
 
-from . import calendar_feed, selectors, selectors_groups, services
+from . import calendar_feed, selectors, selectors_groups, services, workload
 from .forms import (
     AvailabilityForm,
     BookingForm,
@@ -37,10 +37,12 @@ from .forms import (
     DutySlotForm,
     RescheduleForm,
     RoomForm,
+    RoomHoursForm,
     SessionForm,
     SettingsForm,
     SupervisionAdviceForm,
     SupervisionAskForm,
+    WaitlistForm,
 )
 from .models import COUNSELLING_UNIT_KINDS, BookedAs, Weekday
 
@@ -68,6 +70,7 @@ def home(request: PrincipalRequest) -> HttpResponse:
         "can_book": principal.can(Cap.BOOK_COUNSELLING),
         "is_leader": bool(selectors.leader_schools(principal)),
         "answers_hotline": bool(selectors_groups.hotline_units(principal)),
+        "can_see_workload": principal.can(Cap.VIEW_WORKLOAD),
     }
     return render(request, "counselling/home.html", context)
 
@@ -87,6 +90,7 @@ def unit_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
         "rooms": selectors.rooms_of(unit, active_only=False),
         "confirms": selectors.confirms_bookings(unit),
         "can_manage": selectors.manages(principal, unit),
+        "can_see_workload": principal.sees_unit(unit, Cap.VIEW_WORKLOAD),
     }
     return render(request, "counselling/unit.html", context)
 
@@ -265,7 +269,7 @@ def book(request: PrincipalRequest) -> HttpResponse:
             form.add_error("counsellor", _("Choose a counsellor of the student's school."))
         else:
             free = selectors.free_slots(
-                unit=unit, counsellor=counsellor, day=form.cleaned_data["day"]
+                unit=unit, counsellor=counsellor, day=form.cleaned_data["day"], viewer=request.user
             )
             chosen = form.cleaned_data.get("slot") or ""
             form.set_slots(free)
@@ -712,3 +716,207 @@ def archive_section(principal: Any, student: Any) -> Any:
         context={"counselling_count": fact[0], "counselling_last": fact[1]},
         fields_read=("counselling.count",),
     )
+
+
+# --- room opening hours and usage (R21) -------------------------------------------------------
+@requires(Cap.MANAGE_DUTY_ROSTER)
+@require_http_methods(["GET", "POST"])
+def room_hours(request: PrincipalRequest, code: Any) -> HttpResponse:
+    """A room's weekly opening hours: the list and a form to add a window."""
+    room = selectors.get_room(principal=request.principal, code=code)
+    form = RoomHoursForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_room_hours(actor=request.user, room=room, **form.cleaned_data)
+        except Errors as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The opening hours were added."))
+            return redirect("counselling:room-hours", code=room.code)
+    context = {"room": room, "unit": room.unit, "form": form, "rows": selectors.hours_of(room)}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "counselling/room_hours.html", context, status=status)
+
+
+@requires(Cap.MANAGE_DUTY_ROSTER)
+@require_POST
+def room_hours_remove(request: PrincipalRequest, code: Any) -> HttpResponse:
+    row = selectors.get_room_hours(principal=request.principal, code=code)
+    services.remove_room_hours(actor=request.user, hours=row)
+    messages.success(request, _("The opening hours were removed."))
+    return redirect("counselling:room-hours", code=row.room.code)
+
+
+def _span(request: HttpRequest) -> selectors.Span:
+    try:
+        day = datetime.date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = None
+    return selectors.period(request.GET.get("period"), day)
+
+
+def _period_context(span: selectors.Span) -> dict[str, Any]:
+    return {
+        "span": span,
+        "periods": [
+            (selectors.Period.WEEK, _("Week")),
+            (selectors.Period.MONTH, _("Month")),
+            (selectors.Period.TERM, _("Term")),
+        ],
+        "last_day": span.until - datetime.timedelta(days=1),
+    }
+
+
+@requires(Cap.MANAGE_DUTY_ROSTER)
+def room_usage(request: PrincipalRequest, code: Any) -> HttpResponse:
+    """A unit's rooms: booked hours ÷ open hours (its roster's keepers)."""
+    unit = _managed_unit(request, code)
+    span = _span(request)
+    rows = selectors.room_usage([unit], span)[unit.pk]
+    total = selectors.unit_usage([unit], span)[0]
+    context = {"unit": unit, "rows": rows, "total": total, **_period_context(span)}
+    return render(request, "counselling/room_usage.html", context)
+
+
+@requires(Cap.VIEW_WORKLOAD)
+def area_usage(request: PrincipalRequest) -> HttpResponse:
+    """Room usage per school and station of the user's area: hours only, no appointment."""
+    span = _span(request)
+    units = list(selectors.units_in_scope(request.principal, Cap.VIEW_WORKLOAD)[:300])
+    context = {"rows": selectors.unit_usage(units, span), **_period_context(span)}
+    return render(request, "counselling/area_usage.html", context)
+
+
+# --- workload (R28) -----------------------------------------------------------------------------
+def _workload_response(
+    request: PrincipalRequest, context: dict[str, Any], template: str, filename: str
+) -> HttpResponse:
+    if request.GET.get("format") == "xlsx":
+        return _workload_xlsx(request, context, filename)
+    return render(request, template, context)
+
+
+def _workload_xlsx(request: PrincipalRequest, context: dict[str, Any], filename: str) -> Any:
+    import io
+
+    from xinqiao.core.exports import xlsx_workbook
+
+    span = context["span"]
+    header = [_("Name"), *[str(s.label) for s in context["sources"]]]
+    buffer = io.BytesIO()
+    book, sheet, first = xlsx_workbook(
+        buffer, request.user, sheet_name=_("Workload"), header=header
+    )
+    rows = [*context["rows"], *([context["total"]] if context.get("total") else [])]
+    for i, row in enumerate(rows):
+        sheet.write_string(first + i, 0, row.label)
+        for j, value in enumerate(row.values):
+            sheet.write_number(first + i, 1 + j, value)
+    book.close()
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    name = f"{filename}-{span.since:%Y%m%d}-{span.until:%Y%m%d}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@requires(Cap.COUNSEL)
+def workload_mine(request: PrincipalRequest) -> HttpResponse:
+    """A counsellor's own workload over a week, a month or a term."""
+    span = _span(request)
+    rows = workload.per_user([request.user], span.since, span.until)
+    context = {"rows": rows, "sources": workload.sources(), **_period_context(span)}
+    return _workload_response(request, context, "counselling/workload_mine.html", "workload")
+
+
+@requires(Cap.VIEW_WORKLOAD)
+def workload_unit(request: PrincipalRequest, code: Any) -> HttpResponse:
+    """A school's (station's) per-staff table: its counsellors and psychology teachers (part-time
+    ones counted for the school of their post), head teachers and mentors with any workload."""
+    unit = selectors.get_unit(principal=request.principal, code=code, cap=Cap.VIEW_WORKLOAD)
+    span = _span(request)
+    people, part_time = selectors.workload_people([unit])[unit.pk]
+    rows = workload.per_user(people, span.since, span.until, part_time)
+    counsellors = {u.pk for u in selectors.counsellors_of(unit)} | set(part_time)
+    rows = [r for r in rows if r.any or r.user.pk in counsellors]
+    rows.sort(key=lambda r: (r.user.pk not in counsellors, r.label))
+    context = {
+        "unit": unit,
+        "rows": rows,
+        "total": workload.total(_("Total"), rows, unit),
+        "sources": workload.sources(),
+        **_period_context(span),
+    }
+    return _workload_response(request, context, "counselling/workload_unit.html", "workload")
+
+
+@requires(Cap.VIEW_WORKLOAD)
+def workload_area(request: PrincipalRequest) -> HttpResponse:
+    """Per school and station of the user's area: the totals of its people (no child, no name)."""
+    span = _span(request)
+    units = list(selectors.units_in_scope(request.principal, Cap.VIEW_WORKLOAD)[:300])
+    by_unit = selectors.workload_people(units)
+    everyone = {u.pk: u for people, _part in by_unit.values() for u in people}
+    part = frozenset().union(*(p for _people, p in by_unit.values())) if by_unit else frozenset()
+    per = {r.user.pk: r for r in workload.per_user(everyone.values(), span.since, span.until, part)}
+    rows = [
+        workload.total(unit.name, [per[u.pk] for u in by_unit[unit.pk][0]], unit) for unit in units
+    ]
+    context = {
+        "rows": rows,
+        "total": workload.total(_("Total"), rows),
+        "sources": workload.sources(),
+        **_period_context(span),
+    }
+    return _workload_response(request, context, "counselling/workload_area.html", "workload")
+
+
+# --- the waitlist -------------------------------------------------------------------------------
+@requires(Cap.BOOK_COUNSELLING)
+@require_http_methods(["GET", "POST"])
+def waitlist(request: PrincipalRequest) -> HttpResponse:
+    """The booker's waitlist entries, and joining: a student, a counsellor of the student's school
+    (or any) and the week (when the counsellor's week is full)."""
+    units = _booking_units(request)
+    counsellors = [c for u in units for c in selectors.counsellors_of(u)]
+    form = WaitlistForm(request.POST or None, principal=request.principal, counsellors=counsellors)
+    if request.method == "POST" and form.is_valid():
+        student, counsellor = form.cleaned_data["student"], form.cleaned_data["counsellor"]
+        unit = next((u for u in units if u.pk == student.school_id), None)
+        if unit is None or (
+            counsellor is not None and selectors.counsellor_of(unit, counsellor.pk) is None
+        ):
+            form.add_error("counsellor", _("Choose a counsellor of the student's school."))
+        else:
+            try:
+                services.join_waitlist(
+                    actor=request.user,
+                    booked_as=BookedAs.HEAD_TEACHER,
+                    unit=unit,
+                    student=student,
+                    counsellor=counsellor,
+                    week_start=form.cleaned_data["week"],
+                )
+            except Errors as exc:
+                apply_service_error(form, exc, default_field="week")
+            else:
+                messages.success(request, _("You are on the waitlist."))
+                return redirect("counselling:waitlist")
+    status = 400 if request.method == "POST" and form.errors else 200
+    context = {"form": form, "entries": selectors.my_waitlist(request.principal)}
+    return render(request, "counselling/waitlist.html", context, status=status)
+
+
+@requires(Cap.BOOK_COUNSELLING)
+@require_POST
+def waitlist_leave(request: PrincipalRequest, code: Any) -> HttpResponse:
+    entry = selectors.get_waitlist_entry(principal=request.principal, code=code)
+    try:
+        services.leave_waitlist(actor=request.user, entry=entry)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("You left the waitlist."))
+    return redirect("counselling:waitlist")

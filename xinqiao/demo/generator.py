@@ -870,6 +870,9 @@ def seed_demo_city(
         from .workforce import seed_demo_workforce
 
         city.counts.update(seed_demo_workforce(seed=seed))
+        from .counselling import seed_demo_counselling
+
+        city.counts.update(seed_demo_counselling(seed=seed))
         from .counselling_sessions import seed_demo_counselling_sessions
 
         city.counts.update(seed_demo_counselling_sessions(seed=seed))

@@ -76,10 +76,31 @@ TEMPLATES: dict[str, MessageTemplate] = {
             "zh-hans": "请登录心桥并查看消息。",
         },
     ),
+    # The reminder a day before and the waitlist's offer: the time only, never the student.
+    "counselling.appointment.reminder": MessageTemplate(
+        email_subject={
+            "en": "Xinqiao: a reminder of a counselling appointment",
+            "zh-hans": "心桥：心理辅导预约提醒",
+        },
+        email_body={
+            "en": "Please sign in to Xinqiao and open your inbox.",
+            "zh-hans": "请登录心桥并查看消息。",
+        },
+    ),
     "counselling.confidentiality.": MessageTemplate(
         email_subject={
             "en": "Xinqiao: a decision to break confidentiality was recorded",
             "zh-hans": "心桥：有一项保密例外决定已记录",
+        },
+        email_body={
+            "en": "Please sign in to Xinqiao and open your inbox.",
+            "zh-hans": "请登录心桥并查看消息。",
+        },
+    ),
+    "counselling.waitlist.": MessageTemplate(
+        email_subject={
+            "en": "Xinqiao: a counselling time is free for you",
+            "zh-hans": "心桥：有一个心理辅导时段为您空出",
         },
         email_body={
             "en": "Please sign in to Xinqiao and open your inbox.",

@@ -1,0 +1,102 @@
+"""Workload (R28): per counsellor and teacher, per week / month / term, from sources other parts
+of the system add to a small registry.
+
+A source is `fn(users, since, until) -> {user_id: number}` over the days [since, until). The
+counselling service registers its own below (sessions that took place and their hours, duty
+hours from the roster with its exceptions); group sessions, hotline calls, supervision given and
+received, mentor talks and cases owned are registered by the parts that keep them, with
+`register_workload_source` (in their AppConfig.ready, or at merge time), and appear as columns
+on every workload page and export. No source returns anything about a child: a number per user.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from . import selectors
+
+SourceFn = Callable[[list[Any], datetime.date, datetime.date], Mapping[Any, float]]
+
+
+@dataclass(frozen=True)
+class WorkloadSource:
+    key: str
+    label: str | Promise
+    fn: SourceFn
+
+
+_SOURCES: dict[str, WorkloadSource] = {}
+
+
+def register_workload_source(key: str, label: str | Promise, fn: SourceFn) -> None:
+    """Add (or replace, by key) a column of the workload pages."""
+    _SOURCES[key] = WorkloadSource(key, label, fn)
+
+
+def unregister_workload_source(key: str) -> None:
+    _SOURCES.pop(key, None)
+
+
+def sources() -> list[WorkloadSource]:
+    return list(_SOURCES.values())
+
+
+@dataclass
+class WorkloadRow:
+    """One person's (or one unit's) numbers, in the order of `sources()`."""
+
+    label: str
+    values: list[float | int] = field(default_factory=list)
+    user: Any = None
+    unit: Any = None
+    part_time: bool = False
+
+    @property
+    def any(self) -> bool:
+        return any(self.values)
+
+
+def _number(value: float | int) -> float | int:
+    return round(value, 2) if isinstance(value, float) else value
+
+
+def _name(user: Any) -> str:
+    staff = getattr(user, "staff", None)
+    return str(staff.name) if staff is not None else user.get_full_name() or user.username
+
+
+def per_user(
+    users: Iterable[Any],
+    since: datetime.date,
+    until: datetime.date,
+    part_time: frozenset[Any] = frozenset(),
+) -> list[WorkloadRow]:
+    """One row per user: every source's number over [since, until)."""
+    people = list({u.pk: u for u in users}.values())
+    columns = [s.fn(people, since, until) for s in sources()] if people else []
+    return [
+        WorkloadRow(
+            _name(u),
+            [_number(col.get(u.pk, 0)) for col in columns],
+            user=u,
+            part_time=u.pk in part_time,
+        )
+        for u in people
+    ]
+
+
+def total(label: str, rows: list[WorkloadRow], unit: Any = None) -> WorkloadRow:
+    width = len(sources())
+    sums = [_number(sum(r.values[i] for r in rows)) for i in range(width)]
+    return WorkloadRow(label, sums, unit=unit)
+
+
+register_workload_source("sessions", _("Sessions held"), selectors.sessions_held)
+register_workload_source("session_hours", _("Session hours"), selectors.session_hours)
+register_workload_source("duty_hours", _("Duty hours"), selectors.duty_hours)
