@@ -9,9 +9,15 @@ class CounsellingConfig(AppConfig):
 
     def ready(self) -> None:
         from xinqiao.access.roles import Cap
+        from xinqiao.alerts.hooks import register_owner_resolver
         from xinqiao.core import navigation
         from xinqiao.core.navigation import NavItem, register
 
+        from .selectors import duty_owners_for_students
+
+        # After the cases app's resolver (INSTALLED_APPS order): an open case's owner wins; else
+        # the counsellor on duty at the student's school.
+        register_owner_resolver(duty_owners_for_students)
         register(
             NavItem(
                 "counselling:home",

@@ -11,7 +11,7 @@ teacher sees the appointments they booked.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,6 +205,24 @@ def on_duty(unit: OrgUnit, at: datetime.datetime | None = None) -> OnDuty:
             if answer.users:
                 return OnDuty(unit, answer.users, Source.STATION, answer.duties, station)
     return OnDuty(unit, [], Source.NOBODY)
+
+
+def duty_owners_for_students(students: Sequence[Any]) -> dict[int, Any]:
+    """The owner of a new alert or concern for each student: the first counsellor on duty now at
+    the student's school (the roster, else the school's psychology teachers, else the district
+    station's on duty — `on_duty`'s chain). Registered in alerts.hooks after the cases app's
+    resolver, so a high-care student's open case still wins. One `on_duty` per school."""
+    schools = {s.school_id for s in students}
+    units = {u.pk: u for u in OrgUnit.objects.filter(pk__in=schools)}
+    first: dict[int, Any] = {}
+    now = timezone.now()
+    for school_id in schools:
+        unit = units.get(school_id)
+        if unit is not None:
+            answer = on_duty(unit, now)
+            if answer.users:
+                first[school_id] = answer.users[0]
+    return {s.pk: first[s.school_id] for s in students if s.school_id in first}
 
 
 # --- availability and free times ------------------------------------------------------------------
