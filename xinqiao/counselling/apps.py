@@ -28,3 +28,13 @@ class CounsellingConfig(AppConfig):
                 group=navigation.COUNSELLING,
             )
         )
+        register(
+            NavItem(
+                "counselling:help-inbox",
+                _("Requests for help"),
+                Cap.RESPOND_TO_HELP,
+                "life-preserver",
+                _("Students' own requests for help: acknowledge, book, raise an alert."),
+                group=navigation.COUNSELLING,
+            )
+        )

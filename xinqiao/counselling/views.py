@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.access.decorators import requires
-from xinqiao.access.roles import Cap
+from xinqiao.access.roles import Cap, Role
 from xinqiao.access.scope import PrincipalRequest
 from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
@@ -60,6 +60,7 @@ def home(request: PrincipalRequest) -> HttpResponse:
         "upcoming": selectors.upcoming(principal),
         "can_counsel": principal.can(Cap.COUNSEL),
         "can_book": principal.can(Cap.BOOK_COUNSELLING),
+        "can_help": principal.can(Cap.RESPOND_TO_HELP),
     }
     return render(request, "counselling/home.html", context)
 
@@ -79,6 +80,9 @@ def unit_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
         "rooms": selectors.rooms_of(unit, active_only=False),
         "confirms": selectors.confirms_bookings(unit),
         "can_manage": selectors.manages(principal, unit),
+        "student_entry": reverse("counselling:school-entry", kwargs={"code": unit.code})
+        if unit.kind == "school"
+        else "",
     }
     return render(request, "counselling/unit.html", context)
 
@@ -240,6 +244,25 @@ def _booking_units(request: PrincipalRequest) -> list[OrgUnit]:
     return list(units.values())
 
 
+def _booked_as(request: PrincipalRequest, student: Any) -> str:
+    """How the booker stands to the student: a counsellor, the head teacher, else a mentor (the
+    roles of their BOOK_COUNSELLING grants whose area holds the student)."""
+    cls = student.school_class
+    paths = [student.school.path, *([cls.path] if cls is not None else [])]
+    roles = {
+        g.role
+        for g in request.principal.grants_with(Cap.BOOK_COUNSELLING)
+        if any(p.startswith(g.area.path) for p in paths)
+    }
+    if roles & {Role.PSYCHOLOGY_TEACHER, Role.STATION_COUNSELLOR}:
+        return BookedAs.COUNSELLOR
+    if Role.HEAD_TEACHER in roles:
+        return BookedAs.HEAD_TEACHER
+    if Role.MENTOR in roles:
+        return BookedAs.MENTOR
+    return BookedAs.HEAD_TEACHER
+
+
 @requires(Cap.BOOK_COUNSELLING)
 @require_http_methods(["GET", "POST"])
 def book(request: PrincipalRequest) -> HttpResponse:
@@ -269,7 +292,7 @@ def book(request: PrincipalRequest) -> HttpResponse:
                 try:
                     appointment = services.book_appointment(
                         actor=request.user,
-                        booked_as=BookedAs.HEAD_TEACHER,
+                        booked_as=_booked_as(request, student),
                         unit=unit,
                         student=student,
                         counsellor=counsellor,
