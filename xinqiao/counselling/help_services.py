@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinqiao.access.holders import moral_education_leaders, station_counsellors
+from xinqiao.alerts import selectors as alert_selectors
 from xinqiao.alerts import services as alert_services
-from xinqiao.alerts.deadlines import deadlines_for, escalation_due
 from xinqiao.alerts.models import Alert, Level
 from xinqiao.alerts.models import Source as AlertSource
 from xinqiao.audit.services import record_event
@@ -192,7 +192,7 @@ def ask_for_help(
     now = timezone.now()
     answer = on_duty(school, now)
     owner = answer.users[0] if answer.users else None
-    deadlines = deadlines_for(Level.RED if urgent else Level.ORANGE, now)
+    deadlines = alert_selectors.deadlines_of(Level.RED if urgent else Level.ORANGE, now)
     respond_by = deadlines.acknowledge_by if urgent else deadlines.verify_by
     assert respond_by is not None  # a red alert always has an acknowledge deadline
     help_request = HelpRequest(
@@ -372,7 +372,8 @@ def step_due(help_request: HelpRequest, step: int) -> datetime.datetime:
     """When an unacknowledged urgent request reaches `step` (1..3)."""
     if step == 1:
         return help_request.respond_by
-    return escalation_due("red_leader" if step == 2 else "red_station", help_request.created_at)
+    step_name = "red_leader" if step == 2 else "red_station"
+    return alert_selectors.escalation_time(step_name, help_request.created_at)
 
 
 def _recipients(help_request: HelpRequest, step: int) -> list[Any]:

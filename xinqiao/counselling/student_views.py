@@ -41,7 +41,17 @@ class PersonalCodeForm(forms.Form):
 def _enter_page(
     request: HttpRequest, form: PersonalCodeForm, school: OrgUnit | None, status: int = 200
 ) -> HttpResponse:
-    context = {"form": form, "school": school, "helplines": helplines_for([school])}
+    action = (
+        reverse("counselling:school-entry", kwargs={"code": school.code})
+        if school is not None
+        else reverse("counselling:student-enter")
+    )
+    context = {
+        "form": form,
+        "school": school,
+        "action": action,
+        "helplines": helplines_for([school]),
+    }
     return render(request, "counselling/student/enter.html", context, status=status)
 
 
@@ -89,8 +99,8 @@ def school_entry(request: HttpRequest, code: Any) -> HttpResponse:
 def from_questionnaire(request: HttpRequest) -> HttpResponse:
     """From the end of a questionnaire: the questionnaire's sign-in names the student."""
     student = student_of_take_session(request)
-    if student is None:
-        return redirect("counselling:student-enter")
+    if student is None:  # no questionnaire sign-in here: the personal code, then
+        return _enter_page(request, PersonalCodeForm(), None)
     response = redirect("counselling:student-home")
     student_session.sign_in(response, student)
     return response
@@ -103,8 +113,8 @@ def _student_or_none(request: HttpRequest) -> Any:
 @never_cache
 def home(request: HttpRequest) -> HttpResponse:
     student = _student_or_none(request)
-    if student is None:
-        return redirect("counselling:student-enter")
+    if student is None:  # not (or no longer) signed in: the personal code first
+        return _enter_page(request, PersonalCodeForm(), None)
     school = student.school
     counsellors = help_selectors.school_counsellors(school)
     context = {
