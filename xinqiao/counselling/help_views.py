@@ -50,8 +50,10 @@ class HelpBookingForm(forms.Form):
         label=gettext_lazy("Meeting link"), required=False, assume_scheme="https"
     )
 
+    prefix = "book"
+
     def __init__(self, *args: Any, rooms: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs, prefix="book")
+        super().__init__(*args, **kwargs)
         self.fields["room"].queryset = rooms  # type: ignore[attr-defined]
 
 
