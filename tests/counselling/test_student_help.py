@@ -491,3 +491,31 @@ def test_a_mentor_books_for_a_student_in_their_scope(w, client_for):
     assert (appointment.booked_as, appointment.booked_by_id) == (BookedAs.MENTOR, w.mentor.pk)
     assert outside.status_code == 400  # stu_a2 is in class A2, outside the mentor's class
     assert Appointment.objects.count() == 1
+
+
+def test_code_guessing_is_limited_per_address(w):
+    client = Client()
+    url = reverse("counselling:student-enter")
+    for _attempt in range(20):
+        client.post(url, {"personal_code": "AAAA-AAAA"})
+
+    blocked = client.post(url, {"personal_code": w.code_a1})  # even the right code, for now
+
+    assert blocked.status_code == 429
+    assert signed_out(client)
+
+
+def test_the_school_entry_is_only_a_schools(w):
+    for unit in (w.station_a, w.class_a1):
+        url = reverse("counselling:school-entry", kwargs={"code": unit.code})
+        assert Client().get(url).status_code == 404
+
+
+def test_the_roster_page_shows_the_schools_student_entry(w, client_for):
+    html = (
+        client_for(w.school_admin)
+        .get(reverse("counselling:unit", kwargs={"code": w.school_a.code}))
+        .content.decode()
+    )
+
+    assert reverse("counselling:school-entry", kwargs={"code": w.school_a.code}) in html
