@@ -322,6 +322,11 @@ CELERY_BEAT_SCHEDULE = {
     # Alerts: escalate missed deadlines; raise queued hand-ins' alerts. Notifications: deliver the
     # outbox (all idempotent).
     "alerts-run-escalations": {"task": "xinqiao.alerts.tasks.run_escalations", "schedule": 60.0},
+    # Counselling: students' urgent requests for help nobody acknowledged in time.
+    "counselling-help-escalations": {
+        "task": "xinqiao.counselling.tasks.run_help_escalations",
+        "schedule": 60.0,
+    },
     "notifications-dispatch-outbox": {
         "task": "xinqiao.notifications.tasks.dispatch_outbox",
         "schedule": 30.0,

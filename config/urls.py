@@ -30,6 +30,8 @@ urlpatterns = [
     path("staff/", include("xinqiao.people.staffing.urls")),
     path("instruments/", include("xinqiao.instruments.urls")),
     path("screening/", include("xinqiao.screening.urls")),
+    # The counselling page's entry from the end of a questionnaire (it reads the /take/ cookie).
+    path("take/help/", include("xinqiao.counselling.take_urls")),
     path("take/", include("xinqiao.screening.taking.urls")),
     path("alerts/inbox/", include("xinqiao.notifications.urls")),
     path("alerts/", include("xinqiao.alerts.urls")),

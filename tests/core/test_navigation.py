@@ -29,7 +29,7 @@ GROUPS = {
     Role.SCHOOL_ADMIN: ["monitoring", "cases", "counselling", "indicators", "admin"],
     Role.PSYCHOLOGY_TEACHER: ["monitoring", "cases", "counselling", "indicators", "admin"],
     Role.HEAD_TEACHER: ["monitoring", "cases", "counselling", "admin"],
-    Role.MENTOR: ["monitoring", "cases", "admin"],
+    Role.MENTOR: ["monitoring", "cases", "counselling", "admin"],  # books like a head teacher
     Role.COMMITTEE_MEMBER: ["monitoring", "cases"],
     Role.PARENT: ["family"],  # their own pages only (tests/family), never the staff search
     Role.PSYCHIATRIST: ["monitoring", "cases", "admin"],  # files hospital concerns

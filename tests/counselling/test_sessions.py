@@ -99,7 +99,7 @@ READERS = [
     ("head_teacher", 404, None),  # level-2 team: at most the fact
     ("city_admin", 404, None),
     ("district_admin", 404, None),
-    ("mentor", 403, None),
+    ("mentor", 404, None),
     ("committee", 403, None),
     ("parent", 403, None),
     ("psychiatrist", 403, None),

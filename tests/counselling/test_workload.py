@@ -434,7 +434,7 @@ def test_the_waitlist_page(w, client_for):
     entry = WaitlistEntry.objects.get()
     leave = reverse("counselling:waitlist-leave", args=[entry.code])
     assert client_for(w.head_teacher_b).post(leave).status_code == 404
-    assert client_for(w.mentor).get(url).status_code == 403
+    assert client_for(w.committee).get(url).status_code == 403
     assert client.get(url).status_code == 200
     assert client.post(leave).status_code == 302
     entry.refresh_from_db()

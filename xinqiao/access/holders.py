@@ -54,8 +54,9 @@ def psychology_teachers_by_school(school_ids: Iterable[int]) -> dict[int, list[A
 
 
 def owner_for_school(school_id: int) -> Any | None:
-    """The psychology teacher on duty. No duty roster exists yet (the counseling app will add
-    DutyShift): until then the first active psychology teacher of the school."""
+    """The school's first active psychology teacher: the last fallback of a new alert's owner.
+    The counsellor on duty (the counselling app's roster) answers first, through
+    alerts.hooks.alert_owners_for; this is what is left when no resolver answers."""
     teachers = psychology_teachers(school_id)
     return teachers[0] if teachers else None
 

@@ -175,6 +175,15 @@ class Cap(models.TextChoices):
         "view_workload",
         _("See counselling workload and room usage of the staff and units of one's area"),
     )
+    # Counselling: students' help requests, parents' bookings (issue 15, h-help).
+    RESPOND_TO_HELP = (
+        "respond_to_help",
+        _("Answer students' requests for help (the counsellors; a school leader once escalated)"),
+    )
+    BOOK_FOR_OWN_CHILD = (
+        "book_for_own_child",
+        _("Book a counselling appointment for one's own child"),
+    )
 
 
 C = Cap
@@ -442,6 +451,19 @@ _WORKLOAD_CAPS: dict[str, frozenset[str]] = {
     Role.SCHOOL_ADMIN: frozenset({C.VIEW_WORKLOAD}),
 }
 for _role, _caps in _WORKLOAD_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+# Students' help requests and bookings by parents and mentors (docs/counselling.md, "Students ask
+# for help"): the counsellors answer help requests (a school leader sees one once it escalated to
+# them); a mentor books for the students in their scope like a head teacher; a parent books for
+# their own child only.
+_HELP_CAPS: dict[str, frozenset[str]] = {
+    Role.STATION_COUNSELLOR: frozenset({C.RESPOND_TO_HELP}),
+    Role.PSYCHOLOGY_TEACHER: frozenset({C.RESPOND_TO_HELP}),
+    Role.SCHOOL_ADMIN: frozenset({C.RESPOND_TO_HELP}),
+    Role.MENTOR: frozenset({C.VIEW_COUNSELLING, C.BOOK_COUNSELLING}),
+    Role.PARENT: frozenset({C.BOOK_FOR_OWN_CHILD}),
+}
+for _role, _caps in _HELP_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
 ROLE_TIER: dict[str, Tier] = {

@@ -4,8 +4,11 @@
 app registers a resolver that answers "the owner of the student's open case", so every new trigger
 for a high-care student lands with the psychology teacher who already knows them. A resolver takes
 a list of students and returns {student id: user} for those it has an answer for (one query for
-a whole batch of hand-ins); the first answer wins, and without one the alert goes to the school's
-psychology teacher on duty (`access.holders.owner_for_school`).
+a whole batch of hand-ins); the first answer wins. The counselling app registers the next one
+(after the cases app, by INSTALLED_APPS order): the counsellor on duty at the student's school by
+its duty roster, else the school's psychology teachers, else the district station's on duty.
+Without any answer the alert goes to the school's first psychology teacher
+(`access.holders.owner_for_school`).
 """
 
 from collections.abc import Callable, Sequence

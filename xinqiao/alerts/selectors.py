@@ -206,3 +206,20 @@ def ruleset_for_dry_run(*, code: Any = None, stage: str = "") -> tuple[str, Mapp
             _("Rule set %(label)s is for another school stage.") % {"label": ruleset.label}
         )
     return ruleset.label, ruleset.definition
+
+
+# --- the alert loop's clock, for apps that follow it (counselling: students' help requests) ----
+def deadlines_of(level: str, start: datetime.datetime) -> Any:
+    """`deadlines.deadlines_for(level, start)`: the deadlines an alert of `level` raised at
+    `start` would have (a red one's acknowledge_by, an orange one's verify_by, …)."""
+    from .deadlines import deadlines_for
+
+    return deadlines_for(level, start)
+
+
+def escalation_time(step: str, since: datetime.datetime) -> datetime.datetime:
+    """When a red alert raised to red at `since` escalates by `step` ("red_leader",
+    "red_station"): `deadlines.escalation_due`."""
+    from .deadlines import escalation_due
+
+    return escalation_due(step, since)

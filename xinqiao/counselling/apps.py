@@ -9,9 +9,17 @@ class CounsellingConfig(AppConfig):
 
     def ready(self) -> None:
         from xinqiao.access.roles import Cap
+        from xinqiao.alerts.hooks import register_owner_resolver
         from xinqiao.core import navigation
         from xinqiao.core.navigation import NavItem, register
+        from xinqiao.people.profile import register_section
 
+        from .selectors import duty_owners_for_students
+        from .views import archive_section
+
+        # After the cases app's resolver (INSTALLED_APPS order): an open case's owner wins; else
+        # the counsellor on duty at the student's school.
+        register_owner_resolver(duty_owners_for_students)
         register(
             NavItem(
                 "counselling:home",
@@ -22,10 +30,6 @@ class CounsellingConfig(AppConfig):
                 group=navigation.COUNSELLING,
             )
         )
-        from xinqiao.people.profile import register_section
-
-        from .views import archive_section
-
         register(
             NavItem(
                 "counselling:sessions",
@@ -37,3 +41,13 @@ class CounsellingConfig(AppConfig):
             )
         )
         register_section(archive_section)  # the student's archive: sessions at the reader's tier
+        register(
+            NavItem(
+                "counselling:help-inbox",
+                _("Requests for help"),
+                Cap.RESPOND_TO_HELP,
+                "life-preserver",
+                _("Students' own requests for help: acknowledge, book, raise an alert."),
+                group=navigation.COUNSELLING,
+            )
+        )

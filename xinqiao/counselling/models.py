@@ -25,6 +25,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.alerts.models import Alert
 from xinqiao.core.fields import EncryptedJSONField, EncryptedTextField
 from xinqiao.orgs.models import Kind, OrgUnit
 from xinqiao.people.models import Student
@@ -234,7 +235,9 @@ class CancelReason(models.TextChoices):
 class BookedAs(models.TextChoices):
     COUNSELLOR = "counsellor", _("The counsellor")
     HEAD_TEACHER = "head_teacher", _("Head teacher, on the student's behalf")
-    # Later: the student themselves, a parent, a mentor (issue 15).
+    STUDENT = "student", _("The student")
+    PARENT = "parent", _("A parent, for their child")
+    MENTOR = "mentor", _("Mentor, on the student's behalf")
 
 
 class AppointmentQuerySet(models.QuerySet["Appointment"]):
@@ -879,3 +882,73 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"reminder {self.appointment_id}"
+
+
+# --- help requests (a student's "I'd like to talk" / "I need help now") ------------------------
+class HelpOutcome(models.TextChoices):
+    TALKED = "talked", _("Talked with the student")
+    SESSION_BOOKED = "session_booked", _("A session was booked")
+    ALERT_RAISED = "alert_raised", _("An alert was raised")
+    REFERRED = "referred", _("Referred elsewhere")
+    NO_ACTION = "no_action", _("No further action needed")
+
+
+class HelpRequest(models.Model):
+    """A student's own request for help, made from their signed-in student page (never in
+    another student's name). Urgent ("I need help now") requests must be acknowledged by
+    `respond_by` (the red-alert acknowledge deadline); past it they escalate (`escalation_step`:
+    1 the unit's psychology teachers, 2 the school leader, 3 the district station). The optional
+    message is encrypted at rest and never travels by email."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="+")
+    urgent = models.BooleanField(_("urgent"), default=False)
+    message = EncryptedTextField(_("message"), blank=True)
+    # The form's one-time key: a double click (or a resent POST) never makes a second request.
+    request_key = models.CharField(max_length=40)
+    created_at = models.DateTimeField()
+    respond_by = models.DateTimeField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    escalation_step = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    alert = models.ForeignKey(
+        Alert, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(_("outcome"), max_length=16, choices=HelpOutcome.choices, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["school", "closed_at"], name="counselling_help_open"),
+            models.Index(fields=["respond_by"], name="counselling_help_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "request_key"], name="counselling_help_one_per_key"
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="") | Q(closed_at__isnull=True),
+                name="counselling_help_closed_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"help {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None

@@ -11,7 +11,7 @@ teacher sees the appointments they booked.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from xinqiao.access.holders import users_with_role
+from xinqiao.access.holders import users_with_role, users_with_role_by_unit
 from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.access.scope import Principal
 from xinqiao.cases.models import Case as CaseModel
@@ -214,6 +214,36 @@ def on_duty(unit: OrgUnit, at: datetime.datetime | None = None) -> OnDuty:
             if answer.users:
                 return OnDuty(unit, answer.users, Source.STATION, answer.duties, station)
     return OnDuty(unit, [], Source.NOBODY)
+
+
+def duty_owners_for_students(students: Sequence[Any]) -> dict[int, Any]:
+    """The owner of a new alert or concern for each student: the first counsellor on duty now at
+    the student's school (the roster, else the school's psychology teachers, else the district
+    station's on duty — `on_duty`'s chain). Registered in alerts.hooks after the cases app's
+    resolver, so a high-care student's open case still wins.
+
+    Cheap on the hand-in path: one query finds the schools with a duty slot today and one their
+    psychology teachers; only a school with a slot today or without a psychology teacher asks
+    `on_duty` (its exceptions, the term calendar, the station)."""
+    schools = {s.school_id for s in students}
+    now = timezone.now()
+    rostered = set(
+        DutySlot.objects.filter(unit_id__in=schools, weekday=timezone.localtime(now).weekday())
+        .values_list("unit_id", flat=True)
+        .distinct()
+    )
+    teachers = users_with_role_by_unit(Role.PSYCHOLOGY_TEACHER, schools - rostered)
+    first: dict[int, Any] = {}
+    for school_id, users in teachers.items():
+        active = _unique(users)
+        if active:
+            first[school_id] = active[0]
+    rest = schools - set(first)
+    for unit in OrgUnit.objects.filter(pk__in=rest) if rest else []:
+        answer = on_duty(unit, now)
+        if answer.users:
+            first[unit.pk] = answer.users[0]
+    return {s.pk: first[s.school_id] for s in students if s.school_id in first}
 
 
 # --- availability and free times ------------------------------------------------------------------

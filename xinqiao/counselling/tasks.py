@@ -1,7 +1,9 @@
 """Periodic counselling work (celery beat in production, xinqiao.core.scheduler in the embedded
 default; config.settings.CELERY_BEAT_SCHEDULE): reminders a day before each holding appointment
-(`counselling-send-reminders`, hourly) and the waitlist's lapsed offers and finished weeks
-(`counselling-expire-waitlist`, every 10 minutes). Both idempotent and safe to run concurrently."""
+(`counselling-send-reminders`, hourly), the waitlist's lapsed offers and finished weeks
+(`counselling-expire-waitlist`, every 10 minutes) and the escalation of students' urgent requests
+for help nobody acknowledged in time (`counselling-help-escalations`, every 60 s). Each is
+idempotent and safe to run concurrently."""
 
 from __future__ import annotations
 
@@ -23,3 +25,10 @@ def expire_waitlist() -> int:
     from .services import expire_waitlist as expire
 
     return expire()
+
+
+@shared_task(name="xinqiao.counselling.tasks.run_help_escalations")
+def run_help_escalations() -> int:
+    from .help_services import run_help_escalations as run
+
+    return run()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_groups
+from . import help_views, student_views, views, views_groups
 
 app_name = "counselling"
 urlpatterns = [
@@ -86,4 +86,30 @@ urlpatterns = [
     path("workload/area/", views.workload_area, name="workload-area"),
     path("waitlist/", views.waitlist, name="waitlist"),
     path("waitlist/<uuid:code>/leave/", views.waitlist_leave, name="waitlist-leave"),
+    # Students' help requests: the counsellor's inbox.
+    path("help/", help_views.inbox, name="help-inbox"),
+    path("help/<uuid:code>/", help_views.help_detail, name="help-detail"),
+    path("help/<uuid:code>/acknowledge/", help_views.help_acknowledge, name="help-acknowledge"),
+    path("help/<uuid:code>/book/", help_views.help_book, name="help-book"),
+    path("help/<uuid:code>/alert/", help_views.help_alert, name="help-alert"),
+    path("help/<uuid:code>/close/", help_views.help_close, name="help-close"),
+    # A parent books for their own child.
+    path("family/<uuid:code>/", help_views.family_book, name="family-book"),
+    path(
+        "family/appointments/<uuid:code>/cancel/",
+        help_views.family_cancel,
+        name="family-cancel",
+    ),
+    # The student's own page (a signed student session, no account) and its entries.
+    path("schools/<uuid:code>/student/", student_views.school_entry, name="school-entry"),
+    path("student/enter/", student_views.enter, name="student-enter"),
+    path("student/", student_views.home, name="student-home"),
+    path("student/help/", student_views.ask, name="student-help"),
+    path("student/book/", student_views.book, name="student-book"),
+    path(
+        "student/appointments/<uuid:code>/cancel/",
+        student_views.cancel,
+        name="student-cancel",
+    ),
+    path("student/leave/", student_views.leave, name="student-leave"),
 ]

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.access.decorators import requires
-from xinqiao.access.roles import Cap
+from xinqiao.access.roles import Cap, Role
 from xinqiao.access.scope import PrincipalRequest
 from xinqiao.audit.services import record_list_read
 from xinqiao.core.errors import DomainError
@@ -71,6 +71,7 @@ def home(request: PrincipalRequest) -> HttpResponse:
         "is_leader": bool(selectors.leader_schools(principal)),
         "answers_hotline": bool(selectors_groups.hotline_units(principal)),
         "can_see_workload": principal.can(Cap.VIEW_WORKLOAD),
+        "can_help": principal.can(Cap.RESPOND_TO_HELP),
     }
     return render(request, "counselling/home.html", context)
 
@@ -91,6 +92,9 @@ def unit_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
         "confirms": selectors.confirms_bookings(unit),
         "can_manage": selectors.manages(principal, unit),
         "can_see_workload": principal.sees_unit(unit, Cap.VIEW_WORKLOAD),
+        "student_entry": reverse("counselling:school-entry", kwargs={"code": unit.code})
+        if unit.kind == "school"
+        else "",
     }
     return render(request, "counselling/unit.html", context)
 
@@ -252,6 +256,25 @@ def _booking_units(request: PrincipalRequest) -> list[OrgUnit]:
     return list(units.values())
 
 
+def _booked_as(request: PrincipalRequest, student: Any) -> str:
+    """How the booker stands to the student: a counsellor, the head teacher, else a mentor (the
+    roles of their BOOK_COUNSELLING grants whose area holds the student)."""
+    cls = student.school_class
+    paths = [student.school.path, *([cls.path] if cls is not None else [])]
+    roles = {
+        g.role
+        for g in request.principal.grants_with(Cap.BOOK_COUNSELLING)
+        if any(p.startswith(g.area.path) for p in paths)
+    }
+    if roles & {Role.PSYCHOLOGY_TEACHER, Role.STATION_COUNSELLOR}:
+        return BookedAs.COUNSELLOR
+    if Role.HEAD_TEACHER in roles:
+        return BookedAs.HEAD_TEACHER
+    if Role.MENTOR in roles:
+        return BookedAs.MENTOR
+    return BookedAs.HEAD_TEACHER
+
+
 @requires(Cap.BOOK_COUNSELLING)
 @require_http_methods(["GET", "POST"])
 def book(request: PrincipalRequest) -> HttpResponse:
@@ -281,7 +304,7 @@ def book(request: PrincipalRequest) -> HttpResponse:
                 try:
                     appointment = services.book_appointment(
                         actor=request.user,
-                        booked_as=BookedAs.HEAD_TEACHER,
+                        booked_as=_booked_as(request, student),
                         unit=unit,
                         student=student,
                         counsellor=counsellor,

@@ -879,6 +879,9 @@ def seed_demo_city(
         from .counselling_groups import seed_demo_counselling_groups
 
         city.counts.update(seed_demo_counselling_groups(seed=seed))
+        from .counselling_help import seed_demo_counselling_help
+
+        city.counts.update(seed_demo_counselling_help(seed=seed))
     from .partners import seed_demo_partners
 
     city.counts.update(seed_demo_partners())

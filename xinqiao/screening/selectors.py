@@ -874,3 +874,18 @@ def guardian_consent_requests(
             )
         )
     return requests
+
+
+# --- the questionnaire's signed-in student, for pages reached from its end -------------------
+def student_of_take_session(request: Any) -> Student | None:
+    """The student this browser is signed in as in the questionnaire (the /take/ session's signed
+    cookie with its current sign-in nonce), or None. Only a page under /take/ receives that
+    cookie: the counselling app's "talk to someone" entry at the end of a questionnaire."""
+    from .taking import services as taking_services
+    from .taking.session import binding
+
+    try:
+        bound = taking_services.load_bound(binding(request))
+    except taking_services.TakingError:
+        return None
+    return Student.objects.filter(pk=bound.student_id).select_related("school").first()

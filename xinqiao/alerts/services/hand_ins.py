@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from xinqiao.access.holders import owner_for_school, psychology_teachers_by_school
+from xinqiao.access.holders import psychology_teachers_by_school
 from xinqiao.audit.services import record_event, record_events
 from xinqiao.core.errors import DomainError
 from xinqiao.core.queue import kick_soon
@@ -25,7 +25,14 @@ from .. import rules as rules_mod
 from ..deadlines import SchoolCalendar
 from ..models import LEVEL_RANK, OPEN_STATUSES, Alert, AlertTrigger, PendingSubmission, Source
 from .notify import _queue
-from .raising import _attach, _new_alert, _open_or_raise, _raise_event, _raise_notice
+from .raising import (
+    _attach,
+    _new_alert,
+    _open_or_raise,
+    _raise_event,
+    _raise_notice,
+    owner_for_student,
+)
 
 log = logging.getLogger(__name__)
 
@@ -414,7 +421,7 @@ def _request_resit(*, assignment_id: int, student: Student, held: Sequence[Any])
     from xinqiao.screening.models import Assignment
 
     resit = None
-    owner = owner_for_school(student.school_id)
+    owner = owner_for_student(student)  # through the hooks: case owner, counsellor on duty
     assign = getattr(screening_services, "assign_resit", None)
     if assign is not None and owner is not None:
         try:
