@@ -64,6 +64,7 @@ FEATURES: dict[str, set[str]] = {
     "partners": {"screening", "alerts", "cases", "workforce"},
     "indicators": {"screening", "alerts", "cases", "counselling", "education", "family"},
     "workforce": set(),
+    "mentoring": {"alerts"},
 }
 PUBLIC = {"selectors", "services", "hooks", "signals", "models"}
 
