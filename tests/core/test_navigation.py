@@ -22,14 +22,15 @@ from ..cases.test_boards import alert, case, student
 GROUPS = {
     # cases: the crisis teams and plans; indicators: the counselling rooms, hospital areas,
     # training hours and research activities
-    # counselling: the duty rosters and appointments (issue 15)
+    # counselling: the duty rosters and appointments (issue 15); the mentor system's "My mentees"
+    # for every teacher, "Mentor coverage" for the school leader and the head teacher
     Role.CITY_ADMIN: ["monitoring", "cases", "counselling", "indicators", "admin"],
     Role.DISTRICT_ADMIN: ["monitoring", "cases", "counselling", "indicators", "admin"],
     Role.STATION_COUNSELLOR: ["monitoring", "cases", "counselling", "indicators", "admin"],
     Role.SCHOOL_ADMIN: ["monitoring", "cases", "counselling", "indicators", "admin"],
     Role.PSYCHOLOGY_TEACHER: ["monitoring", "cases", "counselling", "indicators", "admin"],
     Role.HEAD_TEACHER: ["monitoring", "cases", "counselling", "admin"],
-    Role.MENTOR: ["monitoring", "cases", "admin"],
+    Role.MENTOR: ["monitoring", "cases", "counselling", "admin"],
     Role.COMMITTEE_MEMBER: ["monitoring", "cases"],
     Role.PARENT: ["family"],  # their own pages only (tests/family), never the staff search
     Role.PSYCHIATRIST: ["monitoring", "cases", "admin"],  # files hospital concerns

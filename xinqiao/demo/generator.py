@@ -870,6 +870,9 @@ def seed_demo_city(
         from .workforce import seed_demo_workforce
 
         city.counts.update(seed_demo_workforce(seed=seed))
+        from .mentoring import seed_demo_mentoring
+
+        city.counts.update(seed_demo_mentoring(seed=seed))
     from .partners import seed_demo_partners
 
     city.counts.update(seed_demo_partners())
