@@ -256,3 +256,41 @@ def test_the_pages_are_in_chinese(talked, client_for, settings):
 
     assert "我的导师学生" in page
     assert "记录谈心谈话" in page
+
+
+def test_the_coverage_and_class_pages_query_a_constant_number_of_times(
+    world, class_of_six, client_for
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(world.school_admin)
+
+    def queries(name, *args):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url(name, *args)).status_code == 200
+        # The navigation's badges (open alerts and cases) are cached for a while: left out.
+        badges = ('SELECT COUNT("alerts_alert"', 'SELECT COUNT("cases_case"')
+        return len([q for q in ctx.captured_queries if not q["sql"].startswith(badges)])
+
+    client.get(url("coverage"))  # the navigation's cached figures: computed once
+    before = (queries("coverage"), queries("class", world.class_a1.code))
+    services.assign_class(
+        actor=world.school_admin,
+        school_class=world.class_a1,
+        mentors=[world.mentor, world.head_teacher, world.psych],
+    )
+    for i, student in enumerate(class_of_six):
+        mentor = Mentorship.objects.current().get(student=student).mentor
+        services.log_talk(
+            actor=mentor,
+            student=student,
+            held_on=timezone.localdate(),
+            topic="study",
+            note="",
+            worried=False,
+            client_key=f"q{i}",
+        )
+    after = (queries("coverage"), queries("class", world.class_a1.code))
+
+    assert after == before

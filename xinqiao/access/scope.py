@@ -194,7 +194,7 @@ class Principal:
 
     def tier_for(self, student: Student, *, cap: str = Cap.VIEW_STUDENTS) -> int:
         """Highest tier this user holds for one student (Tier.NONE when out of scope)."""
-        best = Tier.NONE
+        best: int = Tier.NONE
         for grant in self.grants_with(cap):
             tier = self._grant_tier(grant, cap)
             if tier <= best:

@@ -142,7 +142,7 @@ def get_class(principal: Principal, code: Any) -> OrgUnit:
 
 
 def school_of(unit: OrgUnit) -> OrgUnit:
-    if unit.kind == Kind.SCHOOL:
+    if unit.kind == Kind.SCHOOL or unit.school_id is None:
         return unit
     return OrgUnit.objects.get(pk=unit.school_id)
 
@@ -263,14 +263,14 @@ def coverage(principal: Principal, term: Term | None) -> list[CoverageRow]:
         mentors_by_class.setdefault(cls, set()).add(m.mentor_id)
         names[m.mentor_id] = display_name(m.mentor)
     talks: dict[tuple[int, int], int] = {}
-    for r in (
+    for t in (
         TalkLog.objects.filter(
             term=term, student__school_class_id__in=ids, held_on__gte=month_start()
         )
         .values("student__school_class_id", "mentor_id")
         .annotate(n=Count("pk"))
     ):
-        talks[(r["student__school_class_id"], r["mentor_id"])] = r["n"]
+        talks[(t["student__school_class_id"], t["mentor_id"])] = t["n"]
     for cls, row in rows.items():
         mentors = mentors_by_class.get(cls, set())
         row.without_mentor = max(row.students - covered.get(cls, 0), 0)

@@ -119,7 +119,7 @@ def assign_class(
         raise DomainError(_("The class has no students."))
     _check_assigner(actor, students)
     for mentor in mentors:
-        _check_teacher(school_class.school_id, mentor)
+        _check_teacher(students[0].school_id, mentor)
     current = {
         m.student_id: m.mentor_id
         for m in Mentorship.objects.filter(term=term, student__in=students, ended_at__isnull=True)

@@ -197,7 +197,7 @@ def assign(request: PrincipalRequest) -> HttpResponse:
             apply_service_error(form, exc)
         else:
             messages.success(request, _("The mentor was assigned."))
-            if student.school_class_id is not None:
+            if student.school_class is not None:
                 return redirect("mentoring:class", code=student.school_class.code)
             return redirect("mentoring:coverage")
     status = 400 if request.method == "POST" else 200
@@ -210,7 +210,7 @@ def end(request: PrincipalRequest, code: Any) -> HttpResponse:
     mentorship = selectors.get_mentorship(request.principal, code)
     services.end_mentorship(actor=request.user, mentorship=mentorship)
     messages.success(request, _("The mentorship was ended."))
-    student = mentorship.student
-    if student.school_class_id is not None:
-        return redirect("mentoring:class", code=student.school_class.code)
+    school_class = mentorship.student.school_class
+    if school_class is not None:
+        return redirect("mentoring:class", code=school_class.code)
     return redirect("mentoring:coverage")
