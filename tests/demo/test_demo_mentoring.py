@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.urls import reverse
 
 from xinqiao.alerts.models import Concern, Source
@@ -32,3 +33,18 @@ def test_demo_mentors_and_talks_in_every_school(client_for):
     page = head.get(reverse("mentoring:coverage"))
     assert page.status_code == 200
     assert page.context["rows"][0].without_mentor == 0
+
+
+def test_the_demo_mentors_are_deterministic():
+    def seeded():
+        sid = transaction.savepoint()
+        seed_demo_city(students=250, seed=7)
+        seed_demo_mentoring(seed=7)
+        rows = sorted(Mentorship.objects.values_list("code", "student__code", "mentor__username"))
+        talks = sorted(
+            TalkLog.objects.filter(worried=False).values_list("code", "held_on", "topic")
+        )
+        transaction.savepoint_rollback(sid)
+        return rows, talks
+
+    assert seeded() == seeded()

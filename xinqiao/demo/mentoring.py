@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import random
+import uuid
 
 from django.utils import timezone
 
@@ -58,6 +59,7 @@ def seed_demo_mentoring(*, seed: int = 0) -> dict[str, int]:
         position[class_id] = i + 1
         rows.append(
             Mentorship(
+                code=uuid.UUID(int=rng.getrandbits(128), version=4),
                 school_id=school_id,
                 term=term,
                 student_id=pk,
@@ -75,6 +77,7 @@ def seed_demo_mentoring(*, seed: int = 0) -> dict[str, int]:
         topic = rng.choice(list(NOTES))
         talks.append(
             TalkLog(
+                code=uuid.UUID(int=rng.getrandbits(128), version=4),
                 school_id=m.school_id,
                 term=term,
                 student_id=m.student_id,
