@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "xinqiao.partners",
     "xinqiao.workforce",
     "xinqiao.counselling",
+    "xinqiao.mentoring",
     "xinqiao.demo",
     "xinqiao.api",
 ]

@@ -42,4 +42,5 @@ urlpatterns = [
     path("partners/", include("xinqiao.partners.urls")),
     path("workforce/", include("xinqiao.workforce.urls")),
     path("counselling/", include("xinqiao.counselling.urls")),
+    path("mentoring/", include("xinqiao.mentoring.urls")),
 ]

@@ -56,7 +56,7 @@ FEATURES: dict[str, set[str]] = {
     "screening": set(),
     "alerts": {"screening"},
     "cases": {"screening", "alerts"},
-    "counselling": {"screening", "alerts", "cases"},
+    "counselling": {"screening", "alerts", "cases", "mentoring"},
     "education": {"screening", "alerts", "cases"},
     "family": {"screening", "alerts", "cases"},
     "facilities": set(),
@@ -64,6 +64,7 @@ FEATURES: dict[str, set[str]] = {
     "partners": {"screening", "alerts", "cases", "workforce"},
     "indicators": {"screening", "alerts", "cases", "counselling", "education", "family"},
     "workforce": set(),
+    "mentoring": {"alerts"},
 }
 PUBLIC = {"selectors", "services", "hooks", "signals", "models"}
 

@@ -184,6 +184,16 @@ class Cap(models.TextChoices):
         "book_for_own_child",
         _("Book a counselling appointment for one's own child"),
     )
+    # Mentor system (issue 15, R19; docs/mentoring.md).
+    MENTOR_STUDENTS = (
+        "mentor_students",
+        _("Mentor students: see my current mentees and keep talk logs with them"),
+    )
+    MANAGE_MENTORS = (
+        "manage_mentors",
+        _("Assign mentors and follow mentor coverage (that talks happened, not their notes)"),
+    )
+    READ_TALK_NOTES = "read_talk_notes", _("Read the notes of mentors' talk logs")
 
 
 C = Cap
@@ -464,6 +474,18 @@ _HELP_CAPS: dict[str, frozenset[str]] = {
     Role.PARENT: frozenset({C.BOOK_FOR_OWN_CHILD}),
 }
 for _role, _caps in _HELP_CAPS.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
+# Mentor system (issue 15, R19, docs/mentoring.md): every teacher mentors (a subject teacher, a
+# head teacher, a psychology teacher) and sees exactly their current mentees (the mentoring app
+# registers the capability's scope); the school leader assigns for the school, a head teacher for
+# their class; the school's psychology teachers read the talk notes.
+_MENTOR_CAPS: dict[str, frozenset[str]] = {
+    Role.SCHOOL_ADMIN: frozenset({C.MANAGE_MENTORS}),
+    Role.PSYCHOLOGY_TEACHER: frozenset({C.MENTOR_STUDENTS, C.READ_TALK_NOTES}),
+    Role.HEAD_TEACHER: frozenset({C.MENTOR_STUDENTS, C.MANAGE_MENTORS}),
+    Role.MENTOR: frozenset({C.MENTOR_STUDENTS}),
+}
+for _role, _caps in _MENTOR_CAPS.items():
     ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _caps
 
 ROLE_TIER: dict[str, Tier] = {

@@ -43,6 +43,24 @@ def register_student_scope(role: str, build: ExtraScope) -> None:
     _extra_student_scopes[role] = build
 
 
+# A capability whose students come from a relation of the user's own rather than from the area
+# of the role that gives it (a mentor's current mentees: mentoring). With it, every grant holding
+# the capability yields the relation's students (the builder gets the grant: it may keep to the
+# grant's school), at most at `tier`, whatever the role's area and tier.
+@dataclass(frozen=True)
+class CapScope:
+    build: Callable[[Principal, Grant], Q]
+    tier: int
+
+
+_cap_scopes: dict[str, CapScope] = {}
+
+
+def register_cap_scope(cap: str, build: Callable[[Principal, Grant], Q], *, tier: int) -> None:
+    """Let another app define which students a capability reaches (e.g. mentoring → mentees)."""
+    _cap_scopes[cap] = CapScope(build, tier)
+
+
 @dataclass(frozen=True)
 class Grant:
     role: str
@@ -118,7 +136,15 @@ class Principal:
         return any(g.area.contains(unit) for g in self.grants_with(cap))
 
     # --- which students -------------------------------------------------------------------------
-    def _student_q(self, grant: Grant) -> Q:
+    def _grant_tier(self, grant: Grant, cap: str) -> int:
+        relation = _cap_scopes.get(cap)
+        tier = ROLE_TIER[grant.role]
+        return min(tier, relation.tier) if relation is not None else tier
+
+    def _student_q(self, grant: Grant, cap: str = Cap.VIEW_STUDENTS) -> Q:
+        relation = _cap_scopes.get(cap)
+        if relation is not None:
+            return relation.build(self, grant)
         extra = _extra_student_scopes.get(grant.role)
         if extra is not None:
             return extra(self, grant.unit)
@@ -142,8 +168,9 @@ class Principal:
     def students(self, *, tier: int = Tier.T1, cap: str = Cap.VIEW_STUDENTS) -> StudentQuerySet:
         """Students this user may see at `tier` or above."""
         q = Q(pk__in=[])
-        for grant in self.grants_with(cap, tier):
-            q |= self._student_q(grant)
+        for grant in self.grants_with(cap):
+            if self._grant_tier(grant, cap) >= tier:
+                q |= self._student_q(grant, cap)
         return Student.objects.filter(q)
 
     def get_student(
@@ -167,12 +194,13 @@ class Principal:
 
     def tier_for(self, student: Student, *, cap: str = Cap.VIEW_STUDENTS) -> int:
         """Highest tier this user holds for one student (Tier.NONE when out of scope)."""
-        best = Tier.NONE
+        best: int = Tier.NONE
         for grant in self.grants_with(cap):
-            if ROLE_TIER[grant.role] <= best:
+            tier = self._grant_tier(grant, cap)
+            if tier <= best:
                 continue
-            if Student.objects.filter(pk=student.pk).filter(self._student_q(grant)).exists():
-                best = ROLE_TIER[grant.role]
+            if Student.objects.filter(pk=student.pk).filter(self._student_q(grant, cap)).exists():
+                best = tier
         return best
 
     # --- staff ----------------------------------------------------------------------------------

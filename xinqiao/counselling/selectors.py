@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from .models import (
     COUNSELLING_UNIT_KINDS,
     Appointment,
     AppointmentQuerySet,
+    AppointmentStatus,
     Availability,
     AvailabilityKind,
     CalendarFeed,
@@ -933,28 +934,51 @@ def duty_hours(users: list[Any], since: datetime.date, until: datetime.date) -> 
     return out
 
 
-def _took_place(users: list[Any], since: datetime.date, until: datetime.date) -> Any:
-    return Appointment.objects.filter(
-        counsellor__in=[u.pk for u in users],
-        status="done",
-        starts_at__gte=_aware(since, datetime.time(0)),
-        starts_at__lt=_aware(until, datetime.time(0)),
+def _held(users: list[Any], since: datetime.date, until: datetime.date) -> list[tuple[Any, float]]:
+    """(counsellor id, hours) of each individual session held in [since, until): every recorded
+    session (its minutes), and every appointment that took place without a session record yet
+    (its booked length)."""
+    ids = [u.pk for u in users]
+    start, end = _aware(since, datetime.time(0)), _aware(until, datetime.time(0))
+    recorded = Session.objects.filter(
+        counsellor_id__in=ids, starts_at__gte=start, starts_at__lt=end
+    ).values_list("counsellor_id", "minutes")
+    unrecorded = Appointment.objects.filter(
+        counsellor_id__in=ids,
+        status=AppointmentStatus.DONE,
+        starts_at__gte=start,
+        starts_at__lt=end,
+        session__isnull=True,
+    ).values_list("counsellor_id", "starts_at", "ends_at")
+    return [(who, minutes / 60) for who, minutes in recorded] + [
+        (who, _hours(ends_at - starts_at)) for who, starts_at, ends_at in unrecorded
+    ]
+
+
+def cases_owned(users: list[Any], since: datetime.date, until: datetime.date) -> dict[Any, int]:
+    """{user id: high-care cases they own that were open at some time in [since, until)}."""
+    start, end = _aware(since, datetime.time(0)), _aware(until, datetime.time(0))
+    rows = (
+        CaseModel.objects.filter(owner_id__in=[u.pk for u in users], opened_at__lt=end)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=start))
+        .values("owner_id")
+        .annotate(n=Count("pk"))
     )
+    return {row["owner_id"]: row["n"] for row in rows}
 
 
 def sessions_held(users: list[Any], since: datetime.date, until: datetime.date) -> dict[Any, int]:
-    """{user id: appointments that took place} (individual sessions)."""
+    """{user id: individual sessions held} (recorded, or an appointment that took place)."""
     out: dict[Any, int] = {}
-    for who in _took_place(users, since, until).values_list("counsellor_id", flat=True):
+    for who, _hours_held in _held(users, since, until):
         out[who] = out.get(who, 0) + 1
     return out
 
 
 def session_hours(users: list[Any], since: datetime.date, until: datetime.date) -> dict[Any, float]:
     out: dict[Any, float] = {}
-    rows = _took_place(users, since, until).values_list("counsellor_id", "starts_at", "ends_at")
-    for who, starts_at, ends_at in rows:
-        out[who] = round(out.get(who, 0.0) + _hours(ends_at - starts_at), 2)
+    for who, hours in _held(users, since, until):
+        out[who] = round(out.get(who, 0.0) + hours, 2)
     return out
 
 

@@ -882,6 +882,9 @@ def seed_demo_city(
         from .counselling_help import seed_demo_counselling_help
 
         city.counts.update(seed_demo_counselling_help(seed=seed))
+        from .mentoring import seed_demo_mentoring
+
+        city.counts.update(seed_demo_mentoring(seed=seed))
     from .partners import seed_demo_partners
 
     city.counts.update(seed_demo_partners())

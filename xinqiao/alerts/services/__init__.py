@@ -6,7 +6,7 @@ transaction and writes its audit event in it. The public functions are re-export
 callers write `from xinqiao.alerts import services; services.raise_alert(...)`. Who holds a role
 at a unit (the people alerts go to) is `xinqiao.access.holders`."""
 
-from .concerns import file_concern, file_monitoring_tip
+from .concerns import file_concern, file_mentor_concern, file_monitoring_tip
 from .escalation import run_escalations
 from .hand_ins import (
     evaluate_submission,
@@ -24,6 +24,7 @@ __all__ = [
     "evaluate_submission",
     "facts_of",
     "file_concern",
+    "file_mentor_concern",
     "file_monitoring_tip",
     "mark_guardian_informed",
     "notify",

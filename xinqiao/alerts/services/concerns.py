@@ -109,6 +109,35 @@ def file_monitoring_tip(
     )
 
 
+@transaction.atomic
+def file_mentor_concern(
+    *,
+    actor: User,
+    student: Student,
+    what_seen: str,
+    seen_on: datetime.date,
+    urgency: str,
+) -> Concern:
+    """A mentor's worried talk (全员导师制, R19; mentoring.services.log_talk): the reporter
+    mentors the student this term (their MENTOR_STUDENTS scope, the access layer's), whatever
+    their role's area, and the concern reports as the source "mentor"."""
+    from xinqiao.access.roles import Cap, Tier
+    from xinqiao.access.scope import principal_for
+
+    principal = principal_for(actor)
+    mentees = principal.students(tier=Tier.T1, cap=Cap.MENTOR_STUDENTS)
+    if not mentees.filter(pk=student.pk).exists():
+        raise DomainError(_("You cannot report about this student."))
+    return _record(
+        actor=actor,
+        student=student,
+        what_seen=what_seen,
+        seen_on=seen_on,
+        urgency=urgency,
+        source=Source.MENTOR,
+    )
+
+
 def _record(
     *,
     actor: User,
