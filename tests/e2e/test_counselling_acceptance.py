@@ -278,6 +278,11 @@ def test_counselling_done_when_walk(browser, live_server, walk):
                 "/alerts/inbox/",
                 "/",
             ]
+            # The student's page tells the leader only that counselling happens.
+            leader.goto(reverse("people:student-detail", kwargs={"code": world.walker.code}))
+            fact = leader.get_by_test_id("counselling-fact")
+            assert "共1次咨询" in fact.inner_text()
+            assert SUMMARY not in leader.content()
             for url in leader_pages:
                 response = leader.goto(url)
                 assert response is not None
@@ -323,8 +328,12 @@ def test_counselling_done_when_walk(browser, live_server, walk):
                 action="counselling.session.notes_read", actor=world.station_counsellor
             ).count()
             supervisor = open_page(world.station_counsellor.username)
-            _go(supervisor, "/counselling/supervision/")
-            _submit(supervisor, supervisor.locator("a[href*='/counselling/supervision/']").last)
+            _go(supervisor, "/alerts/inbox/")  # told in the inbox; the message opens the request
+            _submit(
+                supervisor,
+                supervisor.get_by_test_id("inbox").locator("a", has_text="申请您的督导"),
+            )
+            assert "/counselling/supervision/" in supervisor.url
             assert NOTE in supervisor.get_by_test_id("notes").inner_text()
             reads = AuditEvent.objects.filter(
                 action="counselling.session.notes_read", actor=world.station_counsellor
