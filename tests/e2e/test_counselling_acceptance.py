@@ -158,6 +158,7 @@ def _hand_in_and_ask_for_help(page: Any, world: Any) -> None:
     assert helplines.is_visible()
     assert helplines.locator("a[href^='tel:']").count() >= 1
     assert page.get_by_test_id("my-request").count() == 1
+    assert "已发送" in page.get_by_test_id("my-request").inner_text()
 
 
 def test_counselling_done_when_walk(browser, live_server, walk):
