@@ -241,6 +241,7 @@ def test_counselling_done_when_walk(browser, live_server, walk):
             _go(duty, reverse("counselling:appointment-detail", kwargs={"code": appointment.code}))
             _submit(duty, duty.get_by_test_id("record-session"))
             form = duty.get_by_test_id("session-form")
+            assert form.locator("input[name=minutes]").input_value() == "45"  # as booked
             form.locator("input[name=concerns][value=emotion]").check()
             form.locator("input[name=concerns][value=peers]").check()
             form.locator("textarea[name=concern_text]").fill(CONCERN)
@@ -256,6 +257,7 @@ def test_counselling_done_when_walk(browser, live_server, walk):
             assert session.appointment == appointment
             assert session.counsellor == world.on_duty
             assert NOTE in duty.get_by_test_id("notes").inner_text()  # the author reads them
+            assert duty.locator("h1").inner_text().startswith("咨询记录")
             assert "橙" in duty.get_by_test_id("risk").inner_text()
             appointment.refresh_from_db()
             assert appointment.status == AppointmentStatus.DONE
