@@ -574,3 +574,36 @@ def test_a_repeated_post_records_one_session_and_a_taken_next_time_is_refused(wo
         )
     assert refused.value.field == "next_starts_at"
     assert Session.objects.count() == 2
+
+
+def test_the_form_from_an_appointment_proposes_its_length_and_the_page_is_a_record(
+    world, client_for
+):
+    """Found by the acceptance walk: a 45-minute appointment's record proposed 50 minutes, and
+    the session page was titled 面谈 (the alert source's word for an interview) in Chinese."""
+    now = timezone.now()
+    appointment = services.book_appointment(
+        actor=world.psych,
+        booked_as="counsellor",
+        unit=world.school_a,
+        student=world.stu_a1,
+        counsellor=world.psych,
+        starts_at=now + datetime.timedelta(minutes=1),
+        ends_at=now + datetime.timedelta(minutes=46),
+        channel="face_to_face",
+    )
+    Appointment.objects.filter(pk=appointment.pk).update(
+        starts_at=now - datetime.timedelta(minutes=70), ends_at=now - datetime.timedelta(minutes=25)
+    )
+    client = client_for(world.psych)
+    url = reverse("counselling:session-add") + f"?appointment={appointment.code}"
+    page = client.get(url)
+    assert page.context["form"].initial["minutes"] == 45
+    assert 'name="minutes" value="45"' in page.content.decode()
+
+    session = record(world, counsellor=world.psych, unit=world.school_a, student=world.stu_a1)
+    html = client.get(
+        reverse("counselling:session-detail", kwargs={"code": session.code}),
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+    ).content.decode()
+    assert '<h1 class="h4 mb-3">咨询记录 ·' in html

@@ -519,3 +519,31 @@ def test_the_roster_page_shows_the_schools_student_entry(w, client_for):
     )
 
     assert reverse("counselling:school-entry", kwargs={"code": w.school_a.code}) in html
+
+
+def test_in_chinese_the_status_and_outcome_words_are_the_help_requests_own(w, client_for):
+    """Found by the acceptance walk: the student's "Sent" read 提交时间 (a referral's time sent)
+    and the request's and a call's "Outcome" read 复核结论 (an alert's verification)."""
+    help_request, _created = help_services.ask_for_help(
+        student=w.stu_a1, urgent=True, message="", request_key="zh-words"
+    )
+    student = student_client(w.code_a1)
+    html = student.get(
+        reverse("counselling:student-home"), HTTP_ACCEPT_LANGUAGE="zh-CN"
+    ).content.decode()
+    assert 'data-testid="my-request"' in html
+    assert "已发送" in html
+    assert "提交时间" not in html
+
+    staff = client_for(w.psych)
+    detail = reverse("counselling:help-detail", kwargs={"code": help_request.code})
+    html = staff.get(detail, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "处理结果" in html
+    assert "复核结论" not in html
+    staff.post(
+        reverse("counselling:help-close", kwargs={"code": help_request.code}),
+        {"outcome": HelpOutcome.TALKED},
+    )
+    html = staff.get(detail, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "处理结果" in html
+    assert "复核结论" not in html

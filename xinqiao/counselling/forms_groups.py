@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.access.pickers import (
     PickerField,
@@ -132,7 +133,9 @@ class CallForm(ClientKeyMixin):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     risk = forms.ChoiceField(label=_("Risk"), choices=CallRisk.choices)
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=CallOutcome.choices)
+    outcome = forms.ChoiceField(
+        label=pgettext_lazy("counselling outcome", "Outcome"), choices=CallOutcome.choices
+    )
     follow_up = forms.CharField(
         label=_("Follow-up"),
         max_length=2000,

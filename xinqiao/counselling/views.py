@@ -544,8 +544,16 @@ def session_add(request: PrincipalRequest) -> HttpResponse:
         done = selectors.session_for_appointment(appointment)
         if done is not None:
             return redirect("counselling:session-detail", code=done.code)
+    initial = {}
+    if appointment is not None:  # the appointment's length, not the default 50 minutes
+        initial["minutes"] = int(
+            (appointment.ends_at - appointment.starts_at).total_seconds() // 60
+        )
     form = SessionForm(
-        request.POST or None, principal=principal, from_appointment=appointment is not None
+        request.POST or None,
+        principal=principal,
+        from_appointment=appointment is not None,
+        initial=initial,
     )
     _key(form)
     unit = appointment.unit if appointment else _own_unit(request)
