@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.access.pickers import (
     PickerField,
@@ -132,7 +133,9 @@ class CallForm(ClientKeyMixin):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     risk = forms.ChoiceField(label=_("Risk"), choices=CallRisk.choices)
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=CallOutcome.choices)
+    outcome = forms.ChoiceField(
+        label=pgettext_lazy("hotline call", "Outcome"), choices=CallOutcome.choices
+    )
     follow_up = forms.CharField(
         label=_("Follow-up"),
         max_length=2000,
@@ -162,7 +165,9 @@ class CallForm(ClientKeyMixin):
 
 class ConferenceForm(ClientKeyMixin):
     held_on = forms.DateField(label=_("Date"), widget=DATE)
-    participants = PickerMultipleField(COUNSELLING_STAFF, label=_("Participants"))
+    participants = PickerMultipleField(
+        COUNSELLING_STAFF, label=pgettext_lazy("case conference", "Participants")
+    )
     question = forms.CharField(
         label=_("The question"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -191,7 +196,7 @@ class AdviceForm(forms.Form):
 
 
 class ActionForm(forms.Form):
-    text = forms.CharField(label=_("Action"), max_length=1000)
+    text = forms.CharField(label=pgettext_lazy("conference follow-up", "Action"), max_length=1000)
     owner = forms.ChoiceField(label=_("Owner"))
     due_on = forms.DateField(label=_("Due"), widget=DATE)
 

@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.access.decorators import requires
@@ -66,7 +66,9 @@ class AlertForm(forms.Form):
 
 
 class CloseForm(forms.Form):
-    outcome = forms.ChoiceField(label=gettext_lazy("Outcome"), choices=HelpOutcome.choices)
+    outcome = forms.ChoiceField(
+        label=pgettext_lazy("help request", "Outcome"), choices=HelpOutcome.choices
+    )
 
 
 # --- the counsellor's help-request inbox ------------------------------------------------------
