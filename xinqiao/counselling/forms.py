@@ -244,7 +244,9 @@ class SessionForm(forms.Form):
         required=False,
     )
     plan = forms.CharField(
-        label=_("Plan"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=pgettext_lazy("counselling session", "Plan"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
     )
     summary = forms.CharField(
         label=_("Summary"),

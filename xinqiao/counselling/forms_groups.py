@@ -191,7 +191,9 @@ class ConferenceForm(ClientKeyMixin):
 
 class AdviceForm(forms.Form):
     advice = forms.CharField(
-        label=_("Advice"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+        label=pgettext_lazy("case conference", "Advice"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
