@@ -99,3 +99,21 @@ def test_the_supervisor_choice_stays_the_stations_and_the_centres_counsellors(wo
     assert "中心辅导员" in " ".join(offered)
     assert len(offered) == 2
     assert not any(u.staff.name in " ".join(offered) for u in elsewhere)
+
+
+def test_the_facilitator_picker_searches_the_counsellors_only(world, client_for):
+    """The city's other staff (a school leader, head teachers) are never offered as a group's
+    facilitator; the psychology teachers and station counsellors of the scope are."""
+    client = client_for(world.psych)
+    page = client.get(reverse("counselling:group-create")).content.decode()
+    assert 'hx-get="/pick/counselling-facilitator/"' in page
+
+    def found(q: str) -> str:
+        return client.get(
+            "/pick/counselling-facilitator/", {"field": "facilitators", "facilitators__q": q}
+        ).content.decode()
+
+    assert "甲校心理老师" in found("甲校")
+    assert "甲校德育主任" not in found("甲校")
+    assert "甲校七1班主任" not in found("甲校")
+    assert "乙校心理老师" not in found("乙校")  # another school: outside the scope

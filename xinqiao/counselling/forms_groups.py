@@ -19,7 +19,7 @@ from xinqiao.access.pickers import (
     student_source,
     unit_source,
 )
-from xinqiao.access.roles import Cap, Tier
+from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.core.forms import ClientKeyMixin
 from xinqiao.orgs.models import Kind
 
@@ -46,6 +46,27 @@ COUNSEL_CLASSES = unit_source("counselling-counsel-class", cap=Cap.COUNSEL, kind
 COUNSELLING_STAFF = staff_source("counselling-staff", cap=Cap.VIEW_COUNSELLING)
 
 
+def _counselling_staff(principal: Principal) -> Any:
+    """The staff of the scope who counsel (a psychology teacher's or a station counsellor's
+    role): a programme's facilitators are among its unit's counsellors, so the picker offers
+    nobody else however many staff the city has."""
+    from xinqiao.access.models import RoleAssignment
+
+    counsel = RoleAssignment.objects.active().filter(
+        role__in=[Role.PSYCHOLOGY_TEACHER, Role.STATION_COUNSELLOR]
+    )
+    return (
+        principal.staff(Cap.VIEW_COUNSELLING)
+        .filter(is_active=True)
+        .filter(user_id__in=counsel.values("user_id"))
+    )
+
+
+FACILITATORS = staff_source(
+    "counselling-facilitator", cap=Cap.VIEW_COUNSELLING, scope=_counselling_staff
+)
+
+
 def _users(staff: Any) -> list[Any]:
     return [s.user for s in staff if s.user_id is not None]
 
@@ -60,7 +81,7 @@ class ProgrammeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("The programme's aims and plan; nothing about a student."),
     )
-    facilitators = PickerMultipleField(COUNSELLING_STAFF, label=_("Facilitators"))
+    facilitators = PickerMultipleField(FACILITATORS, label=_("Facilitators"))
 
     def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
