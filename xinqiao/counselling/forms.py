@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.access.pickers import PickerField, bind_pickers, student_source
 from xinqiao.access.roles import Cap, Tier
@@ -73,9 +74,9 @@ class DutySlotForm(forms.Form):
 
 class DutyExceptionForm(forms.Form):
     date = forms.DateField(label=_("Date"), widget=DATE)
-    kind = forms.ChoiceField(label=_("Change"), choices=ExceptionKind.choices)
+    kind = forms.ChoiceField(label=pgettext_lazy("roster", "Change"), choices=ExceptionKind.choices)
     slot = forms.ModelChoiceField(
-        label=_("Duty"),
+        label=pgettext_lazy("roster", "Duty"),
         queryset=DutySlot.objects.none(),
         required=False,
         help_text=_("Leave empty to close the whole day."),
@@ -123,7 +124,9 @@ class BookingForm(forms.Form):
 
     student = PickerField(BOOKING_STUDENTS, label=_("Student"))
     counsellor = forms.ChoiceField(label=_("Counsellor"))
-    day = forms.DateField(label=_("Day"), widget=DATE, initial=timezone.localdate)
+    day = forms.DateField(
+        label=pgettext_lazy("booking", "Day"), widget=DATE, initial=timezone.localdate
+    )
     # The free times of the chosen day: set by the view once it knows them (set_slots); the view
     # checks the posted one against them.
     slot = forms.CharField(label=_("Time"), required=False, widget=forms.RadioSelect)
@@ -241,7 +244,9 @@ class SessionForm(forms.Form):
         required=False,
     )
     plan = forms.CharField(
-        label=_("Plan"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=pgettext_lazy("counselling session", "Plan"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
     )
     summary = forms.CharField(
         label=_("Summary"),

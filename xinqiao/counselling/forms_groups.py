@@ -19,7 +19,7 @@ from xinqiao.access.pickers import (
     student_source,
     unit_source,
 )
-from xinqiao.access.roles import Cap, Tier
+from xinqiao.access.roles import Cap, Role, Tier
 from xinqiao.core.forms import ClientKeyMixin
 from xinqiao.orgs.models import Kind
 
@@ -46,6 +46,27 @@ COUNSEL_CLASSES = unit_source("counselling-counsel-class", cap=Cap.COUNSEL, kind
 COUNSELLING_STAFF = staff_source("counselling-staff", cap=Cap.VIEW_COUNSELLING)
 
 
+def _counselling_staff(principal: Principal) -> Any:
+    """The staff of the scope who counsel (a psychology teacher's or a station counsellor's
+    role): a programme's facilitators are among its unit's counsellors, so the picker offers
+    nobody else however many staff the city has."""
+    from xinqiao.access.models import RoleAssignment
+
+    counsel = RoleAssignment.objects.active().filter(
+        role__in=[Role.PSYCHOLOGY_TEACHER, Role.STATION_COUNSELLOR]
+    )
+    return (
+        principal.staff(Cap.VIEW_COUNSELLING)
+        .filter(is_active=True)
+        .filter(user_id__in=counsel.values("user_id"))
+    )
+
+
+FACILITATORS = staff_source(
+    "counselling-facilitator", cap=Cap.VIEW_COUNSELLING, scope=_counselling_staff
+)
+
+
 def _users(staff: Any) -> list[Any]:
     return [s.user for s in staff if s.user_id is not None]
 
@@ -60,7 +81,7 @@ class ProgrammeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("The programme's aims and plan; nothing about a student."),
     )
-    facilitators = PickerMultipleField(COUNSELLING_STAFF, label=_("Facilitators"))
+    facilitators = PickerMultipleField(FACILITATORS, label=_("Facilitators"))
 
     def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -134,7 +155,7 @@ class CallForm(ClientKeyMixin):
     )
     risk = forms.ChoiceField(label=_("Risk"), choices=CallRisk.choices)
     outcome = forms.ChoiceField(
-        label=pgettext_lazy("counselling outcome", "Outcome"), choices=CallOutcome.choices
+        label=pgettext_lazy("hotline call", "Outcome"), choices=CallOutcome.choices
     )
     follow_up = forms.CharField(
         label=_("Follow-up"),
@@ -165,7 +186,9 @@ class CallForm(ClientKeyMixin):
 
 class ConferenceForm(ClientKeyMixin):
     held_on = forms.DateField(label=_("Date"), widget=DATE)
-    participants = PickerMultipleField(COUNSELLING_STAFF, label=_("Participants"))
+    participants = PickerMultipleField(
+        COUNSELLING_STAFF, label=pgettext_lazy("case conference", "Participants")
+    )
     question = forms.CharField(
         label=_("The question"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -189,12 +212,14 @@ class ConferenceForm(ClientKeyMixin):
 
 class AdviceForm(forms.Form):
     advice = forms.CharField(
-        label=_("Advice"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+        label=pgettext_lazy("case conference", "Advice"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 class ActionForm(forms.Form):
-    text = forms.CharField(label=_("Action"), max_length=1000)
+    text = forms.CharField(label=pgettext_lazy("conference follow-up", "Action"), max_length=1000)
     owner = forms.ChoiceField(label=_("Owner"))
     due_on = forms.DateField(label=_("Due"), widget=DATE)
 

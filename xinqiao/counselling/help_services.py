@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from xinqiao.access.holders import moral_education_leaders, station_counsellors
 from xinqiao.alerts import selectors as alert_selectors
@@ -350,7 +351,7 @@ def raise_alert_for_help(*, actor: User, help_request: HelpRequest, level: str) 
 @transaction.atomic
 def close_help(*, actor: User, help_request: HelpRequest, outcome: str) -> HelpRequest:
     if outcome not in HelpOutcome.values:
-        raise DomainError(_("Choose an outcome."), field="outcome")
+        raise DomainError(pgettext("help request", "Choose an outcome."), field="outcome")
     help_request = _open(help_request)
     now = timezone.now()
     _acknowledge(help_request, actor, now)

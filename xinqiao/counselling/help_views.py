@@ -67,7 +67,7 @@ class AlertForm(forms.Form):
 
 class CloseForm(forms.Form):
     outcome = forms.ChoiceField(
-        label=pgettext_lazy("counselling outcome", "Outcome"), choices=HelpOutcome.choices
+        label=pgettext_lazy("help request", "Outcome"), choices=HelpOutcome.choices
     )
 
 

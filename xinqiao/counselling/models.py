@@ -24,6 +24,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.alerts.models import Alert
 from xinqiao.core.fields import EncryptedJSONField, EncryptedTextField
@@ -208,13 +209,13 @@ class Availability(models.Model):
 class Channel(models.TextChoices):
     FACE_TO_FACE = "face_to_face", _("Face to face")
     PHONE = "phone", _("Phone")
-    ONLINE = "online", _("Online")
+    ONLINE = "online", pgettext_lazy("counselling channel", "Online")
     GROUP = "group", _("Group")
 
 
 class AppointmentStatus(models.TextChoices):
     REQUESTED = "requested", _("Awaiting confirmation")
-    CONFIRMED = "confirmed", _("Confirmed")
+    CONFIRMED = "confirmed", pgettext_lazy("appointment status", "Confirmed")
     CANCELLED = "cancelled", _("Cancelled")
     RESCHEDULED = "rescheduled", _("Rescheduled")
     NO_SHOW = "no_show", _("No-show")
