@@ -17,7 +17,7 @@ from xinqiao.alerts.models import Alert, Source
 from xinqiao.audit.models import AuditEvent
 from xinqiao.cases.models import CaseTeamMember, TeamTier
 from xinqiao.core.errors import DomainError
-from xinqiao.counselling import selectors, services
+from xinqiao.counselling import selectors_sessions, services, services_sessions
 from xinqiao.counselling.models import (
     Appointment,
     AppointmentStatus,
@@ -32,7 +32,7 @@ SUMMARY = "摘要：建立关系，评估风险，约定下次咨询"
 
 
 def record(world, *, counsellor, unit, student, risk_level="orange", **extra):
-    return services.record_session(
+    return services_sessions.record_session(
         actor=counsellor,
         client_key=uuid.uuid4().hex,
         unit=unit,
@@ -310,7 +310,7 @@ def test_no_alert_without_a_risk(world):
     )
 
     with pytest.raises(DomainError):
-        services.raise_alert_from_session(actor=world.psych, session=session)
+        services_sessions.raise_alert_from_session(actor=world.psych, session=session)
 
 
 def test_a_session_is_attached_to_the_open_case_and_links_to_the_referral(tiers, client_for):
@@ -454,7 +454,7 @@ def test_supervision_opens_the_asked_notes_to_the_supervisor_only(world, client_
         "counselling.supervision.given",
     }
     now = timezone.now()
-    hours = selectors.supervision_hours(
+    hours = selectors_sessions.supervision_hours(
         [world.psych, world.station_counsellor, world.psych_b],
         now - datetime.timedelta(days=1),
         now + datetime.timedelta(days=1),
@@ -462,7 +462,7 @@ def test_supervision_opens_the_asked_notes_to_the_supervisor_only(world, client_
     assert hours[world.psych.pk] == {"given": 0.0, "received": 1.5}
     assert hours[world.station_counsellor.pk] == {"given": 1.5, "received": 0.0}
     assert hours[world.psych_b.pk] == {"given": 0.0, "received": 0.0}
-    later = selectors.supervision_hours(
+    later = selectors_sessions.supervision_hours(
         [world.psych], now + datetime.timedelta(days=1), now + datetime.timedelta(days=2)
     )
     assert later[world.psych.pk]["received"] == 0.0
@@ -472,7 +472,7 @@ def test_a_counsellor_cannot_ask_about_another_counsellors_session(world):
     session = record(world, counsellor=world.psych_b, unit=world.school_b, student=world.stu_b1)
 
     with pytest.raises(DomainError):
-        services.ask_supervision(
+        services_sessions.ask_supervision(
             actor=world.psych,
             supervisor=world.station_counsellor,
             sessions=[session],
@@ -508,7 +508,7 @@ def test_every_view_refuses_another_school_and_the_wrong_role(world, client_for)
         ends_at=now + datetime.timedelta(days=1, minutes=50),
         channel="face_to_face",
     )
-    request = services.ask_supervision(
+    request = services_sessions.ask_supervision(
         actor=world.psych,
         supervisor=world.station_counsellor,
         sessions=[session],
@@ -547,7 +547,7 @@ def test_every_view_refuses_another_school_and_the_wrong_role(world, client_for)
 
 def test_a_repeated_post_records_one_session_and_a_taken_next_time_is_refused(world):
     first = record(world, counsellor=world.psych, unit=world.school_a, student=world.stu_a1)
-    again = services.record_session(
+    again = services_sessions.record_session(
         actor=world.psych,
         client_key=first.client_key,
         unit=world.school_a,

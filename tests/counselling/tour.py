@@ -17,7 +17,7 @@ NOTES = "过程记录：学生谈到与父母的冲突，情绪低落"
 def build(world: Any) -> dict[str, list[str]]:
     """Records of every kind in school A (and the district station), then {persona: paths}.
     `world.personal_code` is stu_a1's personal code (the student's own page)."""
-    from xinqiao.counselling import help_services, services, services_groups
+    from xinqiao.counselling import help_services, services, services_groups, services_sessions
     from xinqiao.counselling.models import AvailabilityKind, BookedAs, Channel, RoomKind
     from xinqiao.mentoring import services as mentoring
     from xinqiao.people.services import give_new_personal_code
@@ -61,7 +61,7 @@ def build(world: Any) -> dict[str, list[str]]:
         student=world.stu_a1,
         week_start=today + datetime.timedelta(days=7),
     )
-    session = services.record_session(
+    session = services_sessions.record_session(
         actor=world.psych,
         client_key=uuid.uuid4().hex,
         unit=world.school_a,
@@ -78,7 +78,7 @@ def build(world: Any) -> dict[str, list[str]]:
         summary="摘要：建立关系，评估风险，约定下次咨询",
         notes=NOTES,
     )
-    supervision = services.ask_supervision(
+    supervision = services_sessions.ask_supervision(
         actor=world.psych,
         supervisor=world.station_counsellor,
         sessions=[session],

@@ -446,7 +446,8 @@ for _role, _caps in _COUNSELLING_CAPS.items():
 # Counselling sessions and supervision (issue 15, docs/counselling.md "Supervision"): a station's
 # counsellors and the psychology teachers of a station or the city centre supervise (a school's
 # psychology teacher holds the capability too, but is only ever offered as a supervisor when they
-# counsel at a station or the centre: selectors.supervisors_for). Recording a session is COUNSEL.
+# counsel at a station or the centre: selectors_sessions.supervisors_for). Recording a session is
+# COUNSEL.
 _SESSION_CAPS: dict[str, frozenset[str]] = {
     Role.STATION_COUNSELLOR: frozenset({C.SUPERVISE_COUNSELLING}),
     Role.PSYCHOLOGY_TEACHER: frozenset({C.SUPERVISE_COUNSELLING}),

@@ -360,9 +360,10 @@ class CalendarFeed(models.Model):
 
 # --- sessions, confidentiality and supervision (咨询记录、保密例外、督导) ------------------
 # Everything that describes the child's mental health is encrypted at rest (core.fields). Who
-# reads what is decided in selectors.session_access: the process notes only their author and the
-# author's supervisor; the summary the case team of the student's open case; a count the head
-# teacher and the school leader (docs/counselling.md, "Sessions and confidentiality").
+# reads what is decided in selectors_sessions.session_access: the process notes only their
+# author and the author's supervisor; the summary the case team of the student's open case; a
+# count the head teacher and the school leader (docs/counselling.md, "Sessions and
+# confidentiality").
 class ConcernCode(models.TextChoices):
     EMOTION = "emotion", _("Emotions (low mood, anxiety)")
     STUDY = "study", _("Study and exams")

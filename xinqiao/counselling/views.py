@@ -26,7 +26,15 @@ from xinqiao.core.errors import DomainError
 from xinqiao.core.forms import apply_service_error
 from xinqiao.orgs.models import OrgUnit
 
-from . import calendar_feed, selectors, selectors_groups, services, workload
+from . import (
+    calendar_feed,
+    selectors,
+    selectors_groups,
+    selectors_sessions,
+    services,
+    services_sessions,
+    workload,
+)
 from .forms import (
     AvailabilityForm,
     BookingForm,
@@ -68,7 +76,7 @@ def home(request: PrincipalRequest) -> HttpResponse:
         "upcoming": selectors.upcoming(principal),
         "can_counsel": principal.can(Cap.COUNSEL),
         "can_book": principal.can(Cap.BOOK_COUNSELLING),
-        "is_leader": bool(selectors.leader_schools(principal)),
+        "is_leader": bool(selectors_sessions.leader_schools(principal)),
         "answers_hotline": bool(selectors_groups.hotline_units(principal)),
         "can_see_workload": principal.can(Cap.VIEW_WORKLOAD),
         "can_help": principal.can(Cap.RESPOND_TO_HELP),
@@ -366,7 +374,7 @@ def appointment_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
         "can_handle": selectors.may_handle(principal, appointment),
         "can_change": selectors.may_change(principal, appointment),
         "begun": appointment.starts_at <= timezone.now(),
-        "session": selectors.session_for_appointment(appointment),
+        "session": selectors_sessions.session_for_appointment(appointment),
         "is_counsellor": appointment.counsellor_id == principal.user_id,
     }
     return render(request, "counselling/appointment.html", context)
@@ -514,8 +522,8 @@ def _key(form: Any) -> None:
 @requires(Cap.COUNSEL)
 def session_list(request: PrincipalRequest) -> HttpResponse:
     principal = request.principal
-    mine = selectors.my_sessions(principal)
-    supervised = selectors.supervised_sessions(principal)
+    mine = selectors_sessions.my_sessions(principal)
+    supervised = selectors_sessions.supervised_sessions(principal)
     record_list_read(
         actor=request.user,
         action="counselling.sessions.listed",
@@ -541,7 +549,7 @@ def session_add(request: PrincipalRequest) -> HttpResponse:
             raise Http404 from None
         if appointment.counsellor_id != principal.user_id:
             raise PermissionDenied
-        done = selectors.session_for_appointment(appointment)
+        done = selectors_sessions.session_for_appointment(appointment)
         if done is not None:
             return redirect("counselling:session-detail", code=done.code)
     initial = {}
@@ -560,7 +568,7 @@ def session_add(request: PrincipalRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
-            session = services.record_session(
+            session = services_sessions.record_session(
                 actor=request.user, unit=unit, appointment=appointment, **data
             )
         except Errors as exc:
@@ -578,20 +586,20 @@ def session_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
     """A session at the reader's tier: everything for the author and their supervisor, the
     summary for the case team; 404 for everyone else. Each read is audited."""
     principal = request.principal
-    session, access = selectors.get_session(principal=principal, code=code)
-    services.read_session(actor=request.user, session=session, access=access)
-    notes = access == selectors.Access.NOTES
+    session, access = selectors_sessions.get_session(principal=principal, code=code)
+    services_sessions.read_session(actor=request.user, session=session, access=access)
+    notes = access == selectors_sessions.Access.NOTES
     context = {
         "s": session,
         "notes": notes,
         "is_author": session.counsellor_id == principal.user_id,
-        "breaks": selectors.breaks_of(session) if notes else [],
+        "breaks": selectors_sessions.breaks_of(session) if notes else [],
     }
     return render(request, "counselling/session.html", context)
 
 
 def _authored(request: PrincipalRequest, code: Any) -> Any:
-    session, _access = selectors.get_session(principal=request.principal, code=code)
+    session, _access = selectors_sessions.get_session(principal=request.principal, code=code)
     if session.counsellor_id != request.principal.user_id:
         raise PermissionDenied
     return session
@@ -602,7 +610,7 @@ def _authored(request: PrincipalRequest, code: Any) -> Any:
 def session_alert(request: PrincipalRequest, code: Any) -> HttpResponse:
     session = _authored(request, code)
     try:
-        services.raise_alert_from_session(actor=request.user, session=session)
+        services_sessions.raise_alert_from_session(actor=request.user, session=session)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -615,7 +623,7 @@ def session_alert(request: PrincipalRequest, code: Any) -> HttpResponse:
 def session_case(request: PrincipalRequest, code: Any) -> HttpResponse:
     session = _authored(request, code)
     try:
-        services.attach_session_to_case(actor=request.user, session=session)
+        services_sessions.attach_session_to_case(actor=request.user, session=session)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -627,14 +635,14 @@ def session_case(request: PrincipalRequest, code: Any) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def session_break(request: PrincipalRequest, code: Any) -> HttpResponse:
     """Record a decision to break confidentiality: the author or the supervisor."""
-    session, access = selectors.get_session(principal=request.principal, code=code)
-    if access != selectors.Access.NOTES:
+    session, access = selectors_sessions.get_session(principal=request.principal, code=code)
+    if access != selectors_sessions.Access.NOTES:
         raise PermissionDenied
     initial = {"disclosed_at": timezone.localtime().replace(second=0, microsecond=0)}
     form = BreakForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.record_confidentiality_break(
+            services_sessions.record_confidentiality_break(
                 actor=request.user, session=session, **form.cleaned_data
             )
         except Errors as exc:
@@ -649,7 +657,7 @@ def session_break(request: PrincipalRequest, code: Any) -> HttpResponse:
 @requires(Cap.VIEW_COUNSELLING)
 def confidentiality(request: PrincipalRequest) -> HttpResponse:
     """The school leader's list of breaks of confidentiality: the facts, never the notes."""
-    rows = selectors.school_breaks(request.principal)
+    rows = selectors_sessions.school_breaks(request.principal)
     record_list_read(
         actor=request.user,
         action="counselling.confidentiality.listed",
@@ -661,7 +669,7 @@ def confidentiality(request: PrincipalRequest) -> HttpResponse:
 
 @requires(Cap.COUNSEL)
 def supervision_list(request: PrincipalRequest) -> HttpResponse:
-    asked, received = selectors.supervisions(request.principal)
+    asked, received = selectors_sessions.supervisions(request.principal)
     context = {"asked": asked, "received": received}
     return render(request, "counselling/supervision_list.html", context)
 
@@ -671,13 +679,13 @@ def supervision_list(request: PrincipalRequest) -> HttpResponse:
 def supervision_add(request: PrincipalRequest) -> HttpResponse:
     form = SupervisionAskForm(
         request.POST or None,
-        supervisors=selectors.supervisors_for(request.user),
-        sessions=selectors.my_sessions(request.principal),
+        supervisors=selectors_sessions.supervisors_for(request.user),
+        sessions=selectors_sessions.my_sessions(request.principal),
     )
     _key(form)
     if request.method == "POST" and form.is_valid():
         try:
-            row = services.ask_supervision(actor=request.user, **form.cleaned_data)
+            row = services_sessions.ask_supervision(actor=request.user, **form.cleaned_data)
         except Errors as exc:
             apply_service_error(form, exc)
         else:
@@ -691,13 +699,13 @@ def supervision_add(request: PrincipalRequest) -> HttpResponse:
 def supervision_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
     """The request, its sessions (the supervisor reads their process notes: audited) and the
     advice."""
-    row = selectors.get_supervision(principal=request.principal, code=code)
-    sessions = selectors.supervision_sessions(row)
+    row = selectors_sessions.get_supervision(principal=request.principal, code=code)
+    sessions = selectors_sessions.supervision_sessions(row)
     is_supervisor = row.supervisor_id == request.principal.user_id
     if is_supervisor:
         for session in sessions:
-            services.read_session(
-                actor=request.user, session=session, access=selectors.Access.NOTES
+            services_sessions.read_session(
+                actor=request.user, session=session, access=selectors_sessions.Access.NOTES
             )
     context = {"r": row, "sessions": sessions, "is_supervisor": is_supervisor}
     return render(request, "counselling/supervision.html", context)
@@ -706,13 +714,13 @@ def supervision_detail(request: PrincipalRequest, code: Any) -> HttpResponse:
 @requires(Cap.SUPERVISE_COUNSELLING)
 @require_http_methods(["GET", "POST"])
 def supervision_advice(request: PrincipalRequest, code: Any) -> HttpResponse:
-    row = selectors.get_supervision(principal=request.principal, code=code)
+    row = selectors_sessions.get_supervision(principal=request.principal, code=code)
     if row.supervisor_id != request.principal.user_id:
         raise PermissionDenied
     form = SupervisionAdviceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.give_supervision(actor=request.user, request=row, **form.cleaned_data)
+            services_sessions.give_supervision(actor=request.user, request=row, **form.cleaned_data)
         except Errors as exc:
             apply_service_error(form, exc)
         else:
@@ -728,18 +736,18 @@ def archive_section(principal: Any, student: Any) -> Any:
     counselling happens (the head teacher, the school leader), or nothing."""
     from xinqiao.people.profile import ProfileSection
 
-    rows = selectors.archive_sessions(principal, student)
+    rows = selectors_sessions.archive_sessions(principal, student)
     if rows:
         for session, _access in rows:
-            services.read_session(
-                actor=principal.user, session=session, access=selectors.Access.SUMMARY
+            services_sessions.read_session(
+                actor=principal.user, session=session, access=selectors_sessions.Access.SUMMARY
             )
         return ProfileSection(
             template="counselling/_archive.html",
             context={"counselling_sessions": [s for s, _a in rows]},
             fields_read=("counselling.sessions", "counselling.summary"),
         )
-    fact = selectors.counselling_fact(principal, student)
+    fact = selectors_sessions.counselling_fact(principal, student)
     if fact is None:
         return None
     return ProfileSection(

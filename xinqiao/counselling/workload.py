@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from xinqiao.mentoring.selectors import mentor_talks
 
-from . import selectors, selectors_groups
+from . import selectors, selectors_groups, selectors_sessions
 
 SourceFn = Callable[[list[Any], datetime.date, datetime.date], Mapping[Any, float]]
 
@@ -128,7 +128,7 @@ def _hotline(key: str) -> SourceFn:
 
 def _supervision(key: str) -> SourceFn:
     def fn(users: list[Any], since: datetime.date, until: datetime.date) -> dict[Any, float]:
-        hours = selectors.supervision_hours(users, *_moments(since, until))
+        hours = selectors_sessions.supervision_hours(users, *_moments(since, until))
         return {pk: row[key] for pk, row in hours.items()}
 
     return fn
